@@ -1,0 +1,67 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "skein",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "skein-store", targets: ["skein-store"]),
+        .executable(name: "skein-auditd", targets: ["skein-auditd"]),
+        .executable(name: "skein-gateway", targets: ["skein-gateway"]),
+        .executable(name: "skein-bench", targets: ["skein-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
+    ],
+    targets: [
+        // C bindings over the Debian packages.
+        .systemLibrary(name: "CLMDB", path: "Shared/CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CZMQ", path: "Shared/CZMQ", providers: [.apt(["libzmq3-dev"])]),
+
+        // Safe wrappers.
+        .target(name: "SkeinLMDB", dependencies: ["CLMDB"], path: "Shared/SkeinLMDB", swiftSettings: swiftSettings),
+        .target(name: "SkeinZMQ", dependencies: ["CZMQ"], path: "Shared/SkeinZMQ", swiftSettings: swiftSettings),
+
+        // Pure logic and codecs: JSON values, HLC, config, wire messages, search evaluation.
+        .target(
+            name: "SkeinCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "Shared/SkeinCore",
+            swiftSettings: swiftSettings
+        ),
+        // The on-disk layout shared by store (writer) and auditd (reader, pruner).
+        .target(name: "SkeinStorage", dependencies: ["SkeinCore", "SkeinLMDB"], path: "Shared/SkeinStorage", swiftSettings: swiftSettings),
+        // Process plumbing every service uses: logging, RPC server/client over ZeroMQ, signals.
+        .target(
+            name: "SkeinService",
+            dependencies: ["SkeinCore", "SkeinZMQ", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/SkeinService",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(name: "skein-store", dependencies: ["SkeinCore", "SkeinStorage", "SkeinService"], path: "Services/store", swiftSettings: swiftSettings),
+        .executableTarget(name: "skein-auditd", dependencies: ["SkeinCore", "SkeinStorage", "SkeinService"], path: "Services/auditd", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "skein-gateway",
+            dependencies: [
+                "SkeinCore", "SkeinService",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ],
+            path: "Services/gateway",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "skein-bench", dependencies: ["SkeinCore", "SkeinStorage", "SkeinService"], path: "Services/bench", swiftSettings: swiftSettings),
+
+        .testTarget(name: "SkeinUnitTests", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinService"], path: "Tests/SkeinUnitTests"),
+        .testTarget(name: "SkeinProcessTests", dependencies: ["SkeinCore"], path: "Tests/SkeinProcessTests"),
+    ]
+)

@@ -1,0 +1,74 @@
+/// One entry of a database's audit log: one operation on one table in one transaction.
+///
+/// Written by `store` in the same LMDB transaction as the data it describes, read by
+/// `auditd` (queries, streams, pruning) and, later, shipped to peers by the replicator.
+/// The stored form is the JSON object of `json`; see docs/INTERFACES.md §5.
+public struct AuditEntry: Sendable, Equatable {
+    /// Local, gap-free, monotonically increasing position in this database's log.
+    public var sequence: UInt64
+    /// HLC version of the write; also the records' version.
+    public var version: HLCTimestamp
+    /// Name of the node where the write originated.
+    public var origin: String
+    public var user: String?
+    /// insert, update, upsert, delete, or a schema operation (create_table, ...).
+    public var operation: String
+    public var table: String
+    public var ids: [JSON]
+    /// New values (full records after the write), aligned with `ids`; empty for deletes.
+    public var records: [JSON]
+    /// Values before the write (null where there was none), aligned with `ids`.
+    public var previous: [JSON]
+    /// Extra operation data (schema operations put the table description here).
+    public var details: JSON?
+
+    public init(sequence: UInt64, version: HLCTimestamp, origin: String, user: String?, operation: String,
+                table: String, ids: [JSON], records: [JSON], previous: [JSON], details: JSON? = nil) {
+        self.sequence = sequence
+        self.version = version
+        self.origin = origin
+        self.user = user
+        self.operation = operation
+        self.table = table
+        self.ids = ids
+        self.records = records
+        self.previous = previous
+        self.details = details
+    }
+
+    /// Wall-clock milliseconds of the write (the HLC's physical part).
+    public var timestamp: Double { Double(version.millis) }
+
+    public var json: JSON {
+        var o: [String: JSON] = [
+            "seq": JSON(sequence), "version": .string(String(version.rawValue)), "ts": .number(timestamp),
+            "origin": .string(origin), "op": .string(operation), "table": .string(table),
+            "ids": .array(ids), "records": .array(records), "previous": .array(previous),
+        ]
+        if let user { o["user"] = .string(user) }
+        if let details { o["details"] = details }
+        return .object(o)
+    }
+
+    public init?(json: JSON) {
+        guard case .object(let o) = json,
+            let seq = o["seq"]?.doubleValue,
+            let versionText = o["version"]?.stringValue, let version = UInt64(versionText),
+            let origin = o["origin"]?.stringValue, let op = o["op"]?.stringValue, let table = o["table"]?.stringValue
+        else { return nil }
+        self.init(
+            sequence: UInt64(seq), version: HLCTimestamp(rawValue: version), origin: origin, user: o["user"]?.stringValue,
+            operation: op, table: table, ids: o["ids"]?.arrayValue ?? [], records: o["records"]?.arrayValue ?? [],
+            previous: o["previous"]?.arrayValue ?? [], details: o["details"])
+    }
+
+    /// Harper's `read_audit_log` shape.
+    public var harperShape: JSON {
+        var o: [String: JSON] = [
+            "operation": .string(operation), "user_name": user.map(JSON.string) ?? .null,
+            "timestamp": .number(timestamp), "hash_values": .array(ids), "records": .array(records),
+        ]
+        if previous.contains(where: { !$0.isNull }) { o["original_records"] = .array(previous) }
+        return .object(o)
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import Yams
+
+/// A configuration problem, always naming the key so the operator knows what to fix.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public let key: String
+    public let problem: String
+    public var description: String { "invalid configuration: \(key): \(problem)" }
+}
+
+/// One node's configuration: the YAML file with environment overrides applied
+/// (`SKEIN_` + key path upper-cased, `.` → `_`). Keys are documented in docs/INTERFACES.md.
+public struct NodeConfig: Sendable {
+    public var rootPath: String
+    public var nodeName: String
+    public var httpHost: String
+    public var httpPort: Int
+    public var maxBodySize: UInt64
+    public var logLevel: String
+    public var logDir: String
+    public var auditLog: Bool
+    public var auditRetentionSeconds: Double
+    public var auditMaxSize: UInt64
+    public var mapSize: UInt64
+    public var runDir: String
+    public var storeEndpoint: String
+    public var storeNoticesEndpoint: String
+    public var auditdEndpoint: String
+    public var timeoutMillis: Int
+    public var adminUsername: String?
+    public var adminPassword: String?
+    /// Replication settings are parsed and kept for the replicator (not run yet).
+    public var replicationURL: String?
+    public var replicationPort: Int
+
+    public var dataDir: String { rootPath + "/database" }
+
+    public static let logLevels = ["trace", "debug", "info", "notice", "warn", "error", "fatal"]
+
+    /// Loads and validates a YAML file, applying `environment` overrides.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> NodeConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(key: "--config", problem: "cannot read file \(path)")
+        }
+        return try parse(yaml: String(decoding: data, as: UTF8.self), environment: environment)
+    }
+
+    public static func parse(yaml: String, environment: [String: String] = [:]) throws -> NodeConfig {
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: yaml)
+        } catch {
+            throw ConfigError(key: "(file)", problem: "not valid YAML: \(error)")
+        }
+        var tree: [String: Any] = [:]
+        if let loaded {
+            guard let dict = loaded as? [String: Any] else { throw ConfigError(key: "(file)", problem: "top level must be a mapping") }
+            tree = dict
+        }
+        let values = ConfigValues(tree: tree, environment: environment)
+        return try NodeConfig(values: values, environment: environment)
+    }
+
+    init(values v: ConfigValues, environment: [String: String]) throws {
+        guard let root = try v.string("rootPath"), !root.isEmpty else {
+            throw ConfigError(key: "rootPath", problem: "is required")
+        }
+        rootPath = root
+        nodeName = try v.string("replication.hostname") ?? "node"
+        httpHost = try v.string("operationsApi.network.host") ?? "127.0.0.1"
+        httpPort = try v.port("operationsApi.network.port") ?? 9925
+        maxBodySize = try v.size("operationsApi.network.maxBodySize") ?? 10 << 20
+        let level = (try v.string("logging.level") ?? "info").lowercased()
+        guard Self.logLevels.contains(level) else {
+            throw ConfigError(key: "logging.level", problem: "\"\(level)\" is not one of \(Self.logLevels.joined(separator: ", "))")
+        }
+        logLevel = level
+        logDir = try v.string("logging.root") ?? root + "/log"
+        auditLog = try v.bool("logging.auditLog") ?? true
+        auditRetentionSeconds = try v.duration("logging.auditRetention") ?? 3 * 86400
+        auditMaxSize = try v.size("logging.maxSize") ?? 1 << 30
+        mapSize = try v.size("storage.mapSize") ?? 64 << 30
+        runDir = try v.string("services.runDir") ?? root + "/run"
+        storeEndpoint = try v.string("services.store") ?? "ipc://\(runDir)/store.sock"
+        storeNoticesEndpoint = try v.string("services.storeNotices") ?? "ipc://\(runDir)/store-notices.sock"
+        auditdEndpoint = try v.string("services.auditd") ?? "ipc://\(runDir)/auditd.sock"
+        for (key, endpoint) in [("services.store", storeEndpoint), ("services.storeNotices", storeNoticesEndpoint), ("services.auditd", auditdEndpoint)] {
+            guard endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("tcp://") else {
+                throw ConfigError(key: key, problem: "\"\(endpoint)\" must start with ipc:// or tcp://")
+            }
+            if endpoint.hasPrefix("ipc://"), endpoint.utf8.count - 6 > 107 {
+                throw ConfigError(key: key, problem: "ipc path longer than 107 bytes; set services.runDir to a shorter directory")
+            }
+        }
+        let timeout = try v.int("services.timeoutMs") ?? 10_000
+        guard timeout > 0 else { throw ConfigError(key: "services.timeoutMs", problem: "must be positive") }
+        timeoutMillis = timeout
+        adminUsername = try v.string("admin.username") ?? environment["HDB_ADMIN_USERNAME"]
+        adminPassword = try v.string("admin.password") ?? environment["HDB_ADMIN_PASSWORD"]
+        replicationURL = try v.string("replication.url")
+        replicationPort = try v.port("replication.securePort") ?? 9933
+    }
+}
+
+/// Typed access to a configuration tree by dotted key, with environment overrides.
+struct ConfigValues {
+    let tree: [String: Any]
+    let environment: [String: String]
+
+    static func environmentName(_ key: String) -> String {
+        "SKEIN_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    /// The raw value: the environment override if set, else the YAML value.
+    func raw(_ key: String) -> Any? {
+        if let env = environment[Self.environmentName(key)] { return env }
+        var node: Any? = tree
+        for part in key.split(separator: ".") {
+            guard let dict = node as? [String: Any] else { return nil }
+            node = dict[String(part)]
+        }
+        if node is NSNull { return nil }
+        return node
+    }
+
+    func string(_ key: String) throws -> String? {
+        guard let value = raw(key) else { return nil }
+        switch value {
+        case let s as String: return s
+        case let i as Int: return String(i)
+        case let d as Double: return String(d)
+        case let b as Bool: return String(b)
+        default: throw ConfigError(key: key, problem: "expected a string, got \(type(of: value))")
+        }
+    }
+
+    func int(_ key: String) throws -> Int? {
+        guard let value = raw(key) else { return nil }
+        if let i = value as? Int { return i }
+        if let s = value as? String, let i = Int(s.trimmingCharacters(in: .whitespaces)) { return i }
+        throw ConfigError(key: key, problem: "\"\(value)\" is not an integer")
+    }
+
+    func port(_ key: String) throws -> Int? {
+        guard let p = try int(key) else { return nil }
+        guard (1...65535).contains(p) else { throw ConfigError(key: key, problem: "\(p) is not a port (1-65535)") }
+        return p
+    }
+
+    func bool(_ key: String) throws -> Bool? {
+        guard let value = raw(key) else { return nil }
+        if let b = value as? Bool { return b }
+        if let s = value as? String {
+            switch s.lowercased() {
+            case "true", "yes", "1", "on": return true
+            case "false", "no", "0", "off": return false
+            default: break
+            }
+        }
+        throw ConfigError(key: key, problem: "\"\(value)\" is not a boolean (true or false)")
+    }
+
+    func duration(_ key: String) throws -> Double? {
+        guard let s = try string(key) else { return nil }
+        guard let d = Quantities.parseDuration(s) else {
+            throw ConfigError(key: key, problem: "\"\(s)\" is not a duration (like 30s, 15m, 12h, 3d, 1w)")
+        }
+        return d
+    }
+
+    func size(_ key: String) throws -> UInt64? {
+        guard let s = try string(key) else { return nil }
+        guard let n = Quantities.parseSize(s), n > 0 else {
+            throw ConfigError(key: key, problem: "\"\(s)\" is not a size (like 100K, 10M, 1G)")
+        }
+        return n
+    }
+}

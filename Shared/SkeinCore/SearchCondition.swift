@@ -1,0 +1,145 @@
+/// A search predicate tree, parsed from Harper's `search_by_conditions` body and evaluated
+/// against records. Pure: the storage layer decides which index narrows the candidates,
+/// this type decides whether a record matches.
+public indirect enum SearchCondition: Sendable, Equatable {
+    case leaf(attribute: String, comparator: Comparator, value: JSON)
+    case group(GroupOperator, [SearchCondition])
+
+    public enum GroupOperator: String, Sendable { case and, or }
+
+    public enum Comparator: String, Sendable, CaseIterable {
+        case equals, not_equal, contains, starts_with, ends_with
+        case greater_than, greater_than_equal, less_than, less_than_equal, between
+
+        /// Harper also accepts these short spellings.
+        static let aliases: [String: Comparator] = [
+            "eq": .equals, "ne": .not_equal, "gt": .greater_than, "ge": .greater_than_equal,
+            "gte": .greater_than_equal, "lt": .less_than, "le": .less_than_equal, "lte": .less_than_equal,
+        ]
+
+        public static func named(_ name: String) -> Comparator? {
+            Comparator(rawValue: name) ?? aliases[name]
+        }
+    }
+
+    /// Parses `{operator, conditions: [...]}` (a group) or `{attribute|search_attribute, comparator|search_type, value|search_value}`.
+    public static func parse(_ json: JSON, path: String = "conditions") throws(SkeinError) -> SearchCondition {
+        guard case .object(let o) = json else { throw .badRequest("'\(path)' entries must be objects") }
+        if let conditions = o["conditions"] {
+            guard case .array(let list) = conditions else { throw .badRequest("'\(path).conditions' must be an array") }
+            let op = try parseOperator(o["operator"], path: path)
+            var children: [SearchCondition] = []
+            for (i, c) in list.enumerated() { children.append(try parse(c, path: "\(path)[\(i)]")) }
+            return .group(op, children)
+        }
+        guard let attribute = (o["attribute"] ?? o["search_attribute"])?.stringValue, !attribute.isEmpty else {
+            throw .badRequest("'\(path)' needs a string 'attribute'")
+        }
+        guard let compName = (o["comparator"] ?? o["search_type"])?.stringValue else {
+            throw .badRequest("'\(path)' needs a string 'comparator'")
+        }
+        guard let comparator = Comparator.named(compName) else {
+            throw .badRequest("'\(path)': unknown comparator '\(compName)' (use one of \(Comparator.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard let value = o["value"] ?? o["search_value"] else { throw .badRequest("'\(path)' needs a 'value'") }
+        if comparator == .between {
+            guard case .array(let bounds) = value, bounds.count == 2 else {
+                throw .badRequest("'\(path)': 'between' needs a value of two elements [low, high]")
+            }
+        }
+        return .leaf(attribute: attribute, comparator: comparator, value: value)
+    }
+
+    public static func parseOperator(_ json: JSON?, path: String) throws(SkeinError) -> GroupOperator {
+        guard let json else { return .and }
+        guard let s = json.stringValue, let op = GroupOperator(rawValue: s.lowercased()) else {
+            throw .badRequest("'\(path).operator' must be \"and\" or \"or\"")
+        }
+        return op
+    }
+
+    /// The `search_by_value` form: `*` wildcards at either end.
+    public static func byValue(attribute: String, value: JSON) -> SearchCondition {
+        guard case .string(let s) = value, s.contains("*") else {
+            return .leaf(attribute: attribute, comparator: .equals, value: value)
+        }
+        if s == "*" || s == "**" { return .group(.and, []) }
+        let starts = s.hasPrefix("*"), ends = s.hasSuffix("*")
+        let core = String(s.dropFirst(starts ? 1 : 0).dropLast(ends ? 1 : 0))
+        switch (starts, ends) {
+        case (true, true): return .leaf(attribute: attribute, comparator: .contains, value: .string(core))
+        case (false, true): return .leaf(attribute: attribute, comparator: .starts_with, value: .string(core))
+        case (true, false): return .leaf(attribute: attribute, comparator: .ends_with, value: .string(core))
+        default: return .leaf(attribute: attribute, comparator: .equals, value: value)
+        }
+    }
+
+    public func matches(_ record: [String: JSON]) -> Bool {
+        switch self {
+        case .group(let op, let children):
+            if children.isEmpty { return true }
+            return op == .and ? children.allSatisfy { $0.matches(record) } : children.contains { $0.matches(record) }
+        case .leaf(let attribute, let comparator, let value):
+            let field = record[attribute] ?? .null
+            return Self.compare(field, comparator, value)
+        }
+    }
+
+    static func compare(_ field: JSON, _ comparator: Comparator, _ value: JSON) -> Bool {
+        switch comparator {
+        case .equals: return looselyEqual(field, value)
+        case .not_equal: return !looselyEqual(field, value)
+        case .contains:
+            if case .array(let items) = field { return items.contains { looselyEqual($0, value) } }
+            guard let f = textOf(field), let v = textOf(value) else { return false }
+            return f.contains(v)
+        case .starts_with:
+            guard let f = textOf(field), let v = textOf(value) else { return false }
+            return f.hasPrefix(v)
+        case .ends_with:
+            guard let f = textOf(field), let v = textOf(value) else { return false }
+            return f.hasSuffix(v)
+        case .greater_than: return order(field, value).map { $0 > 0 } ?? false
+        case .greater_than_equal: return order(field, value).map { $0 >= 0 } ?? false
+        case .less_than: return order(field, value).map { $0 < 0 } ?? false
+        case .less_than_equal: return order(field, value).map { $0 <= 0 } ?? false
+        case .between:
+            guard case .array(let b) = value, b.count == 2,
+                let lo = order(field, b[0]), let hi = order(field, b[1])
+            else { return false }
+            return lo >= 0 && hi <= 0
+        }
+    }
+
+    static func looselyEqual(_ a: JSON, _ b: JSON) -> Bool {
+        if a == b { return true }
+        // Harper compares ids given as strings with numeric values ("1" == 1).
+        switch (a, b) {
+        case (.number(let n), .string(let s)), (.string(let s), .number(let n)): return Double(s) == n
+        default: return false
+        }
+    }
+
+    static func textOf(_ v: JSON) -> String? {
+        switch v {
+        case .string(let s): return s
+        case .number: return v.text
+        default: return nil
+        }
+    }
+
+    /// -1/0/1 for comparable values of the same kind; nil otherwise.
+    public static func order(_ a: JSON, _ b: JSON) -> Int? {
+        switch (a, b) {
+        case (.number(let x), .number(let y)): return x < y ? -1 : (x > y ? 1 : 0)
+        case (.string(let x), .string(let y)): return x < y ? -1 : (x > y ? 1 : 0)
+        case (.number(let x), .string(let s)):
+            guard let y = Double(s) else { return nil }
+            return x < y ? -1 : (x > y ? 1 : 0)
+        case (.string(let s), .number(let y)):
+            guard let x = Double(s) else { return nil }
+            return x < y ? -1 : (x > y ? 1 : 0)
+        default: return nil
+        }
+    }
+}

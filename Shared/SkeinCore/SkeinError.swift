@@ -1,0 +1,26 @@
+/// An error that reaches a client: an HTTP status and a message, never a stack trace.
+///
+/// Every layer throws these for input problems, so the gateway can answer with Harper's
+/// `{"error": "..."}` body and the right status without guessing.
+public struct SkeinError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let status: Int
+    public let message: String
+
+    public init(status: Int, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public var description: String { "\(status): \(message)" }
+
+    public static func badRequest(_ m: String) -> SkeinError { SkeinError(status: 400, m) }
+    public static func unauthorized(_ m: String) -> SkeinError { SkeinError(status: 401, m) }
+    public static func forbidden(_ m: String) -> SkeinError { SkeinError(status: 403, m) }
+    public static func notFound(_ m: String) -> SkeinError { SkeinError(status: 404, m) }
+    public static func tooLarge(_ m: String) -> SkeinError { SkeinError(status: 413, m) }
+    public static func unavailable(_ m: String) -> SkeinError { SkeinError(status: 503, m) }
+    public static func `internal`(_ m: String) -> SkeinError { SkeinError(status: 500, m) }
+
+    /// The JSON body sent to clients.
+    public var body: JSON { ["error": .string(message)] }
+}

@@ -1,0 +1,151 @@
+import CLMDB
+import Foundation
+
+/// An open LMDB environment (one directory). Safe to share between threads: read
+/// transactions may run on any thread (`MDB_NOTLS`), write transactions are serialised by
+/// LMDB itself (and across processes by its lock file).
+public final class LMDBEnvironment: @unchecked Sendable {
+    let env: OpaquePointer
+    public let path: String
+    /// Named-database handles are per environment and `mdb_dbi_open` must not run
+    /// concurrently, so handles are opened once, under this lock, and cached.
+    private let handleLock = NSLock()
+    private var handles: [String: MDB_dbi] = [:]
+    private var closed = false
+
+    public init(path: String, mapSize: UInt64, maxDatabases: UInt32 = 4096, readOnly: Bool = false) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        var e: OpaquePointer?
+        try LMDBError.check(mdb_env_create(&e), "env_create")
+        guard let e else { throw LMDBError(code: -1, operation: "env_create") }
+        do {
+            try LMDBError.check(mdb_env_set_mapsize(e, Int(mapSize)), "set_mapsize")
+            try LMDBError.check(mdb_env_set_maxdbs(e, maxDatabases), "set_maxdbs")
+            try LMDBError.check(mdb_env_set_maxreaders(e, 1022), "set_maxreaders")
+            var flags = UInt32(MDB_NOTLS)
+            if readOnly { flags |= UInt32(MDB_RDONLY) }
+            try LMDBError.check(mdb_env_open(e, path, flags, 0o644), "env_open \(path)")
+        } catch {
+            mdb_env_close(e)
+            throw error
+        }
+        env = e
+        self.path = path
+        // Readers left by a process killed with SIGKILL would pin old pages forever.
+        var dead: Int32 = 0
+        mdb_reader_check(e, &dead)
+    }
+
+    deinit { close() }
+
+    public func close() {
+        handleLock.lock()
+        defer { handleLock.unlock() }
+        if closed { return }
+        closed = true
+        mdb_env_close(env)
+    }
+
+    /// Runs `body` in a read-only transaction.
+    public func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        let txn = try LMDBTransaction(env: self, parent: nil, readOnly: true)
+        defer { txn.abort() }
+        return try body(txn)
+    }
+
+    /// Runs `body` in a write transaction, committed (durably) when `body` returns.
+    public func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        let txn = try LMDBTransaction(env: self, parent: nil, readOnly: false)
+        do {
+            let result = try body(txn)
+            try txn.commit()
+            return result
+        } catch {
+            txn.abort()
+            throw error
+        }
+    }
+
+    /// Begins a write transaction the caller commits or aborts (the group-commit writer).
+    public func beginWrite() throws -> LMDBTransaction {
+        try LMDBTransaction(env: self, parent: nil, readOnly: false)
+    }
+
+    /// The handle of a named database, opening (and with `create`, creating) it. `nil` when
+    /// it does not exist. Creation happens in its own short write transaction, so it must
+    /// not be called while this thread holds another write transaction of this environment:
+    /// use `LMDBTransaction.database(_:create:)` inside a write.
+    public func database(_ name: String, dupSort: Bool = false) throws -> LMDBDatabase? {
+        handleLock.lock()
+        defer { handleLock.unlock() }
+        if let dbi = handles[name] { return LMDBDatabase(dbi: dbi, name: name) }
+        let txn = try LMDBTransaction(env: self, parent: nil, readOnly: true)
+        var dbi: MDB_dbi = 0
+        var flags: UInt32 = 0
+        if dupSort { flags |= UInt32(MDB_DUPSORT) }
+        let rc = mdb_dbi_open(txn.txn, name, flags, &dbi)
+        if rc == MDB_NOTFOUND { txn.abort(); return nil }
+        if rc != 0 { txn.abort(); throw LMDBError(code: rc, operation: "dbi_open \(name)") }
+        try txn.commit()
+        handles[name] = dbi
+        return LMDBDatabase(dbi: dbi, name: name)
+    }
+
+    func openInWrite(_ txn: LMDBTransaction, name: String, create: Bool, dupSort: Bool) throws -> LMDBDatabase? {
+        handleLock.lock()
+        defer { handleLock.unlock() }
+        if let dbi = handles[name] { return LMDBDatabase(dbi: dbi, name: name) }
+        var dbi: MDB_dbi = 0
+        var flags: UInt32 = 0
+        if create { flags |= UInt32(MDB_CREATE) }
+        if dupSort { flags |= UInt32(MDB_DUPSORT) }
+        let rc = mdb_dbi_open(txn.txn, name, flags, &dbi)
+        if rc == MDB_NOTFOUND { return nil }
+        try LMDBError.check(rc, "dbi_open \(name)")
+        // Cached now; if the transaction aborts LMDB closes the handle, so callers forget
+        // handles of aborted creations through `forgetHandles`.
+        handles[name] = dbi
+        txn.createdHandles.append(name)
+        return LMDBDatabase(dbi: dbi, name: name)
+    }
+
+    func forget(_ names: [String]) {
+        handleLock.lock()
+        defer { handleLock.unlock() }
+        for n in names { handles[n] = nil }
+    }
+
+    /// A handle already opened in this process, without touching LMDB: readers use this so
+    /// that only the writer ever calls `mdb_dbi_open` while transactions are live.
+    public func cached(_ name: String) -> LMDBDatabase? {
+        handleLock.lock()
+        defer { handleLock.unlock() }
+        return handles[name].map { LMDBDatabase(dbi: $0, name: name) }
+    }
+
+    /// Names of all named databases in this environment.
+    public func databaseNames() throws -> [String] {
+        try read { txn in
+            var names: [String] = []
+            let cursor = try txn.cursor(LMDBDatabase(dbi: 0, name: ""))
+            var next = cursor.first()
+            while let (k, _) = next {
+                names.append(String(decoding: k, as: UTF8.self))
+                next = cursor.next()
+            }
+            return names
+        }
+    }
+
+    /// Size in bytes of the data file.
+    public var fileSize: UInt64 {
+        let attrs = try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")
+        return (attrs?[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+}
+
+/// A named database (table of keys) inside an environment.
+public struct LMDBDatabase: Sendable, Hashable {
+    let dbi: MDB_dbi
+    public let name: String
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import SkeinCore
+import SkeinZMQ
+
+/// Calls a service over a ZeroMQ DEALER socket owned by one background thread.
+///
+/// Many callers may have requests in flight at once; replies are matched by request id.
+/// A request fails fast with 503 "<service> unavailable" when the service is not
+/// connected, and with the same error when no reply comes within the timeout, so a
+/// stopped process never hangs a caller. ZeroMQ reconnects by itself when it returns.
+public final class RPCClient: @unchecked Sendable {
+    public let serviceName: String
+    let endpoint: String
+    let timeoutMillis: Int
+    let logger: Logger
+    private let wakeup = WakeupPipe()
+    private let lock = NSLock()
+    private var outbox: [(id: UInt64, frames: [[UInt8]])] = []
+    private var pending: [UInt64: Pending] = [:]
+    private var nextID: UInt64 = 1
+    private var stopping = false
+    private var thread: Thread?
+    private let stopped = DispatchSemaphore(value: 0)
+
+    struct Pending {
+        let deadline: UInt64
+        let complete: @Sendable (Result<RPCReply, SkeinError>) -> Void
+    }
+
+    public init(serviceName: String, endpoint: String, timeoutMillis: Int, logger: Logger) {
+        self.serviceName = serviceName
+        self.endpoint = endpoint
+        self.timeoutMillis = timeoutMillis
+        self.logger = logger
+    }
+
+    public func start() throws {
+        let socket = try ZMQSocket(type: .dealer)
+        // Queue only to connected peers: with no store, send fails at once (503), no hang.
+        try socket.setOption(ZMQ_IMMEDIATE_OPTION, 1)
+        try socket.setOption(ZMQ_RECONNECT_IVL_OPTION, 100)
+        try socket.setOption(ZMQ_RECONNECT_IVL_MAX_OPTION, 1000)
+        try socket.connect(endpoint)
+        let t = Thread { [self] in self.loop(socket) }
+        t.name = "rpc-client-\(serviceName)"
+        thread = t
+        t.start()
+    }
+
+    public func stop() {
+        lock.lock()
+        stopping = true
+        lock.unlock()
+        wakeup.wake()
+        if thread != nil { stopped.wait() }
+    }
+
+    var unavailable: SkeinError { .unavailable("\(serviceName) unavailable") }
+
+    /// Sends a request and waits for its reply.
+    public func call(_ request: RPCRequest, timeoutMillis: Int? = nil) async throws(SkeinError) -> RPCReply {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<RPCReply, SkeinError>, Never>) in
+            send(request, timeoutMillis: timeoutMillis) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Convenience: header `{op, user, ...}`, JSON body; returns the parsed result or throws
+    /// the reply's error.
+    public func call(op: String, user: String? = nil, body: JSON, timeoutMillis: Int? = nil) async throws(SkeinError) -> JSON {
+        var header: [String: JSON] = ["op": .string(op)]
+        if let user { header["user"] = .string(user) }
+        let reply = try await call(RPCRequest(header: .object(header), body: body.serialized()), timeoutMillis: timeoutMillis)
+        return try reply.result()
+    }
+
+    /// Blocking variant for threads that are not async (tools, the benchmark).
+    public func callBlocking(_ request: RPCRequest, timeoutMillis: Int? = nil) throws(SkeinError) -> RPCReply {
+        let box = ResultBox()
+        let done = DispatchSemaphore(value: 0)
+        send(request, timeoutMillis: timeoutMillis) { result in
+            box.set(result)
+            done.signal()
+        }
+        done.wait()
+        return try box.get().get()
+    }
+
+    func send(_ request: RPCRequest, timeoutMillis: Int?, complete: @escaping @Sendable (Result<RPCReply, SkeinError>) -> Void) {
+        let deadline = Self.nowMillis() + UInt64(timeoutMillis ?? self.timeoutMillis)
+        lock.lock()
+        if stopping {
+            lock.unlock()
+            complete(.failure(unavailable))
+            return
+        }
+        let id = nextID
+        nextID += 1
+        pending[id] = Pending(deadline: deadline, complete: complete)
+        outbox.append((id, [KeyCodec.encodeUInt64(id), request.header.serialized(), request.body]))
+        lock.unlock()
+        wakeup.wake()
+    }
+
+    private func finish(_ id: UInt64, _ result: Result<RPCReply, SkeinError>) {
+        lock.lock()
+        let p = pending.removeValue(forKey: id)
+        lock.unlock()
+        p?.complete(result)
+    }
+
+    static func nowMillis() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    private func loop(_ socket: ZMQSocket) {
+        defer {
+            socket.close()
+            lock.lock()
+            let all = pending
+            pending.removeAll()
+            lock.unlock()
+            for p in all.values { p.complete(.failure(unavailable)) }
+            stopped.signal()
+        }
+        while true {
+            lock.lock()
+            let toSend = outbox
+            outbox.removeAll(keepingCapacity: true)
+            let done = stopping
+            lock.unlock()
+            if done { return }
+            for item in toSend {
+                let sent = (try? socket.send(item.frames, dontWait: true)) ?? false
+                if !sent { finish(item.id, .failure(unavailable)) }
+            }
+            expireTimedOut()
+            do {
+                let ready = try ZMQPoller.pollIn([.socket(socket), .fd(wakeup.readEnd)], timeoutMillis: 100)
+                if ready[1] { wakeup.drain() }
+                guard ready[0] else { continue }
+                while let frames = try socket.receive(dontWait: true) {
+                    guard frames.count == 3 else { continue }
+                    let id = KeyCodec.decodeUInt64(frames[0])
+                    let status = (try? JSON.parse(frames[1]))?["status"]?.intValue ?? 500
+                    finish(id, .success(RPCReply(status: status, body: frames[2])))
+                }
+            } catch {
+                logger.error("rpc client loop: \(error)")
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+    }
+
+    private func expireTimedOut() {
+        let now = Self.nowMillis()
+        lock.lock()
+        let expired = pending.filter { $0.value.deadline <= now }
+        for id in expired.keys { pending[id] = nil }
+        lock.unlock()
+        for p in expired.values { p.complete(.failure(unavailable)) }
+    }
+}
+
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Result<RPCReply, SkeinError>?
+    func set(_ v: Result<RPCReply, SkeinError>) { lock.lock(); value = v; lock.unlock() }
+    func get() -> Result<RPCReply, SkeinError> { lock.lock(); defer { lock.unlock() }; return value! }
+}
+
+let ZMQ_IMMEDIATE_OPTION: Int32 = 39
+let ZMQ_RECONNECT_IVL_OPTION: Int32 = 18
+let ZMQ_RECONNECT_IVL_MAX_OPTION: Int32 = 21

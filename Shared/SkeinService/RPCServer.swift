@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import SkeinCore
+import SkeinZMQ
+
+/// The request side of a service: a ZeroMQ ROUTER socket on its own thread.
+///
+/// Requests are handed to `handler` with a `respond` closure that may be called later, from
+/// any thread: replies are queued and sent by the socket's thread (ZeroMQ sockets are not
+/// thread-safe), woken through a pipe. So a slow write never blocks a quick read.
+public final class RPCServer: @unchecked Sendable {
+    public typealias Respond = @Sendable (RPCReply) -> Void
+    public typealias Handler = @Sendable (RPCRequest, @escaping Respond) -> Void
+
+    let endpoint: String
+    let handler: Handler
+    let logger: Logger
+    private let wakeup = WakeupPipe()
+    private let lock = NSLock()
+    private var outbox: [[[UInt8]]] = []
+    private var stopping = false
+    private var thread: Thread?
+    private let stopped = DispatchSemaphore(value: 0)
+
+    public init(endpoint: String, logger: Logger, handler: @escaping Handler) {
+        self.endpoint = endpoint
+        self.handler = handler
+        self.logger = logger
+    }
+
+    /// Binds and starts serving; throws if the endpoint cannot be bound.
+    public func start() throws {
+        let socket = try ZMQSocket(type: .router)
+        try socket.setOption(ZMQ_ROUTER_MANDATORY_OPTION, 0)
+        try socket.bind(endpoint)
+        let t = Thread { [self] in self.loop(socket) }
+        t.name = "rpc-server"
+        thread = t
+        t.start()
+        logger.info("listening", metadata: ["endpoint": .string(endpoint)])
+    }
+
+    public func stop() {
+        lock.lock()
+        stopping = true
+        lock.unlock()
+        wakeup.wake()
+        if thread != nil { stopped.wait() }
+    }
+
+    private func enqueue(_ frames: [[UInt8]]) {
+        lock.lock()
+        outbox.append(frames)
+        lock.unlock()
+        wakeup.wake()
+    }
+
+    private func loop(_ socket: ZMQSocket) {
+        defer {
+            socket.close()
+            stopped.signal()
+        }
+        while true {
+            lock.lock()
+            let pending = outbox
+            outbox.removeAll(keepingCapacity: true)
+            let done = stopping
+            lock.unlock()
+            for frames in pending {
+                do { try socket.send(frames, dontWait: true) } catch { logger.warning("reply not sent: \(error)") }
+            }
+            if done { return }
+            do {
+                let ready = try ZMQPoller.pollIn([.socket(socket), .fd(wakeup.readEnd)], timeoutMillis: 1000)
+                if ready[1] { wakeup.drain() }
+                guard ready[0] else { continue }
+                // Drain everything waiting, so bursts are batched for the handler.
+                while let frames = try socket.receive(dontWait: true) {
+                    dispatch(frames)
+                }
+            } catch {
+                logger.error("rpc loop: \(error)")
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+    }
+
+    private func dispatch(_ frames: [[UInt8]]) {
+        // [identity][request id][header][body]
+        guard frames.count == 4 else {
+            logger.warning("malformed request: \(frames.count) frames")
+            return
+        }
+        let identity = frames[0], requestID = frames[1]
+        let header: JSON
+        do { header = try JSON.parse(frames[2]) } catch {
+            enqueue([identity, requestID, Self.statusHeader(400), SkeinError.badRequest("malformed request header").body.serialized()])
+            return
+        }
+        let request = RPCRequest(header: header, body: frames[3])
+        handler(request) { [weak self] reply in
+            self?.enqueue([identity, requestID, Self.statusHeader(reply.status), reply.body])
+        }
+    }
+
+    static func statusHeader(_ status: Int) -> [UInt8] { Array("{\"status\":\(status)}".utf8) }
+}
+
+// ZMQ_ROUTER_MANDATORY: unroutable replies (the caller went away) are dropped silently.
+let ZMQ_ROUTER_MANDATORY_OPTION: Int32 = 33

@@ -1,0 +1,104 @@
+import Foundation
+import Logging
+import SkeinCore
+
+/// Structured logging for a Skein service: one JSON object per line, to the service's own
+/// file (`LOGDIR/SERVICE.log`) and to stdout, so `docker logs`, the launcher's `.out`
+/// files and `read_log` all see the same lines.
+public struct ServiceLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    let service: String
+    let sink: LogSink
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var o: [String: JSON] = [
+            "timestamp": .string(LogSink.timestamp(Date())),
+            "level": .string(Self.levelName(event.level)),
+            "service": .string(service),
+            "message": .string("\(event.message)"),
+        ]
+        for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, b in b }) {
+            o[k] = .string("\(v)")
+        }
+        sink.write(JSON.object(o).serialized())
+    }
+
+    static func levelName(_ level: Logger.Level) -> String {
+        switch level {
+        case .trace: "trace"
+        case .debug: "debug"
+        case .info: "info"
+        case .notice: "notice"
+        case .warning: "warn"
+        case .error: "error"
+        case .critical: "fatal"
+        }
+    }
+
+    public static func level(named name: String) -> Logger.Level {
+        switch name {
+        case "trace": .trace
+        case "debug": .debug
+        case "notice": .notice
+        case "warn", "warning": .warning
+        case "error": .error
+        case "fatal", "critical": .critical
+        default: .info
+        }
+    }
+}
+
+/// The file and stdout a service's log lines go to; shared by every logger in a process.
+public final class LogSink: @unchecked Sendable {
+    private let lock = NSLock()
+    private let file: FileHandle?
+
+    public init(path: String?) {
+        if let path {
+            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            file = FileHandle(forWritingAtPath: path)
+            _ = try? file?.seekToEnd()
+        } else {
+            file = nil
+        }
+    }
+
+    func write(_ line: [UInt8]) {
+        var data = line
+        data.append(0x0A)
+        lock.lock()
+        defer { lock.unlock() }
+        data.withUnsafeBytes { _ = Foundation.write(1, $0.baseAddress, $0.count) }
+        if let file { try? file.write(contentsOf: data) }
+    }
+
+    nonisolated(unsafe) static let formatter: ISO8601DateFormatter = {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }()
+    static let formatterLock = NSLock()
+
+    static func timestamp(_ date: Date) -> String {
+        formatterLock.lock()
+        defer { formatterLock.unlock() }
+        return formatter.string(from: date)
+    }
+}
+
+public enum ServiceLogging {
+    /// Installs the JSON handler process-wide and returns the service's logger.
+    public static func bootstrap(service: String, logDir: String?, level: String) -> Logger {
+        let sink = LogSink(path: logDir.map { "\($0)/\(service).log" })
+        let lvl = ServiceLogHandler.level(named: level)
+        LoggingSystem.bootstrap { _ in ServiceLogHandler(logLevel: lvl, service: service, sink: sink) }
+        return Logger(label: "skein.\(service)")
+    }
+}

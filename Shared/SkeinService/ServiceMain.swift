@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+import SkeinCore
+
+/// What every service's `main` does first: read `--config PATH`, load the node
+/// configuration (exit 2 with the key named when invalid), start logging.
+public enum ServiceMain {
+    public static func loadConfig(service: String, arguments: [String] = CommandLine.arguments) -> NodeConfig {
+        var path: String?
+        var i = 1
+        while i < arguments.count {
+            if arguments[i] == "--config", i + 1 < arguments.count { path = arguments[i + 1]; i += 1 }
+            else if arguments[i].hasPrefix("--config=") { path = String(arguments[i].dropFirst(9)) }
+            else if arguments[i] == "--help" || arguments[i] == "-h" {
+                print("usage: skein-\(service) --config NODE.yaml   (keys: docs/INTERFACES.md)")
+                exit(0)
+            }
+            i += 1
+        }
+        guard let path = path ?? ProcessInfo.processInfo.environment["SKEIN_CONFIG"] else {
+            FileHandle.standardError.write(Data("skein-\(service): --config NODE.yaml is required\n".utf8))
+            exit(2)
+        }
+        do {
+            return try NodeConfig.load(path: path)
+        } catch {
+            FileHandle.standardError.write(Data("skein-\(service): \(error)\n".utf8))
+            exit(2)
+        }
+    }
+
+    /// Blocks until SIGTERM or SIGINT.
+    public static func waitForTermination() {
+        let done = DispatchSemaphore(value: 0)
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { done.signal() }
+            s.resume()
+            sources.append(s)
+        }
+        done.wait()
+        _ = sources
+    }
+
+    public static func nowMillis() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import SkeinCore
+import SkeinLMDB
+
+/// Record writes: insert, update, upsert, delete, with secondary indexes, tombstones and
+/// the audit entry, all in the caller's write transaction.
+extension DatabaseEnvironment {
+    public func write(_ txn: LMDBTransaction, table name: String, records: [JSON], mode: WriteMode, context: WriteContext) throws -> JSON {
+        guard var schema = try table(txn, name) else { throw SkeinError.notFound("Table '\(self.name).\(name)' does not exist") }
+        let pk = schema.primaryKey
+        // Validate everything before touching anything: a bad record rejects the request.
+        var prepared: [(id: JSON, key: [UInt8], fields: [String: JSON])] = []
+        prepared.reserveCapacity(records.count)
+        for (i, record) in records.enumerated() {
+            guard case .object(var fields) = record else {
+                throw SkeinError.badRequest("records[\(i)] must be an object, got \(record.typeName)")
+            }
+            var id = fields[pk] ?? .null
+            if id.isNull {
+                guard mode != .update else { throw SkeinError.badRequest("records[\(i)] has no primary key '\(pk)': update needs it") }
+                id = .string(UUID().uuidString.lowercased())
+                fields[pk] = id
+            }
+            guard id.isKeyScalar else {
+                throw SkeinError.badRequest("records[\(i)].\(pk) must be a string or a number, got \(id.typeName)")
+            }
+            guard !KeyCodec.isTruncated(id), let key = KeyCodec.encode(id) else {
+                throw SkeinError.badRequest("records[\(i)].\(pk) is longer than \(KeyCodec.maxKeyBytes) bytes")
+            }
+            for attribute in fields.keys where !StorageLayout.isValidAttribute(attribute) {
+                throw SkeinError.badRequest("records[\(i)] has an invalid attribute name '\(attribute)'")
+            }
+            for t in TableSchema.timestampAttributes { fields[t] = nil }
+            prepared.append((id, key, fields))
+        }
+
+        let recordsDB = try txn.database(StorageLayout.records(name), create: true)!
+        let tombDB = try txn.database(StorageLayout.tombstones(name), create: true)!
+        var indexes = IndexWriter(txn: txn, table: name)
+        var written: [JSON] = [], skipped: [JSON] = [], newValues: [JSON] = [], previous: [JSON] = []
+        let now = JSON.number(context.txnTime)
+
+        for item in prepared {
+            let existing = try txn.get(recordsDB, item.key).flatMap(StoredRecord.decode)
+            var value: [String: JSON]
+            switch (mode, existing) {
+            case (.insert, .some), (.update, .none):
+                skipped.append(item.id)
+                continue
+            case (.insert, .none), (.upsert, .none):
+                value = item.fields
+                value["__createdtime__"] = now
+            case (.update, .some(let old)), (.upsert, .some(let old)):
+                value = old.value.objectValue ?? [:]
+                for (k, v) in item.fields { value[k] = v }
+            }
+            value["__updatedtime__"] = now
+            let oldFields = existing?.value.objectValue ?? [:]
+            try txn.put(recordsDB, item.key, StoredRecord(version: context.version, origin: context.origin, value: .object(value)).encoded())
+            try txn.delete(tombDB, item.key)
+            for attribute in value.keys where attribute != pk {
+                if !schema.attributes.contains(attribute) { schema.attributes.append(attribute) }
+            }
+            try indexes.update(key: item.key, old: oldFields, new: value, primaryKey: pk)
+            written.append(item.id)
+            newValues.append(.object(value))
+            previous.append(existing?.value ?? .null)
+        }
+
+        if !written.isEmpty {
+            schema.lastUpdated = context.txnTime
+            try putTable(txn, schema)
+            try audit(txn, context, operation: mode.rawValue, table: name, details: nil, ids: written, records: newValues, previous: previous)
+        }
+        let total = prepared.count
+        switch mode {
+        case .insert:
+            return ["message": .string("inserted \(written.count) of \(total) records"), "inserted_hashes": .array(written),
+                    "skipped_hashes": .array(skipped), "txn_time": now]
+        case .update:
+            return ["message": .string("updated \(written.count) of \(total) records"), "update_hashes": .array(written),
+                    "skipped_hashes": .array(skipped), "txn_time": now]
+        case .upsert:
+            return ["message": .string("upserted \(written.count) of \(total) records"), "upserted_hashes": .array(written),
+                    "txn_time": now]
+        }
+    }
+
+    public func delete(_ txn: LMDBTransaction, table name: String, ids: [JSON], context: WriteContext) throws -> JSON {
+        guard let schema = try table(txn, name) else { throw SkeinError.notFound("Table '\(self.name).\(name)' does not exist") }
+        var keys: [(JSON, [UInt8])] = []
+        for (i, id) in ids.enumerated() {
+            guard id.isKeyScalar, let key = KeyCodec.encode(id) else {
+                throw SkeinError.badRequest("ids[\(i)] must be a string or a number, got \(id.typeName)")
+            }
+            keys.append((id, key))
+        }
+        let recordsDB = try txn.database(StorageLayout.records(name), create: true)!
+        let tombDB = try txn.database(StorageLayout.tombstones(name), create: true)!
+        var indexes = IndexWriter(txn: txn, table: name)
+        var deleted: [JSON] = [], skipped: [JSON] = [], previous: [JSON] = []
+        for (id, key) in keys {
+            guard let bytes = try txn.get(recordsDB, key), let old = StoredRecord.decode(bytes) else {
+                skipped.append(id)
+                continue
+            }
+            try txn.delete(recordsDB, key)
+            try indexes.update(key: key, old: old.value.objectValue ?? [:], new: [:], primaryKey: schema.primaryKey)
+            // The tombstone keeps the delete's version so an older write cannot resurrect it.
+            var tomb = KeyCodec.encodeUInt64(context.version.rawValue)
+            tomb.append(contentsOf: Array(context.origin.utf8.prefix(255)))
+            try txn.put(tombDB, key, tomb)
+            deleted.append(id)
+            previous.append(old.value)
+        }
+        if !deleted.isEmpty {
+            var s = schema
+            s.lastUpdated = context.txnTime
+            try putTable(txn, s)
+            try audit(txn, context, operation: "delete", table: name, details: nil, ids: deleted, records: [], previous: previous)
+        }
+        return ["message": .string("\(deleted.count) of \(keys.count) records successfully deleted"),
+                "deleted_hashes": .array(deleted), "skipped_hashes": .array(skipped), "txn_time": .number(context.txnTime)]
+    }
+}
+
+/// Keeps the secondary indexes (`i:table:attr`, value → primary key) in step with a record.
+struct IndexWriter {
+    let txn: LMDBTransaction
+    let table: String
+    var handles: [String: LMDBDatabase] = [:]
+
+    init(txn: LMDBTransaction, table: String) {
+        self.txn = txn
+        self.table = table
+    }
+
+    /// Index keys of a value: a scalar gives one, an array one per scalar element.
+    static func keys(_ value: JSON?) -> [[UInt8]] {
+        switch value {
+        case .none, .some(.object): return []
+        case .some(.array(let items)): return items.compactMap { $0.isKeyScalar || $0.boolValue != nil ? KeyCodec.encode($0) : nil }
+        case .some(let v): return KeyCodec.encode(v).map { [$0] } ?? []
+        }
+    }
+
+    mutating func handle(_ attribute: String) throws -> LMDBDatabase {
+        if let h = handles[attribute] { return h }
+        let h = try txn.database(StorageLayout.index(table, attribute), create: true, dupSort: true)!
+        handles[attribute] = h
+        return h
+    }
+
+    mutating func update(key: [UInt8], old: [String: JSON], new: [String: JSON], primaryKey: String) throws {
+        for attribute in Set(old.keys).union(new.keys) where attribute != primaryKey {
+            let before = Self.keys(old[attribute]), after = Self.keys(new[attribute])
+            if before == after { continue }
+            let db = try handle(attribute)
+            for k in before where !after.contains(k) { try txn.delete(db, k, value: key) }
+            for k in after where !before.contains(k) { try txn.put(db, k, key) }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import SkeinCore
+import SkeinLMDB
+
+/// Reads: by id, by value, by conditions. Conditions are narrowed with an index when one
+/// applies (see `candidates`), then every candidate is checked with the full condition, so
+/// an index only ever saves work and never changes a result.
+extension DatabaseEnvironment {
+    public func requireTable(_ txn: LMDBTransaction, _ name: String) throws -> TableSchema {
+        guard let t = try table(txn, name) else { throw SkeinError.notFound("Table '\(self.name).\(name)' does not exist") }
+        return t
+    }
+
+    public func recordCount(_ txn: LMDBTransaction, _ table: String) throws -> Int {
+        guard let db = try readHandle(txn, StorageLayout.records(table)) else { return 0 }
+        return try txn.count(db)
+    }
+
+    public func describe(_ txn: LMDBTransaction, _ table: TableSchema) throws -> JSON {
+        table.describe(recordCount: try recordCount(txn, table.name))
+    }
+
+    public func searchByID(_ txn: LMDBTransaction, table name: String, ids: [JSON], attributes: [String]?) throws -> [JSON] {
+        _ = try requireTable(txn, name)
+        guard let db = try readHandle(txn, StorageLayout.records(name)) else { return [] }
+        var out: [JSON] = []
+        for id in ids {
+            guard let key = KeyCodec.encode(id), let bytes = try txn.get(db, key), let r = StoredRecord.decode(bytes) else { continue }
+            out.append(Self.project(r.value, attributes))
+        }
+        return out
+    }
+
+    public struct SearchOptions: Sendable {
+        public var attributes: [String]?
+        public var offset = 0
+        public var limit: Int?
+        public var sortAttribute: String?
+        public var sortDescending = false
+        public init() {}
+    }
+
+    public func search(_ txn: LMDBTransaction, table name: String, condition: SearchCondition, options: SearchOptions) throws -> [JSON] {
+        let schema = try requireTable(txn, name)
+        guard let recordsDB = try readHandle(txn, StorageLayout.records(name)) else { return [] }
+        var matches: [[String: JSON]] = []
+        // Without a sort, stop as soon as offset+limit records matched.
+        let enough = options.sortAttribute == nil ? options.limit.map { $0 + options.offset } : nil
+        func consider(_ bytes: [UInt8]) {
+            guard let r = StoredRecord.decode(bytes), case .object(let fields) = r.value, condition.matches(fields) else { return }
+            matches.append(fields)
+        }
+        if let keys = try candidates(txn, schema, condition) {
+            var seen = Set<[UInt8]>()
+            for key in keys where seen.insert(key).inserted {
+                if let bytes = try txn.get(recordsDB, key) { consider(bytes) }
+                if let enough, matches.count >= enough { break }
+            }
+        } else {
+            let cursor = try txn.cursor(recordsDB)
+            var entry = cursor.first()
+            while let (_, v) = entry {
+                consider(v)
+                if let enough, matches.count >= enough { break }
+                entry = cursor.next()
+            }
+        }
+        if let sortAttribute = options.sortAttribute {
+            matches.sort { a, b in
+                let o = SearchCondition.order(a[sortAttribute] ?? .null, b[sortAttribute] ?? .null) ?? Self.typeRank(a[sortAttribute]) - Self.typeRank(b[sortAttribute])
+                return options.sortDescending ? o > 0 : o < 0
+            }
+        }
+        var slice = matches.dropFirst(options.offset)
+        if let limit = options.limit { slice = slice.prefix(limit) }
+        return slice.map { Self.project(.object($0), options.attributes) }
+    }
+
+    static func typeRank(_ v: JSON?) -> Int {
+        switch v {
+        case .none, .some(.null): 0
+        case .some(.bool): 1
+        case .some(.number): 2
+        case .some(.string): 3
+        default: 4
+        }
+    }
+
+    /// `get_attributes`: nil or `*` means every attribute.
+    public static func project(_ record: JSON, _ attributes: [String]?) -> JSON {
+        guard let attributes, !attributes.contains("*"), case .object(let o) = record else { return record }
+        var out: [String: JSON] = [:]
+        for a in attributes { if let v = o[a] { out[a] = v } }
+        return .object(out)
+    }
+
+    // MARK: Index planning
+
+    /// Primary keys that may match, from an index or the primary key; nil means "scan".
+    func candidates(_ txn: LMDBTransaction, _ schema: TableSchema, _ condition: SearchCondition) throws -> [[UInt8]]? {
+        switch condition {
+        case .group(.and, let children):
+            // Prefer an equality; any indexable child narrows an AND.
+            let ordered = children.sorted { a, b in Self.isEquality(a) && !Self.isEquality(b) }
+            for child in ordered {
+                if let keys = try candidates(txn, schema, child) { return keys }
+            }
+            return nil
+        case .group(.or, let children):
+            guard !children.isEmpty else { return nil }
+            var all: [[UInt8]] = []
+            for child in children {
+                guard let keys = try candidates(txn, schema, child) else { return nil }
+                all += keys
+            }
+            return all
+        case .leaf(let attribute, let comparator, let value):
+            if attribute == schema.primaryKey {
+                return try primaryKeyCandidates(txn, schema, comparator, value)
+            }
+            guard schema.attributes.contains(attribute),
+                let db = try readHandle(txn, StorageLayout.index(schema.name, attribute))
+            else { return nil }
+            return try indexCandidates(txn, db, comparator, value)
+        }
+    }
+
+    static func isEquality(_ c: SearchCondition) -> Bool {
+        if case .leaf(_, .equals, _) = c { return true }
+        return false
+    }
+
+    /// Key variants for loose equality: `1` also finds `"1"` and the reverse.
+    static func equalityKeys(_ value: JSON) -> [[UInt8]] {
+        var values = [value]
+        switch value {
+        case .string(let s): if let d = Double(s) { values.append(.number(d)) }
+        case .number: values.append(.string(value.text))
+        default: break
+        }
+        return values.compactMap(KeyCodec.encode)
+    }
+
+    func primaryKeyCandidates(_ txn: LMDBTransaction, _ schema: TableSchema, _ comparator: SearchCondition.Comparator, _ value: JSON) throws -> [[UInt8]]? {
+        guard comparator == .equals else { return nil }
+        return Self.equalityKeys(value)
+    }
+
+    func indexCandidates(_ txn: LMDBTransaction, _ db: LMDBDatabase, _ comparator: SearchCondition.Comparator, _ value: JSON) throws -> [[UInt8]]? {
+        let cursor = try txn.cursor(db)
+        var out: [[UInt8]] = []
+        /// Every primary key under index keys in [low, high) (high nil: to the end of low's tag).
+        func range(from low: [UInt8], while inRange: ([UInt8]) -> Bool) {
+            var entry = cursor.seek(low)
+            while let (k, v) = entry, inRange(k) {
+                out.append(v)
+                entry = cursor.next()
+            }
+        }
+        switch comparator {
+        case .equals:
+            for key in Self.equalityKeys(value) { range(from: key) { $0 == key } }
+        case .starts_with:
+            guard case .string(let s) = value, let prefix = KeyCodec.encode(.string(s)) else { return nil }
+            range(from: prefix) { $0.starts(with: prefix) }
+        case .greater_than, .greater_than_equal, .less_than, .less_than_equal, .between:
+            // Range over one type (numbers or strings), bounded by that type's tag.
+            let bound: JSON = comparator == .between ? (value.arrayValue?.first ?? value) : value
+            guard bound.isKeyScalar, let boundKey = KeyCodec.encode(bound) else { return nil }
+            let tag = boundKey[0]
+            switch comparator {
+            case .greater_than, .greater_than_equal, .between:
+                range(from: boundKey) { $0.first == tag }
+            default:
+                range(from: [tag]) { $0.first == tag && $0.lexicographicallyPrecedes(boundKey + [0xFF]) }
+            }
+        default:
+            return nil
+        }
+        return out
+    }
+}

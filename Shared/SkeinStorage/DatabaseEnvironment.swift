@@ -1,0 +1,124 @@
+import Foundation
+import SkeinCore
+import SkeinLMDB
+
+/// One database: its LMDB environment, schema catalog, tables and audit log.
+///
+/// Opened for writing by `store` (which then opens every table's handles up front, so
+/// reader threads never call `mdb_dbi_open`) and for reading/pruning by `auditd`.
+public final class DatabaseEnvironment: @unchecked Sendable {
+    public let name: String
+    public let lmdb: LMDBEnvironment
+    public let schemaDB: LMDBDatabase
+    public let metaDB: LMDBDatabase
+    public let auditDB: LMDBDatabase
+    /// Inode of data.mdb when opened: a dropped and re-created database has a new one.
+    public let inode: UInt64
+
+    public init(name: String, path: String, mapSize: UInt64) throws {
+        self.name = name
+        lmdb = try LMDBEnvironment(path: path, mapSize: mapSize)
+        (schemaDB, metaDB, auditDB) = try lmdb.write { txn in
+            (
+                try txn.database(StorageLayout.schema, create: true)!,
+                try txn.database(StorageLayout.meta, create: true)!,
+                try txn.database(StorageLayout.audit, create: true)!
+            )
+        }
+        inode = Self.inode(of: path)
+    }
+
+    static func inode(of path: String) -> UInt64 {
+        var st = stat()
+        guard stat(path + "/data.mdb", &st) == 0 else { return 0 }
+        return UInt64(st.st_ino)
+    }
+
+    /// True when the directory now holds a different environment (dropped and re-created).
+    public var isStale: Bool { Self.inode(of: lmdb.path) != inode }
+
+    /// Opens every table's handles (writer thread, at startup).
+    public func openAllTables() throws {
+        try lmdb.write { txn in
+            for table in try tables(txn) {
+                _ = try txn.database(StorageLayout.records(table.name), create: true)
+                _ = try txn.database(StorageLayout.tombstones(table.name), create: true)
+                for a in table.indexedAttributes {
+                    _ = try txn.database(StorageLayout.index(table.name, a), create: true, dupSort: true)
+                }
+            }
+        }
+    }
+
+    // MARK: Schema
+
+    public func table(_ txn: LMDBTransaction, _ table: String) throws -> TableSchema? {
+        guard let bytes = try txn.get(schemaDB, Array(table.utf8)) else { return nil }
+        return TableSchema(json: try JSON.parse(bytes))
+    }
+
+    public func tables(_ txn: LMDBTransaction) throws -> [TableSchema] {
+        let cursor = try txn.cursor(schemaDB)
+        var out: [TableSchema] = []
+        var entry = cursor.first()
+        while let (_, v) = entry {
+            if let t = TableSchema(json: try JSON.parse(v)) { out.append(t) }
+            entry = cursor.next()
+        }
+        return out
+    }
+
+    public func putTable(_ txn: LMDBTransaction, _ schema: TableSchema) throws {
+        try txn.put(schemaDB, Array(schema.name.utf8), schema.json.serialized())
+    }
+
+    /// A handle for reading: only handles this process already opened (see type doc).
+    public func readHandle(_ txn: LMDBTransaction, _ name: String) throws -> LMDBDatabase? {
+        if let h = lmdb.cached(name) { return h }
+        return nil
+    }
+
+    // MARK: Audit log
+
+    public func lastSequence(_ txn: LMDBTransaction) throws -> UInt64 {
+        guard let b = try txn.get(metaDB, StorageLayout.sequenceKey) else { return 0 }
+        return KeyCodec.decodeUInt64(b)
+    }
+
+    /// Appends an entry with the next sequence number; returns that number.
+    @discardableResult
+    public func appendAudit(_ txn: LMDBTransaction, _ entry: AuditEntry) throws -> UInt64 {
+        let seq = try lastSequence(txn) + 1
+        var e = entry
+        e.sequence = seq
+        try txn.put(auditDB, KeyCodec.encodeUInt64(seq), e.json.serialized(), append: true)
+        try txn.put(metaDB, StorageLayout.sequenceKey, KeyCodec.encodeUInt64(seq))
+        return seq
+    }
+
+    /// Entries with sequence >= `from`, in order, at most `limit`.
+    public func auditEntries(_ txn: LMDBTransaction, from: UInt64, limit: Int) throws -> [AuditEntry] {
+        let cursor = try txn.cursor(auditDB)
+        var out: [AuditEntry] = []
+        var entry = cursor.seek(KeyCodec.encodeUInt64(from))
+        while let (_, v) = entry, out.count < limit {
+            if let e = AuditEntry(json: try JSON.parse(v)) { out.append(e) }
+            entry = cursor.next()
+        }
+        return out
+    }
+
+    /// The oldest retained sequence (0 when the log is empty).
+    public func oldestSequence(_ txn: LMDBTransaction) throws -> UInt64 {
+        let cursor = try txn.cursor(auditDB)
+        guard let (k, _) = cursor.first() else { return 0 }
+        return KeyCodec.decodeUInt64(k)
+    }
+
+    /// The newest version written (from the last audit entry), to seed the clock at startup.
+    public func lastVersion(_ txn: LMDBTransaction) throws -> HLCTimestamp {
+        let cursor = try txn.cursor(auditDB)
+        guard let (_, v) = cursor.last(), let e = AuditEntry(json: try JSON.parse(v)) else { return .zero }
+        return e.version
+    }
+}

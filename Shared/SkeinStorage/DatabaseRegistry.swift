@@ -1,0 +1,76 @@
+import Foundation
+import SkeinCore
+import SkeinLMDB
+
+/// The databases of a node: one LMDB environment per directory under `dataDir`.
+///
+/// `store` opens them for writing; `auditd` opens the same directories (LMDB is
+/// multi-process safe) and re-opens one that was dropped and re-created.
+public final class DatabaseRegistry: @unchecked Sendable {
+    public let dataDir: String
+    let mapSize: UInt64
+    private let lock = NSLock()
+    private var open: [String: DatabaseEnvironment] = [:]
+
+    public static let systemDatabase = "system"
+
+    public init(dataDir: String, mapSize: UInt64) throws {
+        self.dataDir = dataDir
+        self.mapSize = mapSize
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { dataDir + "/" + name }
+
+    /// Names of the databases on disk, sorted.
+    public func names() -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dataDir)) ?? []
+        return entries.filter { FileManager.default.fileExists(atPath: path($0) + "/data.mdb") }.sorted()
+    }
+
+    public func exists(_ name: String) -> Bool {
+        StorageLayout.isValidName(name) && FileManager.default.fileExists(atPath: path(name) + "/data.mdb")
+    }
+
+    /// The open environment of an existing database; nil when it does not exist.
+    public func database(_ name: String) throws -> DatabaseEnvironment? {
+        guard exists(name) else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        if let env = open[name], !env.isStale { return env }
+        let env = try DatabaseEnvironment(name: name, path: path(name), mapSize: mapSize)
+        open[name] = env
+        return env
+    }
+
+    /// Opens, creating when missing. Returns the environment and whether it was created.
+    public func create(_ name: String) throws -> (DatabaseEnvironment, Bool) {
+        guard StorageLayout.isValidName(name) else {
+            throw SkeinError.badRequest("invalid database name '\(name)': use letters, digits, '_' and '-' (at most 64)")
+        }
+        let existed = exists(name)
+        lock.lock()
+        defer { lock.unlock() }
+        if existed, let env = open[name], !env.isStale { return (env, false) }
+        let env = try DatabaseEnvironment(name: name, path: path(name), mapSize: mapSize)
+        open[name] = env
+        return (env, !existed)
+    }
+
+    /// Forgets and deletes a database. Readers still holding the environment finish
+    /// safely: LMDB's files stay mapped until the last reference closes them.
+    public func drop(_ name: String) throws {
+        lock.lock()
+        open[name] = nil
+        lock.unlock()
+        try FileManager.default.removeItem(atPath: path(name))
+    }
+
+    public func closeAll() {
+        lock.lock()
+        let all = open.values
+        open.removeAll()
+        lock.unlock()
+        for env in all { env.lmdb.close() }
+    }
+}

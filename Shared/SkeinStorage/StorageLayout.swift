@@ -1,0 +1,64 @@
+import SkeinCore
+
+/// Names of the LMDB sub-databases inside one database's environment. One place, because
+/// `store` writes them and `auditd` reads and prunes them.
+public enum StorageLayout {
+    /// Table descriptors, keyed by table name.
+    public static let schema = "__schema"
+    /// Counters: `seq` (last audit sequence).
+    public static let meta = "__meta"
+    /// The audit log, keyed by big-endian sequence.
+    public static let audit = "__audit"
+
+    public static func records(_ table: String) -> String { "t:" + table }
+    public static func tombstones(_ table: String) -> String { "x:" + table }
+    public static func index(_ table: String, _ attribute: String) -> String { "i:" + table + ":" + attribute }
+
+    public static let sequenceKey: [UInt8] = Array("seq".utf8)
+
+    /// Database and table names: letters, digits, `_` and `-`, at most 64 bytes.
+    public static func isValidName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 64, !name.hasPrefix("-"), !name.hasPrefix("__") else { return false }
+        return name.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D
+        }
+    }
+
+    /// Attribute names: any printable text without control characters, at most 250 bytes.
+    public static func isValidAttribute(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 250 && !name.utf8.contains { $0 < 0x20 }
+    }
+}
+
+/// A record as stored: `[version (8 bytes BE)][origin length (1)][origin][record JSON]`.
+/// The version and origin are what last-write-wins compares.
+public struct StoredRecord: Sendable {
+    public var version: HLCTimestamp
+    public var origin: String
+    public var value: JSON
+
+    public init(version: HLCTimestamp, origin: String, value: JSON) {
+        self.version = version
+        self.origin = origin
+        self.value = value
+    }
+
+    public func encoded() -> [UInt8] {
+        var out = KeyCodec.encodeUInt64(version.rawValue)
+        let o = Array(origin.utf8.prefix(255))
+        out.append(UInt8(o.count))
+        out.append(contentsOf: o)
+        value.write(into: &out)
+        return out
+    }
+
+    public static func decode(_ bytes: [UInt8]) -> StoredRecord? {
+        guard bytes.count >= 9 else { return nil }
+        let version = HLCTimestamp(rawValue: KeyCodec.decodeUInt64(bytes[0..<8]))
+        let n = Int(bytes[8])
+        guard bytes.count >= 9 + n else { return nil }
+        let origin = String(decoding: bytes[9..<(9 + n)], as: UTF8.self)
+        guard let value = try? JSON.parse(bytes[(9 + n)...]) else { return nil }
+        return StoredRecord(version: version, origin: origin, value: value)
+    }
+}
