@@ -47,19 +47,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .executableTarget(name: "skein-store", dependencies: ["SkeinCore", "SkeinStorage", "SkeinService"], path: "Services/store", swiftSettings: swiftSettings),
-        .executableTarget(name: "skein-auditd", dependencies: ["SkeinCore", "SkeinStorage", "SkeinService"], path: "Services/auditd", swiftSettings: swiftSettings),
+        .executableTarget(name: "skein-store", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/store", swiftSettings: swiftSettings),
+        .executableTarget(name: "skein-auditd", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/auditd", swiftSettings: swiftSettings),
         .executableTarget(
             name: "skein-gateway",
             dependencies: [
                 "SkeinCore", "SkeinService",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
             path: "Services/gateway",
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "skein-bench", dependencies: ["SkeinCore", "SkeinStorage", "SkeinService"], path: "Services/bench", swiftSettings: swiftSettings),
+        .executableTarget(name: "skein-bench", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/bench", swiftSettings: swiftSettings),
 
         .testTarget(name: "SkeinUnitTests", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinService"], path: "Tests/SkeinUnitTests"),
         .testTarget(name: "SkeinProcessTests", dependencies: ["SkeinCore"], path: "Tests/SkeinProcessTests"),

@@ -1,1 +1,66 @@
-print("x")
+import Foundation
+import Logging
+import SkeinCore
+import SkeinLMDB
+import SkeinService
+import SkeinStorage
+
+let config = ServiceMain.loadConfig(service: "auditd")
+let logger = ServiceLogging.bootstrap(service: "auditd", logDir: config.logDir, level: config.logLevel)
+
+do {
+    let registry = try DatabaseRegistry(dataDir: config.dataDir, mapSize: config.mapSize)
+    let queries = AuditQueries(registry: registry)
+    let stream = AuditStream(registry: registry)
+    let retention = AuditRetention(registry: registry, retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize, logger: logger)
+    let work = DispatchQueue(label: "auditd.requests", attributes: .concurrent)
+    let pruneQueue = DispatchQueue(label: "auditd.prune")
+
+    let server = RPCServer(endpoint: config.auditdEndpoint, logger: logger) { request, respond in
+        work.async {
+            do {
+                let req = try OperationRequest(bytes: request.body)
+                let result: JSON
+                switch request.operation {
+                case "read_audit_log": result = try queries.read(req)
+                case "delete_audit_logs_before": result = try queries.deleteBefore(req)
+                case "audit_stream": result = try stream.read(req)
+                case "audit_status": result = try queries.status(retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize)
+                case "audit_prune":
+                    pruneQueue.sync { retention.pruneAll() }
+                    result = try queries.status(retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize)
+                default: throw SkeinError.badRequest("Operation '\(request.operation)' not found")
+                }
+                respond(RPCReply(json: result))
+            } catch let e as SkeinError {
+                respond(RPCReply(error: e))
+            } catch {
+                logger.error("request failed", metadata: ["op": .string(request.operation), "error": .string("\(error)")])
+                respond(RPCReply(error: .internal("\(error)")))
+            }
+        }
+    }
+    let notices = NoticeSubscriber(endpoint: config.storeNoticesEndpoint) { database, _ in
+        stream.notify(database: database)
+    }
+    try server.start()
+    try notices.start()
+    // Retention runs on a timer: a tenth of the retention, between 1 s and 60 s.
+    let interval = min(60, max(1, config.auditRetentionSeconds / 10))
+    let timer = DispatchSource.makeTimerSource(queue: pruneQueue)
+    timer.schedule(deadline: .now() + 1, repeating: interval)
+    timer.setEventHandler { retention.pruneAll() }
+    timer.resume()
+    logger.info("auditd started", metadata: ["retention_seconds": .string("\(config.auditRetentionSeconds)"), "max_size": .string("\(config.auditMaxSize)")])
+    ServiceMain.waitForTermination()
+    logger.info("auditd stopping")
+    timer.cancel()
+    notices.stop()
+    server.stop()
+    pruneQueue.sync {}
+    registry.closeAll()
+    exit(0)
+} catch {
+    logger.critical("auditd failed to start: \(error)")
+    exit(1)
+}

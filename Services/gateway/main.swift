@@ -1,3 +1,95 @@
+import Foundation
 import Hummingbird
-import HummingbirdBcrypt
-print("x")
+import Logging
+import NIOCore
+import SkeinCore
+import SkeinService
+
+let config = ServiceMain.loadConfig(service: "gateway")
+let logger = ServiceLogging.bootstrap(service: "gateway", logDir: config.logDir, level: config.logLevel)
+
+let store = RPCClient(serviceName: "store", endpoint: config.storeEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
+let auditd = RPCClient(serviceName: "auditd", endpoint: config.auditdEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
+do {
+    try store.start()
+    try auditd.start()
+} catch {
+    logger.critical("cannot connect: \(error)")
+    exit(1)
+}
+let metrics = GatewayMetrics()
+let authenticator = Authenticator(store: store)
+let handler = OperationsHandler(config: config, store: store, auditd: auditd, authenticator: authenticator, metrics: metrics, logger: logger)
+
+func jsonResponse(_ status: Int, _ body: [UInt8]) -> Response {
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json"
+    return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+}
+
+let router = Router()
+router.post("/") { request, _ -> Response in
+    let started = Date()
+    var request = request
+    let outcome: OperationsHandler.Outcome
+    do {
+        let buffer = try await request.collectBody(upTo: Int(config.maxBodySize))
+        outcome = await handler.handle(body: Array(buffer.readableBytesView), authorization: request.headers[.authorization])
+    } catch is NIOTooManyBytesError {
+        outcome = .init(status: 413, body: SkeinError.tooLarge("request body larger than \(config.maxBodySize) bytes (operationsApi.network.maxBodySize)").body.serialized(), operation: "unknown")
+    }
+    metrics.recordRequest(operation: outcome.operation, status: outcome.status, seconds: Date().timeIntervalSince(started))
+    return jsonResponse(outcome.status, outcome.body)
+}
+router.get("/health") { _, _ -> Response in
+    async let s = try? store.call(op: "store_status", body: [:], timeoutMillis: 1000)
+    async let a = try? auditd.call(op: "audit_status", body: [:], timeoutMillis: 1000)
+    let (storeStatus, auditStatus) = await (s, a)
+    let ok = storeStatus != nil && auditStatus != nil
+    let body: JSON = ["status": .string(ok ? "ok" : "degraded"), "node": .string(config.nodeName),
+                      "store": .string(storeStatus != nil ? "up" : "unavailable"), "auditd": .string(auditStatus != nil ? "up" : "unavailable")]
+    return jsonResponse(ok ? 200 : 503, body.serialized())
+}
+router.get("/metrics") { _, _ -> Response in
+    var headers = HTTPFields()
+    headers[.contentType] = "text/plain; version=0.0.4"
+    return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+}
+
+/// Creates the configured admin on first start; retried until the store answers.
+func ensureAdmin() async {
+    guard let username = config.adminUsername, let password = config.adminPassword else {
+        logger.notice("no admin.username/admin.password (or HDB_ADMIN_USERNAME/HDB_ADMIN_PASSWORD): no admin created")
+        return
+    }
+    let hash = await Authenticator.hashOffPool(password)
+    while !Task.isCancelled {
+        do {
+            let r = try await store.call(op: "ensure_admin", body: ["username": .string(username), "password": .string(hash)])
+            if r["created"]?.boolValue == true { logger.notice("created super user", metadata: ["username": .string(username)]) }
+            return
+        } catch {
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+}
+
+var appLogger = logger
+appLogger.logLevel = .warning
+let app = Application(
+    router: router,
+    configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "skein"),
+    onServerRunning: { _ in logger.info("gateway listening", metadata: ["url": .string("http://\(config.httpHost):\(config.httpPort)")]) },
+    logger: appLogger
+)
+let adminTask = Task { await ensureAdmin() }
+do {
+    try await app.runService()
+} catch {
+    logger.critical("gateway failed: \(error)")
+    exit(1)
+}
+adminTask.cancel()
+store.stop()
+auditd.stop()
+logger.info("gateway stopped")

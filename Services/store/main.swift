@@ -1,1 +1,43 @@
-print("x")
+import Foundation
+import Logging
+import SkeinLMDB
+import SkeinCore
+import SkeinService
+import SkeinStorage
+
+let config = ServiceMain.loadConfig(service: "store")
+let logger = ServiceLogging.bootstrap(service: "store", logDir: config.logDir, level: config.logLevel)
+
+do {
+    let registry = try DatabaseRegistry(dataDir: config.dataDir, mapSize: config.mapSize)
+    // Seed the clock past every version already written, so versions never go backwards
+    // even if the wall clock did while we were down.
+    var clock = HybridLogicalClock()
+    for name in registry.names() {
+        guard let env = try registry.database(name) else { continue }
+        try env.openAllTables()
+        let last = try env.lmdb.read { try env.lastVersion($0) }
+        if last > clock.last { clock.receive(last, now: ServiceMain.nowMillis()) }
+    }
+    let system = SystemTables(registry: registry)
+    try system.bootstrap(context: WriteContext(version: clock.tick(now: ServiceMain.nowMillis()), origin: config.nodeName, user: nil, auditEnabled: config.auditLog))
+    let publisher = try NoticePublisher(endpoint: config.storeNoticesEndpoint)
+    let writer = GroupCommitWriter(registry: registry, config: config, clock: clock, publisher: publisher, logger: logger)
+    writer.start()
+    let service = StoreService(config: config, logger: logger, registry: registry, writer: writer)
+    let server = RPCServer(endpoint: config.storeEndpoint, logger: logger) { request, respond in
+        service.handle(request, respond: respond)
+    }
+    try server.start()
+    logger.info("store started", metadata: ["node": .string(config.nodeName), "data": .string(config.dataDir), "databases": .string(registry.names().joined(separator: ","))])
+    ServiceMain.waitForTermination()
+    logger.info("store stopping")
+    server.stop()
+    writer.stop()
+    registry.closeAll()
+    logger.info("store stopped")
+    exit(0)
+} catch {
+    logger.critical("store failed to start: \(error)")
+    exit(1)
+}

@@ -1,0 +1,59 @@
+import Foundation
+import SkeinCore
+import SkeinLMDB
+import SkeinStorage
+
+/// The ordered stream a replicator consumes: "entries of database D after sequence S,
+/// optionally only these tables, at most N". A caller that is up to date waits (long poll,
+/// woken by the store's commit notices) instead of polling. Back-pressure is natural: the
+/// consumer asks for the next batch only when it has handled the last one.
+final class AuditStream: @unchecked Sendable {
+    let registry: DatabaseRegistry
+    private let changed = NSCondition()
+    private var generation: [String: UInt64] = [:]
+
+    init(registry: DatabaseRegistry) { self.registry = registry }
+
+    /// Called for each commit notice.
+    func notify(database: String) {
+        changed.lock()
+        generation[database, default: 0] += 1
+        changed.broadcast()
+        changed.unlock()
+    }
+
+    /// Blocking: run it off the RPC thread.
+    func read(_ req: OperationRequest) throws -> JSON {
+        let name = try req.database()
+        let from = UInt64(max(0, try req.int("from") ?? 1))
+        let max = min(10_000, Swift.max(1, try req.int("max") ?? 500))
+        let waitMillis = min(30_000, Swift.max(0, try req.int("wait_ms") ?? 0))
+        let tables = try req.array("tables").map { Set($0.compactMap(\.stringValue)) }
+        let deadline = Date().addingTimeInterval(Double(waitMillis) / 1000)
+        while true {
+            changed.lock()
+            let seen = generation[name, default: 0]
+            changed.unlock()
+            guard let env = try registry.database(name) else { throw SkeinError.notFound("database '\(name)' does not exist") }
+            let (entries, next, oldest, newest) = try env.lmdb.read { txn in
+                let oldest = try env.oldestSequence(txn)
+                let newest = try env.lastSequence(txn)
+                var entries: [JSON] = []
+                var next = from
+                for e in try env.auditEntries(txn, from: from, limit: max) {
+                    next = e.sequence + 1
+                    if tables == nil || tables!.contains(e.table) { entries.append(e.json) }
+                }
+                return (entries, next, oldest, newest)
+            }
+            // `pruned`: the caller's position is older than what is retained.
+            let pruned = from < oldest && oldest > 0
+            if !entries.isEmpty || next > from || Date() >= deadline || pruned {
+                return ["entries": .array(entries), "next": JSON(next), "oldest": JSON(oldest), "newest": JSON(newest), "pruned": .bool(pruned)]
+            }
+            changed.lock()
+            if generation[name, default: 0] == seen { _ = changed.wait(until: deadline) }
+            changed.unlock()
+        }
+    }
+}

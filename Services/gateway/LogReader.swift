@@ -1,0 +1,56 @@
+import Foundation
+import SkeinCore
+
+/// `read_log`: reads the services' JSON-lines log files of this node and filters them.
+struct LogReader {
+    let logDir: String
+    static let services = ["store", "auditd", "gateway", "replicator"]
+
+    func read(_ req: OperationRequest) throws -> JSON {
+        let start = try req.int("start") ?? 0
+        let limit = try req.int("limit") ?? 1000
+        guard start >= 0, limit >= 0 else { throw SkeinError.badRequest("'start' and 'limit' must not be negative") }
+        let level = try req.string("level")?.lowercased()
+        if let level, !NodeConfig.logLevels.contains(level) {
+            throw SkeinError.badRequest("'level' must be one of \(NodeConfig.logLevels.joined(separator: ", "))")
+        }
+        let order = try req.string("order")?.lowercased() ?? "asc"
+        guard order == "asc" || order == "desc" else { throw SkeinError.badRequest("'order' must be \"asc\" or \"desc\"") }
+        let from = try Self.time(req, "from"), until = try Self.time(req, "until")
+        var services = Self.services
+        if let service = try req.string("service") {
+            guard Self.services.contains(service) else {
+                throw SkeinError.badRequest("'service' must be one of \(Self.services.joined(separator: ", "))")
+            }
+            services = [service]
+        }
+        var lines: [(String, JSON)] = []
+        for service in services {
+            guard let data = FileManager.default.contents(atPath: "\(logDir)/\(service).log") else { continue }
+            for line in data.split(separator: 0x0A) {
+                guard let entry = try? JSON.parse(line), let ts = entry["timestamp"]?.stringValue else { continue }
+                if let level, entry["level"]?.stringValue != level { continue }
+                if let from, ts < from { continue }
+                if let until, ts > until { continue }
+                lines.append((ts, entry))
+            }
+        }
+        lines.sort { order == "asc" ? $0.0 < $1.0 : $0.0 > $1.0 }
+        return .array(lines.dropFirst(start).prefix(limit).map(\.1))
+    }
+
+    /// `from`/`until` as ISO-8601 text (compared as text, like the log's own timestamps) or
+    /// epoch milliseconds.
+    static func time(_ req: OperationRequest, _ key: String) throws -> String? {
+        guard let v = req.body[key], !v.isNull else { return nil }
+        if let ms = v.doubleValue {
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            return f.string(from: Date(timeIntervalSince1970: ms / 1000))
+        }
+        guard let s = v.stringValue, ISO8601DateFormatter().date(from: s) != nil || s.count >= 10 else {
+            throw SkeinError.badRequest("'\(key)' must be an ISO-8601 date or epoch milliseconds")
+        }
+        return s
+    }
+}

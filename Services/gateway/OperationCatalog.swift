@@ -1,0 +1,53 @@
+import SkeinCore
+
+/// Where each operation goes and what it needs. One table, so the routing and the role
+/// rules cannot drift apart.
+enum OperationCatalog {
+    enum Target { case store, auditd, gateway, replication }
+
+    /// What a non-super user needs for an operation.
+    enum Requirement {
+        case superUser
+        case anyUser
+        /// A table permission (`read`, `insert`, `update`, `delete`) on the request's table.
+        case table([String])
+    }
+
+    struct Entry {
+        let target: Target
+        let requirement: Requirement
+    }
+
+    static let entries: [String: Entry] = {
+        var e: [String: Entry] = [:]
+        for op in ["create_database", "create_schema", "drop_database", "drop_schema", "create_table", "drop_table",
+                   "create_attribute", "drop_attribute", "describe_all", "describe_database", "describe_schema",
+                   "add_user", "alter_user", "drop_user", "list_users", "add_role", "list_roles", "drop_role"] {
+            e[op] = Entry(target: .store, requirement: .superUser)
+        }
+        e["describe_table"] = Entry(target: .store, requirement: .table(["read"]))
+        for op in ["search_by_id", "search_by_hash", "search_by_value", "search_by_conditions"] {
+            e[op] = Entry(target: .store, requirement: .table(["read"]))
+        }
+        e["insert"] = Entry(target: .store, requirement: .table(["insert"]))
+        e["update"] = Entry(target: .store, requirement: .table(["update"]))
+        e["upsert"] = Entry(target: .store, requirement: .table(["insert", "update"]))
+        e["delete"] = Entry(target: .store, requirement: .table(["delete"]))
+        e["read_audit_log"] = Entry(target: .auditd, requirement: .superUser)
+        e["delete_audit_logs_before"] = Entry(target: .auditd, requirement: .superUser)
+        e["user_info"] = Entry(target: .gateway, requirement: .anyUser)
+        for op in ["system_information", "get_configuration", "read_log", "cluster_status"] {
+            e[op] = Entry(target: .gateway, requirement: .superUser)
+        }
+        for op in ["add_node", "update_node", "set_node", "remove_node", "cluster_set_routes", "cluster_get_routes",
+                   "cluster_delete_routes", "configure_cluster"] {
+            e[op] = Entry(target: .replication, requirement: .superUser)
+        }
+        return e
+    }()
+
+    /// Operations that change users: the gateway hashes their password before forwarding.
+    static let passwordOperations: Set<String> = ["add_user", "alter_user"]
+    /// Operations after which cached users must be forgotten.
+    static let userChanging: Set<String> = ["add_user", "alter_user", "drop_user", "add_role", "drop_role"]
+}

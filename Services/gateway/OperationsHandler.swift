@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import SkeinCore
+import SkeinService
+
+/// `POST /`: authenticate, check the role, validate, then answer locally or forward the
+/// request to `store` or `auditd`. Returns a status and a JSON body; never throws.
+struct OperationsHandler: Sendable {
+    let config: NodeConfig
+    let store: RPCClient
+    let auditd: RPCClient
+    let authenticator: Authenticator
+    let metrics: GatewayMetrics
+    let logger: Logger
+    let startedAt = Date()
+
+    struct Outcome: Sendable {
+        var status: Int
+        var body: [UInt8]
+        var operation: String
+    }
+
+    func handle(body: [UInt8], authorization: String?) async -> Outcome {
+        var operation = "unknown"
+        do {
+            let user = try await authenticator.authenticate(authorization: authorization)
+            let req = try OperationRequest(bytes: body)
+            guard let op = try req.string("operation") else { throw SkeinError.badRequest("'operation' is required") }
+            operation = op
+            guard let entry = OperationCatalog.entries[op] else { throw SkeinError.badRequest("Operation '\(op)' not found") }
+            operation = op
+            try authorize(user, entry.requirement, req, op)
+            let reply = try await dispatch(op, entry.target, req, body, user)
+            return Outcome(status: reply.status, body: reply.body, operation: operation)
+        } catch let error as SkeinError {
+            return Outcome(status: error.status, body: error.body.serialized(), operation: operation)
+        } catch {
+            logger.error("unexpected error", metadata: ["operation": .string(operation), "error": .string("\(error)")])
+            return Outcome(status: 500, body: SkeinError.internal("\(error)").body.serialized(), operation: operation)
+        }
+    }
+
+    func authorize(_ user: AuthenticatedUser, _ requirement: OperationCatalog.Requirement, _ req: OperationRequest, _ op: String) throws {
+        if user.isSuperUser { return }
+        switch requirement {
+        case .anyUser: return
+        case .superUser: throw SkeinError.forbidden("operation '\(op)' is restricted to super users")
+        case .table(let actions):
+            let db = try req.database(), table = try req.table()
+            guard db != "system", user.allows(actions, database: db, table: table) else {
+                throw SkeinError.forbidden("role '\(user.role)' may not \(actions.joined(separator: "/")) '\(db).\(table)'")
+            }
+        }
+    }
+
+    func dispatch(_ op: String, _ target: OperationCatalog.Target, _ req: OperationRequest, _ body: [UInt8], _ user: AuthenticatedUser) async throws -> RPCReply {
+        switch target {
+        case .store:
+            var forwarded = body
+            if OperationCatalog.passwordOperations.contains(op) { forwarded = try await hashPassword(req, op) }
+            let reply = try await call(store, op, forwarded, user)
+            if OperationCatalog.userChanging.contains(op) { await authenticator.invalidate() }
+            return reply
+        case .auditd:
+            return try await call(auditd, op, body, user)
+        case .replication:
+            throw SkeinError.badRequest("operation '\(op)' needs replication, which this node does not run yet")
+        case .gateway:
+            return RPCReply(json: try await local(op, req, user))
+        }
+    }
+
+    func call(_ client: RPCClient, _ op: String, _ body: [UInt8], _ user: AuthenticatedUser) async throws -> RPCReply {
+        let header: JSON = ["op": .string(op), "user": .string(user.username), "role": .string(user.role)]
+        let started = Date()
+        do {
+            let reply = try await client.call(RPCRequest(header: header, body: body))
+            metrics.recordBackend(client.serviceName, seconds: Date().timeIntervalSince(started), failed: false)
+            return reply
+        } catch {
+            metrics.recordBackend(client.serviceName, seconds: Date().timeIntervalSince(started), failed: true)
+            throw error
+        }
+    }
+
+    /// Replaces a clear-text `password` with its bcrypt hash: the store never sees it.
+    func hashPassword(_ req: OperationRequest, _ op: String) async throws -> [UInt8] {
+        var body = req.body
+        if let p = body["password"], !p.isNull {
+            guard let password = p.stringValue, !password.isEmpty else { throw SkeinError.badRequest("'password' must be a non-empty string") }
+            body["password"] = .string(await Authenticator.hashOffPool(password))
+        } else if op == "add_user" {
+            throw SkeinError.badRequest("'password' is required")
+        }
+        return JSON.object(body).serialized()
+    }
+
+    func local(_ op: String, _ req: OperationRequest, _ user: AuthenticatedUser) async throws -> JSON {
+        switch op {
+        case "user_info":
+            return ["username": .string(user.username), "role": ["role": .string(user.role), "permission": user.permission], "active": true]
+        case "read_log":
+            return try LogReader(logDir: config.logDir).read(req)
+        case "cluster_status":
+            return ["node_name": .string(config.nodeName), "is_enabled": false,
+                    "url": config.replicationURL.map(JSON.string) ?? .null, "connections": []]
+        case "get_configuration":
+            return configuration()
+        case "system_information":
+            let store = try? await self.store.call(op: "store_status", body: [:], timeoutMillis: 2000)
+            let info = ProcessInfo.processInfo
+            return [
+                "system": ["platform": "linux", "hostname": .string(info.hostName), "node_name": .string(config.nodeName),
+                           "cpus": JSON(info.activeProcessorCount), "memory_bytes": .number(Double(info.physicalMemory))],
+                "skein": ["version": .string(Self.version), "gateway_uptime_seconds": .number(Date().timeIntervalSince(startedAt).rounded())],
+                "store": store ?? ["status": "unavailable"],
+            ]
+        default:
+            throw SkeinError.badRequest("Operation '\(op)' not found")
+        }
+    }
+
+    static let version = "0.1.0"
+
+    func configuration() -> JSON {
+        [
+            "rootPath": .string(config.rootPath),
+            "operationsApi": ["network": ["host": .string(config.httpHost), "port": JSON(config.httpPort),
+                                          "maxBodySize": .number(Double(config.maxBodySize))]],
+            "replication": ["hostname": .string(config.nodeName), "url": config.replicationURL.map(JSON.string) ?? .null,
+                            "securePort": JSON(config.replicationPort)],
+            "logging": ["level": .string(config.logLevel), "root": .string(config.logDir), "auditLog": .bool(config.auditLog),
+                        "auditRetention": .number(config.auditRetentionSeconds), "maxSize": .number(Double(config.auditMaxSize))],
+            "services": ["runDir": .string(config.runDir), "store": .string(config.storeEndpoint),
+                         "storeNotices": .string(config.storeNoticesEndpoint), "auditd": .string(config.auditdEndpoint),
+                         "timeoutMs": JSON(config.timeoutMillis)],
+        ]
+    }
+}

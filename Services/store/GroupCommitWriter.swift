@@ -1,0 +1,193 @@
+import Foundation
+import Logging
+import SkeinCore
+import SkeinLMDB
+import SkeinService
+import SkeinStorage
+
+/// The one thread that writes. Requests that arrive while a transaction is being committed
+/// wait in the queue and then share the next transaction (group commit): one fsync for
+/// many writes. Each request runs in its own nested transaction, so a failing request
+/// leaves no trace while the others in the group commit. Nobody hears "ok" before the
+/// group's commit (and its fsync) returned.
+final class GroupCommitWriter: @unchecked Sendable {
+    /// A write against one database, run inside the group's transaction.
+    struct Job {
+        enum Kind {
+            case write(database: String, createDatabase: Bool, (DatabaseEnvironment, LMDBTransaction, WriteContext) throws -> JSON)
+            /// Runs alone, outside any open transaction (create/drop database).
+            case control(() throws -> JSON)
+        }
+        let kind: Kind
+        let user: String?
+        let respond: @Sendable (RPCReply) -> Void
+    }
+
+    let registry: DatabaseRegistry
+    let config: NodeConfig
+    let logger: Logger
+    let publisher: NoticePublisher?
+    private var clock: HybridLogicalClock
+    private let lock = NSLock()
+    private let wake = NSCondition()
+    private var queue: [Job] = []
+    private var stopping = false
+    private let stopped = DispatchSemaphore(value: 0)
+    /// Largest number of jobs taken into one transaction, and counters for /metrics-like status.
+    private(set) var stats = Stats()
+
+    struct Stats {
+        var commits = 0
+        var jobs = 0
+        var largestGroup = 0
+    }
+
+    init(registry: DatabaseRegistry, config: NodeConfig, clock: HybridLogicalClock, publisher: NoticePublisher?, logger: Logger) {
+        self.registry = registry
+        self.config = config
+        self.clock = clock
+        self.publisher = publisher
+        self.logger = logger
+    }
+
+    func start() {
+        let t = Thread { [self] in loop() }
+        t.name = "writer"
+        t.start()
+    }
+
+    func submit(_ job: Job) {
+        wake.lock()
+        if stopping {
+            wake.unlock()
+            job.respond(RPCReply(error: .unavailable("store is shutting down")))
+            return
+        }
+        queue.append(job)
+        wake.signal()
+        wake.unlock()
+    }
+
+    /// Finishes every queued job, then stops.
+    func stop() {
+        wake.lock()
+        stopping = true
+        wake.signal()
+        wake.unlock()
+        stopped.wait()
+    }
+
+    func statsSnapshot() -> Stats {
+        wake.lock()
+        defer { wake.unlock() }
+        return stats
+    }
+
+    private func loop() {
+        while true {
+            wake.lock()
+            while queue.isEmpty && !stopping { wake.wait() }
+            let batch = queue
+            queue.removeAll(keepingCapacity: true)
+            let done = stopping && batch.isEmpty
+            wake.unlock()
+            if done { break }
+            run(batch)
+        }
+        stopped.signal()
+    }
+
+    /// An open group transaction on one database and the replies waiting for its commit.
+    private struct OpenGroup {
+        let env: DatabaseEnvironment
+        let txn: LMDBTransaction
+        var replies: [(respond: @Sendable (RPCReply) -> Void, reply: RPCReply)] = []
+        var wrote = false
+    }
+
+    private func run(_ batch: [Job]) {
+        var groups: [String: OpenGroup] = [:]
+        var order: [String] = []
+        for job in batch {
+            switch job.kind {
+            case .control(let body):
+                commit(&groups, order)
+                groups.removeAll()
+                order.removeAll()
+                do {
+                    job.respond(RPCReply(json: try body()))
+                } catch {
+                    job.respond(reply(for: error))
+                }
+            case .write(let database, let createDatabase, let body):
+                do {
+                    if groups[database] == nil {
+                        let env: DatabaseEnvironment
+                        if createDatabase {
+                            env = try registry.create(database).0
+                        } else {
+                            guard let e = try registry.database(database) else {
+                                throw SkeinError.notFound("database '\(database)' does not exist")
+                            }
+                            env = e
+                        }
+                        groups[database] = OpenGroup(env: env, txn: try env.lmdb.beginWrite())
+                        order.append(database)
+                    }
+                    let group = groups[database]!
+                    let context = WriteContext(
+                        version: clock.tick(now: ServiceMain.nowMillis()), origin: config.nodeName, user: job.user,
+                        auditEnabled: config.auditLog)
+                    let child = try group.txn.child()
+                    do {
+                        let result = try body(group.env, child, context)
+                        try child.commit()
+                        groups[database]!.replies.append((job.respond, RPCReply(json: result)))
+                        groups[database]!.wrote = true
+                    } catch {
+                        child.abort()
+                        groups[database]!.replies.append((job.respond, reply(for: error)))
+                    }
+                } catch {
+                    job.respond(reply(for: error))
+                }
+            }
+        }
+        commit(&groups, order)
+        stats.jobs += batch.count
+        stats.largestGroup = max(stats.largestGroup, batch.count)
+    }
+
+    private func commit(_ groups: inout [String: OpenGroup], _ order: [String]) {
+        for name in order {
+            guard let group = groups[name] else { continue }
+            do {
+                try group.txn.commit()
+                stats.commits += 1
+                for (respond, reply) in group.replies { respond(reply) }
+                if group.wrote, let publisher {
+                    let seq = (try? group.env.lmdb.read { try group.env.lastSequence($0) }) ?? 0
+                    publisher.publish(database: name, notice: ["database": .string(name), "seq": JSON(seq)])
+                }
+            } catch {
+                logger.error("commit failed", metadata: ["database": .string(name), "error": .string("\(error)")])
+                let failure = reply(for: error)
+                for (respond, _) in group.replies { respond(failure) }
+            }
+        }
+    }
+
+    func reply(for error: any Error) -> RPCReply {
+        if let e = error as? SkeinError { return RPCReply(error: e) }
+        if let e = error as? LMDBError {
+            if e.isMapFull {
+                logger.error("database full: raise storage.mapSize", metadata: ["error": .string("\(e)")])
+                return RPCReply(status: 507, json: SkeinError(status: 507, "database is full (storage.mapSize)").body)
+            }
+            logger.error("storage error", metadata: ["error": .string("\(e)")])
+            return RPCReply(error: .internal("storage error: \(e)"))
+        }
+        logger.error("write failed", metadata: ["error": .string("\(error)")])
+        return RPCReply(error: .internal("\(error)"))
+    }
+}

@@ -1,0 +1,89 @@
+import SkeinCore
+import SkeinLMDB
+import SkeinStorage
+
+/// Read operations. They run on any thread, each in its own read transaction, and never
+/// wait for the writer.
+struct StoreReads {
+    let registry: DatabaseRegistry
+
+    func database(_ name: String) throws -> DatabaseEnvironment {
+        guard let env = try registry.database(name) else { throw SkeinError.notFound("database '\(name)' does not exist") }
+        return env
+    }
+
+    func handle(_ op: String, _ req: OperationRequest) throws -> JSON? {
+        switch op {
+        case "describe_all":
+            var out: [String: JSON] = [:]
+            for name in registry.names() where name != DatabaseRegistry.systemDatabase {
+                out[name] = try describeDatabase(name)
+            }
+            return .object(out)
+        case "describe_database", "describe_schema":
+            return try describeDatabase(try req.database())
+        case "describe_table":
+            let env = try database(try req.database())
+            let name = try req.table()
+            return try env.lmdb.read { txn in try env.describe(txn, try env.requireTable(txn, name)) }
+        case "search_by_id", "search_by_hash":
+            let env = try database(try req.database())
+            let table = try req.table()
+            let ids = try req.requiredArray("ids", aliases: ["hash_values"])
+            let attributes = try req.attributes()
+            return .array(try env.lmdb.read { try env.searchByID($0, table: table, ids: ids, attributes: attributes) })
+        case "search_by_value":
+            let env = try database(try req.database())
+            let table = try req.table()
+            let attribute = try req.requiredString("attribute", aliases: ["search_attribute"])
+            guard let value = req.body["value"] ?? req.body["search_value"] else { throw SkeinError.badRequest("'value' is required") }
+            guard value.isKeyScalar || value.boolValue != nil || value.isNull else {
+                throw SkeinError.badRequest("'value' must be a string, number, boolean or null")
+            }
+            var options = DatabaseEnvironment.SearchOptions()
+            options.attributes = try req.attributes()
+            options.limit = try nonNegative(req, "limit")
+            options.offset = try nonNegative(req, "offset") ?? 0
+            let condition = SearchCondition.byValue(attribute: attribute, value: value)
+            return .array(try env.lmdb.read { try env.search($0, table: table, condition: condition, options: options) })
+        case "search_by_conditions":
+            let env = try database(try req.database())
+            let table = try req.table()
+            let list = try req.requiredArray("conditions")
+            var children: [SearchCondition] = []
+            for (i, c) in list.enumerated() { children.append(try SearchCondition.parse(c, path: "conditions[\(i)]")) }
+            let op = try SearchCondition.parseOperator(req.body["operator"], path: "request")
+            var options = DatabaseEnvironment.SearchOptions()
+            options.attributes = try req.attributes()
+            options.limit = try nonNegative(req, "limit")
+            options.offset = try nonNegative(req, "offset") ?? 0
+            if let sort = req.body["sort"], !sort.isNull {
+                guard let attribute = sort["attribute"]?.stringValue else { throw SkeinError.badRequest("'sort.attribute' must be a string") }
+                options.sortAttribute = attribute
+                if let d = sort["descending"], !d.isNull {
+                    guard let b = d.boolValue else { throw SkeinError.badRequest("'sort.descending' must be a boolean") }
+                    options.sortDescending = b
+                }
+            }
+            let condition = SearchCondition.group(op, children)
+            return .array(try env.lmdb.read { try env.search($0, table: table, condition: condition, options: options) })
+        default:
+            return nil
+        }
+    }
+
+    func nonNegative(_ req: OperationRequest, _ key: String) throws -> Int? {
+        guard let v = try req.int(key) else { return nil }
+        guard v >= 0 else { throw SkeinError.badRequest("'\(key)' must not be negative") }
+        return v
+    }
+
+    func describeDatabase(_ name: String) throws -> JSON {
+        let env = try database(name)
+        return try env.lmdb.read { txn in
+            var out: [String: JSON] = [:]
+            for t in try env.tables(txn) { out[t.name] = try env.describe(txn, t) }
+            return .object(out)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import SkeinCore
+import SkeinLMDB
+import SkeinService
+import SkeinStorage
+
+/// Routes each request: reads to a concurrent queue, writes to the group-commit writer.
+final class StoreService: @unchecked Sendable {
+    let config: NodeConfig
+    let logger: Logger
+    let registry: DatabaseRegistry
+    let writer: GroupCommitWriter
+    let reads: StoreReads
+    let writes: StoreWrites
+    let system: SystemTables
+    let readQueue = DispatchQueue(label: "store.reads", attributes: .concurrent)
+    let startedAt = Date()
+
+    init(config: NodeConfig, logger: Logger, registry: DatabaseRegistry, writer: GroupCommitWriter) {
+        self.config = config
+        self.logger = logger
+        self.registry = registry
+        self.writer = writer
+        reads = StoreReads(registry: registry)
+        writes = StoreWrites(registry: registry)
+        system = SystemTables(registry: registry)
+    }
+
+    func handle(_ request: RPCRequest, respond: @escaping @Sendable (RPCReply) -> Void) {
+        readQueue.async { [self] in
+            do {
+                let req = try OperationRequest(bytes: request.body)
+                let op = request.operation.isEmpty ? (req.operation ?? "") : request.operation
+                if let job = try writeJob(op, req, user: request.user, respond: respond) {
+                    writer.submit(job)
+                    return
+                }
+                respond(RPCReply(json: try read(op, req)))
+            } catch {
+                respond(writer.reply(for: error))
+            }
+        }
+    }
+
+    private func read(_ op: String, _ req: OperationRequest) throws -> JSON {
+        if let result = try reads.handle(op, req) { return result }
+        switch op {
+        case "get_user":
+            return try system.user(try req.requiredString("username")) ?? .null
+        case "list_users": return try system.listUsers()
+        case "list_roles": return try system.listRoles()
+        case "store_status":
+            let s = writer.statsSnapshot()
+            return [
+                "status": "ok", "node": .string(config.nodeName), "databases": JSON(registry.names()),
+                "commits": JSON(s.commits), "writes": JSON(s.jobs), "largest_group": JSON(s.largestGroup),
+                "uptime_seconds": .number(Date().timeIntervalSince(startedAt).rounded()),
+            ]
+        default:
+            throw SkeinError.badRequest("Operation '\(op)' not found")
+        }
+    }
+
+    private func writeJob(_ op: String, _ req: OperationRequest, user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job? {
+        if let plan = try writes.plan(op, req) {
+            switch plan {
+            case .write(let db, let create, let body):
+                return .init(kind: .write(database: db, createDatabase: create, body), user: user, respond: respond)
+            case .control(let body):
+                return .init(kind: .control(body), user: user, respond: respond)
+            }
+        }
+        let system = self.system
+        let body: ((DatabaseEnvironment, LMDBTransaction, WriteContext) throws -> JSON)?
+        switch op {
+        case "add_user": body = { try system.addUser(req, $0, $1, $2) }
+        case "alter_user": body = { try system.alterUser(req, $0, $1, $2) }
+        case "drop_user": body = { try system.dropUser(req, $0, $1, $2) }
+        case "add_role": body = { try system.addRole(req, $0, $1, $2) }
+        case "drop_role": body = { try system.dropRole(req, $0, $1, $2) }
+        case "ensure_admin": body = { try system.ensureAdmin(req, $0, $1, $2) }
+        default: body = nil
+        }
+        guard let body else { return nil }
+        return .init(kind: .write(database: DatabaseRegistry.systemDatabase, createDatabase: false, body), user: user, respond: respond)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import SkeinCore
+import SkeinLMDB
+import SkeinStorage
+
+/// Turns a write request into a group-commit job. All request validation that does not
+/// need the data happens here, before the job queues, so bad input never costs a commit.
+struct StoreWrites {
+    let registry: DatabaseRegistry
+
+    typealias Body = (DatabaseEnvironment, LMDBTransaction, WriteContext) throws -> JSON
+
+    enum Plan {
+        case write(database: String, createDatabase: Bool, Body)
+        case control(() throws -> JSON)
+    }
+
+    func plan(_ op: String, _ req: OperationRequest) throws -> Plan? {
+        switch op {
+        case "create_database", "create_schema":
+            let name = try req.requiredString("database", aliases: ["schema"])
+            guard name != DatabaseRegistry.systemDatabase else { throw SkeinError.badRequest("database 'system' is reserved") }
+            return .control {
+                let (_, created) = try registry.create(name)
+                guard created else { throw SkeinError.badRequest("database '\(name)' already exists") }
+                return ["message": .string("database '\(name)' successfully created")]
+            }
+        case "drop_database", "drop_schema":
+            let name = try req.requiredString("database", aliases: ["schema"])
+            guard name != DatabaseRegistry.systemDatabase else { throw SkeinError.badRequest("database 'system' cannot be dropped") }
+            return .control {
+                guard registry.exists(name) else { throw SkeinError.notFound("database '\(name)' does not exist") }
+                try registry.drop(name)
+                return ["message": .string("successfully deleted '\(name)'")]
+            }
+        case "create_table":
+            let db = try req.database()
+            try guardUserDatabase(db)
+            let table = try req.table()
+            let pk = try req.string("primary_key", aliases: ["hash_attribute"]) ?? "id"
+            var attributes: [String] = []
+            for (i, a) in (try req.array("attributes") ?? []).enumerated() {
+                if let s = a.stringValue { attributes.append(s); continue }
+                guard let s = (a["name"] ?? a["attribute"])?.stringValue else {
+                    throw SkeinError.badRequest("'attributes[\(i)]' must be a name or an object with 'name'")
+                }
+                attributes.append(s)
+            }
+            return .write(database: db, createDatabase: true) { env, txn, ctx in
+                ["message": .string(try env.createTable(txn, name: table, primaryKey: pk, attributes: attributes, context: ctx))]
+            }
+        case "drop_table":
+            let db = try req.database()
+            try guardUserDatabase(db)
+            let table = try req.table()
+            return .write(database: db, createDatabase: false) { env, txn, ctx in
+                ["message": .string(try env.dropTable(txn, name: table, context: ctx))]
+            }
+        case "create_attribute", "drop_attribute":
+            let db = try req.database()
+            try guardUserDatabase(db)
+            let table = try req.table()
+            let attribute = try req.requiredString("attribute")
+            return .write(database: db, createDatabase: false) { env, txn, ctx in
+                let m = op == "create_attribute"
+                    ? try env.createAttribute(txn, table: table, attribute: attribute, context: ctx)
+                    : try env.dropAttribute(txn, table: table, attribute: attribute, context: ctx)
+                return ["message": .string(m)]
+            }
+        case "insert", "update", "upsert":
+            let db = try req.database()
+            try guardUserDatabase(db)
+            let table = try req.table()
+            let records = try req.requiredArray("records")
+            let mode = WriteMode(rawValue: op)!
+            return .write(database: db, createDatabase: false) { env, txn, ctx in
+                try env.write(txn, table: table, records: records, mode: mode, context: ctx)
+            }
+        case "delete":
+            let db = try req.database()
+            try guardUserDatabase(db)
+            let table = try req.table()
+            let ids = try req.requiredArray("ids", aliases: ["hash_values"])
+            return .write(database: db, createDatabase: false) { env, txn, ctx in
+                try env.delete(txn, table: table, ids: ids, context: ctx)
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// The system database changes only through the user/role operations.
+    func guardUserDatabase(_ db: String) throws {
+        if db == DatabaseRegistry.systemDatabase {
+            throw SkeinError.forbidden("database 'system' is changed only through user, role and cluster operations")
+        }
+        if !StorageLayout.isValidName(db) { throw SkeinError.badRequest("invalid database name '\(db)'") }
+    }
+}

@@ -1,0 +1,146 @@
+import SkeinCore
+import SkeinLMDB
+import SkeinStorage
+
+/// Users and roles, in the `system` database (`hdb_user` keyed by username, `hdb_role` keyed
+/// by role name) so that replication will carry them like any other table. Passwords arrive
+/// already hashed by the gateway; the store never sees a clear-text password.
+struct SystemTables {
+    let registry: DatabaseRegistry
+
+    static let users = "hdb_user"
+    static let roles = "hdb_role"
+    static let nodes = "hdb_nodes"
+    static let builtInRoles: [String: JSON] = [
+        "super_user": ["super_user": true],
+        "cluster_user": ["cluster_user": true],
+    ]
+
+    var system: DatabaseEnvironment {
+        get throws { try registry.database(DatabaseRegistry.systemDatabase)! }
+    }
+
+    /// Creates the system database, its tables and the built-in roles (idempotent).
+    func bootstrap(context: WriteContext) throws {
+        let (env, _) = try registry.create(DatabaseRegistry.systemDatabase)
+        try env.lmdb.write { txn in
+            for (table, pk) in [(Self.users, "username"), (Self.roles, "role"), (Self.nodes, "name")] where try env.table(txn, table) == nil {
+                _ = try env.createTable(txn, name: table, primaryKey: pk, attributes: [], context: context)
+            }
+            for (role, permission) in Self.builtInRoles.sorted(by: { $0.key < $1.key }) {
+                _ = try env.write(txn, table: Self.roles, records: [["role": .string(role), "permission": permission]], mode: .insert, context: context)
+            }
+        }
+        _ = try registry.create("data")
+    }
+
+    // MARK: Reads
+
+    func user(_ name: String) throws -> JSON? {
+        let env = try system
+        return try env.lmdb.read { txn -> JSON? in
+            guard var u = try env.searchByID(txn, table: Self.users, ids: [.string(name)], attributes: nil).first else { return nil }
+            if let role = u["role"]?.stringValue {
+                u["role"] = try env.searchByID(txn, table: Self.roles, ids: [.string(role)], attributes: nil).first ?? .string(role)
+            }
+            return u
+        }
+    }
+
+    func listUsers() throws -> JSON {
+        let env = try system
+        return try env.lmdb.read { txn in
+            let all = try env.search(txn, table: Self.users, condition: .group(.and, []), options: .init())
+            let roles = try env.search(txn, table: Self.roles, condition: .group(.and, []), options: .init())
+            var byName: [String: JSON] = [:]
+            for r in roles { if let n = r["role"]?.stringValue { byName[n] = r } }
+            return .array(all.map { u in
+                var u = u
+                u["password"] = nil
+                if let r = u["role"]?.stringValue { u["role"] = byName[r] ?? .string(r) }
+                return u
+            })
+        }
+    }
+
+    func listRoles() throws -> JSON {
+        let env = try system
+        return .array(try env.lmdb.read { try env.search($0, table: Self.roles, condition: .group(.and, []), options: .init()) })
+    }
+
+    // MARK: Writes (run inside the writer's transaction on `system`)
+
+    func addUser(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
+        let username = try req.requiredString("username")
+        let hash = try req.requiredString("password")
+        let role = try req.requiredString("role")
+        let active = try req.bool("active") ?? true
+        guard try env.searchByID(txn, table: Self.roles, ids: [.string(role)], attributes: nil).first != nil else {
+            throw SkeinError.notFound("role '\(role)' does not exist")
+        }
+        let result = try env.write(txn, table: Self.users, records: [[
+            "username": .string(username), "password": .string(hash), "role": .string(role), "active": .bool(active),
+        ]], mode: .insert, context: ctx)
+        guard result["inserted_hashes"]?.arrayValue?.isEmpty == false else {
+            throw SkeinError.badRequest("User '\(username)' already exists")
+        }
+        return ["message": .string("\(username) successfully added")]
+    }
+
+    func alterUser(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
+        let username = try req.requiredString("username")
+        var changes: [String: JSON] = ["username": .string(username)]
+        if let hash = try req.string("password") { changes["password"] = .string(hash) }
+        if let role = try req.string("role") {
+            guard try env.searchByID(txn, table: Self.roles, ids: [.string(role)], attributes: nil).first != nil else {
+                throw SkeinError.notFound("role '\(role)' does not exist")
+            }
+            changes["role"] = .string(role)
+        }
+        if let active = try req.bool("active") { changes["active"] = .bool(active) }
+        let result = try env.write(txn, table: Self.users, records: [.object(changes)], mode: .update, context: ctx)
+        guard result["update_hashes"]?.arrayValue?.isEmpty == false else { throw SkeinError.notFound("User '\(username)' does not exist") }
+        return ["message": "updated 1 of 1 records", "new_attributes": [], "txn_time": result["txn_time"] ?? .null]
+    }
+
+    func dropUser(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
+        let username = try req.requiredString("username")
+        let result = try env.delete(txn, table: Self.users, ids: [.string(username)], context: ctx)
+        guard result["deleted_hashes"]?.arrayValue?.isEmpty == false else { throw SkeinError.notFound("User '\(username)' does not exist") }
+        return ["message": .string("\(username) successfully deleted")]
+    }
+
+    func addRole(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
+        let role = try req.requiredString("role", aliases: ["id"])
+        guard StorageLayout.isValidName(role) else { throw SkeinError.badRequest("invalid role name '\(role)'") }
+        guard let permission = req.body["permission"], case .object = permission else {
+            throw SkeinError.badRequest("'permission' is required and must be an object")
+        }
+        let record: JSON = ["role": .string(role), "id": .string(role), "permission": permission]
+        let result = try env.write(txn, table: Self.roles, records: [record], mode: .insert, context: ctx)
+        guard result["inserted_hashes"]?.arrayValue?.isEmpty == false else { throw SkeinError.badRequest("Role '\(role)' already exists") }
+        return record
+    }
+
+    func dropRole(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
+        let role = try req.requiredString("role", aliases: ["id"])
+        guard Self.builtInRoles[role] == nil else { throw SkeinError.badRequest("built-in role '\(role)' cannot be dropped") }
+        let users = try env.search(txn, table: Self.users, condition: .leaf(attribute: "role", comparator: .equals, value: .string(role)), options: .init())
+        guard users.isEmpty else { throw SkeinError.badRequest("role '\(role)' is assigned to \(users.count) user(s)") }
+        let result = try env.delete(txn, table: Self.roles, ids: [.string(role)], context: ctx)
+        guard result["deleted_hashes"]?.arrayValue?.isEmpty == false else { throw SkeinError.notFound("Role '\(role)' does not exist") }
+        return ["message": .string("\(role) successfully deleted")]
+    }
+
+    /// Creates the first super user when there is no user at all.
+    func ensureAdmin(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
+        let username = try req.requiredString("username")
+        let hash = try req.requiredString("password")
+        let users = try env.readHandle(txn, StorageLayout.records(Self.users)).map { try txn.count($0) } ?? 0
+        guard users == 0 else { return ["created": false] }
+        _ = try env.write(txn, table: Self.users, records: [[
+            "username": .string(username), "password": .string(hash), "role": "super_user", "active": true,
+        ]], mode: .insert, context: ctx)
+        return ["created": true]
+    }
+}
