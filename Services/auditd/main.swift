@@ -12,7 +12,22 @@ do {
     let registry = try DatabaseRegistry(dataDir: config.dataDir, mapSize: config.mapSize)
     let queries = AuditQueries(registry: registry)
     let stream = AuditStream(registry: registry)
-    let retention = AuditRetention(registry: registry, retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize, logger: logger)
+    let retention = AuditRetention(registry: registry, retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize)
+
+    /// Prunes and logs what was pruned.
+    @Sendable func prune() {
+        for (name, result) in retention.pruneAll() {
+            switch result {
+            case .success(let outcome) where outcome.deleted > 0:
+                logger.info("pruned audit log", metadata: [
+                    "database": .string(name), "deleted": .string("\(outcome.deleted)"), "oldest_retained": .string("\(outcome.oldest)"),
+                ])
+            case .failure(let error):
+                logger.error("pruning failed", metadata: ["database": .string(name), "error": .string("\(error)")])
+            default: break
+            }
+        }
+    }
     let work = DispatchQueue(label: "auditd.requests", attributes: .concurrent)
     let pruneQueue = DispatchQueue(label: "auditd.prune")
 
@@ -27,7 +42,7 @@ do {
                 case "audit_stream": result = try stream.read(req)
                 case "audit_status": result = try queries.status(retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize)
                 case "audit_prune":
-                    pruneQueue.sync { retention.pruneAll() }
+                    pruneQueue.sync { prune() }
                     result = try queries.status(retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize)
                 default: throw SkeinError.badRequest("Operation '\(request.operation)' not found")
                 }
@@ -49,7 +64,7 @@ do {
     let interval = min(60, max(1, config.auditRetentionSeconds / 10))
     let timer = DispatchSource.makeTimerSource(queue: pruneQueue)
     timer.schedule(deadline: .now() + 1, repeating: interval)
-    timer.setEventHandler { retention.pruneAll() }
+    timer.setEventHandler { prune() }
     timer.resume()
     logger.info("auditd started", metadata: ["retention_seconds": .string("\(config.auditRetentionSeconds)"), "max_size": .string("\(config.auditMaxSize)")])
     ServiceMain.waitForTermination()

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import SkeinCore
 import SkeinLMDB
 import SkeinStorage
@@ -7,36 +6,39 @@ import SkeinStorage
 /// Prunes audit logs by age (`logging.auditRetention`) and by size (`logging.maxSize`, per
 /// database), oldest first, so the log is always a contiguous suffix of sequences and the
 /// "oldest retained sequence" is a real horizon a replicator can compare its cursor with.
-struct AuditRetention {
-    let registry: DatabaseRegistry
-    let retentionSeconds: Double
-    let maxSize: UInt64
-    let logger: Logger
+public struct AuditRetention: Sendable {
+    public let registry: DatabaseRegistry
+    public let retentionSeconds: Double
+    public let maxSize: UInt64
+
+    public init(registry: DatabaseRegistry, retentionSeconds: Double, maxSize: UInt64) {
+        self.registry = registry
+        self.retentionSeconds = retentionSeconds
+        self.maxSize = maxSize
+    }
     /// Entries deleted per write transaction, so the store's writer never waits long.
     static let chunk = 1000
 
-    struct Outcome: Equatable {
-        var deleted = 0
-        var oldest: UInt64 = 0
+    public struct Outcome: Equatable, Sendable {
+        public var deleted = 0
+        public var oldest: UInt64 = 0
     }
 
-    func pruneAll(now: Date = Date()) {
+    /// Prunes every database; returns each one's outcome (or the error it hit).
+    public func pruneAll(now: Date = Date()) -> [String: Result<Outcome, any Error>] {
+        var out: [String: Result<Outcome, any Error>] = [:]
         for name in registry.names() {
             do {
                 guard let env = try registry.database(name) else { continue }
-                let outcome = try prune(env, now: now)
-                if outcome.deleted > 0 {
-                    logger.info("pruned audit log", metadata: [
-                        "database": .string(name), "deleted": .string("\(outcome.deleted)"), "oldest_retained": .string("\(outcome.oldest)"),
-                    ])
-                }
+                out[name] = .success(try prune(env, now: now))
             } catch {
-                logger.error("pruning failed", metadata: ["database": .string(name), "error": .string("\(error)")])
+                out[name] = .failure(error)
             }
         }
+        return out
     }
 
-    func prune(_ env: DatabaseEnvironment, now: Date) throws -> Outcome {
+    public func prune(_ env: DatabaseEnvironment, now: Date) throws -> Outcome {
         let cutoff = now.timeIntervalSince1970 * 1000 - retentionSeconds * 1000
         var outcome = Outcome()
         while true {
