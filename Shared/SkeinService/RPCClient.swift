@@ -16,7 +16,11 @@ public final class RPCClient: @unchecked Sendable {
     let logger: Logger
     private let wakeup = WakeupPipe()
     private let lock = NSLock()
-    private var outbox: [(id: UInt64, frames: [[UInt8]])] = []
+    private var outbox: [(id: UInt64, frames: [[UInt8]], sendBy: UInt64)] = []
+    /// While (re)connecting, a request waits this long for the connection before failing:
+    /// long enough to ride over a restart's reconnect, short enough that a stopped service
+    /// still answers "unavailable" at once to a person.
+    static let connectGraceMillis: UInt64 = 300
     private var pending: [UInt64: Pending] = [:]
     private var nextID: UInt64 = 1
     private var stopping = false
@@ -98,7 +102,8 @@ public final class RPCClient: @unchecked Sendable {
         let id = nextID
         nextID += 1
         pending[id] = Pending(deadline: deadline, complete: complete)
-        outbox.append((id, [KeyCodec.encodeUInt64(id), request.header.serialized(), request.body]))
+        let now = Self.nowMillis()
+        outbox.append((id, [KeyCodec.encodeUInt64(id), request.header.serialized(), request.body], min(deadline, now + Self.connectGraceMillis)))
         lock.unlock()
         wakeup.wake()
     }
@@ -129,13 +134,21 @@ public final class RPCClient: @unchecked Sendable {
             let done = stopping
             lock.unlock()
             if done { return }
+            var retry: [(id: UInt64, frames: [[UInt8]], sendBy: UInt64)] = []
+            let now = Self.nowMillis()
             for item in toSend {
                 let sent = (try? socket.send(item.frames, dontWait: true)) ?? false
-                if !sent { finish(item.id, .failure(unavailable)) }
+                if sent { continue }
+                if now < item.sendBy { retry.append(item) } else { finish(item.id, .failure(unavailable)) }
+            }
+            if !retry.isEmpty {
+                lock.lock()
+                outbox.insert(contentsOf: retry, at: 0)
+                lock.unlock()
             }
             expireTimedOut()
             do {
-                let ready = try ZMQPoller.pollIn([.socket(socket), .fd(wakeup.readEnd)], timeoutMillis: 100)
+                let ready = try ZMQPoller.pollIn([.socket(socket), .fd(wakeup.readEnd)], timeoutMillis: retry.isEmpty ? 100 : 5)
                 if ready[1] { wakeup.drain() }
                 guard ready[0] else { continue }
                 while let frames = try socket.receive(dontWait: true) {
