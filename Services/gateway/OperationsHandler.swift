@@ -24,11 +24,14 @@ struct OperationsHandler: Sendable {
         var operation = "unknown"
         do {
             let user = try await authenticator.authenticate(authorization: authorization)
-            let req = try OperationRequest(bytes: body)
+            // Routing needs only top-level fields: don't build the records of a large insert here.
+            var req = try OperationRequest(shallowBytes: body)
             guard let op = try req.string("operation") else { throw SkeinError.badRequest("'operation' is required") }
             operation = op
             guard let entry = OperationCatalog.entries[op] else { throw SkeinError.badRequest("Operation '\(op)' not found") }
-            operation = op
+            if entry.target == .gateway || OperationCatalog.passwordOperations.contains(op) {
+                req = try OperationRequest(bytes: body)
+            }
             try authorize(user, entry.requirement, req, op)
             let reply = try await dispatch(op, entry.target, req, body, user)
             return Outcome(status: reply.status, body: reply.body, operation: operation)

@@ -27,6 +27,16 @@ func jsonResponse(_ status: Int, _ body: [UInt8]) -> Response {
     return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
 }
 
+/// Set once the configured admin exists (or none is configured): /health waits for it so
+/// "healthy" means "you can log in".
+final class ReadyFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ready = false
+    func set() { lock.lock(); ready = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return ready }
+}
+let bootstrapped = ReadyFlag()
+
 let router = Router()
 router.post("/") { request, _ -> Response in
     let started = Date()
@@ -45,8 +55,8 @@ router.get("/health") { _, _ -> Response in
     async let s = try? store.call(op: "store_status", body: [:], timeoutMillis: 1000)
     async let a = try? auditd.call(op: "audit_status", body: [:], timeoutMillis: 1000)
     let (storeStatus, auditStatus) = await (s, a)
-    let ok = storeStatus != nil && auditStatus != nil
-    let body: JSON = ["status": .string(ok ? "ok" : "degraded"), "node": .string(config.nodeName),
+    let ok = storeStatus != nil && auditStatus != nil && bootstrapped.isSet
+    let body: JSON = ["status": .string(ok ? "ok" : (bootstrapped.isSet ? "degraded" : "starting")), "node": .string(config.nodeName),
                       "store": .string(storeStatus != nil ? "up" : "unavailable"), "auditd": .string(auditStatus != nil ? "up" : "unavailable")]
     return jsonResponse(ok ? 200 : 503, body.serialized())
 }
@@ -60,6 +70,7 @@ router.get("/metrics") { _, _ -> Response in
 func ensureAdmin() async {
     guard let username = config.adminUsername, let password = config.adminPassword else {
         logger.notice("no admin.username/admin.password (or HDB_ADMIN_USERNAME/HDB_ADMIN_PASSWORD): no admin created")
+        bootstrapped.set()
         return
     }
     let hash = await Authenticator.hashOffPool(password)
@@ -67,6 +78,7 @@ func ensureAdmin() async {
         do {
             let r = try await store.call(op: "ensure_admin", body: ["username": .string(username), "password": .string(hash)])
             if r["created"]?.boolValue == true { logger.notice("created super user", metadata: ["username": .string(username)]) }
+            bootstrapped.set()
             return
         } catch {
             try? await Task.sleep(for: .milliseconds(500))

@@ -50,6 +50,44 @@ public struct AuditEntry: Sendable, Equatable {
         return .object(o)
     }
 
+    /// The stored bytes, identical to `json.serialized()` but built from records that are
+    /// already serialized: the write path serializes each record once, for the record and
+    /// for its audit entry.
+    public static func encode(sequence: UInt64, version: HLCTimestamp, origin: String, user: String?, operation: String,
+                              table: String, ids: [JSON], recordBytes: [[UInt8]], previousBytes: [[UInt8]], details: JSON?) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + recordBytes.reduce(0) { $0 + $1.count } + previousBytes.reduce(0) { $0 + $1.count })
+        func key(_ k: String, first: Bool = false) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            JSON.writeString(k, into: &out)
+            out.append(UInt8(ascii: ":"))
+        }
+        func list(_ items: [[UInt8]]) {
+            out.append(UInt8(ascii: "["))
+            for (i, r) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: r)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        // Keys in sorted order, like JSON.serialized().
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        if let details { key("details", first: first); first = false; details.write(into: &out) }
+        key("ids", first: first); JSON.array(ids).write(into: &out)
+        key("op"); JSON.writeString(operation, into: &out)
+        key("origin"); JSON.writeString(origin, into: &out)
+        key("previous"); list(previousBytes)
+        key("records"); list(recordBytes)
+        key("seq"); JSON.writeNumber(Double(sequence), into: &out)
+        key("table"); JSON.writeString(table, into: &out)
+        key("ts"); JSON.writeNumber(Double(version.millis), into: &out)
+        if let user { key("user"); JSON.writeString(user, into: &out) }
+        key("version"); JSON.writeString(String(version.rawValue), into: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     public init?(json: JSON) {
         guard case .object(let o) = json,
             let seq = o["seq"]?.doubleValue,

@@ -13,6 +13,15 @@ extension JSON {
         return try parser.parseDocument()
     }
 
+    /// Parses only the top level of an object: scalars are kept, nested arrays and objects
+    /// are checked for balance but come back empty (`[]`, `{}`), so their type is still
+    /// known. For routers that look at a few fields of a large body and pass it on.
+    public static func parseShallow<Bytes: Collection>(_ bytes: Bytes) throws(JSONParseError) -> JSON where Bytes.Element == UInt8 {
+        var parser = JSONParser(bytes: Array(bytes))
+        parser.shallow = true
+        return try parser.parseDocument()
+    }
+
     public static func parse(_ text: String) throws(JSONParseError) -> JSON {
         try parse(Array(text.utf8))
     }
@@ -24,6 +33,8 @@ struct JSONParser {
     let bytes: [UInt8]
     var index = 0
     var depth = 0
+    /// When set, values nested below the top level are skipped, not built.
+    var shallow = false
     static let maxDepth = 256
 
     init(bytes: [UInt8]) { self.bytes = bytes }
@@ -49,6 +60,13 @@ struct JSONParser {
 
     mutating func parseValue() throws(JSONParseError) -> JSON {
         guard index < bytes.count else { throw fail("unexpected end of input") }
+        if shallow && depth >= 1 {
+            switch bytes[index] {
+            case UInt8(ascii: "{"): try skipContainer(); return .object([:])
+            case UInt8(ascii: "["): try skipContainer(); return .array([])
+            default: break
+            }
+        }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
@@ -59,6 +77,34 @@ struct JSONParser {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
         default: throw fail("unexpected character '\(Character(Unicode.Scalar(bytes[index])))'")
         }
+    }
+
+    /// Skips a nested array or object, tracking strings so brackets inside them don't count.
+    mutating func skipContainer() throws(JSONParseError) {
+        var level = 0
+        while index < bytes.count {
+            let b = bytes[index]
+            switch b {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                level += 1
+                if level > Self.maxDepth { throw fail("nesting deeper than \(Self.maxDepth)") }
+                index += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                level -= 1
+                index += 1
+                if level == 0 { return }
+            case UInt8(ascii: "\""):
+                index += 1
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                    index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                guard index < bytes.count else { throw fail("unterminated string") }
+                index += 1
+            default:
+                index += 1
+            }
+        }
+        throw fail("unexpected end of input")
     }
 
     mutating func expectWord(_ word: StaticString) throws(JSONParseError) {

@@ -15,6 +15,15 @@ public struct OperationRequest: Sendable {
         body = o
     }
 
+    /// Like `init(bytes:)` but nested arrays and objects come back empty: enough to route
+    /// and authorize a large request without building its records.
+    public init(shallowBytes bytes: [UInt8]) throws(SkeinError) {
+        let json: JSON
+        do { json = try JSON.parseShallow(bytes) } catch { throw .badRequest("request body is not valid JSON: \(error)") }
+        guard case .object(let o) = json else { throw .badRequest("request body must be a JSON object, got \(json.typeName)") }
+        body = o
+    }
+
     public var operation: String? { body["operation"]?.stringValue }
 
     public func string(_ key: String, aliases: [String] = []) throws(SkeinError) -> String? {

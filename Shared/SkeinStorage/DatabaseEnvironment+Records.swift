@@ -37,11 +37,12 @@ extension DatabaseEnvironment {
         let recordsDB = try txn.database(StorageLayout.records(name), create: true)!
         let tombDB = try txn.database(StorageLayout.tombstones(name), create: true)!
         var indexes = IndexWriter(txn: txn, table: name)
-        var written: [JSON] = [], skipped: [JSON] = [], newValues: [JSON] = [], previous: [JSON] = []
+        var written: [JSON] = [], skipped: [JSON] = [], newValues: [[UInt8]] = [], previous: [[UInt8]] = []
         let now = JSON.number(context.txnTime)
 
         for item in prepared {
-            let existing = try txn.get(recordsDB, item.key).flatMap(StoredRecord.decode)
+            let existingBytes = try txn.get(recordsDB, item.key)
+            let existing = existingBytes.flatMap(StoredRecord.decode)
             var value: [String: JSON]
             switch (mode, existing) {
             case (.insert, .some), (.update, .none):
@@ -56,21 +57,27 @@ extension DatabaseEnvironment {
             }
             value["__updatedtime__"] = now
             let oldFields = existing?.value.objectValue ?? [:]
-            try txn.put(recordsDB, item.key, StoredRecord(version: context.version, origin: context.origin, value: .object(value)).encoded())
+            let json = JSON.object(value).serialized()
+            try txn.put(recordsDB, item.key, StoredRecord.encode(version: context.version, origin: context.origin, json: json))
             try txn.delete(tombDB, item.key)
             for attribute in value.keys where attribute != pk {
                 if !schema.attributes.contains(attribute) { schema.attributes.append(attribute) }
             }
             try indexes.update(key: item.key, old: oldFields, new: value, primaryKey: pk)
             written.append(item.id)
-            newValues.append(.object(value))
-            previous.append(existing?.value ?? .null)
+            newValues.append(json)
+            previous.append(existingBytes.flatMap(StoredRecord.jsonBytes).map(Array.init) ?? Self.nullBytes)
         }
 
         if !written.isEmpty {
             schema.lastUpdated = context.txnTime
             try putTable(txn, schema)
-            try audit(txn, context, operation: mode.rawValue, table: name, details: nil, ids: written, records: newValues, previous: previous)
+            if context.auditEnabled {
+                try appendAudit(txn) { seq in
+                    AuditEntry.encode(sequence: seq, version: context.version, origin: context.origin, user: context.user, operation: mode.rawValue,
+                                      table: name, ids: written, recordBytes: newValues, previousBytes: previous, details: nil)
+                }
+            }
         }
         let total = prepared.count
         switch mode {
@@ -85,6 +92,8 @@ extension DatabaseEnvironment {
                     "txn_time": now]
         }
     }
+
+    static let nullBytes: [UInt8] = Array("null".utf8)
 
     public func delete(_ txn: LMDBTransaction, table name: String, ids: [JSON], context: WriteContext) throws -> JSON {
         guard let schema = try table(txn, name) else { throw SkeinError.notFound("Table '\(self.name).\(name)' does not exist") }
@@ -152,12 +161,21 @@ struct IndexWriter {
     }
 
     mutating func update(key: [UInt8], old: [String: JSON], new: [String: JSON], primaryKey: String) throws {
-        for attribute in Set(old.keys).union(new.keys) where attribute != primaryKey {
-            let before = Self.keys(old[attribute]), after = Self.keys(new[attribute])
-            if before == after { continue }
-            let db = try handle(attribute)
-            for k in before where !after.contains(k) { try txn.delete(db, k, value: key) }
-            for k in after where !before.contains(k) { try txn.put(db, k, key) }
+        // Attributes in the new record (changed or added), then those only in the old one.
+        for (attribute, value) in new where attribute != primaryKey {
+            let previous = old[attribute]
+            if previous == value { continue }
+            try replace(attribute, key: key, before: Self.keys(previous), after: Self.keys(value))
         }
+        for (attribute, value) in old where attribute != primaryKey && new[attribute] == nil {
+            try replace(attribute, key: key, before: Self.keys(value), after: [])
+        }
+    }
+
+    private mutating func replace(_ attribute: String, key: [UInt8], before: [[UInt8]], after: [[UInt8]]) throws {
+        if before == after { return }
+        let db = try handle(attribute)
+        for k in before where !after.contains(k) { try txn.delete(db, k, value: key) }
+        for k in after where !before.contains(k) { try txn.put(db, k, key) }
     }
 }

@@ -88,10 +88,18 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     /// Appends an entry with the next sequence number; returns that number.
     @discardableResult
     public func appendAudit(_ txn: LMDBTransaction, _ entry: AuditEntry) throws -> UInt64 {
+        try appendAudit(txn) { seq in
+            var e = entry
+            e.sequence = seq
+            return e.json.serialized()
+        }
+    }
+
+    /// Appends the entry `encode(sequence)` returns, under the next sequence number.
+    @discardableResult
+    public func appendAudit(_ txn: LMDBTransaction, encode: (UInt64) -> [UInt8]) throws -> UInt64 {
         let seq = try lastSequence(txn) + 1
-        var e = entry
-        e.sequence = seq
-        try txn.put(auditDB, KeyCodec.encodeUInt64(seq), e.json.serialized(), append: true)
+        try txn.put(auditDB, KeyCodec.encodeUInt64(seq), encode(seq), append: true)
         try txn.put(metaDB, StorageLayout.sequenceKey, KeyCodec.encodeUInt64(seq))
         return seq
     }

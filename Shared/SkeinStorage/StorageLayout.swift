@@ -44,12 +44,25 @@ public struct StoredRecord: Sendable {
     }
 
     public func encoded() -> [UInt8] {
+        Self.encode(version: version, origin: origin, json: value.serialized())
+    }
+
+    /// The stored form around record JSON that is already serialized.
+    public static func encode(version: HLCTimestamp, origin: String, json: [UInt8]) -> [UInt8] {
         var out = KeyCodec.encodeUInt64(version.rawValue)
+        out.reserveCapacity(10 + origin.utf8.count + json.count)
         let o = Array(origin.utf8.prefix(255))
         out.append(UInt8(o.count))
         out.append(contentsOf: o)
-        value.write(into: &out)
+        out.append(contentsOf: json)
         return out
+    }
+
+    /// The record JSON part of stored bytes, without parsing it.
+    public static func jsonBytes(_ bytes: [UInt8]) -> ArraySlice<UInt8>? {
+        guard bytes.count >= 9 else { return nil }
+        let start = 9 + Int(bytes[8])
+        return bytes.count >= start ? bytes[start...] : nil
     }
 
     public static func decode(_ bytes: [UInt8]) -> StoredRecord? {

@@ -1,0 +1,144 @@
+import Foundation
+import SkeinCore
+import Testing
+
+extension ProcessTests {
+    /// read_audit_log and delete_audit_logs_before; each test has its own table in `aud`.
+    @Suite(.node())
+    struct AuditLog {
+        static func now() -> Double { (Date().timeIntervalSince1970 * 1000).rounded(.down) }
+
+        @Test func readWithoutFilter() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("aud", "all")
+            _ = try await node.insert("aud", "all", [["id": 1, "name": "a"], ["id": 2, "name": "b"]])
+            try await node.ok(["operation": "update", "database": "aud", "table": "all", "records": [["id": 1, "name": "a2"]]])
+            try await node.ok(["operation": "upsert", "database": "aud", "table": "all", "records": [["id": 3, "name": "c"]]])
+            try await node.ok(["operation": "delete", "database": "aud", "table": "all", "ids": [2]])
+            // A write to another table does not show up.
+            try await node.freshTable("aud", "other")
+            _ = try await node.insert("aud", "other", [["id": 1]])
+
+            let log = try await node.auditLog("aud", "all")
+            let data = log.filter { ["insert", "update", "upsert", "delete"].contains($0["operation"]?.stringValue ?? "") }
+            #expect(data.compactMap { $0["operation"]?.stringValue } == ["insert", "update", "upsert", "delete"])
+            #expect(data.allSatisfy { $0["user_name"]?.stringValue == node.adminUser })
+            #expect(data.allSatisfy { $0["timestamp"]?.doubleValue != nil })
+            let timestamps = data.compactMap { $0["timestamp"]?.doubleValue }
+            #expect(timestamps == timestamps.sorted(), "entries come oldest first")
+            #expect(data[0]["hash_values"] == [1, 2])
+            #expect(data[0]["records"]?.column("name") == ["a", "b"])
+            #expect(data[1]["hash_values"] == [1])
+            #expect(data[1]["records"]?.column("name") == ["a2"])
+            #expect(data[1]["original_records"]?.column("name") == ["a"], "an update keeps the record before it")
+            #expect(data[2]["hash_values"] == [3])
+            #expect(data[3]["hash_values"] == [2])
+            #expect(data[3]["original_records"]?.column("name") == ["b"])
+            #expect(log.allSatisfy { $0["operation"]?.stringValue != nil })
+        }
+
+        @Test func searchByTimestamp() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("aud", "ts")
+            _ = try await node.insert("aud", "ts", [["id": 1]])
+            try await Task.sleep(for: .milliseconds(30))
+            let middle = Self.now()
+            try await Task.sleep(for: .milliseconds(30))
+            _ = try await node.insert("aud", "ts", [["id": 2]])
+            try await Task.sleep(for: .milliseconds(30))
+            let end = Self.now()
+            try await Task.sleep(for: .milliseconds(30))
+            _ = try await node.insert("aud", "ts", [["id": 3]])
+
+            let after = try await node.auditLog("aud", "ts", ["search_type": "timestamp", "search_values": [.number(middle)]])
+            #expect(after.flatMap { $0["hash_values"]?.arrayValue ?? [] } == [2, 3])
+            let between = try await node.auditLog("aud", "ts", ["search_type": "timestamp",
+                                                                "search_values": [.number(middle), .number(end)]])
+            #expect(between.flatMap { $0["hash_values"]?.arrayValue ?? [] } == [2])
+            #expect(between.allSatisfy { ($0["timestamp"]?.doubleValue ?? 0) >= middle && ($0["timestamp"]?.doubleValue ?? .infinity) <= end })
+        }
+
+        @Test func searchByUsername() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("aud", "usr")
+            try await node.ok(["operation": "add_user", "username": "auditor", "password": "pw-auditor", "role": "super_user", "active": true])
+            _ = try await node.insert("aud", "usr", [["id": 1]])
+            let (status, _) = try await node.post(["operation": "insert", "database": "aud", "table": "usr", "records": [["id": 2]]],
+                                                  user: "auditor", password: "pw-auditor")
+            #expect(status == 200)
+            let mine = try await node.auditLog("aud", "usr", ["search_type": "username", "search_values": ["auditor"]])
+            #expect(mine.count == 1)
+            #expect(mine.first?["user_name"]?.stringValue == "auditor")
+            #expect(mine.first?["hash_values"] == [2])
+            let both = try await node.auditLog("aud", "usr", ["search_type": "username", "search_values": ["auditor", .string(node.adminUser)]])
+            #expect(both.filter { $0["operation"]?.stringValue == "insert" }.count == 2)
+            let nobody = try await node.auditLog("aud", "usr", ["search_type": "username", "search_values": ["nobody"]])
+            #expect(nobody.isEmpty)
+        }
+
+        @Test func searchByHashValue() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("aud", "hv")
+            _ = try await node.insert("aud", "hv", [["id": 1, "v": 1], ["id": 2, "v": 1]])
+            try await node.ok(["operation": "update", "database": "aud", "table": "hv", "records": [["id": 2, "v": 2]]])
+            _ = try await node.insert("aud", "hv", [["id": 3, "v": 1]])
+            let two = try await node.auditLog("aud", "hv", ["search_type": "hash_value", "search_values": [2]])
+            #expect(two.compactMap { $0["operation"]?.stringValue } == ["insert", "update"])
+            let three = try await node.auditLog("aud", "hv", ["search_type": "hash_value", "search_values": [3, 77]])
+            #expect(three.count == 1)
+            #expect(three.first?["hash_values"] == [3])
+        }
+
+        @Test func limit() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("aud", "lim")
+            for i in 1...5 { _ = try await node.insert("aud", "lim", [["id": JSON(i)]]) }
+            let all = try await node.auditLog("aud", "lim", ["search_type": "hash_value", "search_values": [1, 2, 3, 4, 5]])
+            #expect(all.count == 5)
+            let two = try await node.auditLog("aud", "lim", ["search_type": "hash_value", "search_values": [1, 2, 3, 4, 5], "limit": 2])
+            #expect(two.flatMap { $0["hash_values"]?.arrayValue ?? [] } == [1, 2], "limit keeps the oldest")
+            let unfiltered = try await node.auditLog("aud", "lim", ["limit": 3])
+            #expect(unfiltered.count == 3)
+            let zero = try await node.auditLog("aud", "lim", ["limit": 0])
+            #expect(zero.isEmpty)
+        }
+
+        @Test func deleteAuditLogsBefore() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("aud", "dlb")
+            try await node.freshTable("aud", "keep")
+            _ = try await node.insert("aud", "dlb", [["id": 1]])
+            _ = try await node.insert("aud", "keep", [["id": 1]])
+            try await Task.sleep(for: .milliseconds(30))
+            let cut = Self.now()
+            try await Task.sleep(for: .milliseconds(30))
+            _ = try await node.insert("aud", "dlb", [["id": 2]])
+
+            let r = try await node.ok(["operation": "delete_audit_logs_before", "database": "aud", "table": "dlb", "timestamp": .number(cut)])
+            #expect(r["message"]?.stringValue != nil)
+            let left = try await node.auditLog("aud", "dlb")
+            #expect(left.allSatisfy { ($0["timestamp"]?.doubleValue ?? 0) >= cut })
+            #expect(left.flatMap { $0["hash_values"]?.arrayValue ?? [] } == [2])
+            // Other tables keep their entries, and the data stays.
+            let kept = try await node.auditLog("aud", "keep")
+            #expect(kept.contains { $0["operation"]?.stringValue == "insert" })
+            #expect(try await node.byID("aud", "dlb", [1, 2]).ids() == [1, 2])
+        }
+
+        @Test func unknownTableIs404() async throws {
+            let node = try TestNode.shared()
+            try await node.fails(["operation": "read_audit_log", "database": "aud", "table": "never_existed"], 404)
+            try await node.fails(["operation": "read_audit_log", "database": "no_such_db", "table": "x"], 404)
+        }
+
+        @Test func droppedTableHistoryStaysReadable() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("aud", "gone")
+            _ = try await node.insert("aud", "gone", [["id": 1]])
+            try await node.ok(["operation": "drop_table", "database": "aud", "table": "gone"])
+            let log = try await node.auditLog("aud", "gone")
+            #expect(log.contains { $0["operation"]?.stringValue == "insert" })
+            #expect(log.contains { $0["operation"]?.stringValue == "drop_table" })
+        }
+    }
+}

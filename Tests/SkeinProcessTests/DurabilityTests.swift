@@ -1,0 +1,121 @@
+import Foundation
+import SkeinCore
+import Testing
+
+/// Ids whose insert was acknowledged (200), collected from concurrent writers.
+final class Acknowledged: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: Set<Int> = []
+    private var failures: [Int: Int] = [:]
+
+    func add(_ batch: [Int]) { lock.withLock { ids.formUnion(batch) } }
+    func failed(_ status: Int) { lock.withLock { failures[status, default: 0] += 1 } }
+    var all: Set<Int> { lock.withLock { ids } }
+    var failureCounts: [Int: Int] { lock.withLock { failures } }
+}
+
+extension ProcessTests {
+    /// Whatever the store acknowledged survives a SIGKILL, with its audit entries.
+    @Suite struct Durability {
+        static let writers = 8
+        static let batch = 20
+
+        static func record(_ id: Int) -> JSON {
+            ["id": JSON(id), "writer": JSON(id / 100_000), "name": .string("record-\(id)"), "square": JSON(id % 1000 * (id % 1000)),
+             "nested": ["even": .bool(id % 2 == 0), "tags": [.string("t\(id % 7)")]]]
+        }
+
+        /// 8 writers insert batches of 20 until `stop` is set; every acknowledged id is kept.
+        static func load(_ node: TestNode, round: Int, acknowledged: Acknowledged, until done: @escaping @Sendable () -> Bool) async {
+            await withTaskGroup(of: Void.self) { group in
+                for w in 0..<writers {
+                    group.addTask {
+                        var n = 0
+                        // Bounded: at most 400 batches per writer and round.
+                        while !done() && n < 400 {
+                            let ids = (0..<batch).map { (round * 10 + w) * 100_000 + n * batch + $0 }
+                            n += 1
+                            let body: JSON = ["operation": "insert", "database": "dur", "table": "rec", "records": .array(ids.map(record))]
+                            guard let r = try? await node.post(body, timeout: 20) else { acknowledged.failed(-1); continue }
+                            if r.status == 200 {
+                                #expect(r.json["inserted_hashes"]?.arrayValue?.count == batch)
+                                acknowledged.add(ids)
+                            } else {
+                                acknowledged.failed(r.status)
+                                try? await Task.sleep(for: .milliseconds(20))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        @Test func acknowledgedInsertsSurviveKill() async throws {
+            try await withNode(config: ["services.timeoutMs": "3000"]) { node in
+                try await node.ok(["operation": "create_table", "database": "dur", "table": "rec"])
+                let acknowledged = Acknowledged()
+                for round in 0..<2 {
+                    let stopFlag = Flag()
+                    let writers = Task { await Self.load(node, round: round, acknowledged: acknowledged, until: { stopFlag.isSet }) }
+                    try await Task.sleep(for: .milliseconds(500))
+                    let before = acknowledged.all.count
+                    await node.kill(.store)
+                    // Writers now get 503s; let them run into the dead store for a moment.
+                    try await Task.sleep(for: .milliseconds(700))
+                    stopFlag.set()
+                    await writers.value
+                    #expect(before > 0, "round \(round): no insert was acknowledged before the kill")
+                    try node.start(.store)
+                    let back = await eventually(timeout: 15) {
+                        try await node.post(["operation": "describe_table", "database": "dur", "table": "rec"]).status == 200
+                    }
+                    try #require(back, "store did not come back after round \(round)\n\(node.outputTail())")
+                }
+                let failures = acknowledged.failureCounts
+                #expect(failures.keys.allSatisfy { $0 == 503 }, "unexpected failures: \(failures)")
+
+                // Every acknowledged record is there, whole.
+                let ids = acknowledged.all.sorted()
+                var missing: [Int] = [], damaged: [Int] = []
+                for chunk in stride(from: 0, to: ids.count, by: 500) {
+                    let part = Array(ids[chunk..<min(chunk + 500, ids.count)])
+                    let found = try await node.byID("dur", "rec", part.map { JSON($0) })
+                    var byID: [Int: JSON] = [:]
+                    for r in found { if let id = r["id"]?.intValue { byID[id] = r } }
+                    for id in part {
+                        guard var r = byID[id] else { missing.append(id); continue }
+                        #expect(r["__createdtime__"]?.doubleValue != nil)
+                        r["__createdtime__"] = nil
+                        r["__updatedtime__"] = nil
+                        if r != Self.record(id) { damaged.append(id) }
+                    }
+                }
+                #expect(missing.isEmpty, "\(missing.count) acknowledged ids lost, e.g. \(missing.prefix(5))")
+                #expect(damaged.isEmpty, "\(damaged.count) records changed, e.g. \(damaged.prefix(5))")
+
+                // The audit log has an insert entry for every acknowledged id, once.
+                let log = try await node.auditLog("dur", "rec")
+                var logged: [Int: Int] = [:]
+                for e in log where e["operation"]?.stringValue == "insert" {
+                    for id in e["hash_values"]?.arrayValue ?? [] { if let i = id.intValue { logged[i, default: 0] += 1 } }
+                    #expect(e["records"]?.count == e["hash_values"]?.count)
+                }
+                let unlogged = ids.filter { logged[$0] == nil }
+                #expect(unlogged.isEmpty, "\(unlogged.count) acknowledged ids have no audit entry, e.g. \(unlogged.prefix(5))")
+                #expect(logged.values.allSatisfy { $0 == 1 }, "an id was logged as inserted twice")
+                // Nothing in the table that the log does not know.
+                let t = try await node.ok(["operation": "describe_table", "database": "dur", "table": "rec"])
+                let count = try #require(t["record_count"]?.intValue)
+                #expect(count >= ids.count)
+                #expect(count == logged.count, "records \(count) vs logged ids \(logged.count)")
+            }
+        }
+    }
+}
+
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}

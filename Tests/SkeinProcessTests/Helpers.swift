@@ -1,0 +1,82 @@
+import Foundation
+import SkeinCore
+import Testing
+
+extension TestNode {
+    /// The node of the enclosing `.node()` suite.
+    static func shared(sourceLocation: SourceLocation = #_sourceLocation) throws -> TestNode {
+        try #require(TestNode.current, "this suite needs the .node() trait", sourceLocation: sourceLocation)
+    }
+
+    /// Posts as the admin and requires 200; returns the body.
+    @discardableResult
+    func ok(_ body: JSON, sourceLocation: SourceLocation = #_sourceLocation) async throws -> JSON {
+        let (status, json) = try await post(body)
+        try #require(status == 200, "\(body) → \(status) \(json)", sourceLocation: sourceLocation)
+        return json
+    }
+
+    /// Posts as the admin and requires `status` and an `{"error": "..."}` body; returns the message.
+    @discardableResult
+    func fails(_ body: JSON, _ status: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+        let (s, json) = try await post(body)
+        #expect(s == status, "\(body) → \(s) \(json)", sourceLocation: sourceLocation)
+        let message = try #require(json["error"]?.stringValue, "no error message: \(json)", sourceLocation: sourceLocation)
+        return message
+    }
+
+    /// Creates a database and a table (primary key `id` by default), dropping an older one.
+    func freshTable(_ database: String, _ table: String, primaryKey: String = "id") async throws {
+        _ = try await post(["operation": "drop_table", "database": .string(database), "table": .string(table)])
+        try await ok(["operation": "create_table", "database": .string(database), "table": .string(table),
+                      "primary_key": .string(primaryKey)])
+    }
+
+    func insert(_ database: String, _ table: String, _ records: [JSON]) async throws -> JSON {
+        try await ok(["operation": "insert", "database": .string(database), "table": .string(table), "records": .array(records)])
+    }
+
+    /// `search_by_id` with every attribute.
+    func byID(_ database: String, _ table: String, _ ids: [JSON]) async throws -> [JSON] {
+        let r = try await ok(["operation": "search_by_id", "database": .string(database), "table": .string(table),
+                              "ids": .array(ids), "get_attributes": ["*"]])
+        return try #require(r.arrayValue, "not an array: \(r)")
+    }
+
+    /// `read_audit_log` of a table (extra keys merged in).
+    func auditLog(_ database: String, _ table: String, _ extra: [String: JSON] = [:]) async throws -> [JSON] {
+        var body: [String: JSON] = ["operation": "read_audit_log", "database": .string(database), "table": .string(table)]
+        for (k, v) in extra { body[k] = v }
+        let r = try await ok(.object(body))
+        return try #require(r.arrayValue, "not an array: \(r)")
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+func eventually(timeout: Double = 15, interval: Duration = .milliseconds(200), _ condition: () async throws -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    repeat {
+        if (try? await condition()) == true { return true }
+        try? await Task.sleep(for: interval)
+    } while Date() < deadline
+    return (try? await condition()) == true
+}
+
+extension JSON {
+    /// Values of `key` in an array of objects.
+    func column(_ key: String) -> [JSON] { (arrayValue ?? []).compactMap { $0[key] } }
+
+    /// Sorted integer ids of an array of records.
+    func ids(_ key: String = "id") -> [Int] { column(key).compactMap(\.intValue).sorted() }
+
+    var count: Int { arrayValue?.count ?? objectValue?.count ?? 0 }
+}
+
+extension Array where Element == JSON {
+    func ids(_ key: String = "id") -> [Int] { JSON.array(self).ids(key) }
+}
+
+/// A unique, valid name (databases and tables).
+func uniqueName(_ prefix: String) -> String {
+    prefix + "_" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+}

@@ -1,0 +1,149 @@
+import SkeinCore
+import Testing
+
+extension ProcessTests {
+    @Suite(.node())
+    struct Schema {
+        @Test func createDatabaseAndDuplicate() async throws {
+            let node = try TestNode.shared()
+            let r = try await node.ok(["operation": "create_database", "database": "sch1"])
+            #expect(r["message"]?.stringValue == "database 'sch1' successfully created")
+            let message = try await node.fails(["operation": "create_database", "database": "sch1"], 400)
+            #expect(message.contains("already exists"))
+            let all = try await node.ok(["operation": "describe_all"])
+            #expect(all["sch1"]?.objectValue == [:])
+        }
+
+        @Test func createSchemaAlias() async throws {
+            let node = try TestNode.shared()
+            let r = try await node.ok(["operation": "create_schema", "schema": "sch2"])
+            #expect(r["message"]?.stringValue == "database 'sch2' successfully created")
+            try await node.fails(["operation": "create_schema", "schema": "sch2"], 400)
+            let d = try await node.ok(["operation": "describe_schema", "schema": "sch2"])
+            #expect(d.objectValue == [:])
+            let dropped = try await node.ok(["operation": "drop_schema", "schema": "sch2"])
+            #expect(dropped["message"]?.stringValue == "successfully deleted 'sch2'")
+        }
+
+        @Test func defaultDatabaseIsData() async throws {
+            let node = try TestNode.shared()
+            let all = try await node.ok(["operation": "describe_all"])
+            #expect(all["data"] != nil)
+            #expect(all["system"] == nil, "describe_all must not show the system database")
+            let created = try await node.ok(["operation": "create_table", "table": "deftable"])
+            #expect(created["message"]?.stringValue == "table 'data.deftable' successfully created.")
+            let d = try await node.ok(["operation": "describe_table", "table": "deftable"])
+            #expect(d["schema"]?.stringValue == "data")
+            #expect(d["hash_attribute"]?.stringValue == "id")
+        }
+
+        @Test func describeShapes() async throws {
+            let node = try TestNode.shared()
+            try await node.ok(["operation": "create_database", "database": "sch3"])
+            let created = try await node.ok(["operation": "create_table", "database": "sch3", "table": "dog",
+                                             "primary_key": "dog_id", "attributes": ["name", ["name": "breed"]]])
+            #expect(created["message"]?.stringValue == "table 'sch3.dog' successfully created.")
+            _ = try await node.insert("sch3", "dog", [["dog_id": 1, "name": "Rex", "breed": "lab", "age": 3],
+                                                     ["dog_id": 2, "name": "Ace"]])
+
+            let t = try await node.ok(["operation": "describe_table", "database": "sch3", "table": "dog"])
+            #expect(t["schema"]?.stringValue == "sch3")
+            #expect(t["name"]?.stringValue == "dog")
+            #expect(t["hash_attribute"]?.stringValue == "dog_id")
+            #expect(t["record_count"]?.intValue == 2)
+            #expect(t["last_updated_record"]?.doubleValue != nil)
+            let attributes = try #require(t["attributes"]?.arrayValue)
+            let names = Set(attributes.compactMap { $0["attribute"]?.stringValue })
+            #expect(names.isSuperset(of: ["dog_id", "name", "breed", "age", "__createdtime__", "__updatedtime__"]))
+            let primary = attributes.filter { $0["is_primary_key"]?.boolValue == true }
+            #expect(primary.count == 1)
+            #expect(primary.first?["attribute"]?.stringValue == "dog_id")
+
+            let db = try await node.ok(["operation": "describe_database", "database": "sch3"])
+            #expect(db.objectValue.map { Array($0.keys) } == ["dog"])
+            #expect(db["dog"]?["record_count"]?.intValue == 2)
+            #expect(db["dog"]?["hash_attribute"]?.stringValue == "dog_id")
+
+            let all = try await node.ok(["operation": "describe_all"])
+            #expect(all["sch3"]?["dog"]?["hash_attribute"]?.stringValue == "dog_id")
+            #expect(all["sch3"]?["dog"]?["record_count"]?.intValue == 2)
+        }
+
+        @Test func createTableWithHashAttributeAlias() async throws {
+            let node = try TestNode.shared()
+            try await node.ok(["operation": "create_table", "database": "sch4", "table": "cat", "hash_attribute": "cat_id"])
+            let t = try await node.ok(["operation": "describe_table", "schema": "sch4", "table": "cat"])
+            #expect(t["hash_attribute"]?.stringValue == "cat_id")
+            let r = try await node.insert("sch4", "cat", [["cat_id": "tom", "lives": 9]])
+            #expect(r["inserted_hashes"] == ["tom"])
+            let message = try await node.fails(["operation": "create_table", "database": "sch4", "table": "cat"], 400)
+            #expect(message.contains("already exists"))
+        }
+
+        @Test func createAndDropAttribute() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("sch5", "bird")
+            _ = try await node.insert("sch5", "bird", [["id": 1, "wings": 2, "color": "red"]])
+            let c = try await node.ok(["operation": "create_attribute", "database": "sch5", "table": "bird", "attribute": "beak"])
+            #expect(c["message"]?.stringValue?.contains("beak") == true)
+            var attrs = try await attributeNames(node, "sch5", "bird")
+            #expect(attrs.contains("beak"))
+            try await node.fails(["operation": "create_attribute", "database": "sch5", "table": "bird", "attribute": "beak"], 400)
+
+            let d = try await node.ok(["operation": "drop_attribute", "database": "sch5", "table": "bird", "attribute": "color"])
+            #expect(d["message"]?.stringValue?.contains("color") == true)
+            attrs = try await attributeNames(node, "sch5", "bird")
+            #expect(!attrs.contains("color"))
+            #expect(attrs.contains("wings"))
+            // The values go with the attribute.
+            let records = try await node.byID("sch5", "bird", [1])
+            #expect(records.first?["color"] == nil)
+            #expect(records.first?["wings"]?.intValue == 2)
+            let found = try await node.ok(["operation": "search_by_value", "database": "sch5", "table": "bird",
+                                           "attribute": "color", "value": "red"])
+            #expect(found.count == 0)
+            try await node.fails(["operation": "drop_attribute", "database": "sch5", "table": "bird", "attribute": "color"], 404)
+            try await node.fails(["operation": "drop_attribute", "database": "sch5", "table": "bird", "attribute": "id"], 400)
+        }
+
+        @Test func dropTable() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("sch6", "fish")
+            _ = try await node.insert("sch6", "fish", [["id": 1]])
+            let r = try await node.ok(["operation": "drop_table", "database": "sch6", "table": "fish"])
+            #expect(r["message"]?.stringValue == "successfully deleted table 'sch6.fish'")
+            try await node.fails(["operation": "describe_table", "database": "sch6", "table": "fish"], 404)
+            try await node.fails(["operation": "search_by_id", "database": "sch6", "table": "fish", "ids": [1]], 404)
+            try await node.fails(["operation": "drop_table", "database": "sch6", "table": "fish"], 404)
+            let db = try await node.ok(["operation": "describe_database", "database": "sch6"])
+            #expect(db["fish"] == nil)
+            // The name can be used again, and starts empty.
+            try await node.ok(["operation": "create_table", "database": "sch6", "table": "fish"])
+            let again = try await node.ok(["operation": "describe_table", "database": "sch6", "table": "fish"])
+            #expect(again["record_count"]?.intValue == 0)
+            #expect(try await node.byID("sch6", "fish", [1]).isEmpty)
+        }
+
+        @Test func dropDatabase() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("sch7", "ant")
+            _ = try await node.insert("sch7", "ant", [["id": 1]])
+            let r = try await node.ok(["operation": "drop_database", "database": "sch7"])
+            #expect(r["message"]?.stringValue == "successfully deleted 'sch7'")
+            try await node.fails(["operation": "describe_database", "database": "sch7"], 404)
+            try await node.fails(["operation": "describe_table", "database": "sch7", "table": "ant"], 404)
+            let all = try await node.ok(["operation": "describe_all"])
+            #expect(all["sch7"] == nil)
+            try await node.fails(["operation": "drop_database", "database": "sch7"], 404)
+            // Re-created, it is empty.
+            try await node.ok(["operation": "create_database", "database": "sch7"])
+            let db = try await node.ok(["operation": "describe_database", "database": "sch7"])
+            #expect(db.objectValue == [:])
+        }
+
+        func attributeNames(_ node: TestNode, _ db: String, _ table: String) async throws -> Set<String> {
+            let t = try await node.ok(["operation": "describe_table", "database": .string(db), "table": .string(table)])
+            return Set((t["attributes"]?.arrayValue ?? []).compactMap { $0["attribute"]?.stringValue })
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import SkeinCore
+import Testing
+
+extension ProcessTests {
+    /// system_information, get_configuration, read_log, cluster_status, /health, /metrics.
+    @Suite(.node(config: ["logging.auditRetention": "12h"]))
+    struct System {
+        @Test func systemInformation() async throws {
+            let node = try TestNode.shared()
+            let info = try await node.ok(["operation": "system_information"])
+            #expect(info["system"]?["node_name"]?.stringValue == "test-node")
+            #expect((info["system"]?["cpus"]?.intValue ?? 0) >= 1)
+            #expect(info["skein"]?["version"]?.stringValue != nil)
+            #expect(info["store"]?["status"]?.stringValue == "ok")
+            #expect(info["store"]?["databases"]?.arrayValue?.contains("system") == true)
+        }
+
+        @Test func getConfiguration() async throws {
+            let node = try TestNode.shared()
+            let c = try await node.ok(["operation": "get_configuration"])
+            #expect(c["rootPath"]?.stringValue == node.root)
+            #expect(c["operationsApi"]?["network"]?["port"]?.intValue == node.port)
+            #expect(c["operationsApi"]?["network"]?["host"]?.stringValue == "127.0.0.1")
+            #expect(c["replication"]?["hostname"]?.stringValue == "test-node")
+            #expect(c["logging"]?["level"]?.stringValue == "debug")
+            #expect(c["logging"]?["auditRetention"]?.doubleValue == 12 * 3600)
+            #expect(c["services"]?["store"]?.stringValue?.hasPrefix("ipc://") == true)
+            #expect(!c.text.contains(node.adminPassword), "the configuration must not show the admin password")
+        }
+
+        @Test func readLogFiltersByServiceAndLimits() async throws {
+            let node = try TestNode.shared()
+            for service in ["store", "auditd", "gateway"] {
+                let lines = try #require(try await node.ok(["operation": "read_log", "service": .string(service)]).arrayValue)
+                #expect(!lines.isEmpty, "no \(service) lines")
+                #expect(lines.allSatisfy { $0["service"]?.stringValue == service }, "\(service): \(lines.prefix(3))")
+                #expect(lines.allSatisfy { $0["timestamp"]?.stringValue != nil && $0["level"]?.stringValue != nil && $0["message"] != nil })
+            }
+            let limited = try await node.ok(["operation": "read_log", "limit": 3])
+            #expect(limited.count == 3)
+            let all = try await node.ok(["operation": "read_log"])
+            let services = Set(all.column("service").compactMap(\.stringValue))
+            #expect(services.isSuperset(of: ["store", "auditd", "gateway"]))
+            let stamps = all.column("timestamp").compactMap(\.stringValue)
+            #expect(stamps == stamps.sorted(), "ascending by default")
+            let desc = try await node.ok(["operation": "read_log", "order": "desc", "limit": 5]).column("timestamp").compactMap(\.stringValue)
+            #expect(desc == desc.sorted(by: >))
+            let info = try await node.ok(["operation": "read_log", "level": "info", "service": "store"])
+            #expect(info.count > 0)
+            #expect(info.column("level").allSatisfy { $0 == "info" })
+            let skipped = try await node.ok(["operation": "read_log", "service": "store", "start": 1, "limit": 2])
+            let first3 = try await node.ok(["operation": "read_log", "service": "store", "limit": 3])
+            #expect(skipped.arrayValue == Array((first3.arrayValue ?? []).dropFirst().prefix(2)))
+        }
+
+        @Test func clusterStatus() async throws {
+            let node = try TestNode.shared()
+            let s = try await node.ok(["operation": "cluster_status"])
+            #expect(s["is_enabled"] == false)
+            #expect(s["node_name"]?.stringValue == "test-node")
+            #expect(s["connections"] == [])
+        }
+
+        @Test func health() async throws {
+            let node = try TestNode.shared()
+            let (status, data) = try await node.get("/health")
+            #expect(status == 200)
+            let h = TestNode.parse(data)
+            #expect(h["store"]?.stringValue == "up")
+            #expect(h["auditd"]?.stringValue == "up")
+            #expect(h["status"]?.stringValue == "ok")
+        }
+
+        @Test func metrics() async throws {
+            let node = try TestNode.shared()
+            try await node.ok(["operation": "describe_all"])
+            _ = try await node.post(["operation": "nope"])
+            let (status, data) = try await node.get("/metrics")
+            #expect(status == 200)
+            let text = String(decoding: data, as: UTF8.self)
+            #expect(text.contains("skein_requests_total"))
+            #expect(text.contains("skein_requests_total{operation=\"describe_all\",status=\"200\"}"))
+            #expect(text.contains("status=\"400\""))
+            #expect(text.contains("skein_request_duration_seconds_count"))
+        }
+
+        @Test func unknownPathIs404() async throws {
+            let node = try TestNode.shared()
+            let (status, _) = try await node.get("/no/such/path")
+            #expect(status == 404)
+        }
+    }
+}

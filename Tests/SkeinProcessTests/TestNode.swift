@@ -1,0 +1,364 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import SkeinCore
+import Testing
+
+/// The three processes of a node.
+enum Service: String, CaseIterable, Sendable {
+    case store, auditd, gateway
+}
+
+struct NodeError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// One Skein node for a test: a temp root with a config.yaml and the store, auditd and
+/// gateway processes built next to the test bundle, plus an HTTP client for its gateway.
+final class TestNode: @unchecked Sendable {
+    /// The node of the enclosing `.node()` suite (see `NodeTrait`).
+    @TaskLocal static var current: TestNode?
+
+    let root: String
+    let configPath: String
+    private(set) var port: Int
+    let adminUser = "admin"
+    let adminPassword = "S3cret-admin"
+    let extraConfig: [String: String]
+    private let lock = NSLock()
+    private var processes: [Service: Process] = [:]
+    private var outputs: [Service: FileHandle] = [:]
+    let session: URLSession
+
+    var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
+
+    /// Directory of the service binaries: the one the test bundle is in (`.build/debug`),
+    /// or `SKEIN_BIN_DIR`.
+    static let binDir: String = {
+        if let dir = ProcessInfo.processInfo.environment["SKEIN_BIN_DIR"] { return dir }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        return (URL(fileURLWithPath: exe).resolvingSymlinksInPath().path as NSString).deletingLastPathComponent
+    }()
+
+    private init(extraConfig: [String: String]) throws {
+        let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        var root = ""
+        repeat {
+            root = "/tmp/skt-" + String((0..<8).map { _ in letters.randomElement()! })
+        } while FileManager.default.fileExists(atPath: root)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        self.root = root
+        configPath = root + "/config.yaml"
+        self.extraConfig = extraConfig
+        port = Self.freePort()
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 30
+        configuration.timeoutIntervalForResource = 60
+        configuration.httpMaximumConnectionsPerHost = 16
+        session = URLSession(configuration: configuration)
+    }
+
+    /// Writes the config, starts the three services and waits (30 s at most) until
+    /// `/health` answers 200 and the admin can log in. Shuts everything down on failure.
+    static func start(config extra: [String: String] = [:]) async throws -> TestNode {
+        let node = try TestNode(extraConfig: extra)
+        do {
+            try await node.boot()
+            return node
+        } catch {
+            let logs = node.outputTail()
+            await node.shutdown()
+            throw NodeError("node did not start: \(error)\n\(logs)")
+        }
+    }
+
+    private func boot() async throws {
+        for attempt in 1...3 {
+            try writeConfig()
+            for service in Service.allCases where !isRunning(service) { try start(service) }
+            if try await waitUntilReady(timeout: 30) { return }
+            // The gateway exits when its port was taken meanwhile: pick another one.
+            guard !isRunning(.gateway), attempt < 3 else { break }
+            port = Self.freePort()
+        }
+        throw NodeError("not ready within 30 s")
+    }
+
+    /// Polls `/health` and an authenticated `user_info` until both succeed.
+    private func waitUntilReady(timeout: Double) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            for s in Service.allCases where !isRunning(s) {
+                if s == .gateway { return false }
+                throw NodeError("\(s.rawValue) exited during startup")
+            }
+            if let (status, _) = try? await get("/health", timeout: 2), status == 200,
+                let (s2, _) = try? await post(["operation": "user_info"], timeout: 5), s2 == 200
+            {
+                return true
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
+    // MARK: Configuration
+
+    var configValues: [String: String] {
+        var values: [String: String] = [
+            "rootPath": root,
+            "operationsApi.network.host": "127.0.0.1",
+            "operationsApi.network.port": String(port),
+            "replication.hostname": "test-node",
+            "logging.level": "debug",
+            "admin.username": adminUser,
+            "admin.password": adminPassword,
+        ]
+        for (k, v) in extraConfig { values[k] = v }
+        return values
+    }
+
+    func writeConfig() throws {
+        try Self.yaml(configValues).write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Nested YAML from dotted keys; every scalar is a double-quoted (JSON) string, which
+    /// the config loader accepts for ports, sizes and durations too.
+    static func yaml(_ values: [String: String]) -> String {
+        final class Node { var children: [String: Node] = [:]; var value: String? }
+        let top = Node()
+        for (key, value) in values {
+            var n = top
+            for part in key.split(separator: ".") {
+                let p = String(part)
+                if n.children[p] == nil { n.children[p] = Node() }
+                n = n.children[p]!
+            }
+            n.value = value
+        }
+        var out = ""
+        func emit(_ n: Node, _ indent: String) {
+            for key in n.children.keys.sorted() {
+                let child = n.children[key]!
+                if let v = child.value {
+                    out += "\(indent)\(key): \(JSON.string(v).text)\n"
+                } else {
+                    out += "\(indent)\(key):\n"
+                    emit(child, indent + "  ")
+                }
+            }
+        }
+        emit(top, "")
+        return out
+    }
+
+    static func freePort() -> Int {
+        #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if fd >= 0 {
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = 0
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &addr) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                    bind(fd, sa, len) == 0 && getsockname(fd, sa, &len) == 0
+                }
+            }
+            if bound { return Int(UInt16(bigEndian: addr.sin_port)) }
+        }
+        #endif
+        return Int.random(in: 20000...40000)
+    }
+
+    // MARK: Processes
+
+    func isRunning(_ service: Service) -> Bool {
+        lock.withLock { processes[service]?.isRunning ?? false }
+    }
+
+    func pid(_ service: Service) -> Int32? {
+        lock.withLock {
+            guard let p = processes[service], p.isRunning else { return nil }
+            return p.processIdentifier
+        }
+    }
+
+    /// Starts one service (output appended to `ROOT/SERVICE.out`). Does not wait for it.
+    func start(_ service: Service) throws {
+        let outPath = "\(root)/\(service.rawValue).out"
+        if !FileManager.default.fileExists(atPath: outPath) { FileManager.default.createFile(atPath: outPath, contents: nil) }
+        guard let out = FileHandle(forWritingAtPath: outPath) else { throw NodeError("cannot open \(outPath)") }
+        _ = try? out.seekToEnd()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "\(Self.binDir)/skein-\(service.rawValue)")
+        p.arguments = ["--config", configPath]
+        // Only our config file: no SKEIN_* or HDB_* overrides from the test environment.
+        p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") && !$0.key.hasPrefix("HDB_") }
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        lock.withLock {
+            processes[service] = p
+            if let old = outputs[service] { try? old.close() }
+            outputs[service] = out
+        }
+    }
+
+    /// SIGTERM and wait for the exit (SIGKILL after `timeout` seconds). Returns the exit status.
+    @discardableResult
+    func stop(_ service: Service, timeout: Double = 15) async -> Int32? {
+        await signal(service, SIGTERM, timeout: timeout)
+    }
+
+    /// SIGKILL and wait for the exit.
+    func kill(_ service: Service) async {
+        await signal(service, SIGKILL, timeout: 10)
+    }
+
+    @discardableResult
+    private func signal(_ service: Service, _ sig: Int32, timeout: Double) async -> Int32? {
+        let p = lock.withLock { processes[service] }
+        guard let p, p.isRunning else { return nil }
+        _ = Glibc.kill(p.processIdentifier, sig)
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if p.isRunning {
+            _ = Glibc.kill(p.processIdentifier, SIGKILL)
+            while p.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+            return nil
+        }
+        return p.terminationStatus
+    }
+
+    /// Stops every service (gateway first) and removes the root (kept when
+    /// `SKEIN_KEEP_TEST_ROOT` is set, for debugging).
+    func shutdown() async {
+        for service in Service.allCases.reversed() { await stop(service, timeout: 10) }
+        lock.withLock {
+            for (_, h) in outputs { try? h.close() }
+            outputs.removeAll()
+        }
+        session.invalidateAndCancel()
+        if ProcessInfo.processInfo.environment["SKEIN_KEEP_TEST_ROOT"] == nil {
+            try? FileManager.default.removeItem(atPath: root)
+        }
+    }
+
+    /// The last lines of every service's output, for failure messages.
+    func outputTail(lines: Int = 15) -> String {
+        Service.allCases.map { s in
+            let text = (try? String(contentsOfFile: "\(root)/\(s.rawValue).out", encoding: .utf8)) ?? ""
+            return "--- \(s.rawValue).out\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
+    // MARK: HTTP
+
+    /// `POST /` with a JSON body as `user` (the admin by default; nil sends no credentials).
+    func post(_ body: JSON, user: String? = "", password: String? = nil, timeout: Double = 30) async throws -> (status: Int, json: JSON) {
+        var headers = ["Content-Type": "application/json"]
+        if let user {
+            let name = user.isEmpty ? adminUser : user
+            let pass = password ?? (user.isEmpty ? adminPassword : "")
+            headers["Authorization"] = Self.basic(name, pass)
+        }
+        let (status, data) = try await postRaw(body.serialized(), headers: headers, timeout: timeout)
+        return (status, Self.parse(data))
+    }
+
+    /// `POST /` with raw bytes and exactly these headers.
+    func postRaw(_ bytes: [UInt8], headers: [String: String], timeout: Double = 30) async throws -> (status: Int, body: Data) {
+        var request = URLRequest(url: baseURL, timeoutInterval: timeout)
+        request.httpMethod = "POST"
+        request.httpBody = Data(bytes)
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        return try await send(request)
+    }
+
+    /// The admin's Basic header, for `postRaw`.
+    var adminHeaders: [String: String] {
+        ["Content-Type": "application/json", "Authorization": Self.basic(adminUser, adminPassword)]
+    }
+
+    func get(_ path: String, timeout: Double = 30) async throws -> (status: Int, body: Data) {
+        try await send(URLRequest(url: baseURL.appendingPathComponent(path), timeoutInterval: timeout))
+    }
+
+    private func send(_ request: URLRequest) async throws -> (status: Int, body: Data) {
+        try await withCheckedThrowingContinuation { c in
+            session.dataTask(with: request) { data, response, error in
+                if let error { return c.resume(throwing: error) }
+                guard let http = response as? HTTPURLResponse else { return c.resume(throwing: NodeError("no HTTP response")) }
+                c.resume(returning: (http.statusCode, data ?? Data()))
+            }.resume()
+        }
+    }
+
+    static func basic(_ user: String, _ password: String) -> String {
+        "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+    }
+
+    /// The body as JSON; a body that is not JSON comes back as a string.
+    static func parse(_ data: Data) -> JSON {
+        (try? JSON.parse(Array(data))) ?? .string(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Runs `body` with a fresh node and always shuts it down.
+func withNode<T>(config: [String: String] = [:], _ body: (TestNode) async throws -> T) async throws -> T {
+    let node = try await TestNode.start(config: config)
+    do {
+        let result = try await body(node)
+        await node.shutdown()
+        return result
+    } catch {
+        Issue.record("node output:\n\(node.outputTail())")
+        await node.shutdown()
+        throw error
+    }
+}
+
+/// A suite trait: one node for the whole suite (reachable as `TestNode.current` in its
+/// tests), optionally seeded by `setup`, shut down after the suite's last test.
+struct NodeTrait: SuiteTrait, TestScoping {
+    let config: [String: String]
+    let setup: @Sendable (TestNode) async throws -> Void
+    var isRecursive: Bool { false }
+
+    func scopeProvider(for test: Test, testCase: Test.Case?) -> NodeTrait? {
+        test.isSuite ? self : nil
+    }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        let node = try await TestNode.start(config: config)
+        do {
+            try await setup(node)
+            try await TestNode.$current.withValue(node) { try await function() }
+        } catch {
+            await node.shutdown()
+            throw error
+        }
+        await node.shutdown()
+    }
+}
+
+extension Trait where Self == NodeTrait {
+    static func node(config: [String: String] = [:], setup: @escaping @Sendable (TestNode) async throws -> Void = { _ in }) -> NodeTrait {
+        NodeTrait(config: config, setup: setup)
+    }
+}
+
+/// Every process-level suite is nested in this one, so suites (and their nodes) run one
+/// after another: starting several nodes at once on a small machine only slows all down.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+enum ProcessTests {}

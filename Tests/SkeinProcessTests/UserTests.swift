@@ -1,0 +1,144 @@
+import Foundation
+import SkeinCore
+import Testing
+
+extension ProcessTests {
+    /// Users, roles and authentication. Each test uses its own user and role names.
+    @Suite(.node())
+    struct Users {
+        @Test func addListAlterDrop() async throws {
+            let node = try TestNode.shared()
+            let r = try await node.ok(["operation": "add_user", "username": "alice", "password": "alice-pw-1", "role": "super_user", "active": true])
+            #expect(r["message"]?.stringValue == "alice successfully added")
+            try await node.fails(["operation": "add_user", "username": "alice", "password": "x", "role": "super_user"], 400)
+
+            let users = try #require(try await node.ok(["operation": "list_users"]).arrayValue)
+            let alice = try #require(users.first { $0["username"]?.stringValue == "alice" })
+            #expect(users.contains { $0["username"]?.stringValue == node.adminUser })
+            #expect(users.allSatisfy { $0["password"] == nil }, "list_users must not show password hashes")
+            #expect(alice["active"]?.boolValue == true)
+            #expect(alice["role"]?["role"]?.stringValue == "super_user")
+
+            #expect(try await node.post(["operation": "user_info"], user: "alice", password: "alice-pw-1").status == 200)
+            try await node.ok(["operation": "alter_user", "username": "alice", "password": "alice-pw-2"])
+            #expect(try await node.post(["operation": "user_info"], user: "alice", password: "alice-pw-2").status == 200)
+            #expect(try await node.post(["operation": "user_info"], user: "alice", password: "alice-pw-1").status == 401)
+
+            let dropped = try await node.ok(["operation": "drop_user", "username": "alice"])
+            #expect(dropped["message"]?.stringValue == "alice successfully deleted")
+            #expect(try await node.post(["operation": "user_info"], user: "alice", password: "alice-pw-2").status == 401)
+            let after = try await node.ok(["operation": "list_users"])
+            #expect(!after.column("username").contains("alice"))
+        }
+
+        @Test func inactiveUserCannotLogIn() async throws {
+            let node = try TestNode.shared()
+            try await node.ok(["operation": "add_user", "username": "ivan", "password": "ivan-pw", "role": "super_user", "active": true])
+            #expect(try await node.post(["operation": "user_info"], user: "ivan", password: "ivan-pw").status == 200)
+            try await node.ok(["operation": "alter_user", "username": "ivan", "active": false])
+            #expect(try await node.post(["operation": "user_info"], user: "ivan", password: "ivan-pw").status == 401)
+        }
+
+        @Test func rolePermissionsOnTables() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("dev", "dog")
+            try await node.freshTable("dev", "cat")
+            _ = try await node.insert("dev", "dog", [["id": 1, "name": "Rex"]])
+            let permission: JSON = ["super_user": false,
+                                    "dev": ["tables": ["dog": ["read": true, "insert": false, "update": false, "delete": false]]]]
+            let role = try await node.ok(["operation": "add_role", "role": "dog_reader", "permission": permission])
+            #expect(role["role"]?.stringValue == "dog_reader")
+            let roles = try await node.ok(["operation": "list_roles"])
+            #expect(roles.column("role").contains("dog_reader"))
+            try await node.ok(["operation": "add_user", "username": "reader", "password": "reader-pw", "role": "dog_reader", "active": true])
+
+            func asReader(_ body: JSON) async throws -> (status: Int, json: JSON) {
+                try await node.post(body, user: "reader", password: "reader-pw")
+            }
+            let search = try await asReader(["operation": "search_by_id", "database": "dev", "table": "dog", "ids": [1], "get_attributes": ["*"]])
+            #expect(search.status == 200)
+            #expect(search.json.ids() == [1])
+            let byValue = try await asReader(["operation": "search_by_value", "database": "dev", "table": "dog", "attribute": "name", "value": "Rex"])
+            #expect(byValue.status == 200)
+            #expect(try await asReader(["operation": "describe_table", "database": "dev", "table": "dog"]).status == 200)
+
+            for body: JSON in [
+                ["operation": "insert", "database": "dev", "table": "dog", "records": [["id": 2]]],
+                ["operation": "update", "database": "dev", "table": "dog", "records": [["id": 1, "name": "x"]]],
+                ["operation": "upsert", "database": "dev", "table": "dog", "records": [["id": 3]]],
+                ["operation": "delete", "database": "dev", "table": "dog", "ids": [1]],
+                ["operation": "search_by_id", "database": "dev", "table": "cat", "ids": [1]],
+                ["operation": "create_table", "database": "dev", "table": "bird"],
+                ["operation": "drop_table", "database": "dev", "table": "dog"],
+                ["operation": "describe_all"],
+                ["operation": "list_users"],
+                ["operation": "read_audit_log", "database": "dev", "table": "dog"],
+                ["operation": "search_by_id", "database": "system", "table": "hdb_user", "ids": ["admin"]],
+            ] {
+                let r = try await asReader(body)
+                #expect(r.status == 403, "\(body) → \(r.status) \(r.json)")
+                #expect(r.json["error"]?.stringValue != nil)
+            }
+            // Nothing changed.
+            #expect(try await node.byID("dev", "dog", [1, 2, 3]).ids() == [1])
+            #expect(try await node.byID("dev", "dog", [1]).first?["name"]?.stringValue == "Rex")
+            try await node.fails(["operation": "describe_table", "database": "dev", "table": "bird"], 404)
+
+            let info = try await asReader(["operation": "user_info"])
+            #expect(info.status == 200)
+            #expect(info.json["username"]?.stringValue == "reader")
+            #expect(info.json["role"]?["role"]?.stringValue == "dog_reader")
+            #expect(info.json["role"]?["permission"]?["dev"]?["tables"]?["dog"]?["read"]?.boolValue == true)
+
+            let inUse = try await node.fails(["operation": "drop_role", "role": "dog_reader"], 400)
+            #expect(inUse.contains("assigned"))
+            try await node.ok(["operation": "drop_user", "username": "reader"])
+            try await node.ok(["operation": "drop_role", "role": "dog_reader"])
+            #expect(!(try await node.ok(["operation": "list_roles"])).column("role").contains("dog_reader"))
+            try await node.fails(["operation": "drop_role", "role": "dog_reader"], 404)
+        }
+
+        @Test func userInfoOfAdmin() async throws {
+            let node = try TestNode.shared()
+            let info = try await node.ok(["operation": "user_info"])
+            #expect(info["username"]?.stringValue == node.adminUser)
+            #expect(info["role"]?["role"]?.stringValue == "super_user")
+            #expect(info["password"] == nil)
+        }
+
+        @Test func badCredentialsAre401() async throws {
+            let node = try TestNode.shared()
+            let body: JSON = ["operation": "describe_all"]
+            let cases: [(String, (status: Int, json: JSON))] = [
+                ("no credentials", try await node.post(body, user: nil)),
+                ("wrong password", try await node.post(body, user: node.adminUser, password: "wrong")),
+                ("unknown user", try await node.post(body, user: "nobody-here", password: "x")),
+                ("empty password", try await node.post(body, user: node.adminUser, password: "")),
+            ]
+            for (name, r) in cases {
+                #expect(r.status == 401, "\(name): \(r.status) \(r.json)")
+                #expect(r.json["error"]?.stringValue != nil, "\(name): \(r.json)")
+            }
+            for header in ["Bearer abc", "Basic !!!notbase64", "Basic " + Data("no-colon".utf8).base64EncodedString()] {
+                let (status, data) = try await node.postRaw(body.serialized(), headers: ["Content-Type": "application/json", "Authorization": header])
+                #expect(status == 401, "\(header): \(status)")
+                #expect(TestNode.parse(data)["error"]?.stringValue != nil)
+            }
+        }
+
+        @Test func userAndRoleErrors() async throws {
+            let node = try TestNode.shared()
+            try await node.fails(["operation": "add_user", "username": "nopw", "role": "super_user"], 400)
+            try await node.fails(["operation": "add_user", "username": "norole", "password": "pw", "role": "no_such_role"], 404)
+            try await node.fails(["operation": "drop_user", "username": "ghost"], 404)
+            try await node.fails(["operation": "alter_user", "username": "ghost", "password": "pw"], 404)
+            try await node.fails(["operation": "drop_role", "role": "super_user"], 400)
+            try await node.fails(["operation": "add_role", "role": "noperm"], 400)
+            try await node.ok(["operation": "add_role", "role": "twice", "permission": ["super_user": false]])
+            try await node.fails(["operation": "add_role", "role": "twice", "permission": ["super_user": false]], 400)
+            // None of the failed requests created anything.
+            let users = try await node.ok(["operation": "list_users"]).column("username")
+            #expect(!users.contains("nopw") && !users.contains("norole") && !users.contains("ghost"))
+        }
+    }
+}

@@ -1,0 +1,389 @@
+import Foundation
+import Testing
+@testable import SkeinLMDB
+
+@Suite("LMDB bindings")
+struct LMDBTests {
+    static let mapSize: UInt64 = 1 << 28
+
+    func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+    func key(_ i: Int) -> [UInt8] { withUnsafeBytes(of: UInt32(i).bigEndian) { Array($0) } }
+    func index(_ k: [UInt8]) -> Int { Int(k.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) }
+
+    /// An environment in a fresh directory with one named database `d`.
+    func withEnv<T>(dupSort: Bool = false, _ body: (LMDBEnvironment, LMDBDatabase) throws -> T) throws -> T {
+        try withTemporaryDirectory { dir in
+            let env = try LMDBEnvironment(path: dir + "/env", mapSize: Self.mapSize)
+            defer { env.close() }
+            let db = try env.write { try $0.database("d", create: true, dupSort: dupSort)! }
+            return try body(env, db)
+        }
+    }
+
+    @Test func putGetDelete() throws {
+        try withEnv { env, db in
+            try env.write { txn throws in
+                #expect(try txn.put(db, bytes("k1"), bytes("v1")))
+                #expect(try txn.put(db, bytes("k2"), bytes("v2")))
+                #expect(try txn.get(db, bytes("k1")) == bytes("v1"))
+                // Overwrite by default.
+                #expect(try txn.put(db, bytes("k1"), bytes("v1b")))
+            }
+            try env.read { txn throws in
+                #expect(try txn.get(db, bytes("k1")) == bytes("v1b"))
+                #expect(try txn.get(db, bytes("k2")) == bytes("v2"))
+                #expect(try txn.get(db, bytes("nope")) == nil)
+            }
+            try env.write { txn throws in
+                #expect(try txn.delete(db, bytes("k1")))
+                #expect(try !txn.delete(db, bytes("k1")))
+                #expect(try !txn.delete(db, bytes("never")))
+            }
+            try env.read { txn throws in
+                #expect(try txn.get(db, bytes("k1")) == nil)
+                #expect(try txn.get(db, bytes("k2")) == bytes("v2"))
+            }
+        }
+    }
+
+    @Test func emptyValuesAndBinaryKeys() throws {
+        try withEnv { env, db in
+            try env.write { txn throws in
+                try txn.put(db, [0, 0xFF, 0], [])
+                try txn.put(db, [0xFF], [0, 1, 2])
+            }
+            try env.read { txn throws in
+                #expect(try txn.get(db, [0, 0xFF, 0]) == [])
+                #expect(try txn.get(db, [0xFF]) == [0, 1, 2])
+            }
+        }
+    }
+
+    @Test func noOverwriteReturnsFalseOnExistingKey() throws {
+        try withEnv { env, db in
+            try env.write { txn throws in
+                #expect(try txn.put(db, bytes("k"), bytes("first"), noOverwrite: true))
+                #expect(try !txn.put(db, bytes("k"), bytes("second"), noOverwrite: true))
+                #expect(try txn.get(db, bytes("k")) == bytes("first"))
+            }
+        }
+    }
+
+    @Test func appendRequiresIncreasingKeys() throws {
+        try withEnv { env, db in
+            try env.write { txn throws in
+                for i in 1...10 { try txn.put(db, key(i), bytes("v\(i)"), append: true) }
+                #expect(try txn.count(db) == 10)
+                // Appending a smaller key is refused (MDB_KEYEXIST), reported as false.
+                #expect(try !txn.put(db, key(3), bytes("x"), append: true))
+            }
+        }
+    }
+
+    @Test func childAbortKeepsParentWritesAndDiscardsChilds() throws {
+        try withEnv { env, db in
+            try env.write { parent throws in
+                try parent.put(db, bytes("parent"), bytes("p"))
+                let child = try parent.child()
+                try child.put(db, bytes("child"), bytes("c"))
+                try child.put(db, bytes("parent"), bytes("overwritten by child"))
+                try child.delete(db, bytes("never-there"))
+                #expect(try child.get(db, bytes("child")) == bytes("c"))
+                child.abort()
+                #expect(try parent.get(db, bytes("parent")) == bytes("p"))
+                #expect(try parent.get(db, bytes("child")) == nil)
+                // A second child that commits joins the parent.
+                let second = try parent.child()
+                try second.put(db, bytes("second"), bytes("s"))
+                try second.commit()
+                #expect(try parent.get(db, bytes("second")) == bytes("s"))
+            }
+            try env.read { txn throws in
+                #expect(try txn.get(db, bytes("parent")) == bytes("p"))
+                #expect(try txn.get(db, bytes("child")) == nil)
+                #expect(try txn.get(db, bytes("second")) == bytes("s"))
+            }
+        }
+    }
+
+    @Test func databaseCreatedInAbortedChildIsForgotten() throws {
+        try withEnv { env, _ in
+            try env.write { parent throws in
+                let child = try parent.child()
+                #expect(try child.database("ephemeral", create: true) != nil)
+                #expect(env.cached("ephemeral") != nil)
+                child.abort()
+                #expect(env.cached("ephemeral") == nil)
+                #expect(try parent.database("ephemeral") == nil)
+            }
+            #expect(try !env.databaseNames().contains("ephemeral"))
+        }
+    }
+
+    @Test func abortedWriteLeavesNothing() throws {
+        try withEnv { env, db in
+            struct Boom: Error {}
+            #expect(throws: Boom.self) {
+                try env.write { txn throws in
+                    try txn.put(db, bytes("k"), bytes("v"))
+                    throw Boom()
+                }
+            }
+            let txn = try env.beginWrite()
+            try txn.put(db, bytes("k2"), bytes("v"))
+            txn.abort()
+            try env.read { txn throws in
+                #expect(try txn.get(db, bytes("k")) == nil)
+                #expect(try txn.get(db, bytes("k2")) == nil)
+                #expect(try txn.count(db) == 0)
+            }
+        }
+    }
+
+    @Test func cursorSeekNextPrev() throws {
+        try withEnv { env, db in
+            try env.write { txn throws in
+                for i in stride(from: 10, through: 100, by: 10) { try txn.put(db, key(i), bytes("v\(i)")) }
+            }
+            try env.read { txn throws in
+                let c = try txn.cursor(db)
+                #expect(c.first().map { index($0.key) } == 10)
+                #expect(c.next().map { index($0.key) } == 20)
+                #expect(c.prev().map { index($0.key) } == 10)
+                #expect(c.prev() == nil)
+                #expect(c.last().map { index($0.key) } == 100)
+                #expect(c.next() == nil)
+                // Seek positions at the first key >= the given one.
+                let hit = c.seek(key(35))
+                #expect(hit.map { index($0.key) } == 40)
+                #expect(hit?.value == bytes("v40"))
+                #expect(c.next().map { index($0.key) } == 50)
+                #expect(c.prev().map { index($0.key) } == 40)
+                #expect(c.prev().map { index($0.key) } == 30)
+                #expect(c.seek(key(50)).map { index($0.key) } == 50)
+                #expect(c.seek(key(101)) == nil)
+                #expect(c.seek(key(0)).map { index($0.key) } == 10)
+                // Walk everything forward and backward.
+                var forward: [Int] = []
+                var e = c.first()
+                while let (k, _) = e { forward.append(index(k)); e = c.next() }
+                #expect(forward == Array(stride(from: 10, through: 100, by: 10)))
+                var backward: [Int] = []
+                e = c.last()
+                while let (k, _) = e { backward.append(index(k)); e = c.prev() }
+                #expect(backward == forward.reversed())
+            }
+        }
+    }
+
+    @Test func cursorOnEmptyDatabase() throws {
+        try withEnv { env, db in
+            try env.read { txn throws in
+                let c = try txn.cursor(db)
+                #expect(c.first() == nil)
+                #expect(c.last() == nil)
+                #expect(c.seek([0]) == nil)
+                #expect(c.next() == nil)
+            }
+        }
+    }
+
+    @Test func dupSortedDatabase() throws {
+        try withEnv(dupSort: true) { env, db in
+            try env.write { txn throws in
+                for v in ["c", "a", "b"] { try txn.put(db, bytes("red"), bytes(v)) }
+                try txn.put(db, bytes("blue"), bytes("x"))
+                try txn.put(db, bytes("green"), bytes("y"))
+                try txn.put(db, bytes("green"), bytes("z"))
+                // The same pair twice is one entry.
+                try txn.put(db, bytes("red"), bytes("a"))
+            }
+            try env.read { txn throws in
+                #expect(try txn.count(db) == 6)
+                let c = try txn.cursor(db)
+                let first = c.seek(bytes("red"))
+                #expect(first?.value == bytes("a"))
+                #expect(c.nextDuplicate()?.value == bytes("b"))
+                #expect(c.nextDuplicate()?.value == bytes("c"))
+                #expect(c.nextDuplicate() == nil)
+                // nextKey skips the remaining duplicates.
+                #expect(c.seek(bytes("green"))?.value == bytes("y"))
+                let n = c.nextKey()
+                #expect(n?.key == bytes("red"))
+                #expect(n?.value == bytes("a"))
+                // Plain next walks every pair in (key, value) order.
+                var all: [String] = []
+                var e = c.first()
+                while let (k, v) = e { all.append("\(String(decoding: k, as: UTF8.self))=\(String(decoding: v, as: UTF8.self))"); e = c.next() }
+                #expect(all == ["blue=x", "green=y", "green=z", "red=a", "red=b", "red=c"])
+            }
+            try env.write { txn throws in
+                // Deleting one pair leaves the key's other values.
+                #expect(try txn.delete(db, bytes("red"), value: bytes("b")))
+                #expect(try !txn.delete(db, bytes("red"), value: bytes("nope")))
+                #expect(try txn.get(db, bytes("red")) == bytes("a"))
+                // Deleting without a value removes every duplicate.
+                #expect(try txn.delete(db, bytes("green")))
+                #expect(try txn.count(db) == 3)
+            }
+        }
+    }
+
+    /// auditd prunes with `deleteCurrent(); next()`: after a delete LMDB leaves the cursor on
+    /// the following entry and MDB_NEXT must return it, not skip it.
+    @Test(arguments: ["every other", "runs", "all", "tail"])
+    func deleteInCursorLoopVisitsEveryRemainingEntryOnce(pattern: String) throws {
+        let n = 3000
+        func shouldDelete(_ i: Int) -> Bool {
+            switch pattern {
+            case "every other": i % 2 == 0
+            case "runs": (i / 97) % 2 == 0 || i % 11 == 0
+            case "tail": i >= n - 500
+            default: true
+            }
+        }
+        try withEnv { env, db in
+            let value = [UInt8](repeating: 0xAB, count: 120) // many pages, so deletes merge pages
+            try env.write { txn throws in for i in 0..<n { try txn.put(db, key(i), value) } }
+            var visited: [Int] = []
+            try env.write { txn throws in
+                let c = try txn.cursor(db)
+                var e = c.first()
+                while let (k, _) = e {
+                    let i = index(k)
+                    visited.append(i)
+                    if visited.count > n { break } // never loop forever on a broken cursor
+                    if shouldDelete(i) { try c.deleteCurrent() }
+                    e = c.next()
+                }
+            }
+            #expect(visited == Array(0..<n), "each entry exactly once, in order")
+            let kept = (0..<n).filter { !shouldDelete($0) }
+            try env.read { txn throws in
+                #expect(try txn.count(db) == kept.count)
+                let c = try txn.cursor(db)
+                var remaining: [Int] = []
+                var e = c.first()
+                while let (k, _) = e { remaining.append(index(k)); e = c.next() }
+                #expect(remaining == kept)
+            }
+        }
+    }
+
+    @Test func countAndByteSize() throws {
+        try withEnv { env, db in
+            let emptySize = try env.read { try $0.byteSize(db) }
+            #expect(emptySize == 0)
+            try env.write { txn throws in
+                for i in 0..<1000 { try txn.put(db, key(i), [UInt8](repeating: 1, count: 100)) }
+                #expect(try txn.count(db) == 1000)
+            }
+            let (count, size) = try env.read { (try $0.count(db), try $0.byteSize(db)) }
+            #expect(count == 1000)
+            #expect(size >= 100_000) // 1000 values of 100 bytes live in pages
+            try env.write { txn throws in for i in 0..<900 { try txn.delete(db, key(i)) } }
+            let smaller = try env.read { try $0.byteSize(db) }
+            #expect(smaller < size)
+            try env.write { try $0.clear(db) }
+            #expect(try env.read { try $0.count(db) } == 0)
+        }
+    }
+
+    @Test func committedWriteIsVisibleToNewReadTxnOnly() throws {
+        try withEnv { env, db in
+            try env.write { _ = try $0.put(db, bytes("k"), bytes("old")) }
+            try env.read { snapshot throws in
+                try env.write { _ = try $0.put(db, bytes("k"), bytes("new")) }
+                // A read transaction keeps its snapshot...
+                #expect(try snapshot.get(db, bytes("k")) == bytes("old"))
+                // ...a new one sees the commit.
+                try env.read { fresh throws in #expect(try fresh.get(db, bytes("k")) == bytes("new")) }
+            }
+        }
+    }
+
+    @Test func readsFromOtherThreads() async throws {
+        try await withTemporaryDirectoryAsync { dir in
+            let env = try LMDBEnvironment(path: dir + "/env", mapSize: Self.mapSize)
+            defer { env.close() }
+            let db = try env.write { txn throws in
+                let db = try txn.database("d", create: true)!
+                for i in 0..<100 { try txn.put(db, key(i), bytes("v\(i)")) }
+                return db
+            }
+            let counts = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 { group.addTask { try env.read { try $0.count(db) } } }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(counts == Array(repeating: 100, count: 8))
+        }
+    }
+
+    @Test func reopeningAfterCloseKeepsData() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/env"
+            do {
+                let env = try LMDBEnvironment(path: path, mapSize: Self.mapSize)
+                try env.write { txn throws in
+                    let db = try txn.database("persist", create: true)!
+                    let dups = try txn.database("dups", create: true, dupSort: true)!
+                    try txn.put(db, bytes("k"), bytes("v"))
+                    try txn.put(dups, bytes("k"), bytes("1"))
+                    try txn.put(dups, bytes("k"), bytes("2"))
+                }
+                env.close()
+                env.close() // idempotent
+            }
+            let env = try LMDBEnvironment(path: path, mapSize: Self.mapSize)
+            defer { env.close() }
+            #expect(Set(try env.databaseNames()) == ["persist", "dups"])
+            let db = try #require(try env.database("persist"))
+            let dups = try #require(try env.database("dups", dupSort: true))
+            #expect(try env.database("absent") == nil)
+            try env.read { txn throws in
+                #expect(try txn.get(db, bytes("k")) == bytes("v"))
+                #expect(try txn.count(dups) == 2)
+            }
+            #expect(env.fileSize > 0)
+        }
+    }
+
+    @Test func dropRemovesNamedDatabase() throws {
+        try withEnv { env, db in
+            try env.write { txn throws in
+                let other = try txn.database("other", create: true)!
+                try txn.put(other, bytes("k"), bytes("v"))
+                try txn.put(db, bytes("k"), bytes("v"))
+            }
+            #expect(Set(try env.databaseNames()) == ["d", "other"])
+            try env.write { txn throws in try txn.drop(try txn.database("other")!) }
+            #expect(try env.databaseNames() == ["d"])
+            #expect(env.cached("other") == nil)
+            #expect(try env.database("other") == nil)
+        }
+    }
+
+    @Test func errorsCarryLMDBMessage() throws {
+        try withTemporaryDirectory { dir in
+            let env = try LMDBEnvironment(path: dir + "/env", mapSize: 64 * 1024)
+            defer { env.close() }
+            do {
+                try env.write { txn throws in
+                    let db = try txn.database("d", create: true)!
+                    for i in 0..<10_000 { try txn.put(db, key(i), [UInt8](repeating: 0, count: 100)) }
+                }
+                Issue.record("expected MDB_MAP_FULL")
+            } catch let error as LMDBError {
+                #expect(error.isMapFull)
+                #expect(error.description.contains("MDB_MAP_FULL"))
+            }
+        }
+    }
+}
+
+func withTemporaryDirectoryAsync<T>(_ body: (String) async throws -> T) async throws -> T {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("skein-ut-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}

@@ -1,0 +1,20 @@
+import Foundation
+
+/// A fresh directory under the system temp dir, removed when `body` returns.
+func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
+    let path = FileManager.default.temporaryDirectory
+        .appendingPathComponent("skein-ut-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try body(path)
+}
+
+/// A unique ipc endpoint in /tmp (ipc paths are limited to 107 bytes, so no deep dirs).
+struct IPCEndpoint: ~Copyable {
+    let path = "/tmp/skein-ut-\(UUID().uuidString).sock"
+    var url: String { "ipc://" + path }
+    deinit { unlink(path) }
+}
+
+/// Byte-wise lexicographic comparison (LMDB's default key order).
+func bytesPrecede(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }
