@@ -28,10 +28,7 @@ public final class NoticePublisher {
 public final class NoticeSubscriber: @unchecked Sendable {
     let endpoint: String
     let onNotice: @Sendable (String, JSON) -> Void
-    private let lock = NSLock()
-    private var stopping = false
-    private var thread: Thread?
-    private let stopped = DispatchSemaphore(value: 0)
+    private let socketLoop = SocketLoop()
 
     public init(endpoint: String, onNotice: @escaping @Sendable (String, JSON) -> Void) {
         self.endpoint = endpoint
@@ -42,29 +39,18 @@ public final class NoticeSubscriber: @unchecked Sendable {
         let socket = try ZMQSocket(type: .sub)
         try socket.subscribe()
         try socket.connect(endpoint)
-        let t = Thread { [self] in
-            defer { socket.close(); stopped.signal() }
-            while true {
-                lock.lock()
-                let done = stopping
-                lock.unlock()
-                if done { return }
-                guard let ready = try? ZMQPoller.pollIn([.socket(socket)], timeoutMillis: 200), ready[0] else { continue }
+        socketLoop.start(name: "notices", socket: socket) { [self] socket in
+            while !socketLoop.isStopping {
+                guard let ready = try? ZMQPoller.pollIn([.socket(socket), .fd(socketLoop.wakeup.readEnd)], timeoutMillis: 1000) else { continue }
+                if ready[1] { socketLoop.wakeup.drain() }
+                guard ready[0] else { continue }
                 while let frames = try? socket.receive(dontWait: true) {
                     guard frames.count == 2, let notice = try? JSON.parse(frames[1]) else { continue }
                     onNotice(String(decoding: frames[0], as: UTF8.self), notice)
                 }
             }
         }
-        t.name = "notices"
-        thread = t
-        t.start()
     }
 
-    public func stop() {
-        lock.lock()
-        stopping = true
-        lock.unlock()
-        if thread != nil { stopped.wait() }
-    }
+    public func stop() { socketLoop.stop() }
 }

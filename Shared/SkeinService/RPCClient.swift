@@ -14,7 +14,8 @@ public final class RPCClient: @unchecked Sendable {
     let endpoint: String
     let timeoutMillis: Int
     let logger: Logger
-    private let wakeup = WakeupPipe()
+    private let socketLoop = SocketLoop()
+    private var wakeup: WakeupPipe { socketLoop.wakeup }
     private let lock = NSLock()
     private var outbox: [(id: UInt64, frames: [[UInt8]], sendBy: UInt64)] = []
     /// While (re)connecting, a request waits this long for the connection before failing:
@@ -23,9 +24,6 @@ public final class RPCClient: @unchecked Sendable {
     static let connectGraceMillis: UInt64 = 300
     private var pending: [UInt64: Pending] = [:]
     private var nextID: UInt64 = 1
-    private var stopping = false
-    private var thread: Thread?
-    private let stopped = DispatchSemaphore(value: 0)
 
     struct Pending {
         let deadline: UInt64
@@ -46,19 +44,10 @@ public final class RPCClient: @unchecked Sendable {
         try socket.setOption(ZMQ_RECONNECT_IVL_OPTION, 100)
         try socket.setOption(ZMQ_RECONNECT_IVL_MAX_OPTION, 1000)
         try socket.connect(endpoint)
-        let t = Thread { [self] in self.loop(socket) }
-        t.name = "rpc-client-\(serviceName)"
-        thread = t
-        t.start()
+        socketLoop.start(name: "rpc-client-\(serviceName)", socket: socket) { [self] in loop($0) }
     }
 
-    public func stop() {
-        lock.lock()
-        stopping = true
-        lock.unlock()
-        wakeup.wake()
-        if thread != nil { stopped.wait() }
-    }
+    public func stop() { socketLoop.stop() }
 
     var unavailable: SkeinError { .unavailable("\(serviceName) unavailable") }
 
@@ -93,12 +82,11 @@ public final class RPCClient: @unchecked Sendable {
 
     func send(_ request: RPCRequest, timeoutMillis: Int?, complete: @escaping @Sendable (Result<RPCReply, SkeinError>) -> Void) {
         let deadline = Self.nowMillis() + UInt64(timeoutMillis ?? self.timeoutMillis)
-        lock.lock()
-        if stopping {
-            lock.unlock()
+        if socketLoop.isStopping {
             complete(.failure(unavailable))
             return
         }
+        lock.lock()
         let id = nextID
         nextID += 1
         pending[id] = Pending(deadline: deadline, complete: complete)
@@ -119,21 +107,18 @@ public final class RPCClient: @unchecked Sendable {
 
     private func loop(_ socket: ZMQSocket) {
         defer {
-            socket.close()
             lock.lock()
             let all = pending
             pending.removeAll()
             lock.unlock()
             for p in all.values { p.complete(.failure(unavailable)) }
-            stopped.signal()
         }
         while true {
+            if socketLoop.isStopping { return }
             lock.lock()
             let toSend = outbox
             outbox.removeAll(keepingCapacity: true)
-            let done = stopping
             lock.unlock()
-            if done { return }
             var retry: [(id: UInt64, frames: [[UInt8]], sendBy: UInt64)] = []
             let now = Self.nowMillis()
             for item in toSend {

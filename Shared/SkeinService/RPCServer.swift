@@ -15,12 +15,10 @@ public final class RPCServer: @unchecked Sendable {
     let endpoint: String
     let handler: Handler
     let logger: Logger
-    private let wakeup = WakeupPipe()
+    private let socketLoop = SocketLoop()
+    private var wakeup: WakeupPipe { socketLoop.wakeup }
     private let lock = NSLock()
     private var outbox: [[[UInt8]]] = []
-    private var stopping = false
-    private var thread: Thread?
-    private let stopped = DispatchSemaphore(value: 0)
 
     public init(endpoint: String, logger: Logger, handler: @escaping Handler) {
         self.endpoint = endpoint
@@ -33,20 +31,11 @@ public final class RPCServer: @unchecked Sendable {
         let socket = try ZMQSocket(type: .router)
         try socket.setOption(ZMQ_ROUTER_MANDATORY_OPTION, 0)
         try socket.bind(endpoint)
-        let t = Thread { [self] in self.loop(socket) }
-        t.name = "rpc-server"
-        thread = t
-        t.start()
+        socketLoop.start(name: "rpc-server", socket: socket) { [self] in loop($0) }
         logger.info("listening", metadata: ["endpoint": .string(endpoint)])
     }
 
-    public func stop() {
-        lock.lock()
-        stopping = true
-        lock.unlock()
-        wakeup.wake()
-        if thread != nil { stopped.wait() }
-    }
+    public func stop() { socketLoop.stop() }
 
     private func enqueue(_ frames: [[UInt8]]) {
         lock.lock()
@@ -56,15 +45,11 @@ public final class RPCServer: @unchecked Sendable {
     }
 
     private func loop(_ socket: ZMQSocket) {
-        defer {
-            socket.close()
-            stopped.signal()
-        }
         while true {
+            let done = socketLoop.isStopping
             lock.lock()
             let pending = outbox
             outbox.removeAll(keepingCapacity: true)
-            let done = stopping
             lock.unlock()
             for frames in pending {
                 do { try socket.send(frames, dontWait: true) } catch { logger.warning("reply not sent: \(error)") }

@@ -114,12 +114,12 @@ struct StorageSearchTests {
         let page = try f.read { try f.env.search($0, table: "dog", condition: everything, options: options) }
         #expect(page.compactMap { $0["name"]?.stringValue } == Array(Array(names.reversed())[10..<15]))
 
-        // Numeric sort, records without the attribute first.
+        // Records without the attribute sort first.
         var byBreed = DatabaseEnvironment.SearchOptions()
         byBreed.sortAttribute = "breed"
         let breeds = try f.read { try f.env.search($0, table: "dog", condition: everything, options: byBreed) }.map { $0["breed"] ?? nil }
         let firstWithBreed = try #require(breeds.firstIndex { !$0.isNull })
-        #expect(breeds[..<firstWithBreed].allSatisfy(\.isNull))
+        #expect(breeds[..<firstWithBreed].allSatisfy { $0.isNull })
         let present = breeds[firstWithBreed...].compactMap(\.stringValue)
         #expect(present.count == 300 - firstWithBreed)
         #expect(present == present.sorted())

@@ -78,7 +78,7 @@ struct ZMQTests {
 
     @Test func bindReplacesStaleSocketFile() throws {
         let endpoint = IPCEndpoint()
-        FileManager.default.createFile(atPath: endpoint.path, contents: Data("stale".utf8))
+        _ = FileManager.default.createFile(atPath: endpoint.path, contents: Data("stale".utf8))
         let router = try ZMQSocket(type: .router)
         defer { router.close() }
         try router.bind(endpoint.url)
