@@ -37,8 +37,11 @@ let package = Package(
             path: "Shared/SkeinCore",
             swiftSettings: swiftSettings
         ),
+        // Replication logic with no I/O: last-write-wins, the publisher and subscriber
+        // sessions. Driven by messages and a clock, tested by deterministic simulation.
+        .target(name: "SkeinReplication", dependencies: ["SkeinCore"], path: "Shared/SkeinReplication", swiftSettings: swiftSettings),
         // The on-disk layout shared by store (writer) and auditd (reader, pruner).
-        .target(name: "SkeinStorage", dependencies: ["SkeinCore", "SkeinLMDB"], path: "Shared/SkeinStorage", swiftSettings: swiftSettings),
+        .target(name: "SkeinStorage", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinReplication"], path: "Shared/SkeinStorage", swiftSettings: swiftSettings),
         // Process plumbing every service uses: logging, RPC server/client over ZeroMQ, signals.
         .target(
             name: "SkeinService",
@@ -62,7 +65,8 @@ let package = Package(
         ),
         .executableTarget(name: "skein-bench", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/bench", swiftSettings: swiftSettings),
 
-        .testTarget(name: "SkeinUnitTests", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinService"], path: "Tests/SkeinUnitTests"),
+        .testTarget(name: "SkeinUnitTests", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinService", "SkeinReplication"], path: "Tests/SkeinUnitTests"),
+        .testTarget(name: "SkeinSimulationTests", dependencies: ["SkeinCore", "SkeinReplication"], path: "Tests/SkeinSimulationTests"),
         .testTarget(name: "SkeinProcessTests", dependencies: ["SkeinCore"], path: "Tests/SkeinProcessTests"),
     ]
 )

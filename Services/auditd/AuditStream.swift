@@ -36,7 +36,7 @@ final class AuditStream: @unchecked Sendable {
             changed.unlock()
             guard let env = try registry.database(name) else { throw SkeinError.notFound("database '\(name)' does not exist") }
             let (entries, next, oldest, newest) = try env.lmdb.read { txn in
-                let oldest = try env.oldestSequence(txn)
+                let oldest = try env.retainedFrom(txn)
                 let newest = try env.lastSequence(txn)
                 var entries: [JSON] = []
                 var next = from
@@ -47,7 +47,7 @@ final class AuditStream: @unchecked Sendable {
                 return (entries, next, oldest, newest)
             }
             // `pruned`: the caller's position is older than what is retained.
-            let pruned = from < oldest && oldest > 0
+            let pruned = from < oldest
             if !entries.isEmpty || next > from || Date() >= deadline || pruned {
                 return ["entries": .array(entries), "next": JSON(next), "oldest": JSON(oldest), "newest": JSON(newest), "pruned": .bool(pruned)]
             }

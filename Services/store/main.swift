@@ -32,8 +32,10 @@ do {
     logger.info("store started", metadata: ["node": .string(config.nodeName), "data": .string(config.dataDir), "databases": .string(registry.names().joined(separator: ","))])
     ServiceMain.waitForTermination()
     logger.info("store stopping")
-    server.stop()
+    // Drain the writer first: its replies still go out through the server, which sends
+    // what is queued before it closes.
     writer.stop()
+    server.stop()
     registry.closeAll()
     logger.info("store stopped")
     exit(0)

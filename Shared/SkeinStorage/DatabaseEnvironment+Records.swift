@@ -37,6 +37,9 @@ extension DatabaseEnvironment {
         let recordsDB = try txn.database(StorageLayout.records(name), create: true)!
         let tombDB = try txn.database(StorageLayout.tombstones(name), create: true)!
         var indexes = IndexWriter(txn: txn, table: name)
+        var known = Set(schema.attributes)
+        // Most tables have no tombstones: then there is nothing to clear per record.
+        let hasTombstones = try txn.count(tombDB) > 0
         var written: [JSON] = [], skipped: [JSON] = [], newValues: [[UInt8]] = [], previous: [[UInt8]] = []
         let now = JSON.number(context.txnTime)
 
@@ -59,9 +62,10 @@ extension DatabaseEnvironment {
             let oldFields = existing?.value.objectValue ?? [:]
             let json = JSON.object(value).serialized()
             try txn.put(recordsDB, item.key, StoredRecord.encode(version: context.version, origin: context.origin, json: json))
-            try txn.delete(tombDB, item.key)
-            for attribute in value.keys where attribute != pk {
-                if !schema.attributes.contains(attribute) { schema.attributes.append(attribute) }
+            if hasTombstones { try txn.delete(tombDB, item.key) }
+            for attribute in value.keys where !known.contains(attribute) {
+                known.insert(attribute)
+                schema.attributes.append(attribute)
             }
             try indexes.update(key: item.key, old: oldFields, new: value, primaryKey: pk)
             written.append(item.id)

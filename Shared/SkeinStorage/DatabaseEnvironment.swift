@@ -123,6 +123,14 @@ public final class DatabaseEnvironment: @unchecked Sendable {
         return KeyCodec.decodeUInt64(k)
     }
 
+    /// The first sequence a reader can still get: the oldest retained entry, or the next
+    /// sequence when everything written was pruned. A reader positioned before it missed
+    /// entries and needs a full copy.
+    public func retainedFrom(_ txn: LMDBTransaction) throws -> UInt64 {
+        let oldest = try oldestSequence(txn)
+        return oldest > 0 ? oldest : try lastSequence(txn) + 1
+    }
+
     /// The newest version written (from the last audit entry), to seed the clock at startup.
     public func lastVersion(_ txn: LMDBTransaction) throws -> HLCTimestamp {
         let cursor = try txn.cursor(auditDB)

@@ -1,0 +1,17 @@
+import SkeinCore
+
+/// What flows on one replication connection (one peer, one database). The subscriber
+/// dials; the publisher streams its audit log. Sequences are the publisher's.
+public enum ReplicationMessage: Sendable, Equatable {
+    /// Subscriber → publisher: "send entries of these origins from sequence `from`". Sent on
+    /// connect and again to restart the stream after a gap; always safe to repeat.
+    case subscribe(from: UInt64, origins: [String])
+    /// Publisher → subscriber: the entries of sequences `from...through` whose origin was
+    /// asked for (others are skipped but still covered by `through`).
+    case batch(from: UInt64, through: UInt64, entries: [AuditEntry])
+    /// Subscriber → publisher: everything through `through` is applied durably.
+    case ack(through: UInt64)
+    /// Publisher → subscriber: `from` is older than the oldest retained entry; the
+    /// subscriber needs a full copy before streaming from `resumeFrom`.
+    case pruned(oldest: UInt64)
+}
