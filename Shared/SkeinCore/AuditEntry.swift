@@ -90,12 +90,12 @@ public struct AuditEntry: Sendable, Equatable {
 
     public init?(json: JSON) {
         guard case .object(let o) = json,
-            let seq = o["seq"]?.doubleValue,
+            let seq = o["seq"]?.doubleValue.flatMap({ UInt64(exactly: $0) }),
             let versionText = o["version"]?.stringValue, let version = UInt64(versionText),
             let origin = o["origin"]?.stringValue, let op = o["op"]?.stringValue, let table = o["table"]?.stringValue
         else { return nil }
         self.init(
-            sequence: UInt64(seq), version: HLCTimestamp(rawValue: version), origin: origin, user: o["user"]?.stringValue,
+            sequence: seq, version: HLCTimestamp(rawValue: version), origin: origin, user: o["user"]?.stringValue,
             operation: op, table: table, ids: o["ids"]?.arrayValue ?? [], records: o["records"]?.arrayValue ?? [],
             previous: o["previous"]?.arrayValue ?? [], details: o["details"])
     }

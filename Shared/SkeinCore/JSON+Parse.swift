@@ -170,7 +170,10 @@ struct JSONParser {
             while p.index < p.bytes.count, p.bytes[p.index] >= 0x30, p.bytes[p.index] <= 0x39 { p.index += 1 }
             return p.index - s
         }
-        if digits(&self) == 0 { throw fail("invalid number") }
+        let intStart = index
+        let intDigits = digits(&self)
+        if intDigits == 0 { throw fail("invalid number") }
+        if intDigits > 1 && bytes[intStart] == UInt8(ascii: "0") { throw JSONParseError(offset: intStart, reason: "leading zeros are not allowed") }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             if digits(&self) == 0 { throw fail("invalid number") }

@@ -4,12 +4,15 @@ public enum Quantities {
     public static func parseDuration(_ text: String) -> Double? {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
         guard let last = t.last else { return nil }
+        if t.hasSuffix("ms") {
+            guard let n = Double(t.dropLast(2)), n >= 0, n.isFinite else { return nil }
+            return n / 1000
+        }
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800]
         if let unit = units[last] {
             guard let n = Double(t.dropLast()), n >= 0, n.isFinite else { return nil }
             return n * unit
         }
-        if t.hasSuffix("ms"), let n = Double(t.dropLast(2)), n >= 0 { return n / 1000 }
         guard let n = Double(t), n >= 0, n.isFinite else { return nil }
         return n
     }
@@ -22,7 +25,7 @@ public enum Quantities {
         let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
         if let unit = units[last] {
             guard let n = Double(t.dropLast()), n >= 0, n.isFinite else { return nil }
-            return UInt64(n * Double(unit))
+            return UInt64(exactly: (n * Double(unit)).rounded(.down))
         }
         guard let n = UInt64(t) else { return nil }
         return n

@@ -91,13 +91,13 @@ public indirect enum SearchCondition: Sendable, Equatable {
         case .not_equal: return !looselyEqual(field, value)
         case .contains:
             if case .array(let items) = field { return items.contains { looselyEqual($0, value) } }
-            guard let f = textOf(field), let v = textOf(value) else { return false }
+            guard let f = textOf(field, field: true), let v = textOf(value) else { return false }
             return f.contains(v)
         case .starts_with:
-            guard let f = textOf(field), let v = textOf(value) else { return false }
+            guard let f = textOf(field, field: true), let v = textOf(value) else { return false }
             return f.hasPrefix(v)
         case .ends_with:
-            guard let f = textOf(field), let v = textOf(value) else { return false }
+            guard let f = textOf(field, field: true), let v = textOf(value) else { return false }
             return f.hasSuffix(v)
         case .greater_than: return order(field, value).map { $0 > 0 } ?? false
         case .greater_than_equal: return order(field, value).map { $0 >= 0 } ?? false
@@ -111,34 +111,34 @@ public indirect enum SearchCondition: Sendable, Equatable {
         }
     }
 
-    static func looselyEqual(_ a: JSON, _ b: JSON) -> Bool {
+    /// Equal, or a number and the string that is exactly its JSON text (`1` and `"1"`, not
+    /// `"1.0"`): ids arrive both ways from HTTP clients. Kept this narrow so an index
+    /// lookup of the two spellings finds exactly what a scan finds.
+    public static func looselyEqual(_ a: JSON, _ b: JSON) -> Bool {
         if a == b { return true }
-        // Harper compares ids given as strings with numeric values ("1" == 1).
         switch (a, b) {
-        case (.number(let n), .string(let s)), (.string(let s), .number(let n)): return Double(s) == n
+        case (.number, .string(let s)): return a.text == s
+        case (.string(let s), .number): return b.text == s
         default: return false
         }
     }
 
-    static func textOf(_ v: JSON) -> String? {
+    /// Text comparators look at string fields only; a number value is taken as its text.
+    static func textOf(_ v: JSON, field: Bool = false) -> String? {
         switch v {
         case .string(let s): return s
-        case .number: return v.text
+        case .number where !field: return v.text
         default: return nil
         }
     }
 
-    /// -1/0/1 for comparable values of the same kind; nil otherwise.
+    /// -1/0/1 for values of the same kind (numbers, or strings by UTF-8 bytes, the order
+    /// of the index); nil otherwise: ranges never compare across kinds.
     public static func order(_ a: JSON, _ b: JSON) -> Int? {
         switch (a, b) {
         case (.number(let x), .number(let y)): return x < y ? -1 : (x > y ? 1 : 0)
-        case (.string(let x), .string(let y)): return x < y ? -1 : (x > y ? 1 : 0)
-        case (.number(let x), .string(let s)):
-            guard let y = Double(s) else { return nil }
-            return x < y ? -1 : (x > y ? 1 : 0)
-        case (.string(let s), .number(let y)):
-            guard let x = Double(s) else { return nil }
-            return x < y ? -1 : (x > y ? 1 : 0)
+        case (.string(let x), .string(let y)):
+            return x.utf8.lexicographicallyPrecedes(y.utf8) ? -1 : (x == y ? 0 : 1)
         default: return nil
         }
     }

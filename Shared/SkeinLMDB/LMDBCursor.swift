@@ -12,7 +12,11 @@ public final class LMDBCursor {
         self.txn = txn
     }
 
-    deinit { mdb_cursor_close(cursor) }
+    /// LMDB frees a write transaction's cursors when it ends; read-only ones must always be
+    /// closed by us.
+    deinit {
+        if txn.readOnly || !txn.finished { mdb_cursor_close(cursor) }
+    }
 
     public typealias Entry = (key: [UInt8], value: [UInt8])
 

@@ -127,7 +127,10 @@ public final class LMDBEnvironment: @unchecked Sendable {
     public func databaseNames() throws -> [String] {
         try read { txn in
             var names: [String] = []
-            let cursor = try txn.cursor(LMDBDatabase(dbi: 0, name: ""))
+            // The main database (the one that lists named databases) is opened with a nil name.
+            var main: MDB_dbi = 0
+            try LMDBError.check(mdb_dbi_open(txn.txn, nil, 0, &main), "dbi_open main")
+            let cursor = try txn.cursor(LMDBDatabase(dbi: main, name: ""))
             var next = cursor.first()
             while let (k, _) = next {
                 names.append(String(decoding: k, as: UTF8.self))

@@ -6,7 +6,7 @@ public final class LMDBTransaction {
     let txn: OpaquePointer
     unowned let environment: LMDBEnvironment
     public let readOnly: Bool
-    private var finished = false
+    private(set) var finished = false
     /// Handles first opened in this transaction: LMDB closes them if it aborts.
     var createdHandles: [String] = []
     weak var parent: LMDBTransaction?
@@ -42,7 +42,9 @@ public final class LMDBTransaction {
         guard !finished else { return }
         finished = true
         mdb_txn_abort(txn)
-        environment.forget(createdHandles)
+        // Only handles this transaction opened die with it (and read transactions open
+        // none, so `LMDBEnvironment.database` may abort one while holding its lock).
+        if !createdHandles.isEmpty { environment.forget(createdHandles) }
     }
 
     /// Opens a named database in this transaction, creating it when `create` is set.

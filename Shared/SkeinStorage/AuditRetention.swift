@@ -21,6 +21,7 @@ public struct AuditRetention: Sendable {
 
     public struct Outcome: Equatable, Sendable {
         public var deleted = 0
+        /// The first sequence still readable (the next one when everything was pruned).
         public var oldest: UInt64 = 0
     }
 
@@ -59,7 +60,7 @@ public struct AuditRetention: Sendable {
             outcome.deleted += n
             if !more { break }
         }
-        outcome.oldest = try env.lmdb.read { try env.oldestSequence($0) }
+        outcome.oldest = try env.lmdb.read { try env.retainedFrom($0) }
         return outcome
     }
 }

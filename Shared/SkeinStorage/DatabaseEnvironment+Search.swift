@@ -129,13 +129,16 @@ extension DatabaseEnvironment {
         return false
     }
 
-    /// Key variants for loose equality: `1` also finds `"1"` and the reverse.
-    static func equalityKeys(_ value: JSON) -> [[UInt8]] {
+    /// Key variants for loose equality (`SearchCondition.looselyEqual`): `1` also finds
+    /// `"1"` and the reverse; nil when an index cannot answer exactly (null also matches a
+    /// missing field, arrays and objects are not index keys).
+    static func equalityKeys(_ value: JSON) -> [[UInt8]]? {
         var values = [value]
         switch value {
-        case .string(let s): if let d = Double(s) { values.append(.number(d)) }
+        case .string(let s): if let d = Double(s), JSON.number(d).text == s { values.append(.number(d)) }
         case .number: values.append(.string(value.text))
-        default: break
+        case .bool: break
+        case .null, .array, .object: return nil
         }
         return values.compactMap(KeyCodec.encode)
     }
@@ -158,14 +161,17 @@ extension DatabaseEnvironment {
         }
         switch comparator {
         case .equals:
-            for key in Self.equalityKeys(value) { range(from: key) { $0 == key } }
+            guard let keys = Self.equalityKeys(value) else { return nil }
+            for key in keys { range(from: key) { $0 == key } }
         case .starts_with:
-            guard case .string(let s) = value, let prefix = KeyCodec.encode(.string(s)) else { return nil }
+            // Only string fields match text comparators; a number value means its text.
+            guard let text = value.stringValue ?? (value.doubleValue != nil ? value.text : nil),
+                !KeyCodec.isTruncated(.string(text)), let prefix = KeyCodec.encode(.string(text)) else { return nil }
             range(from: prefix) { $0.starts(with: prefix) }
         case .greater_than, .greater_than_equal, .less_than, .less_than_equal, .between:
             // Range over one type (numbers or strings), bounded by that type's tag.
             let bound: JSON = comparator == .between ? (value.arrayValue?.first ?? value) : value
-            guard bound.isKeyScalar, let boundKey = KeyCodec.encode(bound) else { return nil }
+            guard bound.isKeyScalar, !KeyCodec.isTruncated(bound), let boundKey = KeyCodec.encode(bound) else { return nil }
             let tag = boundKey[0]
             switch comparator {
             case .greater_than, .greater_than_equal, .between:

@@ -29,7 +29,7 @@ struct KeyCodecTests {
             .number(Double.leastNonzeroMagnitude), 9_007_199_254_740_993, 42, 42.000001, -42,
             "", "a", "A", "ab", "abc", "b", "aa", "a\u{0}", "é", "e", "z", "中文", "😀", "10", "9", "-1", " ",
         ]
-        for _ in 0..<300 {
+        for _ in 0..<150 {
             let r = Double(Int64(bitPattern: rng.next()) % 2_000_000) / 1000 // fractions, negatives
             values.append(.number(r))
             values.append(.number(Double(Int64(bitPattern: rng.next()) >> Int64(rng.next() % 60)))) // large, both signs
@@ -45,14 +45,18 @@ struct KeyCodecTests {
     @Test func byteOrderOfEncodingsEqualsValueOrder() throws {
         let values = Self.sample()
         let encoded = values.map { KeyCodec.encode($0)! }
+        var mismatches: [String] = []
         for i in values.indices {
             for j in values.indices where i < j {
                 let (a, b) = (values[i], values[j])
                 let (ea, eb) = (encoded[i], encoded[j])
-                #expect(Self.valueOrder(a, b) == ea.lexicographicallyPrecedes(eb), "\(a) vs \(b)")
-                #expect(Self.valueOrder(b, a) == eb.lexicographicallyPrecedes(ea), "\(b) vs \(a)")
+                if Self.valueOrder(a, b) != ea.lexicographicallyPrecedes(eb) || Self.valueOrder(b, a) != eb.lexicographicallyPrecedes(ea) {
+                    mismatches.append("\(a) vs \(b)")
+                }
             }
         }
+        #expect(values.count > 450)
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
     }
 
     @Test func sortingByEncodingSortsByValue() {

@@ -1,4 +1,5 @@
 import Foundation
+import SkeinLMDB
 
 /// A fresh directory under the system temp dir, removed when `body` returns.
 func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
@@ -10,11 +11,17 @@ func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
 }
 
 /// A unique ipc endpoint in /tmp (ipc paths are limited to 107 bytes, so no deep dirs).
-struct IPCEndpoint: ~Copyable {
+/// Call `remove()` in a `defer` placed before the sockets' own cleanup.
+struct IPCEndpoint {
     let path = "/tmp/skein-ut-\(UUID().uuidString).sock"
     var url: String { "ipc://" + path }
-    deinit { unlink(path) }
+    func remove() { unlink(path) }
 }
 
 /// Byte-wise lexicographic comparison (LMDB's default key order).
 func bytesPrecede(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }
+
+/// Whether a named database exists on disk (asked through LMDB, not the handle cache).
+func namedDatabaseExists(_ env: LMDBEnvironment, _ name: String) throws -> Bool {
+    try env.write { try $0.database(name) != nil }
+}

@@ -29,6 +29,7 @@ struct ZMQTests {
 
     @Test func routerDealerRoundTrip() throws {
         let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
         let router = try ZMQSocket(type: .router)
         try router.bind(endpoint.url)
         let dealer = try ZMQSocket(type: .dealer)
@@ -50,6 +51,7 @@ struct ZMQTests {
 
     @Test func multipartFramesArePreserved() throws {
         let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
         let router = try ZMQSocket(type: .router)
         try router.bind(endpoint.url)
         let dealer = try ZMQSocket(type: .dealer)
@@ -69,6 +71,7 @@ struct ZMQTests {
 
     @Test func routerDropsRepliesToUnknownPeers() throws {
         let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
         let router = try ZMQSocket(type: .router)
         try router.bind(endpoint.url)
         defer { router.close() }
@@ -78,6 +81,7 @@ struct ZMQTests {
 
     @Test func bindReplacesStaleSocketFile() throws {
         let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
         _ = FileManager.default.createFile(atPath: endpoint.path, contents: Data("stale".utf8))
         let router = try ZMQSocket(type: .router)
         defer { router.close() }
@@ -109,6 +113,7 @@ struct ZMQTests {
 
     @Test func manyConcurrentCallsEachGetTheirOwnReply() async throws {
         let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
         let server = RPCServer(endpoint: endpoint.url, logger: Self.logger) { request, respond in
             // Reply out of order, from other threads.
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int.random(in: 0...20))) {
@@ -142,6 +147,7 @@ struct ZMQTests {
 
     @Test func headerAndStatusTravel() async throws {
         let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
         let server = RPCServer(endpoint: endpoint.url, logger: Self.logger) { request, respond in
             switch request.operation {
             case "whoami": respond(RPCReply(json: ["user": request.user.map(JSON.string) ?? nil, "op": .string(request.operation)]))
@@ -171,6 +177,7 @@ struct ZMQTests {
 
     @Test func callWithoutServerFailsFast() async throws {
         let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
         let client = RPCClient(serviceName: "store", endpoint: endpoint.url, timeoutMillis: 10_000, logger: Self.logger)
         try client.start()
         defer { client.stop() }
@@ -187,6 +194,7 @@ struct ZMQTests {
 
     @Test func unansweredCallTimesOutWith503() async throws {
         let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
         let seen = Locked(0)
         let server = RPCServer(endpoint: endpoint.url, logger: Self.logger) { request, respond in
             if request.operation == "ping" { respond(RPCReply(json: [:])) } else { seen.update { $0 += 1 } } // never answers
@@ -213,6 +221,7 @@ struct ZMQTests {
 
     @Test func stoppingTheClientFailsPendingCalls() async throws {
         let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
         let server = RPCServer(endpoint: endpoint.url, logger: Self.logger) { request, respond in
             if request.operation == "ping" { respond(RPCReply(json: [:])) }
         }
@@ -246,6 +255,7 @@ struct ZMQTests {
 
     @Test func noticesAreDelivered() throws {
         let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
         let publisher = try NoticePublisher(endpoint: endpoint.url)
         defer { publisher.close() }
         let received = Locked<[(String, JSON)]>([])
