@@ -56,6 +56,12 @@ final class GroupCommitWriter: @unchecked Sendable {
         t.start()
     }
 
+    /// Advances the clock past a version received from a peer, so local writes that follow
+    /// are newer (HLC). Only from a job's body: it runs on the writer thread, which owns the clock.
+    func observe(_ version: HLCTimestamp) {
+        clock.receive(version, now: ServiceMain.nowMillis())
+    }
+
     func submit(_ job: Job) {
         wake.lock()
         if stopping {

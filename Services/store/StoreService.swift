@@ -50,6 +50,17 @@ final class StoreService: @unchecked Sendable {
             return try system.user(try req.requiredString("username")) ?? .null
         case "list_users": return try system.listUsers()
         case "list_roles": return try system.listRoles()
+        case "replication_cursor":
+            let env = try reads.database(try req.database())
+            let peer = try req.requiredString("peer")
+            return ["cursor": JSON(try env.lmdb.read { try env.cursor($0, peer: peer) })]
+        case "replication_export":
+            let env = try reads.database(try req.database())
+            let table = try req.table()
+            let limit = min(10_000, max(1, try req.int("limit") ?? 1000))
+            let after = req.body["after"].flatMap { $0.isNull ? nil : $0 }
+            let page = try env.lmdb.read { try env.exportRows($0, table: table, after: after, limit: limit) }
+            return ["rows": .array(page.rows), "last": page.last ?? .null]
         case "store_status":
             let s = writer.statsSnapshot()
             return [
@@ -60,6 +71,31 @@ final class StoreService: @unchecked Sendable {
         default:
             throw SkeinError.badRequest("Operation '\(op)' not found")
         }
+    }
+
+    /// Writes that come from peers: applied by last-write-wins, with the peer's cursor in the
+    /// same transaction (docs/INTERFACES.md §5).
+    private func replicationJob(_ op: String, _ req: OperationRequest, user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job {
+        let database = try req.database()
+        let writer = self.writer
+        if op == "replication_import" {
+            let table = try req.table()
+            let rows = try req.requiredArray("rows")
+            return .init(kind: .write(database: database, createDatabase: true, { env, txn, _ in
+                ["imported": JSON(try env.importRows(txn, table: table, rows: rows))]
+            }), user: user, respond: respond)
+        }
+        let peer = try req.requiredString("peer")
+        guard let through = try req.int("through"), through >= 0 else { throw SkeinError.badRequest("'through' must be a sequence number") }
+        var entries: [AuditEntry] = []
+        for (i, e) in try req.requiredArray("entries").enumerated() {
+            guard let entry = AuditEntry(json: e) else { throw SkeinError.badRequest("entries[\(i)] is not an audit entry") }
+            entries.append(entry)
+        }
+        return .init(kind: .write(database: database, createDatabase: true, { env, txn, _ in
+            for e in entries { writer.observe(e.version) }
+            return try env.applyReplicated(txn, peer: peer, entries: entries, through: UInt64(through))
+        }), user: user, respond: respond)
     }
 
     private func writeJob(_ op: String, _ req: OperationRequest, user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job? {
@@ -80,6 +116,8 @@ final class StoreService: @unchecked Sendable {
         case "add_role": body = { try system.addRole(req, $0, $1, $2) }
         case "drop_role": body = { try system.dropRole(req, $0, $1, $2) }
         case "ensure_admin": body = { try system.ensureAdmin(req, $0, $1, $2) }
+        case "replication_apply", "replication_import":
+            return try replicationJob(op, req, user: user, respond: respond)
         default: body = nil
         }
         guard let body else { return nil }
