@@ -3,7 +3,13 @@ import Foundation
 /// Request counts and latencies in Prometheus' text format (`GET /metrics`).
 final class GatewayMetrics: @unchecked Sendable {
     private let lock = NSLock()
-    private var requests: [String: Int] = [:]  // "op|status" → count
+    private var requests: [RequestKey: Int] = [:]
+
+    struct RequestKey: Hashable, Comparable {
+        let operation: String
+        let status: Int
+        static func < (a: RequestKey, b: RequestKey) -> Bool { (a.operation, a.status) < (b.operation, b.status) }
+    }
     private var latency = Histogram()
     private var backend: [String: Histogram] = [:]  // store/auditd round trips
     private var backendFailures: [String: Int] = [:]
@@ -30,7 +36,7 @@ final class GatewayMetrics: @unchecked Sendable {
 
     func recordRequest(operation: String, status: Int, seconds: Double) {
         lock.lock()
-        requests["\(operation)|\(status)", default: 0] += 1
+        requests[RequestKey(operation: operation, status: status), default: 0] += 1
         latency.observe(seconds)
         lock.unlock()
     }
@@ -42,13 +48,18 @@ final class GatewayMetrics: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Prometheus label escaping: backslash, quote and newline.
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+
     func render() -> String {
         lock.lock()
         defer { lock.unlock() }
         var out = "# HELP skein_requests_total Operations API requests by operation and HTTP status.\n# TYPE skein_requests_total counter\n"
         for (key, n) in requests.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "|", maxSplits: 1)
-            out += "skein_requests_total{operation=\"\(parts[0])\",status=\"\(parts.count > 1 ? parts[1] : "")\"} \(n)\n"
+            out += "skein_requests_total{operation=\"\(Self.escape(key.operation))\",status=\"\(key.status)\"} \(n)\n"
         }
         out += "# HELP skein_request_duration_seconds Operations API request latency.\n# TYPE skein_request_duration_seconds histogram\n"
         latency.render("skein_request_duration_seconds", labels: "", into: &out)

@@ -27,8 +27,9 @@ struct OperationsHandler: Sendable {
             // Routing needs only top-level fields: don't build the records of a large insert here.
             var req = try OperationRequest(shallowBytes: body)
             guard let op = try req.string("operation") else { throw SkeinError.badRequest("'operation' is required") }
-            operation = op
+            // Only known operation names become metric labels (bounded, nothing injected).
             guard let entry = OperationCatalog.entries[op] else { throw SkeinError.badRequest("Operation '\(op)' not found") }
+            operation = op
             if entry.target == .gateway || OperationCatalog.passwordOperations.contains(op) {
                 req = try OperationRequest(bytes: body)
             }

@@ -46,6 +46,12 @@ struct StoreWrites {
                 }
                 attributes.append(s)
             }
+            // Checked before the job runs: a rejected create_table must not leave a new database behind.
+            guard StorageLayout.isValidName(table) else {
+                throw SkeinError.badRequest("invalid table name '\(table)': use letters, digits, '_' and '-' (at most 64)")
+            }
+            guard StorageLayout.isValidAttribute(pk) else { throw SkeinError.badRequest("invalid primary_key '\(pk)'") }
+            for a in attributes where !StorageLayout.isValidAttribute(a) { throw SkeinError.badRequest("invalid attribute name '\(a)'") }
             return .write(database: db, createDatabase: true) { env, txn, ctx in
                 ["message": .string(try env.createTable(txn, name: table, primaryKey: pk, attributes: attributes, context: ctx))]
             }

@@ -4,6 +4,7 @@ import SkeinLMDB
 import SkeinCore
 import SkeinService
 import SkeinStorage
+import SkeinZMQ
 
 let config = ServiceMain.loadConfig(service: "store")
 let logger = ServiceLogging.bootstrap(service: "store", logDir: config.logDir, level: config.logLevel)
@@ -36,6 +37,8 @@ do {
     // what is queued before it closes.
     writer.stop()
     server.stop()
+    publisher.close()
+    ZMQContext.shared.drain()
     registry.closeAll()
     logger.info("store stopped")
     exit(0)

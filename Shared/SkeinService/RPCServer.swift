@@ -54,7 +54,11 @@ public final class RPCServer: @unchecked Sendable {
             for frames in pending {
                 do { try socket.send(frames, dontWait: true) } catch { logger.warning("reply not sent: \(error)") }
             }
-            if done { return }
+            if done {
+                // Replies just handed to ZeroMQ must still leave: linger briefly on close.
+                try? socket.setOption(ZMQ_LINGER_OPTION, 2000)
+                return
+            }
             do {
                 let ready = try ZMQPoller.pollIn([.socket(socket), .fd(wakeup.readEnd)], timeoutMillis: 1000)
                 if ready[1] { wakeup.drain() }
@@ -91,5 +95,6 @@ public final class RPCServer: @unchecked Sendable {
     static func statusHeader(_ status: Int) -> [UInt8] { Array("{\"status\":\(status)}".utf8) }
 }
 
+let ZMQ_LINGER_OPTION: Int32 = 17
 // ZMQ_ROUTER_MANDATORY: unroutable replies (the caller went away) are dropped silently.
 let ZMQ_ROUTER_MANDATORY_OPTION: Int32 = 33

@@ -16,7 +16,7 @@ extension ProcessTests {
                 try await Task.sleep(for: .seconds(3))
                 // The timer runs every max(1 s, retention / 10).
                 let gone = await eventually(timeout: 15) {
-                    try await node.auditLog("prn", "old").isEmpty
+                    await node.pollAuditLog("prn", "old")?.isEmpty == true
                 }
                 #expect(gone, "entries older than the retention must be pruned")
                 // Pruning touches the log only.
@@ -31,7 +31,9 @@ extension ProcessTests {
         }
 
         @Test func sizeLimitPrunesOldestFirst() async throws {
-            try await withNode(config: ["logging.maxSize": "100K"]) { node in
+            // Pruning runs every retention / 10 (at most 60 s): a 20 s retention prunes every
+            // 2 s, and is long enough to keep the newest entries by age.
+            try await withNode(config: ["logging.maxSize": "100K", "logging.auditRetention": "20s"]) { node in
                 try await node.freshTable("prn", "big")
                 let payload = String(repeating: "p", count: 1000)
                 // 50 inserts of 10 records of ~1 KB: ~500 KB of audit entries.
@@ -42,7 +44,7 @@ extension ProcessTests {
                 let newest = JSON(499)
                 var kept: [JSON] = []
                 let pruned = await eventually(timeout: 15) {
-                    kept = try await node.auditLog("prn", "big", ["search_type": "hash_value", "search_values": [0, newest]])
+                    kept = await node.pollAuditLog("prn", "big", ["search_type": "hash_value", "search_values": [0, newest]]) ?? []
                     return kept.count == 1
                 }
                 #expect(pruned, "the oldest entry must be pruned once the log passes logging.maxSize: \(kept.count) left")

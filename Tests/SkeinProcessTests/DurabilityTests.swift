@@ -7,10 +7,18 @@ final class Acknowledged: @unchecked Sendable {
     private let lock = NSLock()
     private var ids: Set<Int> = []
     private var failures: [Int: Int] = [:]
+    private var failedIDs: [Int] = []
 
     func add(_ batch: [Int]) { lock.withLock { ids.formUnion(batch) } }
-    func failed(_ status: Int) { lock.withLock { failures[status, default: 0] += 1 } }
+    func failed(_ status: Int, _ batch: [Int] = []) {
+        lock.withLock {
+            failures[status, default: 0] += 1
+            failedIDs += batch
+        }
+    }
     var all: Set<Int> { lock.withLock { ids } }
+    /// Ids of batches whose insert did not get a 200.
+    var unacknowledged: [Int] { lock.withLock { failedIDs } }
     var failureCounts: [Int: Int] { lock.withLock { failures } }
 }
 
@@ -36,17 +44,53 @@ extension ProcessTests {
                             let ids = (0..<batch).map { (round * 10 + w) * 100_000 + n * batch + $0 }
                             n += 1
                             let body: JSON = ["operation": "insert", "database": "dur", "table": "rec", "records": .array(ids.map(record))]
-                            guard let r = try? await node.post(body, timeout: 20) else { acknowledged.failed(-1); continue }
+                            guard let r = try? await node.post(body, timeout: 20) else { acknowledged.failed(-1, ids); continue }
                             if r.status == 200 {
                                 #expect(r.json["inserted_hashes"]?.arrayValue?.count == batch)
                                 acknowledged.add(ids)
                             } else {
-                                acknowledged.failed(r.status)
+                                acknowledged.failed(r.status, ids)
                                 try? await Task.sleep(for: .milliseconds(20))
                             }
                         }
                     }
                 }
+            }
+        }
+
+        /// SIGTERM is a graceful stop: "exits 0 after finishing in-flight work". A write the
+        /// store committed must get its 200, so a client that got 503 can rely on the write
+        /// not having happened (and retry it without creating a duplicate entry).
+        @Test
+        func gracefulStopAnswersEveryCommittedWrite() async throws {
+            try await withNode(config: ["services.timeoutMs": "3000"]) { node in
+                try await node.ok(["operation": "create_table", "database": "dur", "table": "rec"])
+                let acknowledged = Acknowledged()
+                for round in 0..<3 {
+                    let stopFlag = Flag()
+                    let writers = Task { await Self.load(node, round: round, acknowledged: acknowledged, until: { stopFlag.isSet }) }
+                    try await Task.sleep(for: .milliseconds(500))
+                    let status = await node.stop(.store)
+                    #expect(status == 0)
+                    try await Task.sleep(for: .milliseconds(300))
+                    stopFlag.set()
+                    await writers.value
+                    try node.start(.store)
+                    let back = await eventually(timeout: 15) {
+                        try await node.post(["operation": "describe_table", "database": "dur", "table": "rec"]).status == 200
+                    }
+                    try #require(back, "store did not come back after round \(round)")
+                }
+                let ids = acknowledged.all.sorted()
+                #expect(try await node.byID("dur", "rec", ids.prefix(200).map { JSON($0) }).count == min(200, ids.count))
+                // Not one batch that got an error may have been written.
+                let failed = acknowledged.unacknowledged
+                var applied: [Int] = []
+                for chunk in stride(from: 0, to: failed.count, by: 500) {
+                    let part = failed[chunk..<min(chunk + 500, failed.count)].map { JSON($0) }
+                    applied += try await node.byID("dur", "rec", Array(part)).ids()
+                }
+                #expect(applied.isEmpty, "\(applied.count) ids were written although their insert got an error (\(failed.count) ids failed), e.g. \(applied.prefix(5))")
             }
         }
 
@@ -73,6 +117,8 @@ extension ProcessTests {
                 }
                 let failures = acknowledged.failureCounts
                 #expect(failures.keys.allSatisfy { $0 == 503 }, "unexpected failures: \(failures)")
+                #expect(failures[503, default: 0] > 0, "the writers never saw the store down")
+                print("durability: \(acknowledged.all.count) ids acknowledged, failures by status: \(failures)")
 
                 // Every acknowledged record is there, whole.
                 let ids = acknowledged.all.sorted()

@@ -44,15 +44,27 @@ extension TestNode {
     }
 
     /// `read_audit_log` of a table (extra keys merged in).
-    func auditLog(_ database: String, _ table: String, _ extra: [String: JSON] = [:]) async throws -> [JSON] {
+    func auditLog(_ database: String, _ table: String, _ extra: [String: JSON] = [:],
+                  sourceLocation: SourceLocation = #_sourceLocation) async throws -> [JSON] {
+        let r = try await ok(Self.auditBody(database, table, extra), sourceLocation: sourceLocation)
+        return try #require(r.arrayValue, "not an array: \(r)", sourceLocation: sourceLocation)
+    }
+
+    /// `read_audit_log` for polling: nil unless it answered 200 (records no issue).
+    func pollAuditLog(_ database: String, _ table: String, _ extra: [String: JSON] = [:]) async -> [JSON]? {
+        guard let r = try? await post(Self.auditBody(database, table, extra)), r.status == 200 else { return nil }
+        return r.json.arrayValue
+    }
+
+    static func auditBody(_ database: String, _ table: String, _ extra: [String: JSON]) -> JSON {
         var body: [String: JSON] = ["operation": "read_audit_log", "database": .string(database), "table": .string(table)]
         for (k, v) in extra { body[k] = v }
-        let r = try await ok(.object(body))
-        return try #require(r.arrayValue, "not an array: \(r)")
+        return .object(body)
     }
 }
 
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+/// Polls `condition` (which must not record issues: no #require/#expect or `ok` in it)
+/// until it holds or `timeout` passes; returns whether it held.
 func eventually(timeout: Double = 15, interval: Duration = .milliseconds(200), _ condition: () async throws -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     repeat {

@@ -60,8 +60,8 @@ extension ProcessTests {
             try node.start(.auditd)
             var log: [JSON] = []
             let back = await eventually(timeout: 10) {
-                log = try await node.auditLog("out", "ad")
-                return true
+                log = await node.pollAuditLog("out", "ad") ?? []
+                return !log.isEmpty
             }
             #expect(back, "read_audit_log must succeed again once auditd is back")
             let ids = log.filter { $0["operation"]?.stringValue == "insert" }.flatMap { $0["hash_values"]?.arrayValue ?? [] }

@@ -141,6 +141,36 @@ extension ProcessTests {
             #expect(db.objectValue == [:])
         }
 
+        /// A create_table that fails validation must leave no trace, not even the database
+        /// it would have created.
+        @Test
+        func failedCreateTableCreatesNoDatabase() async throws {
+            let node = try TestNode.shared()
+            try await node.fails(["operation": "create_table", "database": "sch_ghost", "table": "a/b"], 400)
+            try await node.fails(["operation": "create_table", "database": "sch_ghost2", "table": "ok", "primary_key": "bad\u{1}key"], 400)
+            let all = try await node.ok(["operation": "describe_all"])
+            #expect(all["sch_ghost"] == nil, "a rejected create_table created database 'sch_ghost'")
+            #expect(all["sch_ghost2"] == nil, "a rejected create_table created database 'sch_ghost2'")
+            try await node.fails(["operation": "describe_database", "database": "sch_ghost"], 404)
+        }
+
+        @Test func dropAndRecreateDatabase() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("sch8", "t")
+            _ = try await node.insert("sch8", "t", [["id": 1, "v": "a"]])
+            try await node.ok(["operation": "drop_database", "database": "sch8"])
+            try await node.fails(["operation": "read_audit_log", "database": "sch8", "table": "t"], 404)
+            try await node.ok(["operation": "create_table", "database": "sch8", "table": "t"])
+            _ = try await node.insert("sch8", "t", [["id": 2, "v": "b"]])
+            #expect(try await node.byID("sch8", "t", [1, 2]).ids() == [2])
+            let found = try await node.ok(["operation": "search_by_value", "database": "sch8", "table": "t", "attribute": "v", "value": "*"])
+            #expect(found.ids() == [2])
+            // auditd sees the new database, not the dropped one.
+            let log = try await node.auditLog("sch8", "t")
+            let ids = log.flatMap { $0["hash_values"]?.arrayValue ?? [] }
+            #expect(ids == [2])
+        }
+
         func attributeNames(_ node: TestNode, _ db: String, _ table: String) async throws -> Set<String> {
             let t = try await node.ok(["operation": "describe_table", "database": .string(db), "table": .string(table)])
             return Set((t["attributes"]?.arrayValue ?? []).compactMap { $0["attribute"]?.stringValue })

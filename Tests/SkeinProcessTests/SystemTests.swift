@@ -24,7 +24,7 @@ extension ProcessTests {
             #expect(c["operationsApi"]?["network"]?["host"]?.stringValue == "127.0.0.1")
             #expect(c["replication"]?["hostname"]?.stringValue == "test-node")
             #expect(c["logging"]?["level"]?.stringValue == "debug")
-            #expect(c["logging"]?["auditRetention"]?.doubleValue == 12 * 3600)
+            #expect(c["logging"]?["auditRetention"]?.intValue == 43_200)
             #expect(c["services"]?["store"]?.stringValue?.hasPrefix("ipc://") == true)
             #expect(!c.text.contains(node.adminPassword), "the configuration must not show the admin password")
         }
@@ -49,6 +49,10 @@ extension ProcessTests {
             let info = try await node.ok(["operation": "read_log", "level": "info", "service": "store"])
             #expect(info.count > 0)
             #expect(info.column("level").allSatisfy { $0 == "info" })
+            let future = (Date().timeIntervalSince1970 + 3600) * 1000
+            #expect(try await node.ok(["operation": "read_log", "from": .number(future)]) == [])
+            #expect(try await node.ok(["operation": "read_log", "until": 0]) == [])
+            #expect(try await node.ok(["operation": "read_log", "until": .number(future), "limit": 1]).count == 1)
             let skipped = try await node.ok(["operation": "read_log", "service": "store", "start": 1, "limit": 2])
             let first3 = try await node.ok(["operation": "read_log", "service": "store", "limit": 3])
             #expect(skipped.arrayValue == Array((first3.arrayValue ?? []).dropFirst().prefix(2)))
@@ -83,6 +87,27 @@ extension ProcessTests {
             #expect(text.contains("skein_requests_total{operation=\"describe_all\",status=\"200\"}"))
             #expect(text.contains("status=\"400\""))
             #expect(text.contains("skein_request_duration_seconds_count"))
+        }
+
+        /// The metrics text must stay valid Prometheus exposition whatever a client sends as
+        /// its operation name.
+        @Test
+        func metricsLabelsCannotBeInjected() async throws {
+            let node = try TestNode.shared()
+            let evil = "evil\"} 1\ninjected_metric{x=\""
+            let r = try await node.post(["operation": .string(evil)])
+            #expect(r.status == 400)
+            _ = try await node.post(["operation": "pipe|op"])
+            let text = String(decoding: try await node.get("/metrics").body, as: UTF8.self)
+            #expect(!text.contains("\ninjected_metric"), "a client injected a metric line")
+            let sample = try Regex(#"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\.)*",?)*\})? [-+0-9.eE]+(Inf)?$"#)
+            let status = try Regex(#"status="[0-9]{3}"\}"#)
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                #expect(line.wholeMatch(of: sample) != nil, "not a Prometheus sample: \(line)")
+                if line.hasPrefix("skein_requests_total") {
+                    #expect(line.contains(status), "status label is not an HTTP status: \(line)")
+                }
+            }
         }
 
         @Test func unknownPathIs404() async throws {

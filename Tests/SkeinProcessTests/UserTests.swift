@@ -98,6 +98,25 @@ extension ProcessTests {
             try await node.fails(["operation": "drop_role", "role": "dog_reader"], 404)
         }
 
+        @Test func alterUserRoleChangesPermissions() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("dev", "owl")
+            try await node.ok(["operation": "add_role", "role": "owl_reader",
+                               "permission": ["dev": ["tables": ["owl": ["read": true, "insert": false, "update": false, "delete": false]]]]])
+            // A colon in a password is fine: only the first one separates the user name.
+            try await node.ok(["operation": "add_user", "username": "olga", "password": "pw:with:colons", "role": "owl_reader", "active": true])
+            let insert: JSON = ["operation": "insert", "database": "dev", "table": "owl", "records": [["id": 1]]]
+            #expect(try await node.post(insert, user: "olga", password: "pw:with:colons").status == 403)
+            try await node.fails(["operation": "alter_user", "username": "olga", "role": "no_such_role"], 404)
+            try await node.ok(["operation": "alter_user", "username": "olga", "role": "super_user"])
+            #expect(try await node.post(insert, user: "olga", password: "pw:with:colons").status == 200)
+            let info = try await node.post(["operation": "user_info"], user: "olga", password: "pw:with:colons")
+            #expect(info.json["role"]?["role"]?.stringValue == "super_user")
+            try await node.ok(["operation": "alter_user", "username": "olga", "role": "owl_reader"])
+            #expect(try await node.post(["operation": "delete", "database": "dev", "table": "owl", "ids": [1]],
+                                        user: "olga", password: "pw:with:colons").status == 403)
+        }
+
         @Test func userInfoOfAdmin() async throws {
             let node = try TestNode.shared()
             let info = try await node.ok(["operation": "user_info"])
