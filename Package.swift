@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "skein-store", targets: ["skein-store"]),
         .executable(name: "skein-auditd", targets: ["skein-auditd"]),
         .executable(name: "skein-gateway", targets: ["skein-gateway"]),
+        .executable(name: "skein-replicator", targets: ["skein-replicator"]),
         .executable(name: "skein-bench", targets: ["skein-bench"]),
     ],
     dependencies: [
@@ -20,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
     ],
     targets: [
         // C bindings over the Debian packages.
@@ -61,6 +65,22 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
             path: "Services/gateway",
+            swiftSettings: swiftSettings
+        ),
+        // Peer connections (mTLS WebSocket), subscriptions, publishing, `replication_status`.
+        .executableTarget(
+            name: "skein-replicator",
+            dependencies: [
+                "SkeinCore", "SkeinReplication", "SkeinService",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            path: "Services/replicator",
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "skein-bench", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/bench", swiftSettings: swiftSettings),

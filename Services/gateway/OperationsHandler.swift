@@ -9,6 +9,7 @@ struct OperationsHandler: Sendable {
     let config: NodeConfig
     let store: RPCClient
     let auditd: RPCClient
+    let replicator: RPCClient
     let authenticator: Authenticator
     let metrics: GatewayMetrics
     let logger: Logger
@@ -106,6 +107,8 @@ struct OperationsHandler: Sendable {
         case "read_log":
             return try LogReader(logDir: config.logDir).read(req)
         case "cluster_status":
+            // The replicator's view when it runs; otherwise replication is off on this node.
+            if let status = try? await replicator.call(op: "replication_status", body: [:], timeoutMillis: 2000) { return status }
             return ["node_name": .string(config.nodeName), "is_enabled": false,
                     "url": config.replicationURL.map(JSON.string) ?? .null, "connections": []]
         case "get_configuration":

@@ -10,16 +10,18 @@ let logger = ServiceLogging.bootstrap(service: "gateway", logDir: config.logDir,
 
 let store = RPCClient(serviceName: "store", endpoint: config.storeEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
 let auditd = RPCClient(serviceName: "auditd", endpoint: config.auditdEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
+let replicator = RPCClient(serviceName: "replicator", endpoint: config.replicatorEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
 do {
     try store.start()
     try auditd.start()
+    try replicator.start()
 } catch {
     logger.critical("cannot connect: \(error)")
     exit(1)
 }
 let metrics = GatewayMetrics()
 let authenticator = Authenticator(store: store)
-let handler = OperationsHandler(config: config, store: store, auditd: auditd, authenticator: authenticator, metrics: metrics, logger: logger)
+let handler = OperationsHandler(config: config, store: store, auditd: auditd, replicator: replicator, authenticator: authenticator, metrics: metrics, logger: logger)
 
 func jsonResponse(_ status: Int, _ body: [UInt8]) -> Response {
     var headers = HTTPFields()
@@ -104,4 +106,5 @@ do {
 adminTask.cancel()
 store.stop()
 auditd.stop()
+replicator.stop()
 logger.info("gateway stopped")

@@ -6,6 +6,11 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
     public let key: String
     public let problem: String
     public var description: String { "invalid configuration: \(key): \(problem)" }
+
+    public init(key: String, problem: String) {
+        self.key = key
+        self.problem = problem
+    }
 }
 
 /// One node's configuration: the YAML file with environment overrides applied
@@ -29,9 +34,19 @@ public struct NodeConfig: Sendable {
     public var timeoutMillis: Int
     public var adminUsername: String?
     public var adminPassword: String?
-    /// Replication settings are parsed and kept for the replicator (not run yet).
+    /// Replication (the replicator; docs/INTERFACES.md §2 and §8).
     public var replicationURL: String?
     public var replicationPort: Int
+    /// Address the replicator listens on (`replication.host`, default the gateway's host).
+    public var replicationHost: String
+    public var routes: [ReplicationRoute]
+    /// Databases replicated with every route (`replication.databases`, default `["data"]`).
+    public var replicationDatabases: [String]
+    /// PEM files: this node's certificate (chain), its private key, the CA(s) peers must chain to.
+    public var tlsCertificate: String?
+    public var tlsPrivateKey: String?
+    public var tlsCertificateAuthority: String?
+    public var replicatorEndpoint: String
 
     public var dataDir: String { rootPath + "/database" }
 
@@ -84,7 +99,9 @@ public struct NodeConfig: Sendable {
         storeEndpoint = try v.string("services.store") ?? "ipc://\(runDir)/store.sock"
         storeNoticesEndpoint = try v.string("services.storeNotices") ?? "ipc://\(runDir)/store-notices.sock"
         auditdEndpoint = try v.string("services.auditd") ?? "ipc://\(runDir)/auditd.sock"
-        for (key, endpoint) in [("services.store", storeEndpoint), ("services.storeNotices", storeNoticesEndpoint), ("services.auditd", auditdEndpoint)] {
+        replicatorEndpoint = try v.string("services.replicator") ?? "ipc://\(runDir)/replicator.sock"
+        for (key, endpoint) in [("services.store", storeEndpoint), ("services.storeNotices", storeNoticesEndpoint), ("services.auditd", auditdEndpoint),
+                                ("services.replicator", replicatorEndpoint)] {
             guard endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("tcp://") else {
                 throw ConfigError(key: key, problem: "\"\(endpoint)\" must start with ipc:// or tcp://")
             }
@@ -98,7 +115,13 @@ public struct NodeConfig: Sendable {
         adminUsername = try v.string("admin.username") ?? environment["HDB_ADMIN_USERNAME"]
         adminPassword = try v.string("admin.password") ?? environment["HDB_ADMIN_PASSWORD"]
         replicationURL = try v.string("replication.url")
-        replicationPort = try v.port("replication.securePort") ?? 9933
+        replicationPort = try v.port("replication.securePort") ?? ReplicationRoute.defaultPort
+        replicationHost = try v.string("replication.host") ?? httpHost
+        routes = try v.routes("replication.routes", ownName: nodeName)
+        replicationDatabases = try v.databases("replication.databases") ?? ["data"]
+        tlsCertificate = try v.string("tls.certificate")
+        tlsPrivateKey = try v.string("tls.privateKey")
+        tlsCertificateAuthority = try v.string("tls.certificateAuthority")
     }
 }
 

@@ -90,7 +90,7 @@ extension ProcessTests {
                     let part = failed[chunk..<min(chunk + 500, failed.count)].map { JSON($0) }
                     applied += try await node.byID("dur", "rec", Array(part)).ids()
                 }
-                #expect(applied.isEmpty, "\(applied.count) ids were written although their insert got an error (\(failed.count) ids failed), e.g. \(applied.prefix(5))")
+                #expect(applied.isEmpty, "\(applied.count) ids were written although their insert got an error (\(failed.count) ids failed, statuses \(acknowledged.failureCounts)), e.g. \(applied.prefix(5))")
             }
         }
 

@@ -8,9 +8,9 @@ import Glibc
 import SkeinCore
 import Testing
 
-/// The three processes of a node.
+/// The processes of a node (the replicator only where a test starts it).
 enum Service: String, CaseIterable, Sendable {
-    case store, auditd, gateway
+    case store, auditd, gateway, replicator
 }
 
 struct NodeError: Error, CustomStringConvertible {
@@ -30,6 +30,11 @@ final class TestNode: @unchecked Sendable {
     let adminUser = "admin"
     let adminPassword = "S3cret-admin"
     let extraConfig: [String: String]
+    /// Config values that are not scalars (lists, mappings), written as JSON (= YAML flow).
+    private(set) var structuredConfig: [String: JSON] = [:]
+    /// The services this node runs: store, auditd, gateway, plus the replicator once
+    /// `startReplicator` was called.
+    private(set) var services: [Service] = [.store, .auditd, .gateway]
     private let lock = NSLock()
     private var processes: [Service: Process] = [:]
     private var outputs: [Service: FileHandle] = [:]
@@ -81,7 +86,7 @@ final class TestNode: @unchecked Sendable {
     private func boot() async throws {
         for attempt in 1...3 {
             try writeConfig()
-            for service in Service.allCases where !isRunning(service) { try start(service) }
+            for service in services where !isRunning(service) { try start(service) }
             if try await waitUntilReady(timeout: 30) { return }
             // The gateway exits when its port was taken meanwhile: pick another one.
             guard !isRunning(.gateway), attempt < 3 else { break }
@@ -94,7 +99,7 @@ final class TestNode: @unchecked Sendable {
     private func waitUntilReady(timeout: Double) async throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            for s in Service.allCases where !isRunning(s) {
+            for s in services where !isRunning(s) {
                 if s == .gateway { return false }
                 throw NodeError("\(s.rawValue) exited during startup")
             }
@@ -125,15 +130,28 @@ final class TestNode: @unchecked Sendable {
     }
 
     func writeConfig() throws {
-        try Self.yaml(configValues).write(toFile: configPath, atomically: true, encoding: .utf8)
+        try Self.yaml(configValues, structured: structuredConfig).write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Adds `config` (structured values allowed) to the config file and starts the
+    /// replicator. Does not wait for it.
+    func startReplicator(config: [String: JSON]) throws {
+        lock.withLock {
+            for (k, v) in config { structuredConfig[k] = v }
+            if !services.contains(.replicator) { services.append(.replicator) }
+        }
+        try writeConfig()
+        try start(.replicator)
     }
 
     /// Nested YAML from dotted keys; every scalar is a double-quoted (JSON) string, which
-    /// the config loader accepts for ports, sizes and durations too.
-    static func yaml(_ values: [String: String]) -> String {
+    /// the config loader accepts for ports, sizes and durations too; `structured` values
+    /// are written as JSON, which YAML reads as flow style.
+    static func yaml(_ values: [String: String], structured: [String: JSON] = [:]) -> String {
         final class Node { var children: [String: Node] = [:]; var value: String? }
         let top = Node()
-        for (key, value) in values {
+        let rendered = values.mapValues { JSON.string($0).text }.merging(structured.mapValues(\.text)) { $1 }
+        for (key, value) in rendered {
             var n = top
             for part in key.split(separator: ".") {
                 let p = String(part)
@@ -147,7 +165,7 @@ final class TestNode: @unchecked Sendable {
             for key in n.children.keys.sorted() {
                 let child = n.children[key]!
                 if let v = child.value {
-                    out += "\(indent)\(key): \(JSON.string(v).text)\n"
+                    out += "\(indent)\(key): \(v)\n"
                 } else {
                     out += "\(indent)\(key):\n"
                     emit(child, indent + "  ")
@@ -243,7 +261,7 @@ final class TestNode: @unchecked Sendable {
     /// Stops every service (gateway first) and removes the root (kept when
     /// `SKEIN_KEEP_TEST_ROOT` is set, for debugging).
     func shutdown() async {
-        for service in Service.allCases.reversed() { await stop(service, timeout: 10) }
+        for service in services.reversed() { await stop(service, timeout: 10) }
         lock.withLock {
             for (_, h) in outputs { try? h.close() }
             outputs.removeAll()
@@ -256,7 +274,7 @@ final class TestNode: @unchecked Sendable {
 
     /// The last lines of every service's output, for failure messages.
     func outputTail(lines: Int = 15) -> String {
-        Service.allCases.map { s in
+        services.map { s in
             let text = (try? String(contentsOfFile: "\(root)/\(s.rawValue).out", encoding: .utf8)) ?? ""
             return "--- \(s.rawValue).out\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
         }.joined(separator: "\n")

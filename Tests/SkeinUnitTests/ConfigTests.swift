@@ -233,3 +233,96 @@ func expectConfigError(key: String, _ comment: String? = nil, sourceLocation: So
         Issue.record("expected a ConfigError for \(key), got \(error)", sourceLocation: sourceLocation)
     }
 }
+
+@Suite("Node configuration: replication keys")
+struct ReplicationConfigTests {
+    static func parse(_ replication: String, extra: String = "", environment: [String: String] = [:]) throws -> NodeConfig {
+        try NodeConfig.parse(yaml: "rootPath: /srv/n\nreplication:\n  hostname: node-a\n" + replication + extra, environment: environment)
+    }
+
+    @Test func defaults() throws {
+        let c = try Self.parse("", extra: "operationsApi:\n  network:\n    host: 127.0.0.3\n")
+        #expect(c.routes.isEmpty)
+        #expect(c.replicationHost == "127.0.0.3")
+        #expect(c.replicationDatabases == ["data"])
+        #expect(c.tlsCertificate == nil && c.tlsPrivateKey == nil && c.tlsCertificateAuthority == nil)
+        #expect(c.replicatorEndpoint == "ipc:///srv/n/run/replicator.sock")
+    }
+
+    @Test func routesAsStringsAndMappings() throws {
+        let c = try Self.parse("""
+              host: 127.0.0.1
+              databases: [data, dev]
+              routes:
+                - node-b
+                - node-c:9944
+                - wss://node-d:9955
+                - hostname: node-e
+                  host: 127.0.0.5
+                  port: "9966"
+                  startTime: "2026-01-31T12:00:00Z"
+                  region: eu
+                - {hostname: node-f}
+            tls:
+              certificate: /c/node.pem
+              privateKey: /c/node.key
+              certificateAuthority: /c/ca.pem
+            services:
+              replicator: tcp://127.0.0.1:7001
+
+            """)
+        #expect(c.replicationHost == "127.0.0.1")
+        #expect(c.replicationDatabases == ["data", "dev"])
+        #expect(c.routes == [
+            ReplicationRoute(hostname: "node-b", port: 9933),
+            ReplicationRoute(hostname: "node-c", port: 9944),
+            ReplicationRoute(hostname: "node-d", port: 9955),
+            ReplicationRoute(hostname: "node-e", host: "127.0.0.5", port: 9966, startTime: "2026-01-31T12:00:00Z", region: "eu"),
+            ReplicationRoute(hostname: "node-f"),
+        ])
+        #expect(c.routes[3].url == "wss://127.0.0.5:9966")
+        #expect(c.routes[0].url == "wss://node-b:9933")
+        #expect(c.tlsCertificate == "/c/node.pem" && c.tlsPrivateKey == "/c/node.key" && c.tlsCertificateAuthority == "/c/ca.pem")
+        #expect(c.replicatorEndpoint == "tcp://127.0.0.1:7001")
+    }
+
+    @Test func environmentOverrides() throws {
+        let c = try Self.parse("", environment: [
+            "SKEIN_REPLICATION_ROUTES": "node-b:9001, node-c", "SKEIN_REPLICATION_DATABASES": "data,dev", "SKEIN_REPLICATION_HOST": "0.0.0.0",
+        ])
+        #expect(c.routes == [ReplicationRoute(hostname: "node-b", port: 9001), ReplicationRoute(hostname: "node-c")])
+        #expect(c.replicationDatabases == ["data", "dev"])
+        #expect(c.replicationHost == "0.0.0.0")
+    }
+
+    @Test(arguments: [
+        ("  routes: node-b\n  securePort: 0\n", "replication.securePort"),
+        ("  routes: 5\n", "replication.routes"),
+        ("  routes: [node-b:0]\n", "replication.routes[0]"),
+        ("  routes: [node-b:x]\n", "replication.routes[0]"),
+        ("  routes: [\"node b\"]\n", "replication.routes[0]"),
+        ("  routes: [[1]]\n", "replication.routes[0]"),
+        ("  routes: [node-b, node-b:9934]\n", "replication.routes[1]"),
+        ("  routes: [node-a]\n", "replication.routes[0]"),
+        ("  routes: [{port: 9933}]\n", "replication.routes[0].hostname"),
+        ("  routes: [{hostname: node-b, port: 70000}]\n", "replication.routes[0].port"),
+        ("  routes: [{hostname: node-b, port: nine}]\n", "replication.routes[0].port"),
+        ("  routes: [{hostname: node-b, host: \"\"}]\n", "replication.routes[0].host"),
+        ("  routes: [{hostname: node-b, startTime: yesterday}]\n", "replication.routes[0].startTime"),
+        ("  routes: [{hostname: node-b, hostName: x}]\n", "replication.routes[0].hostName"),
+        ("  routes: [{hostname: [x]}]\n", "replication.routes[0].hostname"),
+        ("  databases: 7\n", "replication.databases"),
+        ("  databases: [data, 3]\n", "replication.databases[1]"),
+        ("  databases: [system]\n", "replication.databases[0]"),
+        ("  databases: [data, data]\n", "replication.databases[1]"),
+        ("  host: [x]\n", "replication.host"),
+    ])
+    func invalid(yaml: String, key: String) {
+        expectConfigError(key: key, yaml) { try Self.parse(yaml) }
+    }
+
+    @Test func invalidEndpointAndTLS() {
+        expectConfigError(key: "services.replicator") { try Self.parse("", extra: "services:\n  replicator: http://x\n") }
+        expectConfigError(key: "tls.certificate") { try Self.parse("", extra: "tls:\n  certificate: [a, b]\n") }
+    }
+}

@@ -14,7 +14,7 @@ final class Locked<Value>: @unchecked Sendable {
     func update(_ body: (inout Value) -> Void) { lock.lock(); body(&value); lock.unlock() }
 }
 
-@Suite("ZeroMQ sockets, RPC and notices")
+@Suite("ZeroMQ sockets, RPC and notices", .timeLimit(.minutes(1)))
 struct ZMQTests {
     static let logger = Logger(label: "skein.unit-tests", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -178,10 +178,11 @@ struct ZMQTests {
     @Test func callWithoutServerFailsFast() async throws {
         let endpoint = IPCEndpoint()
         defer { endpoint.remove() }
-        let client = RPCClient(serviceName: "store", endpoint: endpoint.url, timeoutMillis: 10_000, logger: Self.logger)
+        // A 10-minute timeout: if the call waited for it instead of failing fast, the suite's
+        // time limit would fail the test (no wall-clock assertion on a noisy machine).
+        let client = RPCClient(serviceName: "store", endpoint: endpoint.url, timeoutMillis: 600_000, logger: Self.logger)
         try client.start()
         defer { client.stop() }
-        let started = Date()
         do {
             _ = try await client.call(op: "ping", body: [:])
             Issue.record("expected 503")
@@ -189,7 +190,6 @@ struct ZMQTests {
             #expect(error.status == 503)
             #expect(error.message == "store unavailable")
         }
-        #expect(Date().timeIntervalSince(started) < 1)
     }
 
     @Test func unansweredCallTimesOutWith503() async throws {
@@ -213,9 +213,7 @@ struct ZMQTests {
         } catch {
             #expect(error == SkeinError(status: 503, "auditd unavailable"))
         }
-        let elapsed = Date().timeIntervalSince(started)
-        #expect(elapsed >= 0.19)
-        #expect(elapsed < 1)
+        #expect(Date().timeIntervalSince(started) >= 0.19)  // not before its timeout
         #expect(seen.get() == 1)
     }
 
@@ -227,17 +225,15 @@ struct ZMQTests {
         }
         try server.start()
         defer { server.stop() }
-        let client = RPCClient(serviceName: "store", endpoint: endpoint.url, timeoutMillis: 10_000, logger: Self.logger)
+        let client = RPCClient(serviceName: "store", endpoint: endpoint.url, timeoutMillis: 600_000, logger: Self.logger)
         try client.start()
         try await waitUntilConnected(client)
         let pending = Task { () async -> SkeinError? in
             do { _ = try await client.call(op: "hang", body: [:]); return nil } catch let e as SkeinError { return e } catch { return nil }
         }
         try await Task.sleep(for: .milliseconds(50))
-        let started = Date()
         client.stop()
         #expect(await pending.value?.status == 503)
-        #expect(Date().timeIntervalSince(started) < 1)
         // Calls after stop fail at once.
         await #expect(throws: SkeinError.self) { try await client.call(op: "ping", body: [:]) }
     }

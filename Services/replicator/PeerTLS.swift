@@ -1,0 +1,75 @@
+import NIOSSL
+import SkeinCore
+import SwiftASN1
+import X509
+
+/// This node's TLS material (`tls.certificate`, `tls.privateKey`, `tls.certificateAuthority`)
+/// and the two configurations built from it: TLS 1.3, client certificates both ways, peers
+/// verified against the configured CA only.
+struct PeerTLS: Sendable {
+    let chain: [NIOSSLCertificate]
+    let key: NIOSSLPrivateKey
+    let authorities: [NIOSSLCertificate]
+
+    /// Loads the PEM files; a missing or unreadable one is a ConfigError naming its key.
+    init(config: NodeConfig) throws {
+        func path(_ value: String?, _ key: String) throws -> String {
+            guard let value, !value.isEmpty else { throw ConfigError(key: key, problem: "is required to run the replicator (a PEM file)") }
+            return value
+        }
+        let certificate = try path(config.tlsCertificate, "tls.certificate")
+        let privateKey = try path(config.tlsPrivateKey, "tls.privateKey")
+        let authority = try path(config.tlsCertificateAuthority, "tls.certificateAuthority")
+        do { chain = try NIOSSLCertificate.fromPEMFile(certificate) } catch {
+            throw ConfigError(key: "tls.certificate", problem: "cannot read a PEM certificate from \(certificate): \(error)")
+        }
+        guard !chain.isEmpty else { throw ConfigError(key: "tls.certificate", problem: "no certificate in \(certificate)") }
+        do { key = try NIOSSLPrivateKey(file: privateKey, format: .pem) } catch {
+            throw ConfigError(key: "tls.privateKey", problem: "cannot read a PEM private key from \(privateKey): \(error)")
+        }
+        do { authorities = try NIOSSLCertificate.fromPEMFile(authority) } catch {
+            throw ConfigError(key: "tls.certificateAuthority", problem: "cannot read PEM certificates from \(authority): \(error)")
+        }
+        guard !authorities.isEmpty else { throw ConfigError(key: "tls.certificateAuthority", problem: "no certificate in \(authority)") }
+        let own = Self.names(of: chain[0])
+        guard own.contains(config.nodeName) else {
+            throw ConfigError(key: "tls.certificate", problem: "names \(own.sorted()) do not include this node's name \"\(config.nodeName)\" (replication.hostname)")
+        }
+    }
+
+    /// The listener: requires a client certificate chained to our CA. Hostname checks are
+    /// off (a client is not at a known address); the identity check is ours, after `hello`.
+    var server: TLSConfiguration {
+        var c = TLSConfiguration.makeServerConfigurationWithMTLS(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key), trustRoots: .certificates(authorities))
+        c.minimumTLSVersion = .tlsv13
+        return c
+    }
+
+    /// The dialler: presents our certificate and verifies the peer's chain and name (the
+    /// name is the SNI host name, set per connection to the route's node name).
+    var client: TLSConfiguration {
+        var c = TLSConfiguration.makeClientConfiguration()
+        c.certificateChain = chain.map { .certificate($0) }
+        c.privateKey = .privateKey(key)
+        c.trustRoots = .certificates(authorities)
+        c.certificateVerification = .fullVerification
+        c.minimumTLSVersion = .tlsv13
+        return c
+    }
+
+    /// The names a certificate vouches for: its subject's CN and its DNS SANs.
+    static func names(of certificate: NIOSSLCertificate) -> Set<String> {
+        guard let bytes = try? certificate.toDERBytes(), let cert = try? Certificate(derEncoded: bytes) else { return [] }
+        var names: Set<String> = []
+        for rdn in cert.subject {
+            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
+                if let s = String(attribute.value) { names.insert(s) }
+            }
+        }
+        if let sans = try? cert.extensions.subjectAlternativeNames {
+            for case .dnsName(let name) in sans { names.insert(name) }
+        }
+        return names
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOWebSocket
+import SkeinCore
+import SkeinReplication
+import SkeinService
+
+/// One inbound connection: a peer subscribed to this node's log of one database. Checks
+/// the peer's identity at `hello`, then streams batches read from auditd's `audit_stream`
+/// through a `PublisherSession` (back-pressure, go-back-N resends).
+struct PublisherConnection: Sendable {
+    let config: NodeConfig
+    let database: String
+    /// CN and DNS SANs of the peer's certificate (its chain already verified by TLS).
+    let certificateNames: Set<String>
+    let auditd: RPCClient
+    let status: ReplicationStatus
+    let logger: Logger
+
+    static let batchSize = 500
+    static let waitMillis = 1000
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        var messages = inbound.messages(maxSize: FrameIO.maxMessageBytes).makeAsyncIterator()
+        let peer: String
+        do {
+            guard case .hello(let name)? = try await FrameIO.next(&messages) else {
+                return await refuse("the first frame was not hello", peer: nil, outbound)
+            }
+            if let problem = PeerIdentity.problem(stated: name, certificateNames: certificateNames, config: config) {
+                return await refuse(problem, peer: name, outbound)
+            }
+            peer = name
+            try await FrameIO.send(.hello(node: config.nodeName), outbound)
+        } catch {
+            logger.info("inbound replication connection ended before hello", metadata: ["database": .string(database), "error": .string("\(error)")])
+            return
+        }
+        logger.info("peer subscribed", metadata: ["peer": .string(peer), "database": .string(database)])
+        status.update(peer: peer, database: database) { $0.publishing = true }
+        let session = Locked(PublisherSession(maxInFlight: 4, batchSize: Self.batchSize, resendAfterMillis: 5000))
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await pump(session, peer: peer, outbound) }
+                while let frame = try await FrameIO.next(&messages) {
+                    guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
+                    try await receive(message, session, peer: peer, outbound)
+                }
+                group.cancelAll()
+            }
+        } catch is CancellationError {
+        } catch {
+            logger.info("inbound replication connection closed", metadata: ["peer": .string(peer), "database": .string(database), "error": .string("\(error)")])
+        }
+        status.update(peer: peer, database: database) { $0.publishing = false }
+        logger.info("peer unsubscribed", metadata: ["peer": .string(peer), "database": .string(database)])
+    }
+
+    private func refuse(_ reason: String, peer: String?, _ outbound: WebSocketOutboundWriter) async {
+        status.refusal()
+        logger.warning("refused replication connection", metadata: [
+            "reason": .string(reason), "stated_node": .string(peer ?? "-"), "database": .string(database),
+            "certificate_names": .string(certificateNames.sorted().joined(separator: ",")),
+        ])
+        try? await outbound.close(.policyViolation, reason: String(reason.prefix(120)))
+    }
+
+    /// A subscriber message: `subscribe` (re)starts the stream, `ack` frees the window.
+    private func receive(_ message: ReplicationMessage, _ session: Locked<PublisherSession>, peer: String, _ outbound: WebSocketOutboundWriter) async throws {
+        var oldest: UInt64 = 0
+        if case .subscribe(let from, _) = message { oldest = try await oldestRetained(from: from) }
+        let reply = session.withLock { $0.receive(message, now: FrameIO.nowMillis(), oldestRetained: oldest) }
+        if let reply {
+            if case .pruned(let oldest) = reply { logPruned(peer: peer, oldest: oldest) }
+            try await FrameIO.send(.message(reply), outbound)
+        }
+    }
+
+    /// The first sequence still in our log (0: no such database here yet).
+    private func oldestRetained(from: UInt64) async throws -> UInt64 {
+        do {
+            let r = try await auditd.call(op: "audit_stream", body: ["database": .string(database), "from": JSON(from), "max": 1, "wait_ms": 0])
+            return UInt64(r["oldest"]?.intValue ?? 0)
+        } catch {
+            if Self.isNotFound(error) { return 0 }  // no such database here yet
+            throw error
+        }
+    }
+
+    static func isNotFound(_ error: any Error) -> Bool { (error as? SkeinError)?.status == 404 }
+
+    private func logPruned(peer: String, oldest: UInt64) {
+        logger.error("peer's position is older than our retained audit log: it needs a full copy, which this version does not do yet", metadata: [
+            "peer": .string(peer), "database": .string(database), "oldest_retained": .string("\(oldest)"),
+        ])
+    }
+
+    /// Sends batches while the session has room, long-polling auditd for new entries.
+    private func pump(_ session: Locked<PublisherSession>, peer: String, _ outbound: WebSocketOutboundWriter) async throws {
+        while !Task.isCancelled {
+            let now = FrameIO.nowMillis()
+            let (canSend, next) = session.withLock { s in
+                s.tick(now: now)
+                return (s.canSend, s.next)
+            }
+            guard canSend else {
+                try await Task.sleep(for: .milliseconds(25))
+                continue
+            }
+            let reply: JSON
+            do {
+                reply = try await auditd.call(op: "audit_stream", body: [
+                    "database": .string(database), "from": JSON(next), "max": JSON(Self.batchSize), "wait_ms": JSON(Self.waitMillis),
+                ], timeoutMillis: config.timeoutMillis + Self.waitMillis)
+            } catch {
+                if !Self.isNotFound(error) { logger.warning("cannot read the audit log", metadata: ["database": .string(database), "error": .string("\(error)")]) }
+                try await Task.sleep(for: .seconds(1))
+                continue
+            }
+            let newest = UInt64(reply["newest"]?.intValue ?? 0)
+            if reply["pruned"]?.boolValue == true {
+                let oldest = UInt64(reply["oldest"]?.intValue ?? 0)
+                // Stop until the peer subscribes again (after a full copy, later).
+                session.withLock { $0.disconnected() }
+                logPruned(peer: peer, oldest: oldest)
+                try await FrameIO.send(.message(.pruned(oldest: oldest)), outbound)
+                continue
+            }
+            let entries = (reply["entries"]?.arrayValue ?? []).compactMap(AuditEntry.init(json:))
+            let (batch, acknowledged) = session.withLock { s -> (ReplicationMessage?, UInt64) in
+                // Rewound (resend, re-subscribe) while we read: read again from the new position.
+                guard s.next == next else { return (nil, s.acknowledged) }
+                return (s.nextBatch(log: entries, newest: newest, now: FrameIO.nowMillis()), s.acknowledged)
+            }
+            status.update(peer: peer, database: database) { $0.lagEntries = newest > acknowledged ? newest - acknowledged : 0 }
+            if let batch {
+                try await FrameIO.send(.message(batch), outbound)
+                status.update(peer: peer, database: database) { $0.sendingMessage = FrameIO.nowMillis() }
+            }
+        }
+    }
+}
+
+/// The identity rule (docs/INTERFACES.md §8): the name a peer states in `hello` must be one
+/// its certificate carries (CN or DNS SAN) and the hostname of a configured route.
+enum PeerIdentity {
+    static func problem(stated name: String, certificateNames: Set<String>, config: NodeConfig) -> String? {
+        guard certificateNames.contains(name) else {
+            return "stated node name \"\(name)\" is not in its certificate (\(certificateNames.sorted().joined(separator: ", ")))"
+        }
+        guard config.routes.contains(where: { $0.hostname == name }) else {
+            return "\"\(name)\" is not a configured route (replication.routes)"
+        }
+        return nil
+    }
+}

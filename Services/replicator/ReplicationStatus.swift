@@ -1,0 +1,91 @@
+import Foundation
+import SkeinCore
+
+/// What `replication_status` reports (and the gateway's `cluster_status` shows): one
+/// entry per route, one socket per replicated database. Updated by the subscriber links
+/// (outbound) and publisher connections (inbound); read by the RPC server.
+final class ReplicationStatus: @unchecked Sendable {
+    struct Socket {
+        /// The outbound (subscriber) connection is up and past `hello`.
+        var connected = false
+        /// Round trip of the last `hello` exchange, in milliseconds.
+        var latencyMillis: Double?
+        /// When the last batch applied here was confirmed (applied durably, ack sent).
+        var lastCommitConfirmed: UInt64?
+        /// The HLC time of the newest entry received from the peer.
+        var lastReceivedRemoteTime: UInt64?
+        /// When the last batch arrived here.
+        var lastReceivedLocalTime: UInt64?
+        /// The peer's last sequence applied here.
+        var cursor: UInt64 = 0
+        /// The peer is subscribed to us (inbound connection past `hello`).
+        var publishing = false
+        /// When we last sent the peer a batch.
+        var sendingMessage: UInt64?
+        /// Entries of our log the peer has not acknowledged yet (publisher side).
+        var lagEntries: UInt64?
+    }
+
+    private let lock = NSLock()
+    private var sockets: [String: [String: Socket]] = [:]
+    private var refused = 0
+
+    func update(peer: String, database: String, _ change: (inout Socket) -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        change(&sockets[peer, default: [:]][database, default: Socket()])
+    }
+
+    /// A connection refused for its identity (wrong name, unknown node).
+    func refusal() {
+        lock.lock()
+        refused += 1
+        lock.unlock()
+    }
+
+    func json(config: NodeConfig) -> JSON {
+        lock.lock()
+        let snapshot = sockets
+        let refusals = refused
+        lock.unlock()
+        func time(_ millis: UInt64?) -> JSON {
+            millis.map { .string(LogTime.iso(Double($0) / 1000)) } ?? .null
+        }
+        let connections: [JSON] = config.routes.map { route in
+            let sockets: [JSON] = config.replicationDatabases.map { database in
+                let s = snapshot[route.hostname]?[database] ?? Socket()
+                return [
+                    "database": .string(database), "connected": .bool(s.connected),
+                    "latency": s.latencyMillis.map(JSON.number) ?? .null,
+                    "lastCommitConfirmed": time(s.lastCommitConfirmed),
+                    "lastReceivedRemoteTime": time(s.lastReceivedRemoteTime),
+                    "lastReceivedLocalTime": time(s.lastReceivedLocalTime),
+                    "sendingMessage": time(s.sendingMessage),
+                    "cursor": JSON(s.cursor), "publishing": .bool(s.publishing),
+                    "lag_entries": s.lagEntries.map { JSON($0) } ?? .null,
+                ]
+            }
+            return ["name": .string(route.hostname), "url": .string(route.url), "database_sockets": .array(sockets)]
+        }
+        return [
+            "node_name": .string(config.nodeName), "is_enabled": true,
+            "url": .string(config.replicationURL ?? "wss://\(config.replicationHost):\(config.replicationPort)"),
+            "connections": .array(connections), "refused_connections": JSON(refusals),
+        ]
+    }
+}
+
+enum LogTime {
+    nonisolated(unsafe) static let formatter: ISO8601DateFormatter = {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }()
+    static let lock = NSLock()
+
+    static func iso(_ seconds: Double) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+    }
+}

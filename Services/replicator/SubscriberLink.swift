@@ -1,0 +1,163 @@
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOWebSocket
+import NIOSSL
+import SkeinCore
+import SkeinReplication
+import SkeinService
+
+/// The outbound side for one (route, database): dials the peer, subscribes from the
+/// stored cursor to the entries the peer originated, applies each batch through the
+/// store's `replication_apply` (entries and cursor in one transaction) and acknowledges
+/// it. Reconnects forever, backing off from 100 ms, doubling to 5 s.
+struct SubscriberLink: Sendable {
+    let config: NodeConfig
+    let route: ReplicationRoute
+    let database: String
+    let tls: TLSConfiguration
+    let store: RPCClient
+    let status: ReplicationStatus
+    let logger: Logger
+
+    static let firstBackoffMillis: UInt64 = 100
+    static let maxBackoffMillis: UInt64 = 5000
+    static let tickMillis: UInt64 = 500
+
+    struct Refused: Error, CustomStringConvertible { let description: String }
+    struct NeedsFullCopy: Error, CustomStringConvertible {
+        let oldest: UInt64
+        var description: String { "the peer pruned its log before our cursor (oldest retained \(oldest)): a full copy is needed, not implemented yet" }
+    }
+
+    var url: String {
+        let path = database.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? database
+        return "\(route.url)\(PeerListener.pathPrefix)\(path)"
+    }
+
+    var metadata: Logger.Metadata { ["peer": .string(route.hostname), "database": .string(database), "url": .string(url)] }
+
+    func run() async {
+        var backoff = Self.firstBackoffMillis
+        var lastProblem = ""
+        while !Task.isCancelled {
+            let subscribed = Locked(false)
+            do {
+                try await connectOnce(subscribed: subscribed)
+                logger.info("replication connection closed by peer", metadata: metadata)
+            } catch is CancellationError {
+                return
+            } catch {
+                // The same failure again (peer down, refused) is logged once, then at debug.
+                let problem = "\(error)"
+                // A TLS failure is a refusal of identity: a certificate not from our CA, or
+                // not carrying the route's name, on either side.
+                let refused = Self.isRefusal(error)
+                let level: Logger.Level = problem == lastProblem ? .debug : (refused || error is NeedsFullCopy ? .warning : .info)
+                if refused { status.refusal() }
+                logger.log(level: level, refused ? "refused replication connection" : "replication connection failed",
+                           metadata: metadata.merging(["error": .string(problem), "retry_ms": .string("\(backoff)")]) { $1 })
+                if error is NeedsFullCopy { logger.error("full copy needed and not implemented yet: this database stops replicating from this peer", metadata: metadata) }
+                lastProblem = problem
+            }
+            status.update(peer: route.hostname, database: database) { $0.connected = false }
+            if subscribed.withLock({ $0 }) {
+                backoff = Self.firstBackoffMillis
+                lastProblem = ""
+            }
+            try? await Task.sleep(for: .milliseconds(backoff))
+            backoff = min(backoff * 2, Self.maxBackoffMillis)
+        }
+    }
+
+    /// Identity failures: the peer's `hello`, or a TLS handshake that failed on a
+    /// certificate (ours not trusted there, or theirs not trusted or misnamed here).
+    static func isRefusal(_ error: any Error) -> Bool {
+        if error is Refused || error is NIOSSLExtraError { return true }
+        if case .handshakeFailed? = error as? NIOSSLError { return true }
+        return false
+    }
+
+    private func connectOnce(subscribed: Locked<Bool>) async throws {
+        let cursorReply = try await store.call(op: "replication_cursor", body: ["database": .string(database), "peer": .string(route.hostname)])
+        let cursor = UInt64(cursorReply["cursor"]?.intValue ?? 0)
+        var wsLogger = logger
+        wsLogger.logLevel = .warning
+        let configuration = WebSocketClientConfiguration(autoPing: .enabled(timePeriod: .seconds(15)), sniHostname: route.hostname)
+        try await WebSocketClient.connect(url: url, configuration: configuration, tlsConfiguration: tls, logger: wsLogger) { inbound, outbound, _ in
+            var messages = inbound.messages(maxSize: FrameIO.maxMessageBytes).makeAsyncIterator()
+            let started = Date()
+            try await FrameIO.send(.hello(node: config.nodeName), outbound)
+            guard case .hello(let name)? = try await FrameIO.next(&messages) else {
+                throw Refused(description: "the peer closed the connection or did not say hello (it refused us, or we are not in its routes)")
+            }
+            // TLS already checked the certificate carries route.hostname (SNI, full verification).
+            guard name == route.hostname else {
+                try? await outbound.close(.policyViolation, reason: "expected node \(route.hostname)")
+                throw Refused(description: "peer states node name \"\(name)\", the route expects \"\(route.hostname)\"")
+            }
+            let latency = Date().timeIntervalSince(started) * 1000
+            var session = SubscriberSession(cursor: cursor, origins: [route.hostname])
+            session.heard(now: FrameIO.nowMillis())
+            let shared = Locked(session)
+            subscribed.withLock { $0 = true }
+            status.update(peer: route.hostname, database: database) {
+                $0.connected = true
+                $0.latencyMillis = (latency * 100).rounded() / 100
+                $0.cursor = cursor
+            }
+            logger.info("subscribed", metadata: metadata.merging(["from": .string("\(cursor + 1)")]) { $1 })
+            try await FrameIO.send(.message(shared.withLock { $0.subscribe }), outbound)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // Re-subscribe when the stream went quiet (a lost subscribe, a stalled peer).
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .milliseconds(Self.tickMillis))
+                        if let again = shared.withLock({ $0.tick(now: FrameIO.nowMillis()) }) { try await FrameIO.send(.message(again), outbound) }
+                    }
+                }
+                while let frame = try await FrameIO.next(&messages) {
+                    guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
+                    try await handle(message, shared, outbound)
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func handle(_ message: ReplicationMessage, _ session: Locked<SubscriberSession>, _ outbound: WebSocketOutboundWriter) async throws {
+        let received = FrameIO.nowMillis()
+        let action = session.withLock { s in
+            s.heard(now: received)
+            return s.receive(message)
+        }
+        switch action {
+        case .apply(let entries, let through):
+            status.update(peer: route.hostname, database: database) { s in
+                s.lastReceivedLocalTime = received
+                if let newest = entries.map(\.version.millis).max() { s.lastReceivedRemoteTime = newest }
+            }
+            let reply = try await store.call(op: "replication_apply", body: [
+                "database": .string(database), "peer": .string(route.hostname), "through": JSON(through), "entries": .array(entries.map(\.json)),
+            ])
+            let stored = UInt64(reply["cursor"]?.intValue ?? 0)
+            let ack = session.withLock { $0.applied(through: max(through, stored)) }
+            try await FrameIO.send(.message(ack), outbound)
+            status.update(peer: route.hostname, database: database) { s in
+                s.lastCommitConfirmed = FrameIO.nowMillis()
+                s.cursor = max(through, stored)
+            }
+            if !entries.isEmpty {
+                logger.debug("applied batch", metadata: metadata.merging(["through": .string("\(through)"), "entries": .string("\(entries.count)"),
+                                                                          "applied": .string("\(reply["applied"]?.intValue ?? 0)")]) { $1 })
+            }
+        case .send(let reply):
+            try await FrameIO.send(.message(reply), outbound)
+        case .fullCopy(let oldest):
+            try? await outbound.close(.normalClosure, reason: "full copy needed")
+            throw NeedsFullCopy(oldest: oldest)
+        case .none:
+            break
+        }
+    }
+}

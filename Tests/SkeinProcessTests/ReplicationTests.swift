@@ -1,0 +1,212 @@
+import Foundation
+import SkeinCore
+import Testing
+
+/// A throwaway certificate authority made with openssl, and node certificates it signs
+/// (CN and DNS SAN = the node name, IP SAN, EKU serverAuth + clientAuth).
+struct TestPKI {
+    let dir: String
+    var certificate: String { dir + "/ca.pem" }
+
+    init(name: String) throws {
+        dir = "/tmp/skt-pki-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                          "-keyout", dir + "/ca.key", "-out", certificate, "-days", "2", "-subj", "/CN=\(name)",
+                          "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+    }
+
+    /// Writes `node.pem` and `node.key` into `dir`; returns the tls.* config keys.
+    func issue(node: String, ip: String = "127.0.0.1", into target: String) throws -> [String: JSON] {
+        let key = target + "/node.key", csr = target + "/node.csr", pem = target + "/node.pem", ext = target + "/node.ext"
+        try "subjectAltName=DNS:\(node),IP:\(ip)\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+            .write(toFile: ext, atomically: true, encoding: .utf8)
+        try Self.openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                          "-keyout", key, "-out", csr, "-subj", "/CN=\(node)"])
+        try Self.openssl(["x509", "-req", "-in", csr, "-CA", certificate, "-CAkey", dir + "/ca.key", "-CAcreateserial",
+                          "-out", pem, "-days", "2", "-extfile", ext])
+        return ["tls.certificate": .string(pem), "tls.privateKey": .string(key), "tls.certificateAuthority": .string(certificate)]
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: dir) }
+
+    static func openssl(_ arguments: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = arguments
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw NodeError("openssl \(arguments.prefix(2).joined(separator: " ")) failed: \(p.terminationStatus)") }
+    }
+}
+
+/// A node of a replication test: its gateway-facing TestNode plus its replication port.
+struct Peer {
+    let name: String
+    let node: TestNode
+    let port: Int
+
+    static func start(_ name: String) async throws -> Peer {
+        Peer(name: name, node: try await TestNode.start(config: ["replication.hostname": name]), port: TestNode.freePort())
+    }
+
+    /// Certificates from `pki`, routes to `peers`, then the replicator.
+    func replicate(with peers: [Peer], pki: TestPKI) throws {
+        var config = try pki.issue(node: name, into: node.root)
+        config["replication.securePort"] = JSON(port)
+        config["replication.host"] = "127.0.0.1"
+        config["replication.routes"] = .array(peers.map { ["hostname": .string($0.name), "host": "127.0.0.1", "port": JSON($0.port)] })
+        try node.startReplicator(config: config)
+    }
+
+    var replicatorLog: String { (try? String(contentsOfFile: node.root + "/log/replicator.log", encoding: .utf8)) ?? "" }
+}
+
+/// Polls `probe` every 100 ms until it returns a value, for `timeout` seconds at most.
+func pollUntil<T>(_ what: String, timeout: Double = 20, _ probe: () async throws -> T?) async throws -> T {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let value = try? await probe() { return value }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw NodeError("timed out after \(timeout) s waiting for \(what)")
+}
+
+extension ProcessTests {
+    /// Two or three nodes on loopback, each with store, auditd, gateway and replicator,
+    /// replicating over mTLS WebSockets (docs/INTERFACES.md §8).
+    @Suite(.serialized) struct ReplicationTests {
+        /// Runs `body` with started peers, always shutting them down (logs on failure).
+        func withPeers(_ names: [String], _ body: ([Peer]) async throws -> Void) async throws {
+            var peers: [Peer] = []
+            do {
+                for name in names { peers.append(try await Peer.start(name)) }
+                try await body(peers)
+            } catch {
+                for p in peers { Issue.record("\(p.name) output:\n\(p.node.outputTail(lines: 30))") }
+                for p in peers { await p.node.shutdown() }
+                throw error
+            }
+            for p in peers { await p.node.shutdown() }
+        }
+
+        func record(_ peer: Peer, _ table: String, _ id: Int) async throws -> JSON? {
+            let (status, json) = try await peer.node.post(["operation": "search_by_id", "database": "data", "table": .string(table),
+                                                           "ids": [JSON(id)], "get_attributes": ["*"]])
+            guard status == 200 else { return nil }
+            return json.arrayValue?.first
+        }
+
+        @Test func insertsAndUpdatesReplicateBothWays() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            try await withPeers(["node-a", "node-b"]) { peers in
+                let (a, b) = (peers[0], peers[1])
+                try a.replicate(with: [b], pki: pki)
+                try b.replicate(with: [a], pki: pki)
+
+                // Both subscriber links come up (cluster_status through the gateway).
+                for (p, q) in [(a, b), (b, a)] {
+                    _ = try await pollUntil("\(p.name) connected to \(q.name)") { () -> Bool? in
+                        let s = try await p.node.ok(["operation": "cluster_status"])
+                        let socket = s["connections"]?.arrayValue?.first?["database_sockets"]?.arrayValue?.first
+                        guard s["is_enabled"] == true, s["connections"]?.arrayValue?.first?["name"] == .string(q.name),
+                              socket?["database"] == "data", socket?["connected"] == true else { return nil }
+                        return true
+                    }
+                }
+
+                // A table and a record made on A appear on B.
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "dog", "primary_key": "id"])
+                _ = try await a.node.insert("data", "dog", [["id": 1, "name": "Rex", "from": "node-a"]])
+                let onB = try await pollUntil("record 1 on node-b") { try await record(b, "dog", 1) }
+                #expect(onB["name"] == "Rex")
+                #expect(onB["from"] == "node-a")
+
+                // The other way: a record made on B appears on A.
+                _ = try await b.node.insert("data", "dog", [["id": 2, "name": "Fido", "from": "node-b"]])
+                let onA = try await pollUntil("record 2 on node-a") { try await record(a, "dog", 2) }
+                #expect(onA["name"] == "Fido")
+
+                // An update on A converges on B.
+                try await a.node.ok(["operation": "update", "database": "data", "table": "dog", "records": [["id": 1, "name": "Max"]]])
+                _ = try await pollUntil("the update of record 1 on node-b") { () -> Bool? in
+                    try await record(b, "dog", 1)?["name"] == "Max" ? true : nil
+                }
+                let final1 = try #require(try await record(b, "dog", 1))
+                #expect(final1["from"] == "node-a", "update keeps the other fields: \(final1)")
+
+                // Each side reports the other's progress.
+                let status = try await a.node.ok(["operation": "cluster_status"])
+                let socket = status["connections"]?.arrayValue?.first?["database_sockets"]?.arrayValue?.first
+                #expect(socket?["lastCommitConfirmed"]?.stringValue != nil, "\(status)")
+                #expect(socket?["publishing"] == true, "\(status)")
+            }
+        }
+
+        @Test func certificateFromAnotherCAIsRefused() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            let rogue = try TestPKI(name: "Rogue CA")
+            defer { pki.remove(); rogue.remove() }
+            try await withPeers(["node-a", "node-c"]) { peers in
+                let (a, c) = (peers[0], peers[1])
+                // Each names the other as a route, so only the certificate stands in the way.
+                try a.replicate(with: [c], pki: pki)
+                try c.replicate(with: [a], pki: rogue)
+
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "cat", "primary_key": "id"])
+                _ = try await a.node.insert("data", "cat", [["id": 1, "name": "Tom"]])
+
+                // Both sides log the refusal (each distrusts the other's certificate).
+                _ = try await pollUntil("a refusal in node-c's replicator log") { () -> Bool? in
+                    c.replicatorLog.contains("refused replication connection") ? true : nil
+                }
+                _ = try await pollUntil("a refusal in node-a's replicator log") { () -> Bool? in
+                    a.replicatorLog.contains("refused replication connection") ? true : nil
+                }
+                // (cluster_status falls back to is_enabled: false until the gateway reaches the replicator.)
+                let status = try await pollUntil("refusals counted in node-a's cluster_status") { () -> JSON? in
+                    let s = try await a.node.ok(["operation": "cluster_status"])
+                    // (Not `cond ? s : nil`: JSON is nil-literal expressible, that would be .null.)
+                    guard (s["refused_connections"]?.intValue ?? 0) >= 1 else { return Optional<JSON>.none }
+                    return s
+                }
+                let socket = status["connections"]?.arrayValue?.first?["database_sockets"]?.arrayValue?.first
+                #expect(socket?["connected"] == false && socket?["publishing"] == false, "\(status)")
+
+                // Nothing reached node-c: no table, no record.
+                try await Task.sleep(for: .seconds(2))
+                #expect(try await record(c, "cat", 1) == nil)
+            }
+        }
+
+        /// A certificate from the right CA is not enough: the stated name must be in the
+        /// certificate and a configured route of the node it dials.
+        @Test func trustedCertificateOfAnUnknownNodeIsRefused() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            try await withPeers(["node-a", "node-d"]) { peers in
+                let (a, d) = (peers[0], peers[1])
+                try a.replicate(with: [], pki: pki)
+                try d.replicate(with: [a], pki: pki)
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "owl", "primary_key": "id"])
+                _ = try await a.node.insert("data", "owl", [["id": 1]])
+
+                _ = try await pollUntil("node-a refusing node-d") { () -> Bool? in
+                    a.replicatorLog.contains("is not a configured route") ? true : nil
+                }
+                _ = try await pollUntil("node-d seeing the refusal") { () -> Bool? in
+                    d.replicatorLog.contains("refused replication connection") ? true : nil
+                }
+                _ = try await pollUntil("refusals counted in node-a's cluster_status") { () -> Bool? in
+                    let s = try await a.node.ok(["operation": "cluster_status"])
+                    return (s["refused_connections"]?.intValue ?? 0) >= 1 ? true : nil
+                }
+                #expect(try await record(d, "owl", 1) == nil)
+            }
+        }
+    }
+}

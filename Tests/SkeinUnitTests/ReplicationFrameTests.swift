@@ -1,0 +1,44 @@
+import Testing
+@testable import SkeinCore
+@testable import SkeinReplication
+
+@Suite("Replication frames (docs/INTERFACES.md §8)")
+struct ReplicationFrameTests {
+    static let entry = AuditEntry(
+        sequence: 7, version: HLCTimestamp(rawValue: 117_705_614_478_540_800), origin: "node-a", user: "admin",
+        operation: "insert", table: "dog", ids: [1], records: [["id": 1, "name": "Rex"]], previous: [nil])
+
+    @Test(arguments: [
+        ReplicationFrame.hello(node: "node-a"),
+        .message(.subscribe(from: 1, origins: ["node-a"])),
+        .message(.subscribe(from: 42, origins: [])),
+        .message(.batch(from: 5, through: 9, entries: [entry])),
+        .message(.batch(from: 10, through: 12, entries: [])),
+        .message(.ack(through: 9)),
+        .message(.pruned(oldest: 100)),
+    ])
+    func roundTrip(frame: ReplicationFrame) throws {
+        #expect(try ReplicationFrame(text: frame.text) == frame)
+    }
+
+    @Test func wireShape() throws {
+        #expect(ReplicationFrame.hello(node: "node-b").text == #"{"node":"node-b","type":"hello"}"#)
+        #expect(ReplicationFrame.message(.subscribe(from: 3, origins: ["node-b"])).text == #"{"from":3,"origins":["node-b"],"type":"subscribe"}"#)
+        #expect(ReplicationFrame.message(.ack(through: 8)).text == #"{"through":8,"type":"ack"}"#)
+        #expect(ReplicationFrame.message(.pruned(oldest: 2)).text == #"{"oldest":2,"type":"pruned"}"#)
+        let batch = try JSON.parse(ReplicationFrame.message(.batch(from: 7, through: 7, entries: [Self.entry])).text)
+        #expect(batch["type"] == "batch")
+        #expect(batch["entries"]?.arrayValue?.first == Self.entry.json)
+    }
+
+    @Test(arguments: [
+        "", "[]", "{}", #"{"type":"nope"}"#, #"{"type":"hello"}"#, #"{"type":"hello","node":""}"#,
+        #"{"type":"subscribe","from":-1,"origins":[]}"#, #"{"type":"subscribe","from":1.5,"origins":[]}"#,
+        #"{"type":"subscribe","from":1,"origins":[1]}"#, #"{"type":"subscribe","from":1}"#,
+        #"{"type":"batch","from":1,"through":2,"entries":[{"seq":1}]}"#, #"{"type":"batch","from":1,"through":2}"#,
+        #"{"type":"ack","through":"3"}"#, #"{"type":"pruned"}"#,
+    ])
+    func rejectsMalformed(text: String) {
+        #expect(throws: ReplicationFrame.DecodeError.self) { try ReplicationFrame(text: text) }
+    }
+}
