@@ -23,8 +23,9 @@ test: deps
 	swift test --skip-build --disable-xctest
 
 # make bench [BENCH_ARGS="--records N"]
-bench:
-	swift build -c release --product skein-bench
+# The benchmark starts store, auditd and gateway from its own directory: build those too.
+bench: deps
+	for p in skein-store skein-auditd skein-gateway skein-bench; do swift build -c release --product $$p || exit 1; done
 	"$$(swift build -c release --show-bin-path)/skein-bench" $(BENCH_ARGS)
 
 clean-cluster: down
