@@ -70,6 +70,10 @@ func bodies(table: String) -> [[[UInt8]]] {
 print("skein-bench: \(clients) clients, batches of \(batch) records (~\(BenchRecords.record(1).serialized().count) bytes, 8 fields), \(totalRecords) records per phase")
 print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB")
 
+if ProcessInfo.processInfo.environment["SKEIN_BENCH_ENGINE_ONLY"] != nil {
+    print(String(format: "%.0f", try engine()))
+    exit(0)
+}
 let node = try BenchNode(port: port)
 defer { node.shutdown() }
 try node.waitHealthy()
