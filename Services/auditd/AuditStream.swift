@@ -35,19 +35,16 @@ final class AuditStream: @unchecked Sendable {
             let seen = generation[name, default: 0]
             changed.unlock()
             guard let env = try registry.database(name) else { throw SkeinError.notFound("database '\(name)' does not exist") }
-            let (entries, next, oldest, newest) = try env.lmdb.read { txn in
+            let (entries, next, oldest, newest, missing) = try env.lmdb.read { txn in
                 let oldest = try env.retainedFrom(txn)
                 let newest = try env.lastSequence(txn)
-                var entries: [JSON] = []
-                var next = from
-                for e in try env.auditEntries(txn, from: from, limit: max) {
-                    next = e.sequence + 1
-                    if tables == nil || tables!.contains(e.table) { entries.append(e.json) }
-                }
-                return (entries, next, oldest, newest)
+                let read = try env.readLog(txn, from: from, limit: max)
+                let entries = read.entries.filter { tables == nil || tables!.contains($0.table) }.map(\.json)
+                return (entries, read.next, oldest, newest, read.missing)
             }
-            // `pruned`: the caller's position is older than what is retained.
-            let pruned = from < oldest
+            // `pruned`: the caller's position is older than what is retained, or entries at
+            // its position were deleted: streaming on would silently skip them.
+            let pruned = from < oldest || missing
             if !entries.isEmpty || next > from || Date() >= deadline || pruned {
                 return ["entries": .array(entries), "next": JSON(next), "oldest": JSON(oldest), "newest": JSON(newest), "pruned": .bool(pruned)]
             }

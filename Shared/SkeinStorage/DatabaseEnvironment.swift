@@ -116,6 +116,35 @@ public final class DatabaseEnvironment: @unchecked Sendable {
         return out
     }
 
+    /// What a log reader positioned at `from` gets next: the entries from there on, stopping
+    /// before a hole. Sequences are written gap-free, so a missing one was deleted
+    /// (`delete_audit_logs_before` removes one table's entries anywhere in the log):
+    /// `missing` is then true and the reader cannot stream past it without a full copy.
+    public struct LogRead: Sendable {
+        public var entries: [AuditEntry]
+        /// The position after the last entry returned.
+        public var next: UInt64
+        public var missing: Bool
+    }
+
+    public func readLog(_ txn: LMDBTransaction, from: UInt64, limit: Int) throws -> LogRead {
+        var out = LogRead(entries: [], next: from, missing: false)
+        let newest = try lastSequence(txn)
+        for e in try auditEntries(txn, from: from, limit: limit) {
+            if e.sequence != out.next {
+                // Entries before the hole go out first; the hole is reported at its start.
+                out.missing = out.entries.isEmpty
+                return out
+            }
+            out.entries.append(e)
+            out.next = e.sequence + 1
+        }
+        // Everything up to the newest sequence should have been there.
+        let retained = try retainedFrom(txn)
+        if out.entries.isEmpty && from <= newest && retained <= from { out.missing = true }
+        return out
+    }
+
     /// The oldest retained sequence (0 when the log is empty).
     public func oldestSequence(_ txn: LMDBTransaction) throws -> UInt64 {
         let cursor = try txn.cursor(auditDB)

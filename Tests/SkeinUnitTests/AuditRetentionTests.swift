@@ -155,3 +155,42 @@ struct AuditRetentionTests {
         #expect(try f.allRecords().count == 6)
     }
 }
+
+/// A reader of the log must never stream past entries deleted in the middle of it.
+@Suite("Storage: reading the log across holes")
+struct LogHoleTests {
+    @Test func aHoleStopsTheReaderAndIsReported() throws {
+        let f = try StorageFixture()
+        try f.createTable("dog")
+        try f.createTable("cat")
+        for i in 0..<3 {
+            try f.insert([["id": JSON(i)]], table: "dog")
+            try f.insert([["id": JSON(i)]], table: "cat")
+        }
+        // seq 1-2: create_table dog/cat; then dog 3, cat 4, dog 5, cat 6, dog 7, cat 8.
+        let cutoff = try #require(try f.audit().first { $0.table == "cat" && $0.operation == "insert" }).timestamp + 1000
+        _ = try f.env.lmdb.write { txn -> Int in
+            // What delete_audit_logs_before does for table cat: remove its entries only.
+            let cursor = try txn.cursor(f.env.auditDB)
+            var n = 0
+            var e = cursor.first()
+            while let (_, v) = e {
+                if let entry = AuditEntry(json: try JSON.parse(v)), entry.table == "cat", entry.operation == "insert", entry.timestamp < cutoff {
+                    try cursor.deleteCurrent()
+                    n += 1
+                }
+                e = cursor.next()
+            }
+            return n
+        }
+        let first = try f.read { try f.env.readLog($0, from: 1, limit: 100) }
+        #expect(first.entries.map(\.sequence) == [1, 2, 3])  // stops before the hole at 4
+        #expect(!first.missing)
+        let atHole = try f.read { try f.env.readLog($0, from: first.next, limit: 100) }
+        #expect(atHole.entries.isEmpty)
+        #expect(atHole.missing)
+        // Past the end of the log nothing is missing.
+        let end = try f.read { try f.env.readLog($0, from: try f.env.lastSequence($0) + 1, limit: 100) }
+        #expect(!end.missing && end.entries.isEmpty)
+    }
+}
