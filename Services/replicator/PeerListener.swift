@@ -16,6 +16,7 @@ import SkeinService
 struct PeerListener {
     let config: NodeConfig
     let tls: PeerTLS
+    let store: RPCClient
     let auditd: RPCClient
     let status: ReplicationStatus
     let logger: Logger
@@ -30,7 +31,7 @@ struct PeerListener {
     }
 
     func makeApplication() throws -> some ApplicationProtocol {
-        let config = self.config, auditd = self.auditd, status = self.status, logger = self.logger
+        let config = self.config, store = self.store, auditd = self.auditd, status = self.status, logger = self.logger
         let server = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(autoPing: .enabled(timePeriod: .seconds(15))))) { request, channel, _ in
             guard let database = Self.database(path: request.path ?? "", replicated: config.replicationDatabases) else {
                 logger.info("refused replication request for an unknown path", metadata: ["path": .string(request.path ?? "")])
@@ -38,7 +39,7 @@ struct PeerListener {
             }
             let certificate = try await channel.nioSSL_peerCertificate().get()
             let names = certificate.map(PeerTLS.names(of:)) ?? []
-            let connection = PublisherConnection(config: config, database: database, certificateNames: names, auditd: auditd, status: status, logger: logger)
+            let connection = PublisherConnection(config: config, database: database, certificateNames: names, store: store, auditd: auditd, status: status, logger: logger)
             return .upgrade([:]) { inbound, outbound, _ in
                 await connection.run(inbound: inbound, outbound: outbound)
             }

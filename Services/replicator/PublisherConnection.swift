@@ -8,18 +8,22 @@ import SkeinService
 
 /// One inbound connection: a peer subscribed to this node's log of one database. Checks
 /// the peer's identity at `hello`, then streams batches read from auditd's `audit_stream`
-/// through a `PublisherSession` (back-pressure, go-back-N resends).
+/// through a `PublisherSession` (back-pressure, go-back-N resends). A peer told `pruned`
+/// may ask for a full copy on the same connection (`copy_begin`, then `copy_page` per page).
 struct PublisherConnection: Sendable {
     let config: NodeConfig
     let database: String
     /// CN and DNS SANs of the peer's certificate (its chain already verified by TLS).
     let certificateNames: Set<String>
+    let store: RPCClient
     let auditd: RPCClient
     let status: ReplicationStatus
     let logger: Logger
 
     static let batchSize = 500
     static let waitMillis = 1000
+    /// Rows per `copy_rows` page (one page in flight: the subscriber asks for the next).
+    static let copyPageRows = 1000
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         var messages = inbound.messages(maxSize: FrameIO.maxMessageBytes).makeAsyncIterator()
@@ -66,8 +70,17 @@ struct PublisherConnection: Sendable {
         try? await outbound.close(.policyViolation, reason: String(reason.prefix(120)))
     }
 
-    /// A subscriber message: `subscribe` (re)starts the stream, `ack` frees the window.
+    /// A subscriber message: `subscribe` (re)starts the stream, `ack` frees the window,
+    /// `copy_begin`/`copy_page` serve a full copy.
     private func receive(_ message: ReplicationMessage, _ session: Locked<PublisherSession>, peer: String, _ outbound: WebSocketOutboundWriter) async throws {
+        switch message {
+        case .copyBegin:
+            return try await FrameIO.send(.message(try await copyTables(peer: peer)), outbound)
+        case .copyPage(let table, let after):
+            return try await FrameIO.send(.message(try await copyRows(table: table, after: after)), outbound)
+        default:
+            break
+        }
         var oldest: UInt64 = 0
         if case .subscribe(let from, _) = message { oldest = try await oldestRetained(from: from) }
         let reply = session.withLock { $0.receive(message, now: FrameIO.nowMillis(), oldestRetained: oldest) }
@@ -88,10 +101,53 @@ struct PublisherConnection: Sendable {
         }
     }
 
+    /// `copy_tables`: our last sequence + 1, read before listing the tables, so whatever is
+    /// written while the peer copies is streamed to it afterwards (re-applying is harmless
+    /// under last-write-wins).
+    private func copyTables(peer: String) async throws -> ReplicationMessage {
+        var resumeFrom: UInt64 = 1
+        do {
+            let r = try await auditd.call(op: "audit_stream", body: ["database": .string(database), "from": 1, "max": 1, "wait_ms": 0])
+            resumeFrom = UInt64(r["newest"]?.intValue ?? 0) + 1
+        } catch {
+            if !Self.isNotFound(error) { throw error }  // no such database here yet: nothing to copy
+        }
+        var tables: [JSON] = []
+        do {
+            let described = try await store.call(op: "describe_database", body: ["database": .string(database)])
+            for (name, d) in (described.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let attributes = (d["attributes"]?.arrayValue ?? []).compactMap { $0["attribute"]?.stringValue ?? $0.stringValue }
+                tables.append(["database": .string(database), "name": .string(name),
+                               "primary_key": d["primary_key"] ?? d["hash_attribute"] ?? "id", "attributes": JSON(attributes)])
+            }
+        } catch {
+            if !Self.isNotFound(error) { throw error }
+        }
+        logger.info("full copy requested", metadata: [
+            "peer": .string(peer), "database": .string(database), "tables": .string("\(tables.count)"), "resume_from": .string("\(resumeFrom)"),
+        ])
+        return .copyTables(resumeFrom: resumeFrom, tables: tables)
+    }
+
+    /// `copy_rows`: one page of `table` in key order (store `replication_export`).
+    private func copyRows(table: String, after: JSON?) async throws -> ReplicationMessage {
+        var body: [String: JSON] = ["database": .string(database), "table": .string(table), "limit": JSON(Self.copyPageRows)]
+        if let after { body["after"] = after }
+        do {
+            let page = try await store.call(op: "replication_export", body: .object(body))
+            let last = page["last"].flatMap { $0.isNull ? nil : $0 }
+            return .copyRows(table: table, rows: page["rows"]?.arrayValue ?? [], last: last)
+        } catch {
+            // Dropped since it was listed: an empty table to the peer.
+            if Self.isNotFound(error) { return .copyRows(table: table, rows: [], last: nil) }
+            throw error
+        }
+    }
+
     static func isNotFound(_ error: any Error) -> Bool { (error as? SkeinError)?.status == 404 }
 
     private func logPruned(peer: String, oldest: UInt64) {
-        logger.error("peer's position is older than our retained audit log: it needs a full copy, which this version does not do yet", metadata: [
+        logger.info("peer's position is older than our retained audit log: it needs a full copy", metadata: [
             "peer": .string(peer), "database": .string(database), "oldest_retained": .string("\(oldest)"),
         ])
     }

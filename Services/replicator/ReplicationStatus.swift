@@ -24,6 +24,8 @@ final class ReplicationStatus: @unchecked Sendable {
         var sendingMessage: UInt64?
         /// Entries of our log the peer has not acknowledged yet (publisher side).
         var lagEntries: UInt64?
+        /// A full copy from the peer in progress ("Copying dog: 12000 rows"), else nil.
+        var copying: String?
     }
 
     private let lock = NSLock()
@@ -63,6 +65,7 @@ final class ReplicationStatus: @unchecked Sendable {
                     "sendingMessage": time(s.sendingMessage),
                     "cursor": JSON(s.cursor), "publishing": .bool(s.publishing),
                     "lag_entries": s.lagEntries.map { JSON($0) } ?? .null,
+                    "copying": s.copying.map(JSON.string) ?? .null,
                 ]
             }
             return ["name": .string(route.hostname), "url": .string(route.url), "database_sockets": .array(sockets)]

@@ -10,7 +10,11 @@ import SkeinService
 /// The outbound side for one (route, database): dials the peer, subscribes from the
 /// stored cursor to the entries the peer originated, applies each batch through the
 /// store's `replication_apply` (entries and cursor in one transaction) and acknowledges
-/// it. Reconnects forever, backing off from 100 ms, doubling to 5 s.
+/// it. Reconnects forever, backing off from 100 ms, doubling to 5 s. When the peer pruned
+/// its log past our cursor (`pruned`), copies its tables page by page (`copy_begin`,
+/// `copy_page`; store `replication_import`), moves the cursor to where the copy was taken
+/// and streams from there; an interrupted copy starts again on reconnect (imports merge by
+/// last-write-wins, so re-importing changes nothing).
 struct SubscriberLink: Sendable {
     let config: NodeConfig
     let route: ReplicationRoute
@@ -25,10 +29,6 @@ struct SubscriberLink: Sendable {
     static let tickMillis: UInt64 = 500
 
     struct Refused: Error, CustomStringConvertible { let description: String }
-    struct NeedsFullCopy: Error, CustomStringConvertible {
-        let oldest: UInt64
-        var description: String { "the peer pruned its log before our cursor (oldest retained \(oldest)): a full copy is needed, not implemented yet" }
-    }
 
     var url: String {
         let path = database.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? database
@@ -53,14 +53,16 @@ struct SubscriberLink: Sendable {
                 // A TLS failure is a refusal of identity: a certificate not from our CA, or
                 // not carrying the route's name, on either side.
                 let refused = Self.isRefusal(error)
-                let level: Logger.Level = problem == lastProblem ? .debug : (refused || error is NeedsFullCopy ? .warning : .info)
+                let level: Logger.Level = problem == lastProblem ? .debug : (refused ? .warning : .info)
                 if refused { status.refusal() }
                 logger.log(level: level, refused ? "refused replication connection" : "replication connection failed",
                            metadata: metadata.merging(["error": .string(problem), "retry_ms": .string("\(backoff)")]) { $1 })
-                if error is NeedsFullCopy { logger.error("full copy needed and not implemented yet: this database stops replicating from this peer", metadata: metadata) }
                 lastProblem = problem
             }
-            status.update(peer: route.hostname, database: database) { $0.connected = false }
+            status.update(peer: route.hostname, database: database) {
+                $0.connected = false
+                $0.copying = nil
+            }
             if subscribed.withLock({ $0 }) {
                 backoff = Self.firstBackoffMillis
                 lastProblem = ""
@@ -118,14 +120,17 @@ struct SubscriberLink: Sendable {
                 }
                 while let frame = try await FrameIO.next(&messages) {
                     guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
-                    try await handle(message, shared, outbound)
+                    if try await handle(message, shared, outbound) {
+                        try await fullCopy(&messages, shared, outbound)
+                    }
                 }
                 group.cancelAll()
             }
         }
     }
 
-    private func handle(_ message: ReplicationMessage, _ session: Locked<SubscriberSession>, _ outbound: WebSocketOutboundWriter) async throws {
+    /// Handles a streaming message; returns true when a full copy is needed.
+    private func handle(_ message: ReplicationMessage, _ session: Locked<SubscriberSession>, _ outbound: WebSocketOutboundWriter) async throws -> Bool {
         let received = FrameIO.nowMillis()
         let action = session.withLock { s in
             s.heard(now: received)
@@ -154,10 +159,115 @@ struct SubscriberLink: Sendable {
         case .send(let reply):
             try await FrameIO.send(.message(reply), outbound)
         case .fullCopy(let oldest):
-            try? await outbound.close(.normalClosure, reason: "full copy needed")
-            throw NeedsFullCopy(oldest: oldest)
+            logger.warning("the peer pruned its log past our cursor: full copy needed", metadata: metadata.merging([
+                "oldest_retained": .string("\(oldest)"), "cursor": .string("\(session.withLock { $0.cursor })"),
+            ]) { $1 })
+            return true
         case .none:
             break
+        }
+        return false
+    }
+
+    /// The full copy (docs/INTERFACES.md §8): `copy_begin` → `copy_tables`; for each table,
+    /// create it here if missing, then `copy_page` → `copy_rows` → `replication_import` until
+    /// the last page (one page in flight); then cursor = resume_from - 1 and `subscribe`.
+    private func fullCopy(_ messages: inout WebSocketInboundMessageStream.AsyncIterator, _ session: Locked<SubscriberSession>,
+                          _ outbound: WebSocketOutboundWriter) async throws {
+        try await FrameIO.send(.message(.copyBegin), outbound)
+        guard case .copyTables(let resumeFrom, let tables) = try await copyReply(&messages) else {
+            throw FrameIO.ProtocolError(description: "expected copy_tables")
+        }
+        logger.info("full copy started", metadata: metadata.merging([
+            "tables": .string("\(tables.count)"), "resume_from": .string("\(resumeFrom)"),
+        ]) { $1 })
+        let existing = try await localTables()
+        var total = 0
+        for table in tables {
+            guard let name = table["name"]?.stringValue else { continue }
+            if !existing.contains(name) { try await createTable(name, table) }
+            var after: JSON? = nil
+            var rows = 0
+            while true {
+                try await FrameIO.send(.message(.copyPage(table: name, after: after)), outbound)
+                guard case .copyRows(let t, let page, let last) = try await copyReply(&messages), t == name else {
+                    throw FrameIO.ProtocolError(description: "expected copy_rows for table \(name)")
+                }
+                if !page.isEmpty {
+                    _ = try await store.call(op: "replication_import", body: [
+                        "database": .string(database), "table": .string(name), "rows": .array(page),
+                    ])
+                }
+                rows += page.count
+                let progress = "Copying \(name): \(rows) rows"
+                status.update(peer: route.hostname, database: database) { $0.copying = progress }
+                logger.info("copying", metadata: metadata.merging(["table": .string(name), "rows": .string("\(rows)")]) { $1 })
+                guard let last else { break }
+                after = last
+            }
+            total += rows
+        }
+        // Stream from where the copy was taken: cursor = resume_from - 1 (durably, so a
+        // restart does not copy again).
+        var cursor = resumeFrom > 0 ? resumeFrom - 1 : 0
+        if cursor > 0 {
+            let reply = try await store.call(op: "replication_apply", body: [
+                "database": .string(database), "peer": .string(route.hostname), "through": JSON(cursor), "entries": [],
+            ])
+            cursor = max(cursor, UInt64(reply["cursor"]?.intValue ?? 0))
+        }
+        let subscribe = session.withLock { s in
+            s.copied(resumeFrom: cursor + 1)
+            s.heard(now: FrameIO.nowMillis())
+            return s.subscribe
+        }
+        status.update(peer: route.hostname, database: database) {
+            $0.copying = nil
+            $0.cursor = cursor
+        }
+        logger.info("full copy finished", metadata: metadata.merging([
+            "tables": .string("\(tables.count)"), "rows": .string("\(total)"), "from": .string("\(cursor + 1)"),
+        ]) { $1 })
+        try await FrameIO.send(.message(subscribe), outbound)
+    }
+
+    /// The next copy reply, skipping stream frames still on the way (none are expected:
+    /// the publisher stopped streaming when it sent `pruned`).
+    private func copyReply(_ messages: inout WebSocketInboundMessageStream.AsyncIterator) async throws -> ReplicationMessage {
+        while let frame = try await FrameIO.next(&messages) {
+            guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
+            switch message {
+            case .copyTables, .copyRows: return message
+            default: continue
+            }
+        }
+        throw FrameIO.ProtocolError(description: "the peer closed the connection during a full copy")
+    }
+
+    /// The tables this node has in the database (none when it does not exist yet).
+    private func localTables() async throws -> Set<String> {
+        do {
+            let described = try await store.call(op: "describe_database", body: ["database": .string(database)])
+            return Set((described.objectValue ?? [:]).keys)
+        } catch {
+            if PublisherConnection.isNotFound(error) { return [] }
+            throw error
+        }
+    }
+
+    /// Creates a copied table here from its description (primary key and attributes). The
+    /// creation is logged here like any schema change; the peer applying it back finds
+    /// the table and does nothing.
+    private func createTable(_ name: String, _ description: JSON) async throws {
+        do {
+            _ = try await store.call(op: "create_table", body: [
+                "database": .string(database), "table": .string(name),
+                "primary_key": description["primary_key"] ?? "id", "attributes": description["attributes"] ?? [],
+            ])
+            logger.info("copied table created", metadata: metadata.merging(["table": .string(name)]) { $1 })
+        } catch {
+            // Created meanwhile (a local create_table, a streamed entry): nothing to do.
+            guard "\(error)".contains("already exists") else { throw error }
         }
     }
 }

@@ -25,7 +25,7 @@ let rpc = RPCServer(endpoint: config.replicatorEndpoint, logger: logger) { reque
     default: respond(RPCReply(error: .badRequest("Operation '\(request.operation)' not found")))
     }
 }
-let listener = PeerListener(config: config, tls: tls, auditd: auditd, status: status, logger: logger)
+let listener = PeerListener(config: config, tls: tls, store: store, auditd: auditd, status: status, logger: logger)
 let app: any ApplicationProtocol
 do {
     try store.start()

@@ -48,8 +48,8 @@ public struct PublisherSession: Sendable {
             }
             inFlight.removeAll { $0 <= through }
             return nil
-        case .batch, .pruned:
-            return nil
+        case .batch, .pruned, .copyBegin, .copyTables, .copyPage, .copyRows:
+            return nil  // the copy frames are served by the connection itself
         }
     }
 

@@ -24,6 +24,14 @@ public enum ReplicationFrame: Sendable, Equatable {
             return ["type": "ack", "through": JSON(through)]
         case .message(.pruned(let oldest)):
             return ["type": "pruned", "oldest": JSON(oldest)]
+        case .message(.copyBegin):
+            return ["type": "copy_begin"]
+        case .message(.copyTables(let resumeFrom, let tables)):
+            return ["type": "copy_tables", "resume_from": JSON(resumeFrom), "tables": .array(tables)]
+        case .message(.copyPage(let table, let after)):
+            return ["type": "copy_page", "table": .string(table), "after": after ?? .null]
+        case .message(.copyRows(let table, let rows, let last)):
+            return ["type": "copy_rows", "table": .string(table), "rows": .array(rows), "last": last ?? .null]
         }
     }
 
@@ -44,6 +52,16 @@ public enum ReplicationFrame: Sendable, Equatable {
                 throw DecodeError(reason: "\(type).\(key) must be a sequence number")
             }
             return n
+        }
+        func tableName() throws(DecodeError) -> String {
+            guard let t = o["table"]?.stringValue, !t.isEmpty else { throw DecodeError(reason: "\(type).table must be a table name") }
+            return t
+        }
+        /// A primary key (string or number), or null / absent.
+        func key(_ name: String) throws(DecodeError) -> JSON? {
+            guard let v = o[name], !v.isNull else { return nil }
+            guard v.stringValue != nil || v.doubleValue != nil else { throw DecodeError(reason: "\(type).\(name) must be a key or null") }
+            return v
         }
         switch type {
         case "hello":
@@ -70,6 +88,21 @@ public enum ReplicationFrame: Sendable, Equatable {
             self = .message(.ack(through: try sequence("through")))
         case "pruned":
             self = .message(.pruned(oldest: try sequence("oldest")))
+        case "copy_begin":
+            self = .message(.copyBegin)
+        case "copy_tables":
+            guard let list = o["tables"]?.arrayValue else { throw DecodeError(reason: "copy_tables.tables must be a list") }
+            for (i, item) in list.enumerated() {
+                guard item["name"]?.stringValue != nil, item["primary_key"]?.stringValue != nil else {
+                    throw DecodeError(reason: "copy_tables.tables[\(i)] must be a table description with name and primary_key")
+                }
+            }
+            self = .message(.copyTables(resumeFrom: try sequence("resume_from"), tables: list))
+        case "copy_page":
+            self = .message(.copyPage(table: try tableName(), after: try key("after")))
+        case "copy_rows":
+            guard let rows = o["rows"]?.arrayValue else { throw DecodeError(reason: "copy_rows.rows must be a list") }
+            self = .message(.copyRows(table: try tableName(), rows: rows, last: try key("last")))
         default:
             throw DecodeError(reason: "unknown type \"\(type)\"")
         }

@@ -14,4 +14,15 @@ public enum ReplicationMessage: Sendable, Equatable {
     /// Publisher → subscriber: `from` is older than the oldest retained entry; the
     /// subscriber needs a full copy before streaming from `resumeFrom`.
     case pruned(oldest: UInt64)
+    /// Subscriber → publisher (after `pruned`): start a full copy.
+    case copyBegin
+    /// Publisher → subscriber: the tables to copy (TableSchema JSON: database, name,
+    /// primary_key, attributes) and the sequence to stream from afterwards: the publisher's
+    /// last sequence + 1, read before the tables were listed.
+    case copyTables(resumeFrom: UInt64, tables: [JSON])
+    /// Subscriber → publisher: the next page of `table` after key `after` (nil: from the start).
+    case copyPage(table: String, after: JSON?)
+    /// Publisher → subscriber: one page of exported rows (store `replication_export` shape);
+    /// `last` is the next page's `after`, nil at the end of the table.
+    case copyRows(table: String, rows: [JSON], last: JSON?)
 }

@@ -52,8 +52,8 @@ public struct SubscriberSession: Sendable {
         case .pruned(let oldest):
             needsCopy = oldest
             return .fullCopy(resumeFrom: oldest)
-        case .subscribe, .ack:
-            return .none
+        case .subscribe, .ack, .copyBegin, .copyTables, .copyPage, .copyRows:
+            return .none  // the copy frames are read by the copy itself
         }
     }
 

@@ -49,8 +49,8 @@ struct Peer {
     let node: TestNode
     let port: Int
 
-    static func start(_ name: String) async throws -> Peer {
-        Peer(name: name, node: try await TestNode.start(config: ["replication.hostname": name]), port: TestNode.freePort())
+    static func start(_ name: String, config: [String: String] = [:]) async throws -> Peer {
+        Peer(name: name, node: try await TestNode.start(config: config.merging(["replication.hostname": name]) { $1 }), port: TestNode.freePort())
     }
 
     /// Certificates from `pki`, routes to `peers`, then the replicator.
@@ -80,10 +80,10 @@ extension ProcessTests {
     /// replicating over mTLS WebSockets (docs/INTERFACES.md §8).
     @Suite(.serialized) struct ReplicationTests {
         /// Runs `body` with started peers, always shutting them down (logs on failure).
-        func withPeers(_ names: [String], _ body: ([Peer]) async throws -> Void) async throws {
+        func withPeers(_ names: [String], config: [String: [String: String]] = [:], _ body: ([Peer]) async throws -> Void) async throws {
             var peers: [Peer] = []
             do {
-                for name in names { peers.append(try await Peer.start(name)) }
+                for name in names { peers.append(try await Peer.start(name, config: config[name] ?? [:])) }
                 try await body(peers)
             } catch {
                 for p in peers { Issue.record("\(p.name) output:\n\(p.node.outputTail(lines: 30))") }
@@ -144,6 +144,56 @@ extension ProcessTests {
                 let socket = status["connections"]?.arrayValue?.first?["database_sockets"]?.arrayValue?.first
                 #expect(socket?["lastCommitConfirmed"]?.stringValue != nil, "\(status)")
                 #expect(socket?["publishing"] == true, "\(status)")
+            }
+        }
+
+        /// A subscriber whose position the publisher pruned gets a full copy (copy_begin,
+        /// copy_tables, copy_page/copy_rows), then streams from where the copy was taken.
+        @Test func prunedLogIsFilledByAFullCopy() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            // node-a keeps its audit log 2 s (pruned every second).
+            try await withPeers(["node-a", "node-b"], config: ["node-a": ["logging.auditRetention": "2s"]]) { peers in
+                let (a, b) = (peers[0], peers[1])
+                // node-a replicates (its link to node-b fails until node-b's replicator runs).
+                try a.replicate(with: [b], pki: pki)
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "dog", "primary_key": "id"])
+                let total = 3000
+                for start in stride(from: 1, through: total, by: 500) {
+                    let records: [JSON] = (start..<(start + 500)).map { ["id": JSON($0), "name": .string("dog \($0)"), "from": "node-a"] }
+                    _ = try await a.node.insert("data", "dog", records)
+                }
+                // Wait until node-a's log of these writes is gone.
+                _ = try await pollUntil("node-a's audit log pruned", timeout: 15) { () -> Bool? in
+                    let log = try await a.node.ok(["operation": "read_audit_log", "database": "data", "table": "dog"])
+                    return log.arrayValue?.isEmpty == true ? true : nil
+                }
+
+                // node-b subscribes from scratch: node-a answers `pruned`, node-b copies.
+                try b.replicate(with: [a], pki: pki)
+                _ = try await pollUntil("all \(total) records on node-b", timeout: 30) { () -> Bool? in
+                    // (post, not ok: the table is missing until the copy creates it.)
+                    let (status, d) = try await b.node.post(["operation": "describe_table", "database": "data", "table": "dog"])
+                    return status == 200 && d["record_count"]?.intValue == total ? true : nil
+                }
+                for id in [1, 1000, 1001, total] {
+                    let r = try #require(try await record(b, "dog", id), "record \(id) on node-b")
+                    #expect(r["name"] == .string("dog \(id)") && r["from"] == "node-a", "\(r)")
+                }
+
+                // Streaming resumed where the copy was taken.
+                _ = try await a.node.insert("data", "dog", [["id": JSON(total + 1), "name": "after the copy"]])
+                let after = try await pollUntil("record \(total + 1) on node-b", timeout: 30) { try await record(b, "dog", total + 1) }
+                #expect(after["name"] == "after the copy")
+
+                // The copy shows in node-b's log, and its status is back to streaming.
+                let log = b.replicatorLog
+                #expect(log.contains("full copy started") && log.contains("copying") && log.contains("full copy finished"))
+                #expect(a.replicatorLog.contains("full copy requested"))
+                let status = try await b.node.ok(["operation": "cluster_status"])
+                let socket = status["connections"]?.arrayValue?.first?["database_sockets"]?.arrayValue?.first
+                #expect(socket?["connected"] == true && socket?["copying"] == .null, "\(status)")
+                #expect((socket?["cursor"]?.intValue ?? 0) > 0, "\(status)")
             }
         }
 

@@ -120,6 +120,8 @@ struct Simulation {
             guard var publisher = nodes[to].publishers[m.from] else { return }
             if let reply = publisher.receive(m.message, now: now, oldestRetained: oldest) { send(from: to, to: from, reply) }
             nodes[to].publishers[m.from] = publisher
+        case .copyBegin, .copyTables, .copyPage, .copyRows:
+            break  // the simulation does not prune, so never copies
         case .batch, .pruned:
             guard var subscriber = nodes[to].subscribers[m.from] else { return }
             subscriber.heard(now: now)

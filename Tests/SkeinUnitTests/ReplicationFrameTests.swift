@@ -16,6 +16,19 @@ struct ReplicationFrameTests {
         .message(.batch(from: 10, through: 12, entries: [])),
         .message(.ack(through: 9)),
         .message(.pruned(oldest: 100)),
+        .message(.copyBegin),
+        .message(.copyTables(resumeFrom: 3001, tables: [
+            ["database": "data", "name": "dog", "primary_key": "id", "attributes": ["id", "name"]],
+        ])),
+        .message(.copyTables(resumeFrom: 1, tables: [])),
+        .message(.copyPage(table: "dog", after: nil)),
+        .message(.copyPage(table: "dog", after: 1000)),
+        .message(.copyPage(table: "dog", after: "k-9")),
+        .message(.copyRows(table: "dog", rows: [
+            ["id": 1, "version": "117705614478540800", "origin": "node-a", "record": ["id": 1, "name": "Rex"]],
+            ["id": 2, "version": "117705614478540801", "origin": "node-a", "deleted": true],
+        ], last: 2)),
+        .message(.copyRows(table: "dog", rows: [], last: nil)),
     ])
     func roundTrip(frame: ReplicationFrame) throws {
         #expect(try ReplicationFrame(text: frame.text) == frame)
@@ -26,6 +39,15 @@ struct ReplicationFrameTests {
         #expect(ReplicationFrame.message(.subscribe(from: 3, origins: ["node-b"])).text == #"{"from":3,"origins":["node-b"],"type":"subscribe"}"#)
         #expect(ReplicationFrame.message(.ack(through: 8)).text == #"{"through":8,"type":"ack"}"#)
         #expect(ReplicationFrame.message(.pruned(oldest: 2)).text == #"{"oldest":2,"type":"pruned"}"#)
+        #expect(ReplicationFrame.message(.copyBegin).text == #"{"type":"copy_begin"}"#)
+        #expect(ReplicationFrame.message(.copyPage(table: "dog", after: nil)).text == #"{"after":null,"table":"dog","type":"copy_page"}"#)
+        #expect(ReplicationFrame.message(.copyRows(table: "dog", rows: [], last: nil)).text == #"{"last":null,"rows":[],"table":"dog","type":"copy_rows"}"#)
+        let tables = try JSON.parse(ReplicationFrame.message(.copyTables(resumeFrom: 5, tables: [["name": "dog", "primary_key": "id"]])).text)
+        #expect(tables["type"] == "copy_tables")
+        #expect(tables["resume_from"] == 5)
+        #expect(tables["tables"]?.arrayValue?.first?["name"] == "dog")
+        // An absent `after` is the start of the table.
+        #expect(try ReplicationFrame(text: #"{"type":"copy_page","table":"dog"}"#) == .message(.copyPage(table: "dog", after: nil)))
         let batch = try JSON.parse(ReplicationFrame.message(.batch(from: 7, through: 7, entries: [Self.entry])).text)
         #expect(batch["type"] == "batch")
         #expect(batch["entries"]?.arrayValue?.first == Self.entry.json)
@@ -37,6 +59,11 @@ struct ReplicationFrameTests {
         #"{"type":"subscribe","from":1,"origins":[1]}"#, #"{"type":"subscribe","from":1}"#,
         #"{"type":"batch","from":1,"through":2,"entries":[{"seq":1}]}"#, #"{"type":"batch","from":1,"through":2}"#,
         #"{"type":"ack","through":"3"}"#, #"{"type":"pruned"}"#,
+        #"{"type":"copy_tables","tables":[]}"#, #"{"type":"copy_tables","resume_from":1}"#,
+        #"{"type":"copy_tables","resume_from":1,"tables":[{"name":"dog"}]}"#,
+        #"{"type":"copy_page","after":null}"#, #"{"type":"copy_page","table":"","after":null}"#,
+        #"{"type":"copy_page","table":"dog","after":[1]}"#,
+        #"{"type":"copy_rows","table":"dog","last":null}"#, #"{"type":"copy_rows","table":"dog","rows":[],"last":{}}"#,
     ])
     func rejectsMalformed(text: String) {
         #expect(throws: ReplicationFrame.DecodeError.self) { try ReplicationFrame(text: text) }
