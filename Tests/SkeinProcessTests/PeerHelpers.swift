@@ -1,0 +1,128 @@
+import Foundation
+import SkeinCore
+import Testing
+
+// Helpers shared by the replication suites (ReplicationTests, ConvergenceTests).
+
+/// A throwaway certificate authority made with openssl, and node certificates it signs
+/// (CN and DNS SAN = the node name, IP SAN, EKU serverAuth + clientAuth).
+struct TestPKI {
+    let dir: String
+    var certificate: String { dir + "/ca.pem" }
+
+    init(name: String) throws {
+        dir = "/tmp/skt-pki-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                          "-keyout", dir + "/ca.key", "-out", certificate, "-days", "2", "-subj", "/CN=\(name)",
+                          "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+    }
+
+    /// Writes `node.pem` and `node.key` into `dir`; returns the tls.* config keys.
+    func issue(node: String, ip: String = "127.0.0.1", into target: String) throws -> [String: JSON] {
+        let key = target + "/node.key", csr = target + "/node.csr", pem = target + "/node.pem", ext = target + "/node.ext"
+        try "subjectAltName=DNS:\(node),IP:\(ip)\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+            .write(toFile: ext, atomically: true, encoding: .utf8)
+        try Self.openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                          "-keyout", key, "-out", csr, "-subj", "/CN=\(node)"])
+        try Self.openssl(["x509", "-req", "-in", csr, "-CA", certificate, "-CAkey", dir + "/ca.key", "-CAcreateserial",
+                          "-out", pem, "-days", "2", "-extfile", ext])
+        return ["tls.certificate": .string(pem), "tls.privateKey": .string(key), "tls.certificateAuthority": .string(certificate)]
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: dir) }
+
+    static func openssl(_ arguments: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = arguments
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw NodeError("openssl \(arguments.prefix(2).joined(separator: " ")) failed: \(p.terminationStatus)") }
+    }
+}
+
+/// A node of a replication test: its gateway-facing TestNode plus its replication port.
+struct Peer {
+    let name: String
+    let node: TestNode
+    let port: Int
+
+    static func start(_ name: String, config: [String: String] = [:]) async throws -> Peer {
+        Peer(name: name, node: try await TestNode.start(config: config.merging(["replication.hostname": name]) { $1 }), port: TestNode.freePort())
+    }
+
+    /// Certificates from `pki`, routes to `peers`, then the replicator.
+    func replicate(with peers: [Peer], pki: TestPKI) throws {
+        var config = try pki.issue(node: name, into: node.root)
+        config["replication.securePort"] = JSON(port)
+        config["replication.host"] = "127.0.0.1"
+        config["replication.routes"] = .array(peers.map { ["hostname": .string($0.name), "host": "127.0.0.1", "port": JSON($0.port)] })
+        try node.startReplicator(config: config)
+    }
+
+    var replicatorLog: String { (try? String(contentsOfFile: node.root + "/log/replicator.log", encoding: .utf8)) ?? "" }
+}
+
+/// Polls `probe` every 100 ms until it returns a value, for `timeout` seconds at most.
+func pollUntil<T>(_ what: String, timeout: Double = 20, _ probe: () async throws -> T?) async throws -> T {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let value = try? await probe() { return value }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw NodeError("timed out after \(timeout) s waiting for \(what)")
+}
+
+/// Runs `body` with started peers, always shutting them down (logs on failure).
+func withPeers(_ names: [String], config: [String: [String: String]] = [:], _ body: ([Peer]) async throws -> Void) async throws {
+    var peers: [Peer] = []
+    do {
+        for name in names { peers.append(try await Peer.start(name, config: config[name] ?? [:])) }
+        try await body(peers)
+    } catch {
+        for p in peers { Issue.record("\(p.name) output:\n\(p.node.outputTail(lines: 30))") }
+        for p in peers { await p.node.shutdown() }
+        throw error
+    }
+    for p in peers { await p.node.shutdown() }
+}
+
+/// One record of `data.TABLE` on `peer` (nil when absent or the request failed).
+func record(_ peer: Peer, _ table: String, _ id: Int) async throws -> JSON? {
+    let (status, json) = try await peer.node.post(["operation": "search_by_id", "database": "data", "table": .string(table),
+                                                   "ids": [JSON(id)], "get_attributes": ["*"]])
+    guard status == 200 else { return nil }
+    return json.arrayValue?.first
+}
+
+/// Waits until each peer's subscription to the next one is up (cluster_status through the
+/// gateway; with two peers: a→b and b→a). Records no issues while polling.
+func waitUntilConnected(_ a: Peer, _ b: Peer, timeout: Double = 20) async throws {
+    for (p, q) in [(a, b), (b, a)] {
+        _ = try await pollUntil("\(p.name) connected to \(q.name)", timeout: timeout) { () -> Bool? in
+            let (status, s) = try await p.node.post(["operation": "cluster_status"])
+            guard status == 200 else { return nil }
+            let connection = s["connections"]?.arrayValue?.first { $0["name"] == .string(q.name) }
+            let socket = connection?["database_sockets"]?.arrayValue?.first
+            guard s["is_enabled"] == true, socket?["database"] == "data", socket?["connected"] == true else { return nil }
+            return true
+        }
+    }
+}
+
+/// node-a and node-b under one CA, replicating with each other, both links up.
+func withReplicatingPair(_ body: (Peer, Peer) async throws -> Void) async throws {
+    let pki = try TestPKI(name: "Skein Test CA")
+    defer { pki.remove() }
+    try await withPeers(["node-a", "node-b"]) { peers in
+        let (a, b) = (peers[0], peers[1])
+        try a.replicate(with: [b], pki: pki)
+        try b.replicate(with: [a], pki: pki)
+        try await waitUntilConnected(a, b)
+        try await body(a, b)
+    }
+}
