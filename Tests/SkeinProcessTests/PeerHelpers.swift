@@ -18,16 +18,43 @@ struct TestPKI {
                           "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
     }
 
-    /// Writes `node.pem` and `node.key` into `dir`; returns the tls.* config keys.
-    func issue(node: String, ip: String = "127.0.0.1", into target: String) throws -> [String: JSON] {
+    /// Writes `node.pem` and `node.key` into `dir`; returns the tls.* config keys. With
+    /// `expired`, the certificate was valid for one day in 2020 (`openssl ca` sets the dates).
+    func issue(node: String, ip: String = "127.0.0.1", into target: String, expired: Bool = false) throws -> [String: JSON] {
         let key = target + "/node.key", csr = target + "/node.csr", pem = target + "/node.pem", ext = target + "/node.ext"
         try "subjectAltName=DNS:\(node),IP:\(ip)\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
             .write(toFile: ext, atomically: true, encoding: .utf8)
         try Self.openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                           "-keyout", key, "-out", csr, "-subj", "/CN=\(node)"])
-        try Self.openssl(["x509", "-req", "-in", csr, "-CA", certificate, "-CAkey", dir + "/ca.key", "-CAcreateserial",
-                          "-out", pem, "-days", "2", "-extfile", ext])
+        if expired {
+            try signExpired(csr: csr, pem: pem, ext: ext)
+        } else {
+            try Self.openssl(["x509", "-req", "-in", csr, "-CA", certificate, "-CAkey", dir + "/ca.key", "-CAcreateserial",
+                              "-out", pem, "-days", "2", "-extfile", ext])
+        }
         return ["tls.certificate": .string(pem), "tls.privateKey": .string(key), "tls.certificateAuthority": .string(certificate)]
+    }
+
+    private func signExpired(csr: String, pem: String, ext: String) throws {
+        let db = dir + "/ca-db"
+        try FileManager.default.createDirectory(atPath: db, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: db + "/index.txt", contents: nil)
+        try "01\n".write(toFile: db + "/serial", atomically: true, encoding: .utf8)
+        let config = dir + "/ca.cnf"
+        try """
+            [ ca ]
+            default_ca = test
+            [ test ]
+            database = \(db)/index.txt
+            new_certs_dir = \(db)
+            serial = \(db)/serial
+            default_md = sha256
+            policy = any
+            [ any ]
+            commonName = supplied
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        try Self.openssl(["ca", "-batch", "-notext", "-config", config, "-cert", certificate, "-keyfile", dir + "/ca.key", "-in", csr,
+                          "-out", pem, "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-extfile", ext])
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: dir) }
@@ -56,8 +83,8 @@ struct Peer {
     }
 
     /// Certificates from `pki`, routes to `peers`, then the replicator.
-    func replicate(with peers: [Peer], pki: TestPKI) throws {
-        var config = try pki.issue(node: name, into: node.root)
+    func replicate(with peers: [Peer], pki: TestPKI, expiredCertificate: Bool = false) throws {
+        var config = try pki.issue(node: name, into: node.root, expired: expiredCertificate)
         config["replication.securePort"] = JSON(port)
         config["replication.host"] = "127.0.0.1"
         config["replication.routes"] = .array(peers.map { ["hostname": .string($0.name), "host": "127.0.0.1", "port": JSON($0.port)] })
