@@ -6,6 +6,7 @@ import SkeinService
 import SkeinStorage
 
 let config = ServiceMain.loadConfig(service: "auditd")
+HealthCheck.runIfRequested(service: "auditd", endpoint: config.auditdEndpoint, op: "audit_status")
 let logger = ServiceLogging.bootstrap(service: "auditd", logDir: config.logDir, level: config.logLevel)
 
 do {

@@ -6,6 +6,18 @@ struct LogReader {
     let logDir: String
     static let services = ["store", "auditd", "gateway", "replicator"]
 
+    /// The log files of a service (`replicator` has one per region: `replicator-us.log`), or
+    /// of every service when `service` is nil.
+    func logFiles(service: String?) -> [String] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: logDir)) ?? []
+        return files.filter { file in
+            guard file.hasSuffix(".log") else { return false }
+            let name = String(file.dropLast(4))
+            if let service { return name == service || (Self.services.contains(service) && name.hasPrefix("\(service)-")) }
+            return Self.services.contains { name == $0 || name.hasPrefix("\($0)-") }
+        }.sorted()
+    }
+
     func read(_ req: OperationRequest) throws -> JSON {
         let start = try req.int("start") ?? 0
         let limit = try req.int("limit") ?? 1000
@@ -17,16 +29,13 @@ struct LogReader {
         let order = try req.string("order")?.lowercased() ?? "asc"
         guard order == "asc" || order == "desc" else { throw SkeinError.badRequest("'order' must be \"asc\" or \"desc\"") }
         let from = try Self.time(req, "from"), until = try Self.time(req, "until")
-        var services = Self.services
-        if let service = try req.string("service") {
-            guard Self.services.contains(service) else {
-                throw SkeinError.badRequest("'service' must be one of \(Self.services.joined(separator: ", "))")
-            }
-            services = [service]
+        let wanted = try req.string("service")
+        if let wanted, !Self.services.contains(wanted), !Self.services.contains(where: { wanted.hasPrefix("\($0)-") }) {
+            throw SkeinError.badRequest("'service' must be one of \(Self.services.joined(separator: ", ")) (or replicator-REGION)")
         }
         var lines: [(String, JSON)] = []
-        for service in services {
-            guard let data = FileManager.default.contents(atPath: "\(logDir)/\(service).log") else { continue }
+        for file in logFiles(service: wanted) {
+            guard let data = FileManager.default.contents(atPath: "\(logDir)/\(file)") else { continue }
             for line in data.split(separator: 0x0A) {
                 guard let entry = try? JSON.parse(line), let ts = entry["timestamp"]?.stringValue else { continue }
                 if let level, entry["level"]?.stringValue != level { continue }

@@ -9,7 +9,8 @@ struct OperationsHandler: Sendable {
     let config: NodeConfig
     let store: RPCClient
     let auditd: RPCClient
-    let replicator: RPCClient
+    let replicators: ReplicatorSet
+    var cluster: ClusterOperations { ClusterOperations(config: config, store: store) }
     let authenticator: Authenticator
     let metrics: GatewayMetrics
     let logger: Logger
@@ -31,7 +32,7 @@ struct OperationsHandler: Sendable {
             // Only known operation names become metric labels (bounded, nothing injected).
             guard let entry = OperationCatalog.entries[op] else { throw SkeinError.badRequest("Operation '\(op)' not found") }
             operation = op
-            if entry.target == .gateway || OperationCatalog.passwordOperations.contains(op) {
+            if entry.target == .gateway || entry.target == .replication || OperationCatalog.passwordOperations.contains(op) {
                 req = try OperationRequest(bytes: body)
             }
             try authorize(user, entry.requirement, req, op)
@@ -69,7 +70,7 @@ struct OperationsHandler: Sendable {
         case .auditd:
             return try await call(auditd, op, body, user)
         case .replication:
-            throw SkeinError.badRequest("operation '\(op)' needs replication, which this node does not run yet")
+            return RPCReply(json: try await cluster.handle(op, req))
         case .gateway:
             return RPCReply(json: try await local(op, req, user))
         }
@@ -107,10 +108,8 @@ struct OperationsHandler: Sendable {
         case "read_log":
             return try LogReader(logDir: config.logDir).read(req)
         case "cluster_status":
-            // The replicator's view when it runs; otherwise replication is off on this node.
-            if let status = try? await replicator.call(op: "replication_status", body: [:], timeoutMillis: 2000) { return status }
-            return ["node_name": .string(config.nodeName), "is_enabled": false,
-                    "url": config.replicationURL.map(JSON.string) ?? .null, "connections": []]
+            // The replicators' view when they run; otherwise replication is off on this node.
+            return await replicators.clusterStatus()
         case "get_configuration":
             return configuration()
         case "system_information":

@@ -6,22 +6,22 @@ import SkeinCore
 import SkeinService
 
 let config = ServiceMain.loadConfig(service: "gateway")
+HealthProbe.runIfRequested(host: config.httpHost, port: config.httpPort)
 let logger = ServiceLogging.bootstrap(service: "gateway", logDir: config.logDir, level: config.logLevel)
 
 let store = RPCClient(serviceName: "store", endpoint: config.storeEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
 let auditd = RPCClient(serviceName: "auditd", endpoint: config.auditdEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
-let replicator = RPCClient(serviceName: "replicator", endpoint: config.replicatorEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
+let replicators = ReplicatorSet(config: config, logger: logger)
 do {
     try store.start()
     try auditd.start()
-    try replicator.start()
 } catch {
     logger.critical("cannot connect: \(error)")
     exit(1)
 }
 let metrics = GatewayMetrics()
 let authenticator = Authenticator(store: store)
-let handler = OperationsHandler(config: config, store: store, auditd: auditd, replicator: replicator, authenticator: authenticator, metrics: metrics, logger: logger)
+let handler = OperationsHandler(config: config, store: store, auditd: auditd, replicators: replicators, authenticator: authenticator, metrics: metrics, logger: logger)
 
 func jsonResponse(_ status: Int, _ body: [UInt8]) -> Response {
     var headers = HTTPFields()
@@ -106,5 +106,4 @@ do {
 adminTask.cancel()
 store.stop()
 auditd.stop()
-replicator.stop()
 logger.info("gateway stopped")

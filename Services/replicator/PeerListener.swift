@@ -19,6 +19,7 @@ struct PeerListener {
     let store: RPCClient
     let auditd: RPCClient
     let status: ReplicationStatus
+    let directory: PeerDirectory
     let logger: Logger
 
     static let pathPrefix = "/replicate/"
@@ -31,15 +32,17 @@ struct PeerListener {
     }
 
     func makeApplication() throws -> some ApplicationProtocol {
-        let config = self.config, store = self.store, auditd = self.auditd, status = self.status, logger = self.logger
+        let config = self.config, store = self.store, auditd = self.auditd, status = self.status, logger = self.logger, directory = self.directory
         let server = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(autoPing: .enabled(timePeriod: .seconds(15))))) { request, channel, _ in
-            guard let database = Self.database(path: request.path ?? "", replicated: config.replicationDatabases) else {
+            guard let database = Self.database(path: request.path ?? "", replicated: config.replicatedDatabases) else {
                 logger.info("refused replication request for an unknown path", metadata: ["path": .string(request.path ?? "")])
                 return .dontUpgrade
             }
             let certificate = try await channel.nioSSL_peerCertificate().get()
             let names = certificate.map(PeerTLS.names(of:)) ?? []
-            let connection = PublisherConnection(config: config, database: database, certificateNames: names, store: store, auditd: auditd, status: status, logger: logger)
+            let serial = certificate.flatMap(PeerTLS.serial(of:))
+            let connection = PublisherConnection(config: config, database: database, certificateNames: names, certificateSerial: serial,
+                                                 directory: directory, store: store, auditd: auditd, status: status, logger: logger)
             return .upgrade([:]) { inbound, outbound, _ in
                 await connection.run(inbound: inbound, outbound: outbound)
             }

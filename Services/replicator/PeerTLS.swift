@@ -1,3 +1,4 @@
+import Foundation
 import NIOSSL
 import SkeinCore
 import SwiftASN1
@@ -56,6 +57,12 @@ struct PeerTLS: Sendable {
         c.certificateVerification = .fullVerification
         c.minimumTLSVersion = .tlsv13
         return c
+    }
+
+    /// A certificate's serial number as `tls.revokedSerials` lists it (lowercase hex).
+    static func serial(of certificate: NIOSSLCertificate) -> String? {
+        guard let bytes = try? certificate.toDERBytes(), let cert = try? Certificate(derEncoded: bytes) else { return nil }
+        return NodeConfig.normalizedSerial(cert.serialNumber.bytes.map { String(format: "%02x", $0) }.joined())
     }
 
     /// The names a certificate vouches for: its subject's CN and its DNS SANs.

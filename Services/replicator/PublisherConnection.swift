@@ -15,6 +15,10 @@ struct PublisherConnection: Sendable {
     let database: String
     /// CN and DNS SANs of the peer's certificate (its chain already verified by TLS).
     let certificateNames: Set<String>
+    /// The peer certificate's serial number (lowercase hex), checked against `tls.revokedSerials`.
+    let certificateSerial: String?
+    /// Who may subscribe: routes and `hdb_nodes` (read when the peer says hello).
+    let directory: PeerDirectory
     let store: RPCClient
     let auditd: RPCClient
     let status: ReplicationStatus
@@ -32,7 +36,8 @@ struct PublisherConnection: Sendable {
             guard case .hello(let name)? = try await FrameIO.next(&messages) else {
                 return await refuse("the first frame was not hello", peer: nil, outbound)
             }
-            if let problem = PeerIdentity.problem(stated: name, certificateNames: certificateNames, config: config) {
+            if let problem = PeerIdentity.problem(stated: name, certificateNames: certificateNames, certificateSerial: certificateSerial,
+                                                  allowed: directory.allowedNames, revoked: config.revokedSerials) {
                 return await refuse(problem, peer: name, outbound)
             }
             peer = name
@@ -44,12 +49,13 @@ struct PublisherConnection: Sendable {
         logger.info("peer subscribed", metadata: ["peer": .string(peer), "database": .string(database)])
         status.update(peer: peer, database: database) { $0.publishing = true }
         let session = Locked(PublisherSession(maxInFlight: 4, batchSize: Self.batchSize, resendAfterMillis: 5000))
+        let copySince = Locked<UInt64?>(nil)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await pump(session, peer: peer, outbound) }
                 while let frame = try await FrameIO.next(&messages) {
                     guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
-                    try await receive(message, session, peer: peer, outbound)
+                    try await receive(message, session, copySince, peer: peer, outbound)
                 }
                 group.cancelAll()
             }
@@ -72,17 +78,19 @@ struct PublisherConnection: Sendable {
 
     /// A subscriber message: `subscribe` (re)starts the stream, `ack` frees the window,
     /// `copy_begin`/`copy_page` serve a full copy.
-    private func receive(_ message: ReplicationMessage, _ session: Locked<PublisherSession>, peer: String, _ outbound: WebSocketOutboundWriter) async throws {
+    private func receive(_ message: ReplicationMessage, _ session: Locked<PublisherSession>, _ copySince: Locked<UInt64?>,
+                         peer: String, _ outbound: WebSocketOutboundWriter) async throws {
         switch message {
-        case .copyBegin:
+        case .copyBegin(let startTime):
+            copySince.withLock { $0 = startTime }
             return try await FrameIO.send(.message(try await copyTables(peer: peer)), outbound)
         case .copyPage(let table, let after):
-            return try await FrameIO.send(.message(try await copyRows(table: table, after: after)), outbound)
+            return try await FrameIO.send(.message(try await copyRows(table: table, after: after, since: copySince.withLock { $0 })), outbound)
         default:
             break
         }
         var oldest: UInt64 = 0
-        if case .subscribe(let from, _) = message { oldest = try await oldestRetained(from: from) }
+        if case .subscribe(let from, _, _) = message { oldest = try await oldestRetained(from: from) }
         let reply = session.withLock { $0.receive(message, now: FrameIO.nowMillis(), oldestRetained: oldest) }
         if let reply {
             if case .pruned(let oldest) = reply { logPruned(peer: peer, oldest: oldest) }
@@ -130,9 +138,10 @@ struct PublisherConnection: Sendable {
     }
 
     /// `copy_rows`: one page of `table` in key order (store `replication_export`).
-    private func copyRows(table: String, after: JSON?) async throws -> ReplicationMessage {
+    private func copyRows(table: String, after: JSON?, since: UInt64?) async throws -> ReplicationMessage {
         var body: [String: JSON] = ["database": .string(database), "table": .string(table), "limit": JSON(Self.copyPageRows)]
         if let after { body["after"] = after }
+        if let since { body["since"] = JSON(since) }
         do {
             let page = try await store.call(op: "replication_export", body: .object(body))
             let last = page["last"].flatMap { $0.isNull ? nil : $0 }
@@ -199,14 +208,19 @@ struct PublisherConnection: Sendable {
 }
 
 /// The identity rule (docs/INTERFACES.md §8): the name a peer states in `hello` must be one
-/// its certificate carries (CN or DNS SAN) and the hostname of a configured route.
+/// its certificate carries (CN or DNS SAN) and a route's hostname or an `hdb_nodes` record's
+/// name; a certificate whose serial is in `tls.revokedSerials` is refused whatever it says.
 enum PeerIdentity {
-    static func problem(stated name: String, certificateNames: Set<String>, config: NodeConfig) -> String? {
+    static func problem(stated name: String, certificateNames: Set<String>, certificateSerial: String?,
+                        allowed: Set<String>, revoked: Set<String>) -> String? {
+        if let certificateSerial, revoked.contains(certificateSerial) {
+            return "certificate serial \(certificateSerial) is revoked (tls.revokedSerials)"
+        }
         guard certificateNames.contains(name) else {
             return "stated node name \"\(name)\" is not in its certificate (\(certificateNames.sorted().joined(separator: ", ")))"
         }
-        guard config.routes.contains(where: { $0.hostname == name }) else {
-            return "\"\(name)\" is not a configured route (replication.routes)"
+        guard allowed.contains(name) else {
+            return "\"\(name)\" is neither a configured route (replication.routes) nor in hdb_nodes"
         }
         return nil
     }

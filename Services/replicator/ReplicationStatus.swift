@@ -31,6 +31,21 @@ final class ReplicationStatus: @unchecked Sendable {
     private let lock = NSLock()
     private var sockets: [String: [String: Socket]] = [:]
     private var refused = 0
+    /// The peers subscribed to now (routes and learned nodes), in order.
+    private var peers: [ReplicationRoute] = []
+
+    func setPeers(_ list: [ReplicationRoute]) {
+        lock.lock()
+        peers = list
+        lock.unlock()
+    }
+
+    /// A peer that left the cluster: its sockets disappear from the status.
+    func forget(peer: String) {
+        lock.lock()
+        sockets[peer] = nil
+        lock.unlock()
+    }
 
     func update(peer: String, database: String, _ change: (inout Socket) -> Void) {
         lock.lock()
@@ -49,12 +64,20 @@ final class ReplicationStatus: @unchecked Sendable {
         lock.lock()
         let snapshot = sockets
         let refusals = refused
+        var shown = peers
         lock.unlock()
+        // Peers subscribed to us that we do not subscribe to (another region's replicator
+        // of ours holds that subscription) are shown too.
+        for name in snapshot.keys.sorted() where !shown.contains(where: { $0.hostname == name }) {
+            shown.append(ReplicationRoute(hostname: name))
+        }
+        let replicator = config.replicationRegion ?? "default"
+        let subscribed = Set(peers.map(\.hostname))
         func time(_ millis: UInt64?) -> JSON {
             millis.map { .string(LogTime.iso(Double($0) / 1000)) } ?? .null
         }
-        let connections: [JSON] = config.routes.map { route in
-            let sockets: [JSON] = config.replicationDatabases.map { database in
+        let connections: [JSON] = shown.map { route in
+            let sockets: [JSON] = config.replicatedDatabases.map { database in
                 let s = snapshot[route.hostname]?[database] ?? Socket()
                 return [
                     "database": .string(database), "connected": .bool(s.connected),
@@ -68,10 +91,13 @@ final class ReplicationStatus: @unchecked Sendable {
                     "copying": s.copying.map(JSON.string) ?? .null,
                 ]
             }
-            return ["name": .string(route.hostname), "url": .string(route.url), "database_sockets": .array(sockets)]
+            let learned = !config.routes.contains { $0.hostname == route.hostname }
+            return ["name": .string(route.hostname), "url": subscribed.contains(route.hostname) ? .string(route.url) : .null,
+                    "replicator": .string(replicator), "subscribed": .bool(subscribed.contains(route.hostname)),
+                    "source": .string(learned ? "hdb_nodes" : "route"), "database_sockets": .array(sockets)]
         }
         return [
-            "node_name": .string(config.nodeName), "is_enabled": true,
+            "node_name": .string(config.nodeName), "is_enabled": true, "replicator": .string(replicator),
             "url": .string(config.replicationURL ?? "wss://\(config.replicationHost):\(config.replicationPort)"),
             "connections": .array(connections), "refused_connections": JSON(refusals),
         ]

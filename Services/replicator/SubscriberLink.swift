@@ -22,6 +22,7 @@ struct SubscriberLink: Sendable {
     let tls: TLSConfiguration
     let store: RPCClient
     let status: ReplicationStatus
+    let initialSync: InitialSync
     let logger: Logger
 
     static let firstBackoffMillis: UInt64 = 100
@@ -99,7 +100,7 @@ struct SubscriberLink: Sendable {
                 throw Refused(description: "peer states node name \"\(name)\", the route expects \"\(route.hostname)\"")
             }
             let latency = Date().timeIntervalSince(started) * 1000
-            var session = SubscriberSession(cursor: cursor, origins: [route.hostname])
+            var session = SubscriberSession(cursor: cursor, origins: [route.hostname], startTime: route.startTimeMillis)
             session.heard(now: FrameIO.nowMillis())
             let shared = Locked(session)
             subscribed.withLock { $0 = true }
@@ -108,9 +109,40 @@ struct SubscriberLink: Sendable {
                 $0.latencyMillis = (latency * 100).rounded() / 100
                 $0.cursor = cursor
             }
+            if cursor == 0, route.startTimeMillis == nil {
+                // This node never synced this database from this peer: if it never synced it
+                // from anyone, it is new, and the first peer to answer sends a full copy.
+                await initialSync.acquire(database)
+                do {
+                    let first = try await isFirstSync()
+                    if first {
+                        logger.info("first sync of this database: full copy from this peer", metadata: metadata)
+                        try await fullCopy(&messages, shared, outbound)
+                    }
+                    await initialSync.release(database)
+                    if first { return try await stream(&messages, shared, outbound) }
+                } catch {
+                    await initialSync.release(database)
+                    throw error
+                }
+            }
             logger.info("subscribed", metadata: metadata.merging(["from": .string("\(cursor + 1)")]) { $1 })
             try await FrameIO.send(.message(shared.withLock { $0.subscribe }), outbound)
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            try await stream(&messages, shared, outbound)
+        }
+    }
+
+    /// True when no peer's entries were ever applied to this database here.
+    private func isFirstSync() async throws -> Bool {
+        let reply = try await store.call(op: "replication_cursors", body: ["database": .string(database)])
+        return (reply["cursors"]?.objectValue ?? [:]).values.allSatisfy { ($0.intValue ?? 0) == 0 }
+    }
+
+    /// Applies the stream until the peer closes it, re-subscribing when it goes quiet and
+    /// copying when the peer says its log was pruned.
+    private func stream(_ messages: inout WebSocketInboundMessageStream.AsyncIterator, _ shared: Locked<SubscriberSession>,
+                        _ outbound: WebSocketOutboundWriter) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     // Re-subscribe when the stream went quiet (a lost subscribe, a stalled peer).
                     while !Task.isCancelled {
@@ -125,7 +157,6 @@ struct SubscriberLink: Sendable {
                     }
                 }
                 group.cancelAll()
-            }
         }
     }
 
@@ -174,7 +205,7 @@ struct SubscriberLink: Sendable {
     /// the last page (one page in flight); then cursor = resume_from - 1 and `subscribe`.
     private func fullCopy(_ messages: inout WebSocketInboundMessageStream.AsyncIterator, _ session: Locked<SubscriberSession>,
                           _ outbound: WebSocketOutboundWriter) async throws {
-        try await FrameIO.send(.message(.copyBegin), outbound)
+        try await FrameIO.send(.message(session.withLock { $0.copyBegin }), outbound)
         guard case .copyTables(let resumeFrom, let tables) = try await copyReply(&messages) else {
             throw FrameIO.ProtocolError(description: "expected copy_tables")
         }
@@ -224,6 +255,7 @@ struct SubscriberLink: Sendable {
         status.update(peer: route.hostname, database: database) {
             $0.copying = nil
             $0.cursor = cursor
+            $0.lastCommitConfirmed = FrameIO.nowMillis()
         }
         logger.info("full copy finished", metadata: metadata.merging([
             "tables": .string("\(tables.count)"), "rows": .string("\(total)"), "from": .string("\(cursor + 1)"),

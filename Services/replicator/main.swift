@@ -5,7 +5,8 @@ import SkeinCore
 import SkeinService
 
 let config = ServiceMain.loadConfig(service: "replicator")
-let logger = ServiceLogging.bootstrap(service: "replicator", logDir: config.logDir, level: config.logLevel)
+HealthCheck.runIfRequested(service: "replicator", endpoint: config.replicatorEndpoint, op: "replication_status")
+let logger = ServiceLogging.bootstrap(service: config.logName(service: "replicator"), logDir: config.logDir, level: config.logLevel)
 
 let tls: PeerTLS
 do {
@@ -25,7 +26,8 @@ let rpc = RPCServer(endpoint: config.replicatorEndpoint, logger: logger) { reque
     default: respond(RPCReply(error: .badRequest("Operation '\(request.operation)' not found")))
     }
 }
-let listener = PeerListener(config: config, tls: tls, store: store, auditd: auditd, status: status, logger: logger)
+let directory = PeerDirectory(config: config, store: store, logger: logger)
+let listener = PeerListener(config: config, tls: tls, store: store, auditd: auditd, status: status, directory: directory, logger: logger)
 let app: any ApplicationProtocol
 do {
     try store.start()
@@ -37,16 +39,18 @@ do {
     exit(1)
 }
 
-// One subscriber link per (route, database): this node pulls what each peer originated.
-let links = config.routes.flatMap { route in
-    config.replicationDatabases.map { database in
-        SubscriberLink(config: config, route: route, database: database, tls: tls.client, store: store, status: status, logger: logger)
-    }
+// One subscriber link per (peer, database): this node pulls what each peer originated.
+// Peers are the routes it owns plus the nodes learned from hdb_nodes.
+let initialSync = InitialSync()
+let supervisor = LinkSupervisor(databases: config.replicatedDatabases, status: status, logger: logger) { route, database in
+    SubscriberLink(config: config, route: route, database: database, tls: tls.client, store: store, status: status,
+                   initialSync: initialSync, logger: logger)
 }
-let linkTasks = links.map { link in Task { await link.run() } }
+let directoryTask = Task { await directory.run { peers in await supervisor.reconcile(peers) } }
 logger.info("replicator started", metadata: [
-    "node": .string(config.nodeName), "routes": .string(config.routes.map { "\($0.hostname)@\($0.host):\($0.port)" }.joined(separator: ",")),
-    "databases": .string(config.replicationDatabases.joined(separator: ",")),
+    "node": .string(config.nodeName), "region": .string(config.replicationRegion ?? "-"),
+    "routes": .string(config.ownedRoutes.map { "\($0.hostname)@\($0.host):\($0.port)" }.joined(separator: ",")),
+    "databases": .string(config.replicatedDatabases.joined(separator: ",")),
 ])
 
 // SIGTERM/SIGINT: applies are idempotent (entries and cursor commit together in store), so
@@ -54,7 +58,13 @@ logger.info("replicator started", metadata: [
 Thread.detachNewThread {
     ServiceMain.waitForTermination()
     logger.info("replicator stopping")
-    for task in linkTasks { task.cancel() }
+    directoryTask.cancel()
+    let stopped = DispatchSemaphore(value: 0)
+    Task {
+        await supervisor.stopAll()
+        stopped.signal()
+    }
+    _ = stopped.wait(timeout: .now() + 2)
     rpc.stop()
     // The store/auditd clients close with the process: stopping them first would only fail
     // the calls in flight and log it.

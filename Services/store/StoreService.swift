@@ -50,16 +50,23 @@ final class StoreService: @unchecked Sendable {
             return try system.user(try req.requiredString("username")) ?? .null
         case "list_users": return try system.listUsers()
         case "list_roles": return try system.listRoles()
+        case "node_list": return try system.listNodes()
         case "replication_cursor":
             let env = try reads.database(try req.database())
             let peer = try req.requiredString("peer")
             return ["cursor": JSON(try env.lmdb.read { try env.cursor($0, peer: peer) })]
+        case "replication_cursors":
+            // A database this node does not have yet has no cursors.
+            guard let env = try registry.database(try req.database()) else { return ["cursors": [:]] }
+            let all = try env.lmdb.read { try env.cursors($0) }
+            return ["cursors": .object(all.mapValues { JSON($0) })]
         case "replication_export":
             let env = try reads.database(try req.database())
             let table = try req.table()
             let limit = min(10_000, max(1, try req.int("limit") ?? 1000))
             let after = req.body["after"].flatMap { $0.isNull ? nil : $0 }
-            let page = try env.lmdb.read { try env.exportRows($0, table: table, after: after, limit: limit) }
+            let since = try req.int("since").map { UInt64(max(0, $0)) }
+            let page = try env.lmdb.read { try env.exportRows($0, table: table, after: after, limit: limit, sinceMillis: since) }
             return ["rows": .array(page.rows), "last": page.last ?? .null]
         case "store_status":
             let s = writer.statsSnapshot()
@@ -116,6 +123,8 @@ final class StoreService: @unchecked Sendable {
         case "add_role": body = { try system.addRole(req, $0, $1, $2) }
         case "drop_role": body = { try system.dropRole(req, $0, $1, $2) }
         case "ensure_admin": body = { try system.ensureAdmin(req, $0, $1, $2) }
+        case "node_upsert": body = { try system.upsertNode(req, $0, $1, $2) }
+        case "node_remove": body = { try system.removeNode(req, $0, $1, $2) }
         case "replication_apply", "replication_import":
             return try replicationJob(op, req, user: user, respond: respond)
         default: body = nil

@@ -68,7 +68,35 @@ struct SystemTables {
         return .array(try env.lmdb.read { try env.search($0, table: Self.roles, condition: .group(.and, []), options: .init()) })
     }
 
+    /// Every `hdb_nodes` record (the cluster's membership, replicated like any table).
+    func listNodes() throws -> JSON {
+        let env = try system
+        return .array(try env.lmdb.read { try env.search($0, table: Self.nodes, condition: .group(.and, []), options: .init()) })
+    }
+
     // MARK: Writes (run inside the writer's transaction on `system`)
+
+    /// `node_upsert {record, only_if_missing?}`: writes one `hdb_nodes` record (keyed by
+    /// `name`). With `only_if_missing`, an existing record is left alone (how routes
+    /// populate the table without overwriting what a node says about itself).
+    func upsertNode(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
+        guard let record = req.body["record"], let name = record["name"]?.stringValue, !name.isEmpty else {
+            throw SkeinError.badRequest("'record' must be an object with a non-empty 'name'")
+        }
+        let existing = try env.searchByID(txn, table: Self.nodes, ids: [.string(name)], attributes: nil).first
+        if existing != nil, try req.bool("only_if_missing") == true { return ["written": false] }
+        if let existing, existing.hasFields(of: record) { return ["written": false] }
+        _ = try env.write(txn, table: Self.nodes, records: [record], mode: .upsert, context: ctx)
+        return ["written": true, "existed": .bool(existing != nil)]
+    }
+
+    /// `node_remove {name}`: deletes an `hdb_nodes` record (404 when there is none).
+    func removeNode(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
+        let name = try req.requiredString("name")
+        let result = try env.delete(txn, table: Self.nodes, ids: [.string(name)], context: ctx)
+        guard result["deleted_hashes"]?.arrayValue?.isEmpty == false else { throw SkeinError.notFound("node '\(name)' is not in the cluster") }
+        return ["removed": true]
+    }
 
     func addUser(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
         let username = try req.requiredString("username")

@@ -7,6 +7,7 @@ import SkeinStorage
 import SkeinZMQ
 
 let config = ServiceMain.loadConfig(service: "store")
+HealthCheck.runIfRequested(service: "store", endpoint: config.storeEndpoint, op: "store_status")
 let logger = ServiceLogging.bootstrap(service: "store", logDir: config.logDir, level: config.logLevel)
 
 do {

@@ -75,3 +75,12 @@ extension JSON {
     public init(_ value: String) { self = .string(value) }
     public init(_ values: [String]) { self = .array(values.map { .string($0) }) }
 }
+
+extension JSON {
+    /// True when this object has every field of `other` with an equal value (extra fields,
+    /// such as the timestamps the store adds, do not matter).
+    public func hasFields(of other: JSON) -> Bool {
+        guard let mine = objectValue, let theirs = other.objectValue else { return self == other }
+        return theirs.allSatisfy { mine[$0.key] == $0.value }
+    }
+}

@@ -47,6 +47,35 @@ public struct NodeConfig: Sendable {
     public var tlsPrivateKey: String?
     public var tlsCertificateAuthority: String?
     public var replicatorEndpoint: String
+    /// This replicator's region (`replication.region`): it owns only the routes labelled
+    /// with it. Nil: it owns every route and the nodes learned from `hdb_nodes`.
+    public var replicationRegion: String?
+    /// The address outgoing replication connections leave from (`replication.sourceAddress`,
+    /// default `replication.host` when that is one IP address), so a firewall rule between
+    /// two node addresses is a real partition.
+    public var replicationSourceAddress: String?
+    /// Serial numbers (lowercase hex) of certificates refused although their chain is valid
+    /// (`tls.revokedSerials`).
+    public var revokedSerials: Set<String>
+    /// Every replicator request endpoint of this node, for the gateway's `cluster_status`
+    /// (`services.replicators`; default: every `replicator*.sock` in `services.runDir`).
+    public var replicatorEndpoints: [String]?
+
+    /// The databases a replicator replicates: `system` (users, roles, `hdb_nodes`) first,
+    /// then `replication.databases`.
+    public var replicatedDatabases: [String] { ["system"] + replicationDatabases.filter { $0 != "system" } }
+
+    /// The routes this replicator owns (all of them, or those of its region).
+    public var ownedRoutes: [ReplicationRoute] {
+        guard let replicationRegion else { return routes }
+        return routes.filter { $0.region == replicationRegion }
+    }
+
+    /// The log file name of this process: `replicator-REGION` for a region's replicator.
+    public func logName(service: String) -> String {
+        if service == "replicator", let replicationRegion { return "replicator-\(replicationRegion)" }
+        return service
+    }
 
     public var dataDir: String { rootPath + "/database" }
 
@@ -99,7 +128,11 @@ public struct NodeConfig: Sendable {
         storeEndpoint = try v.string("services.store") ?? "ipc://\(runDir)/store.sock"
         storeNoticesEndpoint = try v.string("services.storeNotices") ?? "ipc://\(runDir)/store-notices.sock"
         auditdEndpoint = try v.string("services.auditd") ?? "ipc://\(runDir)/auditd.sock"
-        replicatorEndpoint = try v.string("services.replicator") ?? "ipc://\(runDir)/replicator.sock"
+        let region = try v.string("replication.region").flatMap { $0.isEmpty ? nil : $0 }
+        if let region { try ReplicationRoute.checkName(region, key: "replication.region", what: region) }
+        replicationRegion = region
+        replicatorEndpoint = try v.string("services.replicator") ?? "ipc://\(runDir)/\(region.map { "replicator-\($0)" } ?? "replicator").sock"
+        replicatorEndpoints = try v.stringList("services.replicators")
         for (key, endpoint) in [("services.store", storeEndpoint), ("services.storeNotices", storeNoticesEndpoint), ("services.auditd", auditdEndpoint),
                                 ("services.replicator", replicatorEndpoint)] {
             guard endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("tcp://") else {
@@ -122,6 +155,31 @@ public struct NodeConfig: Sendable {
         tlsCertificate = try v.string("tls.certificate")
         tlsPrivateKey = try v.string("tls.privateKey")
         tlsCertificateAuthority = try v.string("tls.certificateAuthority")
+        revokedSerials = Set(try v.stringList("tls.revokedSerials")?.map(Self.normalizedSerial) ?? [])
+        let source = try v.string("replication.sourceAddress")
+        if let source, !source.isEmpty {
+            guard Self.isIPAddress(source) else { throw ConfigError(key: "replication.sourceAddress", problem: "\"\(source)\" is not an IP address") }
+            replicationSourceAddress = source
+        } else {
+            let unspecified = ["0.0.0.0", "::", "*"].contains(replicationHost)
+            replicationSourceAddress = !unspecified && Self.isIPAddress(replicationHost) ? replicationHost : nil
+        }
+        if let region = replicationRegion, !routes.isEmpty, !routes.contains(where: { $0.region == region }) {
+            throw ConfigError(key: "replication.region", problem: "no route in replication.routes has region \"\(region)\"")
+        }
+    }
+
+    /// A serial number as `openssl x509 -serial` or a colon-separated form gives it:
+    /// lowercase hex without separators or leading zeros.
+    public static func normalizedSerial(_ text: String) -> String {
+        let hex = text.lowercased().filter { $0.isHexDigit }
+        let trimmed = hex.drop { $0 == "0" }
+        return trimmed.isEmpty ? "0" : String(trimmed)
+    }
+
+    static func isIPAddress(_ s: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, s, &v4) == 1 || inet_pton(AF_INET6, s, &v6) == 1
     }
 }
 
@@ -181,6 +239,21 @@ struct ConfigValues {
             }
         }
         throw ConfigError(key: key, problem: "\"\(value)\" is not a boolean (true or false)")
+    }
+
+    /// A YAML list of strings, or (environment) a comma-separated string.
+    func stringList(_ key: String) throws -> [String]? {
+        guard let value = raw(key) else { return nil }
+        if let s = value as? String { return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        if let i = value as? Int { return [String(i)] }
+        guard let list = value as? [Any] else { throw ConfigError(key: key, problem: "expected a list") }
+        return try list.enumerated().map { i, item in
+            switch item {
+            case let s as String: return s
+            case let n as Int: return String(n)
+            default: throw ConfigError(key: "\(key)[\(i)]", problem: "expected a string")
+            }
+        }
     }
 
     func duration(_ key: String) throws -> Double? {

@@ -9,8 +9,14 @@ public struct ReplicationRoute: Sendable, Equatable {
     public var hostname: String
     public var host: String
     public var port: Int
-    /// Kept for later (subscribing from a point in time); not used yet.
+    /// Subscribe from this point in time (ISO 8601): a first sync copies nothing older and
+    /// streams only entries written since.
     public var startTime: String?
+
+    /// `startTime` in milliseconds since the epoch.
+    public var startTimeMillis: UInt64? {
+        startTime.flatMap { ISO8601DateFormatter().date(from: $0) }.map { UInt64(max(0, $0.timeIntervalSince1970 * 1000)) }
+    }
     public var region: String?
 
     public static let defaultPort = 9933
@@ -116,8 +122,8 @@ extension ConfigValues {
         return routes
     }
 
-    /// `replication.databases`: a list of names (or a comma-separated string); user
-    /// databases only (`system` is not replicated yet).
+    /// `replication.databases`: a list of names (or a comma-separated string). `system` is
+    /// always replicated; listing it changes nothing.
     func databases(_ key: String) throws -> [String]? {
         guard let value = raw(key) else { return nil }
         let items: [Any]
@@ -129,7 +135,6 @@ extension ConfigValues {
             guard let name = item as? String, !name.isEmpty, !name.contains("/") else {
                 throw ConfigError(key: "\(key)[\(i)]", problem: "\"\(item)\" is not a database name")
             }
-            if name == "system" { throw ConfigError(key: "\(key)[\(i)]", problem: "the system database is not replicated (user databases only)") }
             if names.contains(name) { throw ConfigError(key: "\(key)[\(i)]", problem: "\"\(name)\" is listed twice") }
             names.append(name)
         }

@@ -17,6 +17,7 @@ public struct SkeinError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func unauthorized(_ m: String) -> SkeinError { SkeinError(status: 401, m) }
     public static func forbidden(_ m: String) -> SkeinError { SkeinError(status: 403, m) }
     public static func notFound(_ m: String) -> SkeinError { SkeinError(status: 404, m) }
+    public static func conflict(_ m: String) -> SkeinError { SkeinError(status: 409, m) }
     public static func tooLarge(_ m: String) -> SkeinError { SkeinError(status: 413, m) }
     public static func unavailable(_ m: String) -> SkeinError { SkeinError(status: 503, m) }
     public static func `internal`(_ m: String) -> SkeinError { SkeinError(status: 500, m) }

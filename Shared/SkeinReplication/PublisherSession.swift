@@ -10,6 +10,8 @@ public struct PublisherSession: Sendable {
     public let resendAfterMillis: UInt64
     public private(set) var subscribed = false
     public private(set) var origins: Set<String> = []
+    /// The subscriber's `startTime`: entries whose version is older are skipped.
+    public private(set) var startTime: UInt64?
     /// Next sequence to read from the log.
     public private(set) var next: UInt64 = 1
     /// Highest sequence the subscriber acknowledged.
@@ -29,9 +31,10 @@ public struct PublisherSession: Sendable {
     /// Handles a subscriber message. Returns a message to send back, if any.
     public mutating func receive(_ message: ReplicationMessage, now: UInt64, oldestRetained: UInt64) -> ReplicationMessage? {
         switch message {
-        case .subscribe(let from, let origins):
+        case .subscribe(let from, let origins, let startTime):
             subscribed = true
             self.origins = Set(origins)
+            self.startTime = startTime
             inFlight.removeAll()
             lastProgressMillis = now
             acknowledged = from > 0 ? from - 1 : 0
@@ -59,12 +62,17 @@ public struct PublisherSession: Sendable {
     public mutating func nextBatch(log: [AuditEntry], newest: UInt64, now: UInt64) -> ReplicationMessage? {
         guard canSend, next <= newest else { return nil }
         let through = min(newest, log.last?.sequence ?? newest, next + UInt64(batchSize) - 1)
-        let entries = log.filter { $0.sequence >= next && $0.sequence <= through && origins.contains($0.origin) }
+        let entries = log.filter { $0.sequence >= next && $0.sequence <= through && wanted($0) }
         let message = ReplicationMessage.batch(from: next, through: through, entries: entries)
         if inFlight.isEmpty { lastProgressMillis = now }
         inFlight.append(through)
         next = through + 1
         return message
+    }
+
+    /// An entry the subscriber asked for: one of its origins, not older than its start time.
+    func wanted(_ entry: AuditEntry) -> Bool {
+        origins.contains(entry.origin) && startTime.map { entry.version.millis >= $0 } ?? true
     }
 
     /// Called periodically: when acknowledgements stalled, rewind to resend (go-back-N).

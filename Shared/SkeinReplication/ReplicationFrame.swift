@@ -16,16 +16,18 @@ public enum ReplicationFrame: Sendable, Equatable {
         switch self {
         case .hello(let node):
             return ["type": "hello", "node": .string(node)]
-        case .message(.subscribe(let from, let origins)):
-            return ["type": "subscribe", "from": JSON(from), "origins": JSON(origins)]
+        case .message(.subscribe(let from, let origins, let startTime)):
+            var o: [String: JSON] = ["type": "subscribe", "from": JSON(from), "origins": JSON(origins)]
+            if let startTime { o["start_time"] = JSON(startTime) }
+            return .object(o)
         case .message(.batch(let from, let through, let entries)):
             return ["type": "batch", "from": JSON(from), "through": JSON(through), "entries": .array(entries.map(\.json))]
         case .message(.ack(let through)):
             return ["type": "ack", "through": JSON(through)]
         case .message(.pruned(let oldest)):
             return ["type": "pruned", "oldest": JSON(oldest)]
-        case .message(.copyBegin):
-            return ["type": "copy_begin"]
+        case .message(.copyBegin(let startTime)):
+            return startTime.map { ["type": "copy_begin", "start_time": JSON($0)] } ?? ["type": "copy_begin"]
         case .message(.copyTables(let resumeFrom, let tables)):
             return ["type": "copy_tables", "resume_from": JSON(resumeFrom), "tables": .array(tables)]
         case .message(.copyPage(let table, let after)):
@@ -53,6 +55,12 @@ public enum ReplicationFrame: Sendable, Equatable {
             }
             return n
         }
+        /// An optional time in ms since the epoch.
+        func startTime() throws(DecodeError) -> UInt64? {
+            guard let v = o["start_time"], !v.isNull else { return nil }
+            guard let d = v.doubleValue, d >= 0, let n = UInt64(exactly: d) else { throw DecodeError(reason: "\(type).start_time must be milliseconds since the epoch") }
+            return n
+        }
         func tableName() throws(DecodeError) -> String {
             guard let t = o["table"]?.stringValue, !t.isEmpty else { throw DecodeError(reason: "\(type).table must be a table name") }
             return t
@@ -74,7 +82,7 @@ public enum ReplicationFrame: Sendable, Equatable {
                 guard let name = item.stringValue else { throw DecodeError(reason: "subscribe.origins must be a list of node names") }
                 origins.append(name)
             }
-            self = .message(.subscribe(from: try sequence("from"), origins: origins))
+            self = .message(.subscribe(from: try sequence("from"), origins: origins, startTime: try startTime()))
         case "batch":
             let from = try sequence("from"), through = try sequence("through")
             guard let list = o["entries"]?.arrayValue else { throw DecodeError(reason: "batch.entries must be a list") }
@@ -89,7 +97,7 @@ public enum ReplicationFrame: Sendable, Equatable {
         case "pruned":
             self = .message(.pruned(oldest: try sequence("oldest")))
         case "copy_begin":
-            self = .message(.copyBegin)
+            self = .message(.copyBegin(startTime: try startTime()))
         case "copy_tables":
             guard let list = o["tables"]?.arrayValue else { throw DecodeError(reason: "copy_tables.tables must be a list") }
             for (i, item) in list.enumerated() {

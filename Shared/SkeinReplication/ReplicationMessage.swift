@@ -4,8 +4,10 @@ import SkeinCore
 /// dials; the publisher streams its audit log. Sequences are the publisher's.
 public enum ReplicationMessage: Sendable, Equatable {
     /// Subscriber → publisher: "send entries of these origins from sequence `from`". Sent on
-    /// connect and again to restart the stream after a gap; always safe to repeat.
-    case subscribe(from: UInt64, origins: [String])
+    /// connect and again to restart the stream after a gap; always safe to repeat. With
+    /// `startTime` (ms since the epoch, a route's `startTime`), entries written before it are
+    /// skipped (still covered by `through`).
+    case subscribe(from: UInt64, origins: [String], startTime: UInt64? = nil)
     /// Publisher → subscriber: the entries of sequences `from...through` whose origin was
     /// asked for (others are skipped but still covered by `through`).
     case batch(from: UInt64, through: UInt64, entries: [AuditEntry])
@@ -14,8 +16,9 @@ public enum ReplicationMessage: Sendable, Equatable {
     /// Publisher → subscriber: `from` is older than the oldest retained entry; the
     /// subscriber needs a full copy before streaming from `resumeFrom`.
     case pruned(oldest: UInt64)
-    /// Subscriber → publisher (after `pruned`): start a full copy.
-    case copyBegin
+    /// Subscriber → publisher: start a full copy (a new node's first sync, or after `pruned`).
+    /// With `startTime`, rows last written before it are left out.
+    case copyBegin(startTime: UInt64? = nil)
     /// Publisher → subscriber: the tables to copy (TableSchema JSON: database, name,
     /// primary_key, attributes) and the sequence to stream from afterwards: the publisher's
     /// last sequence + 1, read before the tables were listed.

@@ -5,6 +5,8 @@ import SkeinCore
 /// re-delivered batches are recognised and never applied twice.
 public struct SubscriberSession: Sendable {
     public let origins: [String]
+    /// A route's `startTime` (ms): nothing written before it is asked for.
+    public let startTime: UInt64?
     public private(set) var cursor: UInt64
     /// Set when the publisher said our cursor is older than its log: a full copy is needed.
     public private(set) var needsCopy: UInt64?
@@ -13,9 +15,10 @@ public struct SubscriberSession: Sendable {
     public let resubscribeAfterMillis: UInt64
     private var lastHeardMillis: UInt64 = 0
 
-    public init(cursor: UInt64, origins: [String], resubscribeAfterMillis: UInt64 = 5000) {
+    public init(cursor: UInt64, origins: [String], startTime: UInt64? = nil, resubscribeAfterMillis: UInt64 = 5000) {
         self.cursor = cursor
         self.origins = origins
+        self.startTime = startTime
         self.resubscribeAfterMillis = resubscribeAfterMillis
     }
 
@@ -30,7 +33,10 @@ public struct SubscriberSession: Sendable {
     public mutating func heard(now: UInt64) { lastHeardMillis = now }
 
     /// The message that (re)starts the stream.
-    public var subscribe: ReplicationMessage { .subscribe(from: cursor + 1, origins: origins) }
+    public var subscribe: ReplicationMessage { .subscribe(from: cursor + 1, origins: origins, startTime: startTime) }
+
+    /// The message that starts a full copy.
+    public var copyBegin: ReplicationMessage { .copyBegin(startTime: startTime) }
 
     public enum Action: Sendable, Equatable {
         /// Apply these entries and move the cursor to `through`, atomically; then call

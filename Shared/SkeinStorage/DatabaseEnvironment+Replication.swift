@@ -14,6 +14,19 @@ extension DatabaseEnvironment {
         try txn.get(metaDB, Self.cursorKey(peer)).map { KeyCodec.decodeUInt64($0) } ?? 0
     }
 
+    /// Every peer's cursor in this database: none means this node never synced it from anyone.
+    public func cursors(_ txn: LMDBTransaction) throws -> [String: UInt64] {
+        let prefix = Array("cursor:".utf8)
+        var found: [String: UInt64] = [:]
+        let cursor = try txn.cursor(metaDB)
+        var entry = cursor.seek(prefix)
+        while let (k, v) = entry, k.starts(with: prefix) {
+            found[String(decoding: k.dropFirst(prefix.count), as: UTF8.self)] = KeyCodec.decodeUInt64(v)
+            entry = cursor.next()
+        }
+        return found
+    }
+
     public func setCursor(_ txn: LMDBTransaction, peer: String, _ value: UInt64) throws {
         try txn.put(metaDB, Self.cursorKey(peer), KeyCodec.encodeUInt64(value))
     }
@@ -116,8 +129,11 @@ extension DatabaseEnvironment {
     // MARK: Full copy
 
     /// One page of a table for a full copy, in key order: records and tombstones with their
-    /// versions, after `afterKey` (exclusive). Bounded memory: at most `limit` rows.
-    public func exportRows(_ txn: LMDBTransaction, table: String, after afterKey: JSON?, limit: Int) throws -> (rows: [JSON], last: JSON?) {
+    /// versions, after `afterKey` (exclusive). Bounded memory: at most `limit` rows. With
+    /// `sinceMillis` (a route's startTime), rows last written before it are left out of the
+    /// page; `last` still moves past them.
+    public func exportRows(_ txn: LMDBTransaction, table: String, after afterKey: JSON?, limit: Int,
+                           sinceMillis: UInt64? = nil) throws -> (rows: [JSON], last: JSON?) {
         let schema = try requireTable(txn, table)
         var rows: [(key: [UInt8], row: JSON)] = []
         for (dbName, deleted) in [(StorageLayout.records(table), false), (StorageLayout.tombstones(table), true)] {
@@ -143,7 +159,13 @@ extension DatabaseEnvironment {
         rows.sort { $0.key.lexicographicallyPrecedes($1.key) }
         let page = Array(rows.prefix(limit))
         _ = schema
-        return (page.map(\.row), page.count == limit ? page.last.flatMap { KeyCodec.decode($0.key) } : nil)
+        let last = page.count == limit ? page.last.flatMap { KeyCodec.decode($0.key) } : nil
+        guard let sinceMillis else { return (page.map(\.row), last) }
+        let kept = page.filter { row in
+            guard let v = row.row["version"]?.stringValue.flatMap(UInt64.init) else { return true }
+            return HLCTimestamp(rawValue: v).millis >= sinceMillis
+        }
+        return (kept.map(\.row), last)
     }
 
     /// Merges copied rows by last-write-wins. A copy never deletes a row that only this node

@@ -134,8 +134,10 @@ func waitUntilConnected(_ a: Peer, _ b: Peer, timeout: Double = 20) async throws
             let (status, s) = try await p.node.post(["operation": "cluster_status"])
             guard status == 200 else { return nil }
             let connection = s["connections"]?.arrayValue?.first { $0["name"] == .string(q.name) }
-            let socket = connection?["database_sockets"]?.arrayValue?.first
-            guard s["is_enabled"] == true, socket?["database"] == "data", socket?["connected"] == true else { return nil }
+            let sockets = connection?["database_sockets"]?.arrayValue ?? []
+            // Every replicated database (system and data) is subscribed.
+            guard s["is_enabled"] == true, sockets.contains(where: { $0["database"] == "data" }),
+                  sockets.allSatisfy({ $0["connected"] == true }) else { return nil }
             return true
         }
     }

@@ -31,7 +31,7 @@ extension ProcessTests {
 
                 // Each side reports the other's progress.
                 let status = try await a.node.ok(["operation": "cluster_status"])
-                let socket = status["connections"]?.arrayValue?.first?["database_sockets"]?.arrayValue?.first
+                let socket = status["connections"]?.arrayValue?.first?["database_sockets"]?.arrayValue?.first { $0["database"] == "data" }
                 #expect(socket?["lastCommitConfirmed"]?.stringValue != nil, "\(status)")
                 #expect(socket?["publishing"] == true, "\(status)")
             }
@@ -119,7 +119,7 @@ extension ProcessTests {
                     guard (s["refused_connections"]?.intValue ?? 0) >= 1 else { return Optional<JSON>.none }
                     return s
                 }
-                let socket = status["connections"]?.arrayValue?.first?["database_sockets"]?.arrayValue?.first
+                let socket = status["connections"]?.arrayValue?.first?["database_sockets"]?.arrayValue?.first { $0["database"] == "data" }
                 #expect(socket?["connected"] == false && socket?["publishing"] == false, "\(status)")
 
                 // Nothing reached node-c: no table, no record.
@@ -162,7 +162,7 @@ extension ProcessTests {
                 _ = try await a.node.insert("data", "owl", [["id": 1]])
 
                 _ = try await pollUntil("node-a refusing node-d") { () -> Bool? in
-                    a.replicatorLog.contains("is not a configured route") ? true : nil
+                    a.replicatorLog.contains("is neither a configured route") ? true : nil
                 }
                 _ = try await pollUntil("node-d seeing the refusal") { () -> Bool? in
                     d.replicatorLog.contains("refused replication connection") ? true : nil

@@ -247,6 +247,40 @@ struct ReplicationConfigTests {
         #expect(c.replicationDatabases == ["data"])
         #expect(c.tlsCertificate == nil && c.tlsPrivateKey == nil && c.tlsCertificateAuthority == nil)
         #expect(c.replicatorEndpoint == "ipc:///srv/n/run/replicator.sock")
+        // system (users, roles, hdb_nodes) is always replicated, first.
+        #expect(c.replicatedDatabases == ["system", "data"])
+        #expect(c.replicationRegion == nil && c.replicatorEndpoints == nil && c.revokedSerials.isEmpty)
+        // Outgoing connections leave from the node's own address when it has one.
+        #expect(c.replicationSourceAddress == "127.0.0.3")
+        #expect(try Self.parse("", extra: "operationsApi:\n  network:\n    host: 0.0.0.0\n").replicationSourceAddress == nil)
+        #expect(try Self.parse("", extra: "operationsApi:\n  network:\n    host: node-a.local\n").replicationSourceAddress == nil)
+    }
+
+    @Test func regionsRevocationAndSourceAddress() throws {
+        let c = try Self.parse("""
+              sourceAddress: 10.0.0.7
+              region: us
+              databases: [system, data]
+              routes:
+                - {hostname: node-b, region: us}
+                - {hostname: node-c, region: eu}
+            tls:
+              revokedSerials: ["0A:1B:00", "ff"]
+
+            """)
+        #expect(c.replicationSourceAddress == "10.0.0.7")
+        #expect(c.replicationRegion == "us")
+        #expect(c.ownedRoutes.map(\.hostname) == ["node-b"])
+        #expect(c.replicatorEndpoint == "ipc:///srv/n/run/replicator-us.sock")
+        #expect(c.logName(service: "replicator") == "replicator-us" && c.logName(service: "store") == "store")
+        #expect(c.revokedSerials == ["a1b00", "ff"])
+        #expect(c.replicatedDatabases == ["system", "data"])
+        let env = try Self.parse("  routes: [{hostname: node-b, region: eu}]\n", environment: [
+            "SKEIN_REPLICATION_REGION": "eu", "SKEIN_TLS_REVOKEDSERIALS": "01,02", "SKEIN_SERVICES_REPLICATORS": "ipc:///r/a.sock,ipc:///r/b.sock",
+        ])
+        #expect(env.replicationRegion == "eu" && env.revokedSerials == ["1", "2"])
+        #expect(env.replicatorEndpoints == ["ipc:///r/a.sock", "ipc:///r/b.sock"])
+        #expect(NodeConfig.normalizedSerial("00") == "0")
     }
 
     @Test func routesAsStringsAndMappings() throws {
@@ -313,7 +347,9 @@ struct ReplicationConfigTests {
         ("  routes: [{hostname: [x]}]\n", "replication.routes[0].hostname"),
         ("  databases: 7\n", "replication.databases"),
         ("  databases: [data, 3]\n", "replication.databases[1]"),
-        ("  databases: [system]\n", "replication.databases[0]"),
+        ("  sourceAddress: node-a\n", "replication.sourceAddress"),
+        ("  region: \"u s\"\n", "replication.region"),
+        ("  region: eu\n  routes: [{hostname: node-b, region: us}]\n", "replication.region"),
         ("  databases: [data, data]\n", "replication.databases[1]"),
         ("  host: [x]\n", "replication.host"),
     ])

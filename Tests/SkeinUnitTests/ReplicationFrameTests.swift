@@ -16,7 +16,9 @@ struct ReplicationFrameTests {
         .message(.batch(from: 10, through: 12, entries: [])),
         .message(.ack(through: 9)),
         .message(.pruned(oldest: 100)),
-        .message(.copyBegin),
+        .message(.copyBegin()),
+        .message(.copyBegin(startTime: 1_795_721_096_569)),
+        .message(.subscribe(from: 1, origins: ["node-a"], startTime: 1_795_721_096_569)),
         .message(.copyTables(resumeFrom: 3001, tables: [
             ["database": "data", "name": "dog", "primary_key": "id", "attributes": ["id", "name"]],
         ])),
@@ -39,7 +41,9 @@ struct ReplicationFrameTests {
         #expect(ReplicationFrame.message(.subscribe(from: 3, origins: ["node-b"])).text == #"{"from":3,"origins":["node-b"],"type":"subscribe"}"#)
         #expect(ReplicationFrame.message(.ack(through: 8)).text == #"{"through":8,"type":"ack"}"#)
         #expect(ReplicationFrame.message(.pruned(oldest: 2)).text == #"{"oldest":2,"type":"pruned"}"#)
-        #expect(ReplicationFrame.message(.copyBegin).text == #"{"type":"copy_begin"}"#)
+        #expect(ReplicationFrame.message(.copyBegin()).text == #"{"type":"copy_begin"}"#)
+        #expect(ReplicationFrame.message(.copyBegin(startTime: 5)).text == #"{"start_time":5,"type":"copy_begin"}"#)
+        #expect(ReplicationFrame.message(.subscribe(from: 1, origins: [], startTime: 5)).text == #"{"from":1,"origins":[],"start_time":5,"type":"subscribe"}"#)
         #expect(ReplicationFrame.message(.copyPage(table: "dog", after: nil)).text == #"{"after":null,"table":"dog","type":"copy_page"}"#)
         #expect(ReplicationFrame.message(.copyRows(table: "dog", rows: [], last: nil)).text == #"{"last":null,"rows":[],"table":"dog","type":"copy_rows"}"#)
         let tables = try JSON.parse(ReplicationFrame.message(.copyTables(resumeFrom: 5, tables: [["name": "dog", "primary_key": "id"]])).text)
@@ -57,6 +61,7 @@ struct ReplicationFrameTests {
         "", "[]", "{}", #"{"type":"nope"}"#, #"{"type":"hello"}"#, #"{"type":"hello","node":""}"#,
         #"{"type":"subscribe","from":-1,"origins":[]}"#, #"{"type":"subscribe","from":1.5,"origins":[]}"#,
         #"{"type":"subscribe","from":1,"origins":[1]}"#, #"{"type":"subscribe","from":1}"#,
+        #"{"type":"subscribe","from":1,"origins":[],"start_time":"soon"}"#, #"{"type":"copy_begin","start_time":-3}"#,
         #"{"type":"batch","from":1,"through":2,"entries":[{"seq":1}]}"#, #"{"type":"batch","from":1,"through":2}"#,
         #"{"type":"ack","through":"3"}"#, #"{"type":"pruned"}"#,
         #"{"type":"copy_tables","tables":[]}"#, #"{"type":"copy_tables","resume_from":1}"#,
