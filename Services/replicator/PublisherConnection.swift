@@ -163,8 +163,18 @@ struct PublisherConnection: Sendable {
 
     /// Sends batches while the session has room, long-polling auditd for new entries.
     private func pump(_ session: Locked<PublisherSession>, peer: String, _ outbound: WebSocketOutboundWriter) async throws {
+        var lastMembershipCheck: UInt64 = 0
         while !Task.isCancelled {
             let now = FrameIO.nowMillis()
+            // A node removed from hdb_nodes (remove_node) loses its subscription too, not
+            // only its next hello.
+            if now >= lastMembershipCheck + 1000 {
+                lastMembershipCheck = now
+                if !directory.allowedNames.contains(peer) {
+                    await refuse("\"\(peer)\" is neither a configured route (replication.routes) nor in hdb_nodes (removed)", peer: peer, outbound)
+                    throw CancellationError()
+                }
+            }
             let (canSend, next) = session.withLock { s in
                 s.tick(now: now)
                 return (s.canSend, s.next)

@@ -59,8 +59,10 @@ struct StoreWrites {
             let db = try req.database()
             try guardUserDatabase(db)
             let table = try req.table()
+            // Harper's rule: a drop stays on this node unless the request says `replicated: true`.
+            let replicated = try req.bool("replicated") ?? false
             return .write(database: db, createDatabase: false) { env, txn, ctx in
-                ["message": .string(try env.dropTable(txn, name: table, context: ctx))]
+                ["message": .string(try env.dropTable(txn, name: table, context: ctx, replicated: replicated))]
             }
         case "create_attribute", "drop_attribute":
             let db = try req.database()

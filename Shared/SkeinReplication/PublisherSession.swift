@@ -70,9 +70,12 @@ public struct PublisherSession: Sendable {
         return message
     }
 
-    /// An entry the subscriber asked for: one of its origins, not older than its start time.
+    /// An entry the subscriber asked for: one of its origins, not older than its start time
+    /// (schema changes always pass: records written since need their table).
     func wanted(_ entry: AuditEntry) -> Bool {
-        origins.contains(entry.origin) && startTime.map { entry.version.millis >= $0 } ?? true
+        guard origins.contains(entry.origin) else { return false }
+        guard let startTime, AuditEntry.recordOperations.contains(entry.operation) else { return true }
+        return entry.version.millis >= startTime
     }
 
     /// Called periodically: when acknowledgements stalled, rewind to resend (go-back-N).

@@ -60,8 +60,8 @@ extension DatabaseEnvironment {
         return ["applied": JSON(applied), "cursor": JSON(through)]
     }
 
-    /// Schema entries: tables and attributes appear everywhere; drops stay local (Harper).
-    /// Returns nil for non-schema entries.
+    /// Schema entries: tables and attributes appear everywhere; drops stay local (Harper)
+    /// unless the drop said `replicated: true`. Returns nil for non-schema entries.
     func applySchema(_ txn: LMDBTransaction, _ entry: AuditEntry) throws -> Int? {
         let context = WriteContext(version: entry.version, origin: entry.origin, user: entry.user)
         switch entry.operation {
@@ -76,7 +76,11 @@ extension DatabaseEnvironment {
             _ = try txn.database(StorageLayout.index(entry.table, a), create: true, dupSort: true)
             try putTable(txn, schema)
             return 1
-        case "drop_table", "drop_attribute":
+        case "drop_table":
+            guard entry.details?["replicated"]?.boolValue == true, try table(txn, entry.table) != nil else { return 0 }
+            _ = try dropTable(txn, name: entry.table, context: context, replicated: true)
+            return 1
+        case "drop_attribute":
             return 0
         default:
             return AuditEntry.recordOperations.contains(entry.operation) ? nil : 0
@@ -87,9 +91,9 @@ extension DatabaseEnvironment {
     /// (its origin and version), or not at all when `logAs` is nil (a full copy).
     func applyWrites(_ txn: LMDBTransaction, _ writes: [ReplicatedWrite], logAs entry: AuditEntry?) throws -> Int {
         guard let first = writes.first else { return 0 }
-        guard let schema = try table(txn, first.table) else {
-            throw SkeinError.notFound("replicated write for missing table '\(name).\(first.table)'")
-        }
+        // A table dropped here (drops stay local) takes no more writes from peers: skipping
+        // them keeps the rest of the stream flowing instead of failing every batch.
+        guard let schema = try table(txn, first.table) else { return 0 }
         var replica = try ReplicaTable(self, txn, schema)
         var ids: [JSON] = [], values: [[UInt8]] = [], previous: [[UInt8]] = []
         for w in writes {

@@ -28,7 +28,9 @@ extension DatabaseEnvironment {
         return "table '\(self.name).\(name)' successfully created."
     }
 
-    public func dropTable(_ txn: LMDBTransaction, name: String, context: WriteContext) throws -> String {
+    /// Drops a table. The audit entry carries `{"replicated": true}` when peers must drop it
+    /// too (`drop_table` with `replicated: true`); otherwise they keep their copy.
+    public func dropTable(_ txn: LMDBTransaction, name: String, context: WriteContext, replicated: Bool = false) throws -> String {
         guard let schema = try table(txn, name) else { throw SkeinError.notFound("Table '\(self.name).\(name)' does not exist") }
         var names = [StorageLayout.records(name), StorageLayout.tombstones(name)]
         names += schema.indexedAttributes.map { StorageLayout.index(name, $0) }
@@ -36,7 +38,7 @@ extension DatabaseEnvironment {
             if let db = try txn.database(n) { try txn.drop(db) }
         }
         try txn.delete(schemaDB, Array(name.utf8))
-        try audit(txn, context, operation: "drop_table", table: name, details: nil)
+        try audit(txn, context, operation: "drop_table", table: name, details: replicated ? ["replicated": true] : nil)
         return "successfully deleted table '\(self.name).\(name)'"
     }
 

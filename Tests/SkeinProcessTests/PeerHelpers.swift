@@ -59,6 +59,20 @@ struct TestPKI {
 
     func remove() { try? FileManager.default.removeItem(atPath: dir) }
 
+    /// A certificate's serial as `openssl x509 -serial` prints it (upper-case hex).
+    static func serial(ofCertificate pem: String) throws -> String {
+        let p = Process(), out = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["x509", "-noout", "-serial", "-in", pem]
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, let value = text.split(separator: "=").last else { throw NodeError("openssl x509 -serial failed") }
+        return value.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     static func openssl(_ arguments: [String]) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
@@ -82,13 +96,36 @@ struct Peer {
         Peer(name: name, node: try await TestNode.start(config: config.merging(["replication.hostname": name]) { $1 }), port: TestNode.freePort())
     }
 
-    /// Certificates from `pki`, routes to `peers`, then the replicator.
-    func replicate(with peers: [Peer], pki: TestPKI, expiredCertificate: Bool = false) throws {
+    /// Certificates from `pki`, routes to `peers` (with a `startTime` when given), any other
+    /// replication keys in `extra`, then the replicator.
+    func replicate(with peers: [Peer], pki: TestPKI, expiredCertificate: Bool = false, startTime: String? = nil,
+                   extra: [String: JSON] = [:]) throws {
         var config = try pki.issue(node: name, into: node.root, expired: expiredCertificate)
         config["replication.securePort"] = JSON(port)
         config["replication.host"] = "127.0.0.1"
-        config["replication.routes"] = .array(peers.map { ["hostname": .string($0.name), "host": "127.0.0.1", "port": JSON($0.port)] })
-        try node.startReplicator(config: config)
+        config["replication.routes"] = .array(peers.map { peer in
+            var route: [String: JSON] = ["hostname": .string(peer.name), "host": "127.0.0.1", "port": JSON(peer.port)]
+            if let startTime { route["startTime"] = .string(startTime) }
+            return .object(route)
+        })
+        try node.startReplicator(config: config.merging(extra) { $1 })
+    }
+
+    /// This node's replication URL, for `add_node`.
+    var url: String { "wss://127.0.0.1:\(port)" }
+
+    /// The `data` socket of this node's connection to `peer` in `cluster_status` (nil when absent).
+    func dataSocket(to peer: String) async throws -> JSON? {
+        let (status, s) = try await node.post(["operation": "cluster_status"])
+        guard status == 200 else { return nil }
+        let connection = s["connections"]?.arrayValue?.first { $0["name"] == .string(peer) }
+        return connection?["database_sockets"]?.arrayValue?.first { $0["database"] == "data" }
+    }
+
+    /// `describe_table`'s record_count of `data.TABLE` (nil while the table is missing).
+    func count(_ table: String) async throws -> Int? {
+        let (status, d) = try await node.post(["operation": "describe_table", "database": "data", "table": .string(table)])
+        return status == 200 ? d["record_count"]?.intValue : nil
     }
 
     var replicatorLog: String { (try? String(contentsOfFile: node.root + "/log/replicator.log", encoding: .utf8)) ?? "" }
