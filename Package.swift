@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.3.0"),
     ],
     targets: [
         // C bindings over the Debian packages.
@@ -46,6 +48,25 @@ let package = Package(
         .target(name: "SkeinReplication", dependencies: ["SkeinCore"], path: "Shared/SkeinReplication", swiftSettings: swiftSettings),
         // The on-disk layout shared by store (writer) and auditd (reader, pruner).
         .target(name: "SkeinStorage", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinReplication"], path: "Shared/SkeinStorage", swiftSettings: swiftSettings),
+        // The replication transport: TLS 1.3 WebSocket connections straight on SwiftNIO, with a
+        // source address for dialling and SO_REUSEPORT for listening (docs/INTERFACES.md §8).
+        .target(
+            name: "SkeinPeerNet",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/SkeinPeerNet",
+            swiftSettings: swiftSettings
+        ),
         // Process plumbing every service uses: logging, RPC server/client over ZeroMQ, signals.
         .target(
             name: "SkeinService",
@@ -71,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "skein-replicator",
             dependencies: [
-                "SkeinCore", "SkeinReplication", "SkeinService",
+                "SkeinCore", "SkeinReplication", "SkeinService", "SkeinPeerNet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -85,8 +106,18 @@ let package = Package(
         ),
         .executableTarget(name: "skein-bench", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/bench", swiftSettings: swiftSettings),
 
-        .testTarget(name: "SkeinUnitTests", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinService", "SkeinReplication"], path: "Tests/SkeinUnitTests"),
+        .testTarget(
+            name: "SkeinUnitTests",
+            dependencies: [
+                "SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinService", "SkeinReplication", "SkeinPeerNet",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SkeinUnitTests"
+        ),
         .testTarget(name: "SkeinSimulationTests", dependencies: ["SkeinCore", "SkeinReplication"], path: "Tests/SkeinSimulationTests"),
-        .testTarget(name: "SkeinProcessTests", dependencies: ["SkeinCore"], path: "Tests/SkeinProcessTests"),
+        .testTarget(name: "SkeinProcessTests", dependencies: ["SkeinCore", "SkeinPeerNet"], path: "Tests/SkeinProcessTests"),
     ]
 )

@@ -1,15 +1,15 @@
 import Foundation
-import HummingbirdWSClient
+import SkeinPeerNet
 import SkeinReplication
 
-/// Frames on a WebSocket: JSON text messages (docs/INTERFACES.md §8). A frame larger
-/// than the WebSocket frame size is sent as fragments and reassembled on receipt.
+/// Frames on a replication connection: JSON text messages (docs/INTERFACES.md §8). The
+/// socket reassembles fragmented messages up to `maxMessageBytes`.
 enum FrameIO {
     /// The largest message accepted from a peer (a batch of big records).
     static let maxMessageBytes = 64 << 20
 
-    static func send(_ frame: ReplicationFrame, _ outbound: WebSocketOutboundWriter) async throws {
-        try await outbound.writeTextMessage(frame.text)
+    static func send(_ frame: ReplicationFrame, _ socket: PeerSocket) async throws {
+        try await socket.send(text: frame.text)
     }
 
     struct ProtocolError: Error, CustomStringConvertible {
@@ -17,9 +17,8 @@ enum FrameIO {
     }
 
     /// The next frame, or nil when the peer closed the connection.
-    static func next(_ messages: inout WebSocketInboundMessageStream.AsyncIterator) async throws -> ReplicationFrame? {
-        guard let message = try await messages.next() else { return nil }
-        guard case .text(let text) = message else { throw ProtocolError(description: "binary message (frames are JSON text)") }
+    static func next(_ socket: PeerSocket) async throws -> ReplicationFrame? {
+        guard let text = try await socket.receive() else { return nil }
         return try ReplicationFrame(text: text)
     }
 

@@ -1,18 +1,16 @@
 import Foundation
-import Hummingbird
-import HummingbirdCore
-import HummingbirdTLS
-import HummingbirdWebSocket
 import Logging
-import NIOCore
 import NIOSSL
 import SkeinCore
+import SkeinPeerNet
 import SkeinService
 
 /// The inbound side: `wss://replication.host:replication.securePort/replicate/DATABASE`,
 /// TLS 1.3 with a client certificate chained to our CA (checked by NIOSSL during the
-/// handshake). Each upgraded connection is served by a `PublisherConnection`, which gets
-/// the peer certificate's names read here from the connection's TLS handler.
+/// handshake). The port is bound with SO_REUSEPORT, so every replicator of a node (one per
+/// region) listens on it and the kernel spreads inbound connections among them. Each
+/// upgraded connection is served by a `PublisherConnection`, with the peer certificate's
+/// names and serial read from the TLS handler.
 struct PeerListener {
     let config: NodeConfig
     let tls: PeerTLS
@@ -31,33 +29,29 @@ struct PeerListener {
         return replicated.contains(name) ? name : nil
     }
 
-    func makeApplication() throws -> some ApplicationProtocol {
+    /// Serves until cancelled; throws when the port cannot be bound.
+    func run() async throws {
         let config = self.config, store = self.store, auditd = self.auditd, status = self.status, logger = self.logger, directory = self.directory
-        let server = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(autoPing: .enabled(timePeriod: .seconds(15))))) { request, channel, _ in
-            guard let database = Self.database(path: request.path ?? "", replicated: config.replicatedDatabases) else {
-                logger.info("refused replication request for an unknown path", metadata: ["path": .string(request.path ?? "")])
-                return .dontUpgrade
-            }
-            let certificate = try await channel.nioSSL_peerCertificate().get()
-            let names = certificate.map(PeerTLS.names(of:)) ?? []
-            let serial = certificate.flatMap(PeerTLS.serial(of:))
-            let connection = PublisherConnection(config: config, database: database, certificateNames: names, certificateSerial: serial,
-                                                 directory: directory, store: store, auditd: auditd, status: status, logger: logger)
-            return .upgrade([:]) { inbound, outbound, _ in
-                await connection.run(inbound: inbound, outbound: outbound)
-            }
-        }
-        var hummingbirdLogger = logger
-        // Quiet: a refused TLS handshake surfaces here as an "upgrade" error, not ours to report.
-        hummingbirdLogger.logLevel = .critical
-        return Application(
-            router: Router(),
-            server: try .tls(server, tlsConfiguration: tls.server),
-            configuration: .init(address: .hostname(config.replicationHost, port: config.replicationPort), serverName: "skein-replicator"),
-            onServerRunning: { _ in
-                logger.info("replication listening", metadata: ["url": .string("wss://\(config.replicationHost):\(config.replicationPort)")])
+        let replicated = config.replicatedDatabases
+        let server = PeerServer(host: config.replicationHost, port: config.replicationPort, reusePort: true, tls: tls.server,
+                                maxMessageBytes: FrameIO.maxMessageBytes, logger: logger)
+        try await server.run(
+            accept: { path in
+                guard Self.database(path: path, replicated: replicated) != nil else {
+                    logger.info("refused replication request for an unknown path", metadata: ["path": .string(path)])
+                    return false
+                }
+                return true
             },
-            logger: hummingbirdLogger
-        )
+            onListening: { port in
+                logger.info("replication listening", metadata: ["url": .string("wss://\(config.replicationHost):\(port)")])
+            },
+            handler: { socket, path in
+                guard let database = Self.database(path: path, replicated: replicated) else { return }
+                let connection = PublisherConnection(config: config, database: database, certificateNames: socket.certificateNames,
+                                                     certificateSerial: socket.certificateSerial, directory: directory,
+                                                     store: store, auditd: auditd, status: status, logger: logger)
+                await connection.run(socket: socket)
+            })
     }
 }

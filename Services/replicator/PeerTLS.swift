@@ -1,8 +1,6 @@
-import Foundation
 import NIOSSL
 import SkeinCore
-import SwiftASN1
-import X509
+import SkeinPeerNet
 
 /// This node's TLS material (`tls.certificate`, `tls.privateKey`, `tls.certificateAuthority`)
 /// and the two configurations built from it: TLS 1.3, client certificates both ways, peers
@@ -32,7 +30,7 @@ struct PeerTLS: Sendable {
             throw ConfigError(key: "tls.certificateAuthority", problem: "cannot read PEM certificates from \(authority): \(error)")
         }
         guard !authorities.isEmpty else { throw ConfigError(key: "tls.certificateAuthority", problem: "no certificate in \(authority)") }
-        let own = Self.names(of: chain[0])
+        let own = CertificateNames.names(of: chain[0])
         guard own.contains(config.nodeName) else {
             throw ConfigError(key: "tls.certificate", problem: "names \(own.sorted()) do not include this node's name \"\(config.nodeName)\" (replication.hostname)")
         }
@@ -57,26 +55,5 @@ struct PeerTLS: Sendable {
         c.certificateVerification = .fullVerification
         c.minimumTLSVersion = .tlsv13
         return c
-    }
-
-    /// A certificate's serial number as `tls.revokedSerials` lists it (lowercase hex).
-    static func serial(of certificate: NIOSSLCertificate) -> String? {
-        guard let bytes = try? certificate.toDERBytes(), let cert = try? Certificate(derEncoded: bytes) else { return nil }
-        return NodeConfig.normalizedSerial(cert.serialNumber.bytes.map { String(format: "%02x", $0) }.joined())
-    }
-
-    /// The names a certificate vouches for: its subject's CN and its DNS SANs.
-    static func names(of certificate: NIOSSLCertificate) -> Set<String> {
-        guard let bytes = try? certificate.toDERBytes(), let cert = try? Certificate(derEncoded: bytes) else { return [] }
-        var names: Set<String> = []
-        for rdn in cert.subject {
-            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
-                if let s = String(attribute.value) { names.insert(s) }
-            }
-        }
-        if let sans = try? cert.extensions.subjectAlternativeNames {
-            for case .dnsName(let name) in sans { names.insert(name) }
-        }
-        return names
     }
 }

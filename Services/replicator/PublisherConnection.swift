@@ -1,8 +1,7 @@
 import Foundation
-import HummingbirdWebSocket
 import Logging
-import NIOWebSocket
 import SkeinCore
+import SkeinPeerNet
 import SkeinReplication
 import SkeinService
 
@@ -29,11 +28,10 @@ struct PublisherConnection: Sendable {
     /// Rows per `copy_rows` page (one page in flight: the subscriber asks for the next).
     static let copyPageRows = 1000
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
-        var messages = inbound.messages(maxSize: FrameIO.maxMessageBytes).makeAsyncIterator()
+    func run(socket outbound: PeerSocket) async {
         let peer: String
         do {
-            guard case .hello(let name)? = try await FrameIO.next(&messages) else {
+            guard case .hello(let name)? = try await FrameIO.next(outbound) else {
                 return await refuse("the first frame was not hello", peer: nil, outbound)
             }
             if let problem = PeerIdentity.problem(stated: name, certificateNames: certificateNames, certificateSerial: certificateSerial,
@@ -53,7 +51,7 @@ struct PublisherConnection: Sendable {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await pump(session, peer: peer, outbound) }
-                while let frame = try await FrameIO.next(&messages) {
+                while let frame = try await FrameIO.next(outbound) {
                     guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
                     try await receive(message, session, copySince, peer: peer, outbound)
                 }
@@ -67,19 +65,19 @@ struct PublisherConnection: Sendable {
         logger.info("peer unsubscribed", metadata: ["peer": .string(peer), "database": .string(database)])
     }
 
-    private func refuse(_ reason: String, peer: String?, _ outbound: WebSocketOutboundWriter) async {
+    private func refuse(_ reason: String, peer: String?, _ outbound: PeerSocket) async {
         status.refusal()
         logger.warning("refused replication connection", metadata: [
             "reason": .string(reason), "stated_node": .string(peer ?? "-"), "database": .string(database),
             "certificate_names": .string(certificateNames.sorted().joined(separator: ",")),
         ])
-        try? await outbound.close(.policyViolation, reason: String(reason.prefix(120)))
+        await outbound.close(policyViolation: String(reason.prefix(120)))
     }
 
     /// A subscriber message: `subscribe` (re)starts the stream, `ack` frees the window,
     /// `copy_begin`/`copy_page` serve a full copy.
     private func receive(_ message: ReplicationMessage, _ session: Locked<PublisherSession>, _ copySince: Locked<UInt64?>,
-                         peer: String, _ outbound: WebSocketOutboundWriter) async throws {
+                         peer: String, _ outbound: PeerSocket) async throws {
         switch message {
         case .copyBegin(let startTime):
             copySince.withLock { $0 = startTime }
@@ -162,7 +160,7 @@ struct PublisherConnection: Sendable {
     }
 
     /// Sends batches while the session has room, long-polling auditd for new entries.
-    private func pump(_ session: Locked<PublisherSession>, peer: String, _ outbound: WebSocketOutboundWriter) async throws {
+    private func pump(_ session: Locked<PublisherSession>, peer: String, _ outbound: PeerSocket) async throws {
         var lastMembershipCheck: UInt64 = 0
         while !Task.isCancelled {
             let now = FrameIO.nowMillis()

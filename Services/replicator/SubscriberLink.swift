@@ -1,13 +1,12 @@
 import Foundation
-import HummingbirdWSClient
 import Logging
-import NIOWebSocket
 import NIOSSL
 import SkeinCore
+import SkeinPeerNet
 import SkeinReplication
 import SkeinService
 
-/// The outbound side for one (route, database): dials the peer, subscribes from the
+/// The socket side for one (route, database): dials the peer, subscribes from the
 /// stored cursor to the entries the peer originated, applies each batch through the
 /// store's `replication_apply` (entries and cursor in one transaction) and acknowledges
 /// it. Reconnects forever, backing off from 100 ms, doubling to 5 s. When the peer pruned
@@ -31,10 +30,11 @@ struct SubscriberLink: Sendable {
 
     struct Refused: Error, CustomStringConvertible { let description: String }
 
-    var url: String {
-        let path = database.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? database
-        return "\(route.url)\(PeerListener.pathPrefix)\(path)"
+    var path: String {
+        PeerListener.pathPrefix + (database.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? database)
     }
+
+    var url: String { route.url + path }
 
     var metadata: Logger.Metadata { ["peer": .string(route.hostname), "database": .string(database), "url": .string(url)] }
 
@@ -76,27 +76,39 @@ struct SubscriberLink: Sendable {
     /// Identity failures: the peer's `hello`, or a TLS handshake that failed on a
     /// certificate (ours not trusted there, or theirs not trusted or misnamed here).
     static func isRefusal(_ error: any Error) -> Bool {
-        if error is Refused || error is NIOSSLExtraError { return true }
-        if case .handshakeFailed? = error as? NIOSSLError { return true }
-        return false
+        error is Refused || PeerNetError.isRefusal(error)
     }
 
     private func connectOnce(subscribed: Locked<Bool>) async throws {
         let cursorReply = try await store.call(op: "replication_cursor", body: ["database": .string(database), "peer": .string(route.hostname)])
         let cursor = UInt64(cursorReply["cursor"]?.intValue ?? 0)
-        var wsLogger = logger
-        wsLogger.logLevel = .warning
-        let configuration = WebSocketClientConfiguration(autoPing: .enabled(timePeriod: .seconds(15)), sniHostname: route.hostname)
-        try await WebSocketClient.connect(url: url, configuration: configuration, tlsConfiguration: tls, logger: wsLogger) { inbound, outbound, _ in
-            var messages = inbound.messages(maxSize: FrameIO.maxMessageBytes).makeAsyncIterator()
-            let started = Date()
-            try await FrameIO.send(.hello(node: config.nodeName), outbound)
-            guard case .hello(let name)? = try await FrameIO.next(&messages) else {
+        let started = Date()
+        let socket = try await PeerDialer.connect(host: route.host, port: route.port, path: path, serverName: route.hostname,
+                                                  sourceAddress: config.replicationSourceAddress, tls: tls,
+                                                  maxMessageBytes: FrameIO.maxMessageBytes)
+        do {
+            try await converse(socket, cursor: cursor, started: started, subscribed: subscribed)
+            await socket.close()
+        } catch {
+            await socket.close()
+            throw error
+        }
+    }
+
+    /// One connection's life: identities, then a first-sync copy or the stream.
+    private func converse(_ socket: PeerSocket, cursor: UInt64, started: Date, subscribed: Locked<Bool>) async throws {
+            // TLS checked the chain and that the certificate carries route.hostname (SNI,
+            // full verification); revocation is ours.
+            if let serial = socket.certificateSerial, config.revokedSerials.contains(serial) {
+                await socket.close(policyViolation: "revoked certificate")
+                throw Refused(description: "the peer's certificate serial \(serial) is revoked (tls.revokedSerials)")
+            }
+            try await FrameIO.send(.hello(node: config.nodeName), socket)
+            guard case .hello(let name)? = try await FrameIO.next(socket) else {
                 throw Refused(description: "the peer closed the connection or did not say hello (it refused us, or we are not in its routes)")
             }
-            // TLS already checked the certificate carries route.hostname (SNI, full verification).
             guard name == route.hostname else {
-                try? await outbound.close(.policyViolation, reason: "expected node \(route.hostname)")
+                await socket.close(policyViolation: "expected node \(route.hostname)")
                 throw Refused(description: "peer states node name \"\(name)\", the route expects \"\(route.hostname)\"")
             }
             let latency = Date().timeIntervalSince(started) * 1000
@@ -117,19 +129,18 @@ struct SubscriberLink: Sendable {
                     let first = try await isFirstSync()
                     if first {
                         logger.info("first sync of this database: full copy from this peer", metadata: metadata)
-                        try await fullCopy(&messages, shared, outbound)
+                        try await fullCopy(socket, shared)
                     }
                     await initialSync.release(database)
-                    if first { return try await stream(&messages, shared, outbound) }
+                    if first { return try await stream(socket, shared) }
                 } catch {
                     await initialSync.release(database)
                     throw error
                 }
             }
             logger.info("subscribed", metadata: metadata.merging(["from": .string("\(cursor + 1)")]) { $1 })
-            try await FrameIO.send(.message(shared.withLock { $0.subscribe }), outbound)
-            try await stream(&messages, shared, outbound)
-        }
+            try await FrameIO.send(.message(shared.withLock { $0.subscribe }), socket)
+            try await stream(socket, shared)
     }
 
     /// True when no peer's entries were ever applied to this database here.
@@ -140,20 +151,19 @@ struct SubscriberLink: Sendable {
 
     /// Applies the stream until the peer closes it, re-subscribing when it goes quiet and
     /// copying when the peer says its log was pruned.
-    private func stream(_ messages: inout WebSocketInboundMessageStream.AsyncIterator, _ shared: Locked<SubscriberSession>,
-                        _ outbound: WebSocketOutboundWriter) async throws {
+    private func stream(_ socket: PeerSocket, _ shared: Locked<SubscriberSession>) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     // Re-subscribe when the stream went quiet (a lost subscribe, a stalled peer).
                     while !Task.isCancelled {
                         try await Task.sleep(for: .milliseconds(Self.tickMillis))
-                        if let again = shared.withLock({ $0.tick(now: FrameIO.nowMillis()) }) { try await FrameIO.send(.message(again), outbound) }
+                        if let again = shared.withLock({ $0.tick(now: FrameIO.nowMillis()) }) { try await FrameIO.send(.message(again), socket) }
                     }
                 }
-                while let frame = try await FrameIO.next(&messages) {
+                while let frame = try await FrameIO.next(socket) {
                     guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
-                    if try await handle(message, shared, outbound) {
-                        try await fullCopy(&messages, shared, outbound)
+                    if try await handle(message, shared, socket) {
+                        try await fullCopy(socket, shared)
                     }
                 }
                 group.cancelAll()
@@ -161,7 +171,7 @@ struct SubscriberLink: Sendable {
     }
 
     /// Handles a streaming message; returns true when a full copy is needed.
-    private func handle(_ message: ReplicationMessage, _ session: Locked<SubscriberSession>, _ outbound: WebSocketOutboundWriter) async throws -> Bool {
+    private func handle(_ message: ReplicationMessage, _ session: Locked<SubscriberSession>, _ socket: PeerSocket) async throws -> Bool {
         let received = FrameIO.nowMillis()
         let action = session.withLock { s in
             s.heard(now: received)
@@ -178,7 +188,7 @@ struct SubscriberLink: Sendable {
             ])
             let stored = UInt64(reply["cursor"]?.intValue ?? 0)
             let ack = session.withLock { $0.applied(through: max(through, stored)) }
-            try await FrameIO.send(.message(ack), outbound)
+            try await FrameIO.send(.message(ack), socket)
             status.update(peer: route.hostname, database: database) { s in
                 s.lastCommitConfirmed = FrameIO.nowMillis()
                 s.cursor = max(through, stored)
@@ -188,7 +198,7 @@ struct SubscriberLink: Sendable {
                                                                           "applied": .string("\(reply["applied"]?.intValue ?? 0)")]) { $1 })
             }
         case .send(let reply):
-            try await FrameIO.send(.message(reply), outbound)
+            try await FrameIO.send(.message(reply), socket)
         case .fullCopy(let oldest):
             logger.warning("the peer pruned its log past our cursor: full copy needed", metadata: metadata.merging([
                 "oldest_retained": .string("\(oldest)"), "cursor": .string("\(session.withLock { $0.cursor })"),
@@ -203,10 +213,9 @@ struct SubscriberLink: Sendable {
     /// The full copy (docs/INTERFACES.md §8): `copy_begin` → `copy_tables`; for each table,
     /// create it here if missing, then `copy_page` → `copy_rows` → `replication_import` until
     /// the last page (one page in flight); then cursor = resume_from - 1 and `subscribe`.
-    private func fullCopy(_ messages: inout WebSocketInboundMessageStream.AsyncIterator, _ session: Locked<SubscriberSession>,
-                          _ outbound: WebSocketOutboundWriter) async throws {
-        try await FrameIO.send(.message(session.withLock { $0.copyBegin }), outbound)
-        guard case .copyTables(let resumeFrom, let tables) = try await copyReply(&messages) else {
+    private func fullCopy(_ socket: PeerSocket, _ session: Locked<SubscriberSession>) async throws {
+        try await FrameIO.send(.message(session.withLock { $0.copyBegin }), socket)
+        guard case .copyTables(let resumeFrom, let tables) = try await copyReply(socket) else {
             throw FrameIO.ProtocolError(description: "expected copy_tables")
         }
         logger.info("full copy started", metadata: metadata.merging([
@@ -220,8 +229,8 @@ struct SubscriberLink: Sendable {
             var after: JSON? = nil
             var rows = 0
             while true {
-                try await FrameIO.send(.message(.copyPage(table: name, after: after)), outbound)
-                guard case .copyRows(let t, let page, let last) = try await copyReply(&messages), t == name else {
+                try await FrameIO.send(.message(.copyPage(table: name, after: after)), socket)
+                guard case .copyRows(let t, let page, let last) = try await copyReply(socket), t == name else {
                     throw FrameIO.ProtocolError(description: "expected copy_rows for table \(name)")
                 }
                 if !page.isEmpty {
@@ -260,13 +269,13 @@ struct SubscriberLink: Sendable {
         logger.info("full copy finished", metadata: metadata.merging([
             "tables": .string("\(tables.count)"), "rows": .string("\(total)"), "from": .string("\(cursor + 1)"),
         ]) { $1 })
-        try await FrameIO.send(.message(subscribe), outbound)
+        try await FrameIO.send(.message(subscribe), socket)
     }
 
     /// The next copy reply, skipping stream frames still on the way (none are expected:
     /// the publisher stopped streaming when it sent `pruned`).
-    private func copyReply(_ messages: inout WebSocketInboundMessageStream.AsyncIterator) async throws -> ReplicationMessage {
-        while let frame = try await FrameIO.next(&messages) {
+    private func copyReply(_ socket: PeerSocket) async throws -> ReplicationMessage {
+        while let frame = try await FrameIO.next(socket) {
             guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
             switch message {
             case .copyTables, .copyRows: return message

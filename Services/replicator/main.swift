@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import Logging
 import SkeinCore
 import SkeinService
@@ -28,12 +27,10 @@ let rpc = RPCServer(endpoint: config.replicatorEndpoint, logger: logger) { reque
 }
 let directory = PeerDirectory(config: config, store: store, logger: logger)
 let listener = PeerListener(config: config, tls: tls, store: store, auditd: auditd, status: status, directory: directory, logger: logger)
-let app: any ApplicationProtocol
 do {
     try store.start()
     try auditd.start()
     try rpc.start()
-    app = try listener.makeApplication()
 } catch {
     logger.critical("replicator failed to start: \(error)")
     exit(1)
@@ -73,7 +70,7 @@ Thread.detachNewThread {
 }
 
 do {
-    try await app.runService(gracefulShutdownSignals: [])
+    try await listener.run()
 } catch {
     logger.critical("replication listener failed: \(error)")
     exit(1)
