@@ -50,6 +50,7 @@ struct PeerListener {
                 guard let database = Self.database(path: path, replicated: replicated) else { return }
                 let connection = PublisherConnection(config: config, database: database, certificateNames: socket.certificateNames,
                                                      certificateSerial: socket.certificateSerial, directory: directory,
+                                                     remoteAddress: socket.remoteAddress,
                                                      store: store, auditd: auditd, status: status, logger: logger)
                 await connection.run(socket: socket)
             })

@@ -18,6 +18,8 @@ struct PublisherConnection: Sendable {
     let certificateSerial: String?
     /// Who may subscribe: routes and `hdb_nodes` (read when the peer says hello).
     let directory: PeerDirectory
+    /// The peer's address and port as seen here (logged: shows the source address it dialled from).
+    let remoteAddress: String
     let store: RPCClient
     let auditd: RPCClient
     let status: ReplicationStatus
@@ -44,7 +46,7 @@ struct PublisherConnection: Sendable {
             logger.info("inbound replication connection ended before hello", metadata: ["database": .string(database), "error": .string("\(error)")])
             return
         }
-        logger.info("peer subscribed", metadata: ["peer": .string(peer), "database": .string(database)])
+        logger.info("peer subscribed", metadata: ["peer": .string(peer), "database": .string(database), "remote": .string(remoteAddress)])
         status.update(peer: peer, database: database) { $0.publishing = true }
         let session = Locked(PublisherSession(maxInFlight: 4, batchSize: Self.batchSize, resendAfterMillis: 5000))
         let copySince = Locked<UInt64?>(nil)

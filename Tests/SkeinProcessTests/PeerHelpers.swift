@@ -91,9 +91,12 @@ struct Peer {
     let name: String
     let node: TestNode
     let port: Int
+    /// The loopback address its replicator listens on and dials from.
+    var address = "127.0.0.1"
 
-    static func start(_ name: String, config: [String: String] = [:]) async throws -> Peer {
-        Peer(name: name, node: try await TestNode.start(config: config.merging(["replication.hostname": name]) { $1 }), port: TestNode.freePort())
+    static func start(_ name: String, config: [String: String] = [:], address: String = "127.0.0.1") async throws -> Peer {
+        Peer(name: name, node: try await TestNode.start(config: config.merging(["replication.hostname": name]) { $1 }),
+             port: TestNode.freePort(), address: address)
     }
 
     /// Certificates from `pki`, routes to `peers` (with a `startTime` when given), any other
@@ -102,9 +105,9 @@ struct Peer {
                    extra: [String: JSON] = [:]) throws {
         var config = try pki.issue(node: name, into: node.root, expired: expiredCertificate)
         config["replication.securePort"] = JSON(port)
-        config["replication.host"] = "127.0.0.1"
+        config["replication.host"] = .string(address)
         config["replication.routes"] = .array(peers.map { peer in
-            var route: [String: JSON] = ["hostname": .string(peer.name), "host": "127.0.0.1", "port": JSON(peer.port)]
+            var route: [String: JSON] = ["hostname": .string(peer.name), "host": .string(peer.address), "port": JSON(peer.port)]
             if let startTime { route["startTime"] = .string(startTime) }
             return .object(route)
         })
@@ -112,7 +115,7 @@ struct Peer {
     }
 
     /// This node's replication URL, for `add_node`.
-    var url: String { "wss://127.0.0.1:\(port)" }
+    var url: String { "wss://\(address):\(port)" }
 
     /// The `data` socket of this node's connection to `peer` in `cluster_status` (nil when absent).
     func dataSocket(to peer: String) async throws -> JSON? {
@@ -142,10 +145,11 @@ func pollUntil<T>(_ what: String, timeout: Double = 20, _ probe: () async throws
 }
 
 /// Runs `body` with started peers, always shutting them down (logs on failure).
-func withPeers(_ names: [String], config: [String: [String: String]] = [:], _ body: ([Peer]) async throws -> Void) async throws {
+func withPeers(_ names: [String], config: [String: [String: String]] = [:], addresses: [String: String] = [:],
+               _ body: ([Peer]) async throws -> Void) async throws {
     var peers: [Peer] = []
     do {
-        for name in names { peers.append(try await Peer.start(name, config: config[name] ?? [:])) }
+        for name in names { peers.append(try await Peer.start(name, config: config[name] ?? [:], address: addresses[name] ?? "127.0.0.1")) }
         try await body(peers)
     } catch {
         for p in peers { Issue.record("\(p.name) output:\n\(p.node.outputTail(lines: 30))") }

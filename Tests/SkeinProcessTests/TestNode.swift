@@ -38,6 +38,8 @@ final class TestNode: @unchecked Sendable {
     private let lock = NSLock()
     private var processes: [Service: Process] = [:]
     private var outputs: [Service: FileHandle] = [:]
+    /// Further processes of a service (a second replicator for a region), stopped with the node.
+    private var extras: [Process] = []
     let session: URLSession
 
     var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
@@ -232,6 +234,24 @@ final class TestNode: @unchecked Sendable {
         }
     }
 
+    /// Starts one more process of `service` with environment overrides (e.g. a replicator
+    /// with `SKEIN_REPLICATION_REGION`), output in `ROOT/NAME.out`. Stopped by `shutdown`.
+    func startExtra(_ service: Service, name: String, environment: [String: String]) throws {
+        let outPath = "\(root)/\(name).out"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        guard let out = FileHandle(forWritingAtPath: outPath) else { throw NodeError("cannot open \(outPath)") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "\(Self.binDir)/skein-\(service.rawValue)")
+        p.arguments = ["--config", configPath]
+        p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") && !$0.key.hasPrefix("HDB_") }
+            .merging(environment) { $1 }
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        lock.withLock { extras.append(p) }
+    }
+
     /// SIGTERM and wait for the exit (SIGKILL after `timeout` seconds). Returns the exit status.
     @discardableResult
     func stop(_ service: Service, timeout: Double = 15) async -> Int32? {
@@ -261,6 +281,12 @@ final class TestNode: @unchecked Sendable {
     /// Stops every service (gateway first) and removes the root (kept when
     /// `SKEIN_KEEP_TEST_ROOT` is set, for debugging).
     func shutdown() async {
+        for p in lock.withLock({ extras }) where p.isRunning {
+            p.terminate()
+            let deadline = Date().addingTimeInterval(10)
+            while p.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+            if p.isRunning { Glibc.kill(p.processIdentifier, SIGKILL) }
+        }
         for service in services.reversed() { await stop(service, timeout: 10) }
         lock.withLock {
             for (_, h) in outputs { try? h.close() }
