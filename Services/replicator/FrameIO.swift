@@ -16,9 +16,11 @@ enum FrameIO {
         let description: String
     }
 
-    /// The next frame, or nil when the peer closed the connection.
-    static func next(_ socket: PeerSocket) async throws -> ReplicationFrame? {
+    /// The next frame, or nil when the peer closed the connection. `received` gets the
+    /// message's size in bytes (for the bytes/s in `cluster_status`).
+    static func next(_ socket: PeerSocket, received: (Int) -> Void = { _ in }) async throws -> ReplicationFrame? {
         guard let text = try await socket.receive() else { return nil }
+        received(text.utf8.count)
         return try ReplicationFrame(text: text)
     }
 

@@ -33,7 +33,7 @@ struct PublisherConnection: Sendable {
     func run(socket outbound: PeerSocket) async {
         let peer: String
         do {
-            guard case .hello(let name)? = try await FrameIO.next(outbound) else {
+            guard case .hello(let name, _)? = try await FrameIO.next(outbound) else {
                 return await refuse("the first frame was not hello", peer: nil, outbound)
             }
             if let problem = PeerIdentity.problem(stated: name, certificateNames: certificateNames, certificateSerial: certificateSerial,
@@ -41,7 +41,7 @@ struct PublisherConnection: Sendable {
                 return await refuse(problem, peer: name, outbound)
             }
             peer = name
-            try await FrameIO.send(.hello(node: config.nodeName), outbound)
+            try await FrameIO.send(.hello(node: config.nodeName, time: FrameIO.nowMillis()), outbound)
         } catch {
             logger.info("inbound replication connection ended before hello", metadata: ["database": .string(database), "error": .string("\(error)")])
             return

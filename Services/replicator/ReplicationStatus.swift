@@ -26,6 +26,43 @@ final class ReplicationStatus: @unchecked Sendable {
         var lagEntries: UInt64?
         /// A full copy from the peer in progress ("Copying dog: 12000 rows"), else nil.
         var copying: String?
+        /// The peer's last sequence as of its last batch (entries behind = this - cursor).
+        var peerNewest: UInt64?
+        /// Milliseconds from the newest write of the last applied batch (peer's clock) to its
+        /// apply here (ours).
+        var lagMillis: Int64?
+        /// The peer's clock minus ours, from the hello exchange.
+        var clockOffsetMillis: Int64?
+        /// Bytes received from the peer on this connection.
+        var received = ByteRate()
+    }
+
+    /// Bytes per second over the last complete 5-second window.
+    struct ByteRate {
+        static let windowMillis: UInt64 = 5000
+        private var windowStart: UInt64 = 0
+        private var windowBytes = 0
+        private(set) var lastRate: Double = 0
+
+        mutating func add(_ bytes: Int, now: UInt64) {
+            roll(now: now)
+            windowBytes += bytes
+        }
+
+        mutating func roll(now: UInt64) {
+            if windowStart == 0 { windowStart = now }
+            guard now >= windowStart + Self.windowMillis else { return }
+            // A window with nothing in it (or several) means the rate fell to zero.
+            lastRate = now >= windowStart + 2 * Self.windowMillis ? 0 : Double(windowBytes) * 1000 / Double(Self.windowMillis)
+            windowStart = now
+            windowBytes = 0
+        }
+
+        func rate(now: UInt64) -> Double {
+            var copy = self
+            copy.roll(now: now)
+            return copy.lastRate
+        }
     }
 
     private let lock = NSLock()
@@ -73,6 +110,7 @@ final class ReplicationStatus: @unchecked Sendable {
         }
         let replicator = config.replicationRegion ?? "default"
         let subscribed = Set(peers.map(\.hostname))
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
         func time(_ millis: UInt64?) -> JSON {
             millis.map { .string(LogTime.iso(Double($0) / 1000)) } ?? .null
         }
@@ -89,6 +127,10 @@ final class ReplicationStatus: @unchecked Sendable {
                     "cursor": JSON(s.cursor), "publishing": .bool(s.publishing),
                     "lag_entries": s.lagEntries.map { JSON($0) } ?? .null,
                     "copying": s.copying.map(JSON.string) ?? .null,
+                    "entries_behind": s.peerNewest.map { JSON($0 > s.cursor ? $0 - s.cursor : 0) } ?? .null,
+                    "lag_ms": s.lagMillis.map { JSON(Int($0)) } ?? .null,
+                    "clock_offset_ms": s.clockOffsetMillis.map { JSON(Int($0)) } ?? .null,
+                    "bytes_per_second": .number(s.received.rate(now: now).rounded()),
                 ]
             }
             let learned = !config.routes.contains { $0.hostname == route.hostname }

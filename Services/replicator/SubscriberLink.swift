@@ -103,8 +103,9 @@ struct SubscriberLink: Sendable {
                 await socket.close(policyViolation: "revoked certificate")
                 throw Refused(description: "the peer's certificate serial \(serial) is revoked (tls.revokedSerials)")
             }
-            try await FrameIO.send(.hello(node: config.nodeName), socket)
-            guard case .hello(let name)? = try await FrameIO.next(socket) else {
+            let helloSent = FrameIO.nowMillis()
+            try await FrameIO.send(.hello(node: config.nodeName, time: helloSent), socket)
+            guard case .hello(let name, let peerTime)? = try await FrameIO.next(socket) else {
                 throw Refused(description: "the peer closed the connection or did not say hello (it refused us, or we are not in its routes)")
             }
             guard name == route.hostname else {
@@ -116,10 +117,14 @@ struct SubscriberLink: Sendable {
             session.heard(now: FrameIO.nowMillis())
             let shared = Locked(session)
             subscribed.withLock { $0 = true }
+            // The peer's clock minus ours, assuming its hello was sent half-way through the round trip.
+            let helloReceived = FrameIO.nowMillis()
+            let offset = peerTime.map { Int64(bitPattern: $0) - Int64(bitPattern: (helloSent + helloReceived) / 2) }
             status.update(peer: route.hostname, database: database) {
                 $0.connected = true
                 $0.latencyMillis = (latency * 100).rounded() / 100
                 $0.cursor = cursor
+                $0.clockOffsetMillis = offset
             }
             if cursor == 0, route.startTimeMillis == nil {
                 // This node never synced this database from this peer: if it never synced it
@@ -160,7 +165,9 @@ struct SubscriberLink: Sendable {
                         if let again = shared.withLock({ $0.tick(now: FrameIO.nowMillis()) }) { try await FrameIO.send(.message(again), socket) }
                     }
                 }
-                while let frame = try await FrameIO.next(socket) {
+                while let frame = try await FrameIO.next(socket, received: { bytes in
+                    status.update(peer: route.hostname, database: database) { $0.received.add(bytes, now: FrameIO.nowMillis()) }
+                }) {
                     guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
                     if try await handle(message, shared, socket) {
                         try await fullCopy(socket, shared)
@@ -177,6 +184,9 @@ struct SubscriberLink: Sendable {
             s.heard(now: received)
             return s.receive(message)
         }
+        if case .batch(_, _, _, let newest?) = message {
+            status.update(peer: route.hostname, database: database) { $0.peerNewest = newest }
+        }
         switch action {
         case .apply(let entries, let through):
             status.update(peer: route.hostname, database: database) { s in
@@ -190,8 +200,11 @@ struct SubscriberLink: Sendable {
             let ack = session.withLock { $0.applied(through: max(through, stored)) }
             try await FrameIO.send(.message(ack), socket)
             status.update(peer: route.hostname, database: database) { s in
-                s.lastCommitConfirmed = FrameIO.nowMillis()
+                let now = FrameIO.nowMillis()
+                s.lastCommitConfirmed = now
                 s.cursor = max(through, stored)
+                // From the write on the peer to applied here (peer clock: see clock_offset_ms).
+                if let newest = entries.map(\.version.millis).max() { s.lagMillis = Int64(bitPattern: now) - Int64(bitPattern: newest) }
             }
             if !entries.isEmpty {
                 logger.debug("applied batch", metadata: metadata.merging(["through": .string("\(through)"), "entries": .string("\(entries.count)"),

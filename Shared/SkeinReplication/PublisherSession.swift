@@ -63,7 +63,7 @@ public struct PublisherSession: Sendable {
         guard canSend, next <= newest else { return nil }
         let through = min(newest, log.last?.sequence ?? newest, next + UInt64(batchSize) - 1)
         let entries = log.filter { $0.sequence >= next && $0.sequence <= through && wanted($0) }
-        let message = ReplicationMessage.batch(from: next, through: through, entries: entries)
+        let message = ReplicationMessage.batch(from: next, through: through, entries: entries, newest: newest)
         if inFlight.isEmpty { lastProgressMillis = now }
         inFlight.append(through)
         next = through + 1

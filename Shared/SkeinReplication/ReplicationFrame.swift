@@ -3,8 +3,9 @@ import SkeinCore
 /// A replication connection's frames as JSON text (docs/INTERFACES.md §8): `hello` first
 /// from both sides, then the `ReplicationMessage` cases. Pure codec; no I/O.
 public enum ReplicationFrame: Sendable, Equatable {
-    /// The sender's node name; must match its certificate and a configured route.
-    case hello(node: String)
+    /// The sender's node name; must match its certificate and a configured route. `time`:
+    /// the sender's clock (ms) when it sent it, for the clock offset in `cluster_status`.
+    case hello(node: String, time: UInt64? = nil)
     case message(ReplicationMessage)
 
     public struct DecodeError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -14,14 +15,16 @@ public enum ReplicationFrame: Sendable, Equatable {
 
     public var json: JSON {
         switch self {
-        case .hello(let node):
-            return ["type": "hello", "node": .string(node)]
+        case .hello(let node, let time):
+            return time.map { ["type": "hello", "node": .string(node), "time": JSON($0)] } ?? ["type": "hello", "node": .string(node)]
         case .message(.subscribe(let from, let origins, let startTime)):
             var o: [String: JSON] = ["type": "subscribe", "from": JSON(from), "origins": JSON(origins)]
             if let startTime { o["start_time"] = JSON(startTime) }
             return .object(o)
-        case .message(.batch(let from, let through, let entries)):
-            return ["type": "batch", "from": JSON(from), "through": JSON(through), "entries": .array(entries.map(\.json))]
+        case .message(.batch(let from, let through, let entries, let newest)):
+            var o: [String: JSON] = ["type": "batch", "from": JSON(from), "through": JSON(through), "entries": .array(entries.map(\.json))]
+            if let newest { o["newest"] = JSON(newest) }
+            return .object(o)
         case .message(.ack(let through)):
             return ["type": "ack", "through": JSON(through)]
         case .message(.pruned(let oldest)):
@@ -55,12 +58,13 @@ public enum ReplicationFrame: Sendable, Equatable {
             }
             return n
         }
-        /// An optional time in ms since the epoch.
-        func startTime() throws(DecodeError) -> UInt64? {
-            guard let v = o["start_time"], !v.isNull else { return nil }
-            guard let d = v.doubleValue, d >= 0, let n = UInt64(exactly: d) else { throw DecodeError(reason: "\(type).start_time must be milliseconds since the epoch") }
+        /// An optional non-negative integer (a time in ms, a sequence).
+        func optionalNumber(_ key: String) throws(DecodeError) -> UInt64? {
+            guard let v = o[key], !v.isNull else { return nil }
+            guard let d = v.doubleValue, d >= 0, let n = UInt64(exactly: d) else { throw DecodeError(reason: "\(type).\(key) must be a non-negative integer") }
             return n
         }
+        func startTime() throws(DecodeError) -> UInt64? { try optionalNumber("start_time") }
         func tableName() throws(DecodeError) -> String {
             guard let t = o["table"]?.stringValue, !t.isEmpty else { throw DecodeError(reason: "\(type).table must be a table name") }
             return t
@@ -74,7 +78,7 @@ public enum ReplicationFrame: Sendable, Equatable {
         switch type {
         case "hello":
             guard let node = o["node"]?.stringValue, !node.isEmpty else { throw DecodeError(reason: "hello.node must be a node name") }
-            self = .hello(node: node)
+            self = .hello(node: node, time: try optionalNumber("time"))
         case "subscribe":
             guard let list = o["origins"]?.arrayValue else { throw DecodeError(reason: "subscribe.origins must be a list of node names") }
             var origins: [String] = []
@@ -91,7 +95,7 @@ public enum ReplicationFrame: Sendable, Equatable {
                 guard let entry = AuditEntry(json: item) else { throw DecodeError(reason: "batch.entries[\(i)] is not an audit entry") }
                 entries.append(entry)
             }
-            self = .message(.batch(from: from, through: through, entries: entries))
+            self = .message(.batch(from: from, through: through, entries: entries, newest: try optionalNumber("newest")))
         case "ack":
             self = .message(.ack(through: try sequence("through")))
         case "pruned":

@@ -9,8 +9,9 @@ public enum ReplicationMessage: Sendable, Equatable {
     /// skipped (still covered by `through`).
     case subscribe(from: UInt64, origins: [String], startTime: UInt64? = nil)
     /// Publisher → subscriber: the entries of sequences `from...through` whose origin was
-    /// asked for (others are skipped but still covered by `through`).
-    case batch(from: UInt64, through: UInt64, entries: [AuditEntry])
+    /// asked for (others are skipped but still covered by `through`). `newest` is the
+    /// publisher's last sequence when it sent the batch (how far behind the subscriber is).
+    case batch(from: UInt64, through: UInt64, entries: [AuditEntry], newest: UInt64? = nil)
     /// Subscriber → publisher: everything through `through` is applied durably.
     case ack(through: UInt64)
     /// Publisher → subscriber: `from` is older than the oldest retained entry; the

@@ -51,7 +51,7 @@ public struct SubscriberSession: Sendable {
 
     public mutating func receive(_ message: ReplicationMessage) -> Action {
         switch message {
-        case .batch(let from, let through, let entries):
+        case .batch(let from, let through, let entries, _):
             if through <= cursor { return .send(.ack(through: cursor)) }  // already applied
             if from > cursor + 1 { return .send(subscribe) }  // a gap: restart from our cursor
             return .apply(entries.filter { $0.sequence > cursor }, through: through)

@@ -34,6 +34,11 @@ extension ProcessTests {
                 let socket = status["connections"]?.arrayValue?.first?["database_sockets"]?.arrayValue?.first { $0["database"] == "data" }
                 #expect(socket?["lastCommitConfirmed"]?.stringValue != nil, "\(status)")
                 #expect(socket?["publishing"] == true, "\(status)")
+                // Skein's own fields: lag of the last applied write, how far behind, the
+                // peer's clock offset (same machine: small), bytes/s on this connection.
+                #expect(socket?["lag_ms"]?.intValue != nil && socket?["entries_behind"] == 0, "\(status)")
+                #expect(abs(socket?["clock_offset_ms"]?.intValue ?? 1000) < 1000, "\(status)")
+                #expect(socket?["bytes_per_second"]?.doubleValue != nil, "\(status)")
             }
         }
 

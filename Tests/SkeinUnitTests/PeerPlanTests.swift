@@ -55,7 +55,7 @@ struct PeerPlanTests {
         _ = publisher.receive(.subscribe(from: 1, origins: ["node-a"], startTime: 2000), now: 0, oldestRetained: 0)
         let log = [Self.entry(1, millis: 1000), Self.entry(2, millis: 1999), Self.entry(3, millis: 2000), Self.entry(4, millis: 3000, origin: "node-b")]
         let batch = publisher.nextBatch(log: log, newest: 4, now: 0)
-        #expect(batch == .batch(from: 1, through: 4, entries: [log[2]]))
+        #expect(batch == .batch(from: 1, through: 4, entries: [log[2]], newest: 4))
         var subscriber = SubscriberSession(cursor: 0, origins: ["node-a"], startTime: 2000)
         #expect(subscriber.subscribe == .subscribe(from: 1, origins: ["node-a"], startTime: 2000))
         #expect(subscriber.copyBegin == .copyBegin(startTime: 2000))

@@ -10,6 +10,8 @@ struct ReplicationFrameTests {
 
     @Test(arguments: [
         ReplicationFrame.hello(node: "node-a"),
+        .hello(node: "node-a", time: 1_795_721_096_569),
+        .message(.batch(from: 5, through: 9, entries: [], newest: 12)),
         .message(.subscribe(from: 1, origins: ["node-a"])),
         .message(.subscribe(from: 42, origins: [])),
         .message(.batch(from: 5, through: 9, entries: [entry])),
