@@ -82,12 +82,11 @@ struct SubscriberLink: Sendable {
     private func connectOnce(subscribed: Locked<Bool>) async throws {
         let cursorReply = try await store.call(op: "replication_cursor", body: ["database": .string(database), "peer": .string(route.hostname)])
         let cursor = UInt64(cursorReply["cursor"]?.intValue ?? 0)
-        let started = Date()
         let socket = try await PeerDialer.connect(host: route.host, port: route.port, path: path, serverName: route.hostname,
                                                   sourceAddress: config.replicationSourceAddress, tls: tls,
                                                   maxMessageBytes: FrameIO.maxMessageBytes)
         do {
-            try await converse(socket, cursor: cursor, started: started, subscribed: subscribed)
+            try await converse(socket, cursor: cursor, subscribed: subscribed)
             await socket.close()
         } catch {
             await socket.close()
@@ -96,56 +95,56 @@ struct SubscriberLink: Sendable {
     }
 
     /// One connection's life: identities, then a first-sync copy or the stream.
-    private func converse(_ socket: PeerSocket, cursor: UInt64, started: Date, subscribed: Locked<Bool>) async throws {
-            // TLS checked the chain and that the certificate carries route.hostname (SNI,
-            // full verification); revocation is ours.
-            if let serial = socket.certificateSerial, config.revokedSerials.contains(serial) {
-                await socket.close(policyViolation: "revoked certificate")
-                throw Refused(description: "the peer's certificate serial \(serial) is revoked (tls.revokedSerials)")
-            }
-            let helloSent = FrameIO.nowMillis()
-            try await FrameIO.send(.hello(node: config.nodeName, time: helloSent), socket)
-            guard case .hello(let name, let peerTime)? = try await FrameIO.next(socket) else {
-                throw Refused(description: "the peer closed the connection or did not say hello (it refused us, or we are not in its routes)")
-            }
-            guard name == route.hostname else {
-                await socket.close(policyViolation: "expected node \(route.hostname)")
-                throw Refused(description: "peer states node name \"\(name)\", the route expects \"\(route.hostname)\"")
-            }
-            let latency = Date().timeIntervalSince(started) * 1000
-            var session = SubscriberSession(cursor: cursor, origins: [route.hostname], startTime: route.startTimeMillis)
-            session.heard(now: FrameIO.nowMillis())
-            let shared = Locked(session)
-            subscribed.withLock { $0 = true }
-            // The peer's clock minus ours, assuming its hello was sent half-way through the round trip.
-            let helloReceived = FrameIO.nowMillis()
-            let offset = peerTime.map { Int64(bitPattern: $0) - Int64(bitPattern: (helloSent + helloReceived) / 2) }
-            status.update(peer: route.hostname, database: database) {
-                $0.connected = true
-                $0.latencyMillis = (latency * 100).rounded() / 100
-                $0.cursor = cursor
-                $0.clockOffsetMillis = offset
-            }
-            if cursor == 0, route.startTimeMillis == nil {
-                // This node never synced this database from this peer: if it never synced it
-                // from anyone, it is new, and the first peer to answer sends a full copy.
-                await initialSync.acquire(database)
-                do {
-                    let first = try await isFirstSync()
-                    if first {
-                        logger.info("first sync of this database: full copy from this peer", metadata: metadata)
-                        try await fullCopy(socket, shared)
-                    }
-                    await initialSync.release(database)
-                    if first { return try await stream(socket, shared) }
-                } catch {
-                    await initialSync.release(database)
-                    throw error
+    private func converse(_ socket: PeerSocket, cursor: UInt64, subscribed: Locked<Bool>) async throws {
+        // TLS checked the chain and that the certificate carries route.hostname (SNI,
+        // full verification); revocation is ours.
+        if let serial = socket.certificateSerial, config.revokedSerials.contains(serial) {
+            await socket.close(policyViolation: "revoked certificate")
+            throw Refused(description: "the peer's certificate serial \(serial) is revoked (tls.revokedSerials)")
+        }
+        let helloClock = Date(), helloSent = FrameIO.nowMillis()
+        try await FrameIO.send(.hello(node: config.nodeName, time: helloSent), socket)
+        guard case .hello(let name, let peerTime)? = try await FrameIO.next(socket) else {
+            throw Refused(description: "the peer closed the connection or did not say hello (it refused us, or we are not in its routes)")
+        }
+        guard name == route.hostname else {
+            await socket.close(policyViolation: "expected node \(route.hostname)")
+            throw Refused(description: "peer states node name \"\(name)\", the route expects \"\(route.hostname)\"")
+        }
+        let latency = Date().timeIntervalSince(helloClock) * 1000
+        var session = SubscriberSession(cursor: cursor, origins: [route.hostname], startTime: route.startTimeMillis)
+        session.heard(now: FrameIO.nowMillis())
+        let shared = Locked(session)
+        subscribed.withLock { $0 = true }
+        // The peer's clock minus ours, assuming its hello was sent half-way through the round trip.
+        let helloReceived = FrameIO.nowMillis()
+        let offset = peerTime.map { Int64(bitPattern: $0) - Int64(bitPattern: (helloSent + helloReceived) / 2) }
+        status.update(peer: route.hostname, database: database) {
+            $0.connected = true
+            $0.latencyMillis = (latency * 100).rounded() / 100
+            $0.cursor = cursor
+            $0.clockOffsetMillis = offset
+        }
+        if cursor == 0, route.startTimeMillis == nil {
+            // This node never synced this database from this peer: if it never synced it
+            // from anyone, it is new, and the first peer to answer sends a full copy.
+            await initialSync.acquire(database)
+            do {
+                let first = try await isFirstSync()
+                if first {
+                    logger.info("first sync of this database: full copy from this peer", metadata: metadata)
+                    try await fullCopy(socket, shared)
                 }
+                await initialSync.release(database)
+                if first { return try await stream(socket, shared) }
+            } catch {
+                await initialSync.release(database)
+                throw error
             }
-            logger.info("subscribed", metadata: metadata.merging(["from": .string("\(cursor + 1)")]) { $1 })
-            try await FrameIO.send(.message(shared.withLock { $0.subscribe }), socket)
-            try await stream(socket, shared)
+        }
+        logger.info("subscribed", metadata: metadata.merging(["from": .string("\(cursor + 1)")]) { $1 })
+        try await FrameIO.send(.message(shared.withLock { $0.subscribe }), socket)
+        try await stream(socket, shared)
     }
 
     /// True when no peer's entries were ever applied to this database here.
