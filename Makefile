@@ -3,7 +3,7 @@
 LAUNCHER := compose/local
 CLUSTER_DIR := $(or $(SKEIN_CLUSTER_DIR),.local-cluster)
 
-.PHONY: up down status deps test bench clean-cluster
+.PHONY: up down status deps test bench bench-cluster clean-cluster images images-debug compose-test
 
 # make up [NODES=N]
 up:
@@ -28,5 +28,25 @@ bench: deps
 	for p in skein-store skein-auditd skein-gateway skein-bench; do swift build -c release --product $$p || exit 1; done
 	"$$(swift build -c release --show-bin-path)/skein-bench" $(BENCH_ARGS)
 
+# make bench-cluster [BENCH_ARGS="--copy-records N ..."]
+# Replication figures on a local 3-node cluster (+1 for the full copy) the benchmark starts
+# from its own directory: build every service it runs.
+bench-cluster: deps
+	for p in skein-store skein-auditd skein-gateway skein-replicator skein-bench; do swift build -c release --product $$p || exit 1; done
+	"$$(swift build -c release --show-bin-path)/skein-bench" cluster $(BENCH_ARGS)
+
 clean-cluster: down
 	rm -rf "$(CLUSTER_DIR)"
+
+# The docker-compose cluster (compose/docker-compose.yml, docs/INTERFACES.md §9).
+# make images: release binaries with the static Swift stdlib in skein/node:latest (long build);
+# make images-debug: the debug binaries already built (make test) in the same image, no compile.
+images:
+	compose/build-images --release
+
+images-debug:
+	compose/build-images --debug
+
+# The end-to-end test CI runs after `make test` (needs the debug binaries it built).
+compose-test:
+	compose/test-compose

@@ -42,16 +42,20 @@ struct ClusterOperations: Sendable {
             })
         case "cluster_set_routes":
             var set: [JSON] = [], skipped: [JSON] = []
-            for route in try Self.routes(req) {
-                let reply = try await store.call(op: "node_upsert", body: ["record": try Self.record(route)])
+            let routes = try Self.routes(req)
+            let records = try routes.map(Self.record)  // every route valid before any write
+            for (route, record) in zip(routes, records) {
+                let reply = try await store.call(op: "node_upsert", body: ["record": record])
                 (reply["written"]?.boolValue == true ? { set.append(route) } : { skipped.append(route) })()
             }
             return ["message": "cluster routes successfully set", "set": .array(set), "skipped": .array(skipped)]
         case "cluster_delete_routes":
             var deleted: [JSON] = [], skipped: [JSON] = []
-            for route in try Self.routes(req) {
+            let routes = try Self.routes(req)
+            let names = try routes.map(Self.name)  // every route valid before any delete
+            for (route, name) in zip(routes, names) {
                 do {
-                    _ = try await store.call(op: "node_remove", body: ["name": .string(try Self.name(route))])
+                    _ = try await store.call(op: "node_remove", body: ["name": .string(name)])
                     deleted.append(route)
                 } catch where (error as? SkeinError)?.status == 404 {
                     skipped.append(route)
