@@ -12,8 +12,13 @@ public enum ServiceMain {
             if arguments[i] == "--config", i + 1 < arguments.count { path = arguments[i + 1]; i += 1 }
             else if arguments[i].hasPrefix("--config=") { path = String(arguments[i].dropFirst(9)) }
             else if arguments[i] == "--help" || arguments[i] == "-h" {
-                print("usage: skein-\(service) --config NODE.yaml   (keys: docs/INTERFACES.md)")
+                print("usage: skein-\(service) --config NODE.yaml [--health]   (keys: docs/INTERFACES.md)")
                 exit(0)
+            } else if arguments[i] != "--health" {
+                // An option we do not know must not start a service (a typo of --health
+                // would run a second store on the same data).
+                FileHandle.standardError.write(Data("skein-\(service): unknown option \(arguments[i]) (usage: --config NODE.yaml [--health])\n".utf8))
+                exit(2)
             }
             i += 1
         }

@@ -119,13 +119,16 @@ extension ProcessTests {
                 let stopped = try Self.health("auditd", node), absent = try Self.health("replicator", node)
                 #expect(stopped == 1)
                 #expect(absent == 1, "no replicator runs")
+                // A misspelt option does not start a second store on the same data.
+                let typo = try Self.health("store", node, option: "--healt")
+                #expect(typo == 2)
             }
         }
 
-        static func health(_ service: String, _ node: TestNode) throws -> Int32 {
+        static func health(_ service: String, _ node: TestNode, option: String = "--health") throws -> Int32 {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "\(TestNode.binDir)/skein-\(service)")
-            p.arguments = ["--health", "--config", node.configPath]
+            p.arguments = [option, "--config", node.configPath]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
