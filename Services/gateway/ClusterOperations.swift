@@ -46,7 +46,7 @@ struct ClusterOperations: Sendable {
             let records = try routes.map(Self.record)  // every route valid before any write
             for (route, record) in zip(routes, records) {
                 let reply = try await store.call(op: "node_upsert", body: ["record": record])
-                (reply["written"]?.boolValue == true ? { set.append(route) } : { skipped.append(route) })()
+                if reply["written"]?.boolValue == true { set.append(route) } else { skipped.append(route) }
             }
             return ["message": "cluster routes successfully set", "set": .array(set), "skipped": .array(skipped)]
         case "cluster_delete_routes":
@@ -54,10 +54,12 @@ struct ClusterOperations: Sendable {
             let routes = try Self.routes(req)
             let names = try routes.map(Self.name)  // every route valid before any delete
             for (route, name) in zip(routes, names) {
+                // (A `catch where` after this typed-throws call crashes Swift 6.3.1's compiler.)
                 do {
                     _ = try await store.call(op: "node_remove", body: ["name": .string(name)])
                     deleted.append(route)
-                } catch where (error as? SkeinError)?.status == 404 {
+                } catch {
+                    guard error.status == 404 else { throw error }
                     skipped.append(route)
                 }
             }

@@ -36,24 +36,9 @@ struct PeerTLS: Sendable {
         }
     }
 
-    /// The listener: requires a client certificate chained to our CA. Hostname checks are
-    /// off (a client is not at a known address); the identity check is ours, after `hello`.
-    var server: TLSConfiguration {
-        var c = TLSConfiguration.makeServerConfigurationWithMTLS(
-            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key), trustRoots: .certificates(authorities))
-        c.minimumTLSVersion = .tlsv13
-        return c
-    }
+    /// The listener's configuration (client certificates required, chained to our CA).
+    var server: TLSConfiguration { PeerTLSConfiguration.server(chain: chain, key: key, authorities: authorities) }
 
-    /// The dialler: presents our certificate and verifies the peer's chain and name (the
-    /// name is the SNI host name, set per connection to the route's node name).
-    var client: TLSConfiguration {
-        var c = TLSConfiguration.makeClientConfiguration()
-        c.certificateChain = chain.map { .certificate($0) }
-        c.privateKey = .privateKey(key)
-        c.trustRoots = .certificates(authorities)
-        c.certificateVerification = .fullVerification
-        c.minimumTLSVersion = .tlsv13
-        return c
-    }
+    /// The dialler's: our certificate, the peer's verified against our CA and the route's name.
+    var client: TLSConfiguration { PeerTLSConfiguration.client(chain: chain, key: key, authorities: authorities) }
 }

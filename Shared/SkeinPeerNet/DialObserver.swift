@@ -17,7 +17,6 @@ final class DialObservation: Sendable {
     private let seen = NIOLockedValueBox(Seen())
 
     var status: Int? { seen.withLockedValue { $0.status } }
-    var timedOut: Bool { seen.withLockedValue { $0.timedOut } }
 
     func timeOut() { seen.withLockedValue { $0.timedOut = true } }
 

@@ -69,13 +69,11 @@ final class KeepAliveHandler: ChannelDuplexHandler {
 
     /// Until the next `read`, NIO reads nothing from the socket: the reader is busy.
     func channelReadComplete(context: ChannelHandlerContext) {
-        print("DEBUG readComplete masked=\(masked) t=\(NIODeadline.now().uptimeNanoseconds / 1_000_000)")
         readsHeldBack = true
         context.fireChannelReadComplete()
     }
 
     func read(context: ChannelHandlerContext) {
-        print("DEBUG read masked=\(masked) t=\(NIODeadline.now().uptimeNanoseconds / 1_000_000)")
         readsHeldBack = false
         context.read()
     }
@@ -104,7 +102,6 @@ final class KeepAliveHandler: ChannelDuplexHandler {
         } else if !late {
             silentTicks += 1
         }
-        print("DEBUG tick masked=\(masked) heard=\(heard) held=\(readsHeldBack) late=\(late) silent=\(silentTicks) t=\(NIODeadline.now().uptimeNanoseconds / 1_000_000)")
         heard = false
         guard silentTicks < Self.silentTicksAllowed else {
             timer = nil

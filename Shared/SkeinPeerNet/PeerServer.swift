@@ -51,7 +51,7 @@ public final class PeerServer: Sendable {
     ///
     /// Returns when cancelled, after every handler has returned (their connections are
     /// closed on cancellation, so a handler waiting in `receive()` ends). Throws when the
-    /// address cannot be bound.
+    /// address cannot be bound, or when accepting fails.
     public func run(accept: @escaping @Sendable (String) -> Bool,
                     onListening: @escaping @Sendable (Int) -> Void = { _ in },
                     handler: @escaping @Sendable (PeerSocket, String) async -> Void) async throws {
@@ -66,17 +66,16 @@ public final class PeerServer: Sendable {
             channel.eventLoop.makeCompletedFuture { try pipeline.configure(channel) }
         }
         onListening(listener.channel.localAddress?.port ?? port)
-        await withDiscardingTaskGroup { group in
+        try await withThrowingDiscardingTaskGroup { group in
             do {
                 try await listener.executeThenClose { connections in
                     for try await connection in connections {
                         group.addTask { await self.serve(connection, handler: handler) }
                     }
                 }
-            } catch {
-                if !(error is CancellationError) {
-                    logger.error("replication listener failed", metadata: ["error": .string("\(error)")])
-                }
+            } catch is CancellationError {
+                // The listener is closed; the group waits for the handlers, whose tasks are
+                // cancelled too (which closes their connections).
             }
         }
     }

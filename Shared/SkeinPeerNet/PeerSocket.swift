@@ -106,7 +106,8 @@ public final class PeerSocket: Sendable {
                     state.ended = true
                     return state.closing
                 }
-                return try closing ? nil : Self.closeStatus(frame)
+                if !closing { try Self.checkStatus(ofClose: frame) }
+                return nil
             default:
                 continue
             }
@@ -169,11 +170,10 @@ public final class PeerSocket: Sendable {
         }
     }
 
-    /// A close frame's status: nil for a normal closure (1000, 1001 or none), otherwise the
-    /// error the reader should see.
-    private static func closeStatus(_ frame: WebSocketFrame) throws -> String? {
+    /// Throws unless the peer's close frame says normal closure (1000, 1001 or no status).
+    private static func checkStatus(ofClose frame: WebSocketFrame) throws {
         var payload = frame.unmaskedData
-        guard let code = payload.readInteger(as: UInt16.self), code != 1000, code != 1001 else { return nil }
+        guard let code = payload.readInteger(as: UInt16.self), code != 1000, code != 1001 else { return }
         throw PeerNetError.closedByPeer(code: Int(code), reason: payload.readString(length: payload.readableBytes) ?? "")
     }
 }

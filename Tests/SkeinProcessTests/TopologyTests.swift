@@ -85,11 +85,9 @@ extension ProcessTests {
                 _ = try await a.node.insert("data", "yak", [["id": 1, "secret": "only for members"]])
                 // node-c's real certificate, used by a hand-made client.
                 let files = try pki.issue(node: c.name, into: c.node.root)
-                var tls = TLSConfiguration.makeClientConfiguration()
-                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(files["tls.certificate"]!.stringValue!).map { .certificate($0) }
-                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: files["tls.privateKey"]!.stringValue!, format: .pem))
-                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(pki.certificate))
-                tls.minimumTLSVersion = .tlsv13
+                let tls = PeerTLSConfiguration.client(chain: try NIOSSLCertificate.fromPEMFile(files["tls.certificate"]!.stringValue!),
+                                                      key: try NIOSSLPrivateKey(file: files["tls.privateKey"]!.stringValue!, format: .pem),
+                                                      authorities: try NIOSSLCertificate.fromPEMFile(pki.certificate))
                 let socket = try await PeerDialer.connect(host: "127.0.0.1", port: a.port, path: "/replicate/data", serverName: a.name,
                                                           sourceAddress: nil, tls: tls)
                 try await socket.send(text: #"{"type":"hello","node":"node-b"}"#)

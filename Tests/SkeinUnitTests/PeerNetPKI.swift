@@ -1,5 +1,6 @@
 import Foundation
 import NIOSSL
+import SkeinPeerNet
 
 /// Real certificates for the transport tests, made by openssl in a fresh directory: a CA
 /// (EC P-256) and node certificates it signs the way a deployment's are (CN = the node
@@ -54,8 +55,7 @@ struct PeerNetPKIError: Error, CustomStringConvertible {
     let description: String
 }
 
-/// One node's TLS material and the replicator's two configurations over it: TLS 1.3,
-/// certificates both ways, the peer checked against the CA given.
+/// One node's TLS material and the replicator's two configurations over it.
 struct PeerNetIdentity {
     let certificate: String
     let chain: [NIOSSLCertificate]
@@ -69,23 +69,8 @@ struct PeerNetIdentity {
         roots = try NIOSSLCertificate.fromPEMFile(authority)
     }
 
-    /// Requires a client certificate from the CA; no host name check (clients come from anywhere).
-    var server: TLSConfiguration {
-        var configuration = TLSConfiguration.makeServerConfigurationWithMTLS(
-            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key), trustRoots: .certificates(roots))
-        configuration.minimumTLSVersion = .tlsv13
-        return configuration
-    }
-
-    /// Presents our certificate; the server's must chain to the CA and carry the SNI name.
-    var client: TLSConfiguration {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.certificateChain = chain.map { .certificate($0) }
-        configuration.privateKey = .privateKey(key)
-        configuration.trustRoots = .certificates(roots)
-        configuration.minimumTLSVersion = .tlsv13
-        return configuration
-    }
+    var server: TLSConfiguration { PeerTLSConfiguration.server(chain: chain, key: key, authorities: roots) }
+    var client: TLSConfiguration { PeerTLSConfiguration.client(chain: chain, key: key, authorities: roots) }
 
     /// The same certificate, trusting another CA's peers (a node of a foreign cluster that
     /// knows our CA).

@@ -5,8 +5,10 @@ import Testing
 @testable import SkeinPeerNet
 
 /// The replication transport over real TLS 1.3 on loopback: certificates from openssl,
-/// servers on port 0, every wait bounded.
-@Suite("Peer transport: TLS WebSocket on SwiftNIO (docs/INTERFACES.md §8)", .timeLimit(.minutes(2)))
+/// servers on port 0, every wait bounded. One test at a time: the 5 MiB messages keep a
+/// debug build's event loops busy for a good part of a second, which would look like
+/// silence to the liveness tests' short ping intervals.
+@Suite("Peer transport: TLS WebSocket on SwiftNIO (docs/INTERFACES.md §8)", .serialized, .timeLimit(.minutes(2)))
 struct PeerNetTests {
     static let quiet = Logger(label: "skein.peernet-tests", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -260,7 +262,7 @@ struct PeerNetTests {
     @Test func aPeerThatFallsSilentIsDetected() async throws {
         try await withNodes { _, a, b in
             let outcome = PeerNetInbox<String>()
-            try await withPeerServer(server(b, pingInterval: .milliseconds(400)), handler: { socket, _ in
+            try await withPeerServer(server(b, pingInterval: .milliseconds(500)), handler: { socket, _ in
                 do {
                     while let text = try await socket.receive() { try await socket.send(text: text) }
                     outcome.put("closed")
@@ -270,7 +272,7 @@ struct PeerNetTests {
             }) { port in
                 let relay = try await PeerNetRelay.start(forwardingTo: port)
                 defer { Task { await relay.stop() } }
-                let socket = try await dial(relay.port, as: a, pingInterval: .milliseconds(400))
+                let socket = try await dial(relay.port, as: a, pingInterval: .milliseconds(500))
                 try await socket.send(text: "are you there")
                 #expect(try await socket.receive() == "are you there")
                 relay.freeze()
@@ -287,13 +289,13 @@ struct PeerNetTests {
     @Test func aReaderThatPausesIsNotTakenForADeadPeer() async throws {
         try await withNodes { _, a, b in
             let message = String(repeating: "m", count: 256 << 10)
-            try await withPeerServer(server(b, pingInterval: .milliseconds(200)), handler: { socket, _ in
+            try await withPeerServer(server(b, pingInterval: .milliseconds(250)), handler: { socket, _ in
                 for _ in 0..<20 { try? await socket.send(text: message) }
                 _ = try? await socket.receive()
             }) { port in
-                let socket = try await dial(port, as: a, pingInterval: .milliseconds(200))
+                let socket = try await dial(port, as: a, pingInterval: .milliseconds(250))
                 // Ten ping intervals without reading while 5 MiB wait: back-pressure, not silence.
-                try await Task.sleep(for: .seconds(2))
+                try await Task.sleep(for: .milliseconds(2500))
                 for _ in 0..<20 { #expect(try await socket.receive() == message) }
                 await socket.close()
             }
