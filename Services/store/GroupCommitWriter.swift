@@ -16,7 +16,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         enum Kind {
             case write(database: String, createDatabase: Bool, (DatabaseEnvironment, LMDBTransaction, WriteContext) throws -> JSON)
             /// Runs alone, outside any open transaction (create/drop database).
-            case control(() throws -> JSON)
+            /// Runs alone, after every open group committed (creating or dropping a whole
+            /// database); gets a write context for anything it logs.
+            case control((WriteContext) throws -> JSON)
         }
         let kind: Kind
         let user: String?
@@ -121,7 +123,9 @@ final class GroupCommitWriter: @unchecked Sendable {
                 groups.removeAll()
                 order.removeAll()
                 do {
-                    job.respond(RPCReply(json: try body()))
+                    let context = WriteContext(version: clock.tick(now: ServiceMain.nowMillis()), origin: config.nodeName, user: job.user,
+                                               auditEnabled: config.auditLog)
+                    job.respond(RPCReply(json: try body(context)))
                 } catch {
                     job.respond(reply(for: error))
                 }

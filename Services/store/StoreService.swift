@@ -99,10 +99,37 @@ final class StoreService: @unchecked Sendable {
             guard let entry = AuditEntry(json: e) else { throw SkeinError.badRequest("entries[\(i)] is not an audit entry") }
             entries.append(entry)
         }
+        // A peer's replicated drop_database (logged in its system database): dropped here
+        // once the entry is applied, as a job of its own, since a database is dropped only
+        // when no group is open on it.
+        let drops = database == DatabaseRegistry.systemDatabase
+            ? entries.filter { $0.operation == "drop_database" && $0.details?["replicated"]?.boolValue == true }
+                .compactMap { $0.details?["database"]?.stringValue }.filter { $0 != DatabaseRegistry.systemDatabase }
+            : []
+        let answer = drops.isEmpty ? respond : dropAfterApply(drops, peer: peer, user: user, respond: respond)
         return .init(kind: .write(database: database, createDatabase: true, { env, txn, _ in
             for e in entries { writer.observe(e.version) }
             return try env.applyReplicated(txn, peer: peer, entries: entries, through: UInt64(through))
-        }), user: user, respond: respond)
+        }), user: user, respond: answer)
+    }
+
+    /// Wraps a reply: once the apply committed, a job of its own drops `databases`.
+    private func dropAfterApply(_ databases: [String], peer: String, user: String?,
+                                respond: @escaping @Sendable (RPCReply) -> Void) -> @Sendable (RPCReply) -> Void {
+        let registry = self.registry, logger = self.logger, writer = self.writer
+        return { reply in
+            if reply.status < 400 {
+                let drop = GroupCommitWriter.Job(kind: .control({ _ in
+                    for name in databases where registry.exists(name) {
+                        try registry.drop(name)
+                        logger.info("dropped database (replicated drop_database)", metadata: ["database": .string(name), "peer": .string(peer)])
+                    }
+                    return [:]
+                }), user: user, respond: { _ in })
+                writer.submit(drop)
+            }
+            respond(reply)
+        }
     }
 
     private func writeJob(_ op: String, _ req: OperationRequest, user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job? {

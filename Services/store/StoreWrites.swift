@@ -12,7 +12,7 @@ struct StoreWrites {
 
     enum Plan {
         case write(database: String, createDatabase: Bool, Body)
-        case control(() throws -> JSON)
+        case control((WriteContext) throws -> JSON)
     }
 
     func plan(_ op: String, _ req: OperationRequest) throws -> Plan? {
@@ -20,7 +20,7 @@ struct StoreWrites {
         case "create_database", "create_schema":
             let name = try req.requiredString("database", aliases: ["schema"])
             guard name != DatabaseRegistry.systemDatabase else { throw SkeinError.badRequest("database 'system' is reserved") }
-            return .control {
+            return .control { _ in
                 let (_, created) = try registry.create(name)
                 guard created else { throw SkeinError.badRequest("database '\(name)' already exists") }
                 return ["message": .string("database '\(name)' successfully created")]
@@ -28,8 +28,15 @@ struct StoreWrites {
         case "drop_database", "drop_schema":
             let name = try req.requiredString("database", aliases: ["schema"])
             guard name != DatabaseRegistry.systemDatabase else { throw SkeinError.badRequest("database 'system' cannot be dropped") }
-            return .control {
+            // Harper's rule: the drop stays here unless `replicated: true`; then it is logged in
+            // the system database (the dropped database's own log goes with it) and peers
+            // drop theirs when they apply that entry.
+            let replicated = try req.bool("replicated") ?? false
+            return .control { context in
                 guard registry.exists(name) else { throw SkeinError.notFound("database '\(name)' does not exist") }
+                if replicated, let system = try registry.database(DatabaseRegistry.systemDatabase) {
+                    try system.lmdb.write { try system.logDatabaseDrop($0, context, database: name) }
+                }
                 try registry.drop(name)
                 return ["message": .string("successfully deleted '\(name)'")]
             }

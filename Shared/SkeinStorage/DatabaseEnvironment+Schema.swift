@@ -83,6 +83,12 @@ extension DatabaseEnvironment {
         return "successfully deleted attribute '\(attribute)'"
     }
 
+    /// Logs `drop_database` with `replicated: true` in this (the system) database's log, so
+    /// peers drop theirs too: the dropped database's own log is gone with it.
+    public func logDatabaseDrop(_ txn: LMDBTransaction, _ context: WriteContext, database: String) throws {
+        try audit(txn, context, operation: "drop_database", table: "", details: ["database": .string(database), "replicated": true])
+    }
+
     func audit(_ txn: LMDBTransaction, _ context: WriteContext, operation: String, table: String, details: JSON?,
                ids: [JSON] = [], records: [JSON] = [], previous: [JSON] = []) throws {
         guard context.auditEnabled else { return }

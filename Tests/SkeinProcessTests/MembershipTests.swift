@@ -204,5 +204,23 @@ extension ProcessTests {
                 _ = try await pollUntil("record 2 of live on node-b", timeout: 30) { try await record(b, "live", 2) }
             }
         }
+
+        /// drop_database with `replicated: true` travels in the system database's log (the
+        /// database's own log goes with it); without it the drop stays local.
+        @Test func dropDatabaseReplicatesOnlyWhenAsked() async throws {
+            try await withReplicatingPair { a, b in
+                for node in [a, b] {
+                    for db in ["scratch1", "scratch2"] { try await node.node.ok(["operation": "create_database", "database": .string(db)]) }
+                }
+                try await a.node.ok(["operation": "drop_database", "database": "scratch1"])
+                try await a.node.ok(["operation": "drop_database", "database": "scratch2", "replicated": true])
+                _ = try await pollUntil("scratch2 dropped on node-b", timeout: 30) { () -> Bool? in
+                    let (status, _) = try await b.node.post(["operation": "describe_database", "database": "scratch2"])
+                    return status == 404 ? true : nil
+                }
+                let (kept, _) = try await b.node.post(["operation": "describe_database", "database": "scratch1"])
+                #expect(kept == 200, "a local drop_database travelled")
+            }
+        }
     }
 }
