@@ -32,7 +32,7 @@ extension ProcessTests {
             for (k, v) in environment { env[k] = v }
             p.environment = env
             let errPath = config + ".\(service.rawValue).err"
-            FileManager.default.createFile(atPath: errPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: errPath, contents: nil)
             let err = try #require(FileHandle(forWritingAtPath: errPath))
             defer { try? err.close() }
             p.standardError = err

@@ -38,7 +38,7 @@ struct TestPKI {
     private func signExpired(csr: String, pem: String, ext: String) throws {
         let db = dir + "/ca-db"
         try FileManager.default.createDirectory(atPath: db, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: db + "/index.txt", contents: nil)
+        _ = FileManager.default.createFile(atPath: db + "/index.txt", contents: nil)
         try "01\n".write(toFile: db + "/serial", atomically: true, encoding: .utf8)
         let config = dir + "/ca.cnf"
         try """

@@ -238,7 +238,7 @@ final class TestNode: @unchecked Sendable {
     /// with `SKEIN_REPLICATION_REGION`), output in `ROOT/NAME.out`. Stopped by `shutdown`.
     func startExtra(_ service: Service, name: String, environment: [String: String]) throws {
         let outPath = "\(root)/\(name).out"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         guard let out = FileHandle(forWritingAtPath: outPath) else { throw NodeError("cannot open \(outPath)") }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "\(Self.binDir)/skein-\(service.rawValue)")

@@ -47,6 +47,9 @@ extension ProcessTests {
 
                 try await a.node.ok(["operation": "create_table", "database": "data", "table": "elk", "primary_key": "id"])
                 _ = try await a.node.insert("data", "elk", [["id": 1]])
+                for peer in [b, c] {
+                    _ = try await pollUntil("table elk on \(peer.name)", timeout: 30) { try await peer.count("elk") }
+                }
                 _ = try await b.node.insert("data", "elk", [["id": 2]])
                 _ = try await c.node.insert("data", "elk", [["id": 3]])
                 for peer in [a, b, c] {
