@@ -65,7 +65,8 @@ router.get("/health") { _, _ -> Response in
 router.get("/metrics") { _, _ -> Response in
     var headers = HTTPFields()
     headers[.contentType] = "text/plain; version=0.0.4"
-    return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+    let replication = ReplicationMetrics.render(await replicators.clusterStatus())
+    return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.render() + replication)))
 }
 
 /// Creates the configured admin on first start; retried until the store answers.
