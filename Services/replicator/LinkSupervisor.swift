@@ -8,40 +8,45 @@ import SkeinService
 /// links for new peers, cancels those of peers that left `hdb_nodes` (routes stay).
 actor LinkSupervisor {
     private let makeLink: @Sendable (ReplicationRoute, String) -> SubscriberLink
-    private let databases: [String]
     private let status: ReplicationStatus
     private let logger: Logger
-    private var running: [String: (route: ReplicationRoute, tasks: [Task<Void, Never>])] = [:]
+    /// Running links by peer, then database.
+    private var running: [String: (route: ReplicationRoute, tasks: [String: Task<Void, Never>])] = [:]
 
-    init(databases: [String], status: ReplicationStatus, logger: Logger, makeLink: @escaping @Sendable (ReplicationRoute, String) -> SubscriberLink) {
-        self.databases = databases
+    init(status: ReplicationStatus, logger: Logger, makeLink: @escaping @Sendable (ReplicationRoute, String) -> SubscriberLink) {
         self.status = status
         self.logger = logger
         self.makeLink = makeLink
     }
 
-    func reconcile(_ peers: [ReplicationRoute]) {
+    /// Links for every (peer, database) now wanted; others are cancelled.
+    func reconcile(_ peers: [ReplicationRoute], databases: [String]) {
         let wanted = Dictionary(peers.map { ($0.hostname, $0) }, uniquingKeysWith: { a, _ in a })
         for (name, entry) in running where wanted[name] != entry.route {
-            entry.tasks.forEach { $0.cancel() }
+            entry.tasks.values.forEach { $0.cancel() }
             running[name] = nil
             if wanted[name] == nil {
                 status.forget(peer: name)
                 logger.info("stopped subscribing", metadata: ["peer": .string(name)])
             }
         }
-        for route in peers where running[route.hostname] == nil {
-            let tasks = databases.map { database in
-                let link = makeLink(route, database)
-                return Task { await link.run() }
+        for route in peers {
+            var entry = running[route.hostname] ?? (route, [:])
+            for (database, task) in entry.tasks where !databases.contains(database) {
+                task.cancel()
+                entry.tasks[database] = nil
             }
-            running[route.hostname] = (route, tasks)
+            for database in databases where entry.tasks[database] == nil {
+                let link = makeLink(route, database)
+                entry.tasks[database] = Task { await link.run() }
+            }
+            running[route.hostname] = entry
         }
-        status.setPeers(peers)
+        status.setPeers(peers, databases: databases)
     }
 
     func stopAll() {
-        for entry in running.values { entry.tasks.forEach { $0.cancel() } }
+        for entry in running.values { entry.tasks.values.forEach { $0.cancel() } }
         running.removeAll()
     }
 }

@@ -23,21 +23,20 @@ struct PeerListener {
     static let pathPrefix = "/replicate/"
 
     /// The database a request path names, if it is one we replicate.
-    static func database(path: String, replicated: [String]) -> String? {
+    static func database(path: String, serves: (String) -> Bool) -> String? {
         guard path.hasPrefix(pathPrefix) else { return nil }
         let name = String(path.dropFirst(pathPrefix.count)).removingPercentEncoding ?? ""
-        return replicated.contains(name) ? name : nil
+        return serves(name) ? name : nil
     }
 
     /// Serves until cancelled; throws when the port cannot be bound.
     func run() async throws {
         let config = self.config, store = self.store, auditd = self.auditd, status = self.status, logger = self.logger, directory = self.directory
-        let replicated = config.replicatedDatabases
         let server = PeerServer(host: config.replicationHost, port: config.replicationPort, reusePort: true, tls: tls.server,
                                 maxMessageBytes: FrameIO.maxMessageBytes, logger: logger)
         try await server.run(
             accept: { path in
-                guard Self.database(path: path, replicated: replicated) != nil else {
+                guard Self.database(path: path, serves: directory.serves) != nil else {
                     logger.info("refused replication request for an unknown path", metadata: ["path": .string(path)])
                     return false
                 }
@@ -47,7 +46,7 @@ struct PeerListener {
                 logger.info("replication listening", metadata: ["url": .string("wss://\(config.replicationHost):\(port)")])
             },
             handler: { socket, path in
-                guard let database = Self.database(path: path, replicated: replicated) else { return }
+                guard let database = Self.database(path: path, serves: directory.serves) else { return }
                 let connection = PublisherConnection(config: config, database: database, certificateNames: socket.certificateNames,
                                                      certificateSerial: socket.certificateSerial, directory: directory,
                                                      remoteAddress: socket.remoteAddress,

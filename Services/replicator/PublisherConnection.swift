@@ -134,7 +134,9 @@ struct PublisherConnection: Sendable {
         logger.info("full copy requested", metadata: [
             "peer": .string(peer), "database": .string(database), "tables": .string("\(tables.count)"), "resume_from": .string("\(resumeFrom)"),
         ])
-        return .copyTables(resumeFrom: resumeFrom, tables: tables)
+        var databases: [String]? = nil
+        if database == "system" { databases = (try await store.call(op: "database_list", body: [:]).arrayValue ?? []).compactMap(\.stringValue) }
+        return .copyTables(resumeFrom: resumeFrom, tables: tables, databases: databases)
     }
 
     /// `copy_rows`: one page of `table` in key order (store `replication_export`).

@@ -71,9 +71,13 @@ final class ReplicationStatus: @unchecked Sendable {
     /// The peers subscribed to now (routes and learned nodes), in order.
     private var peers: [ReplicationRoute] = []
 
-    func setPeers(_ list: [ReplicationRoute]) {
+    /// The databases replicated now (system first).
+    private var databases: [String] = ["system"]
+
+    func setPeers(_ list: [ReplicationRoute], databases: [String]) {
         lock.lock()
         peers = list
+        self.databases = databases
         lock.unlock()
     }
 
@@ -102,6 +106,7 @@ final class ReplicationStatus: @unchecked Sendable {
         let snapshot = sockets
         let refusals = refused
         var shown = peers
+        let databases = self.databases
         lock.unlock()
         // Peers subscribed to us that we do not subscribe to (another region's replicator
         // of ours holds that subscription) are shown too.
@@ -115,7 +120,7 @@ final class ReplicationStatus: @unchecked Sendable {
             millis.map { .string(LogTime.iso(Double($0) / 1000)) } ?? .null
         }
         let connections: [JSON] = shown.map { route in
-            let sockets: [JSON] = config.replicatedDatabases.map { database in
+            let sockets: [JSON] = databases.map { database in
                 let s = snapshot[route.hostname]?[database] ?? Socket()
                 return [
                     "database": .string(database), "connected": .bool(s.connected),

@@ -227,12 +227,13 @@ struct SubscriberLink: Sendable {
     /// the last page (one page in flight); then cursor = resume_from - 1 and `subscribe`.
     private func fullCopy(_ socket: PeerSocket, _ session: Locked<SubscriberSession>) async throws {
         try await FrameIO.send(.message(session.withLock { $0.copyBegin }), socket)
-        guard case .copyTables(let resumeFrom, let tables) = try await copyReply(socket) else {
+        guard case .copyTables(let resumeFrom, let tables, let databases) = try await copyReply(socket) else {
             throw FrameIO.ProtocolError(description: "expected copy_tables")
         }
         logger.info("full copy started", metadata: metadata.merging([
             "tables": .string("\(tables.count)"), "resume_from": .string("\(resumeFrom)"),
         ]) { $1 })
+        if config.replicateAllDatabases, let databases { try await createMissing(databases) }
         let existing = try await localTables()
         var total = 0
         for table in tables {
@@ -295,6 +296,20 @@ struct SubscriberLink: Sendable {
             }
         }
         throw FrameIO.ProtocolError(description: "the peer closed the connection during a full copy")
+    }
+
+    /// A new node replicating every database learns the peer's from the system copy and
+    /// creates those it lacks (logged like any create_database: a no-op where they exist).
+    private func createMissing(_ databases: [String]) async throws {
+        let local = Set((try await store.call(op: "database_list", body: [:]).arrayValue ?? []).compactMap(\.stringValue))
+        for name in databases where !local.contains(name) {
+            do {
+                _ = try await store.call(op: "create_database", body: ["database": .string(name)])
+                logger.info("created database learned from the peer", metadata: metadata.merging(["created": .string(name)]) { $1 })
+            } catch {
+                guard "\(error)".contains("already exists") else { throw error }
+            }
+        }
     }
 
     /// The tables this node has in the database (none when it does not exist yet).

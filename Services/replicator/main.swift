@@ -39,15 +39,15 @@ do {
 // One subscriber link per (peer, database): this node pulls what each peer originated.
 // Peers are the routes it owns plus the nodes learned from hdb_nodes.
 let initialSync = InitialSync()
-let supervisor = LinkSupervisor(databases: config.replicatedDatabases, status: status, logger: logger) { route, database in
+let supervisor = LinkSupervisor(status: status, logger: logger) { route, database in
     SubscriberLink(config: config, route: route, database: database, tls: tls.client, store: store, status: status,
                    initialSync: initialSync, logger: logger)
 }
-let directoryTask = Task { await directory.run { peers in await supervisor.reconcile(peers) } }
+let directoryTask = Task { await directory.run { peers, databases in await supervisor.reconcile(peers, databases: databases) } }
 logger.info("replicator started", metadata: [
     "node": .string(config.nodeName), "region": .string(config.replicationRegion ?? "-"),
     "routes": .string(config.ownedRoutes.map { "\($0.hostname)@\($0.host):\($0.port)" }.joined(separator: ",")),
-    "databases": .string(config.replicatedDatabases.joined(separator: ",")),
+    "databases": .string(config.replicateAllDatabases ? "* (every database)" : config.replicatedDatabases().joined(separator: ",")),
 ])
 
 // SIGTERM/SIGINT: applies are idempotent (entries and cursor commit together in store), so

@@ -51,6 +51,7 @@ final class StoreService: @unchecked Sendable {
         case "list_users": return try system.listUsers()
         case "list_roles": return try system.listRoles()
         case "node_list": return try system.listNodes()
+        case "database_list": return JSON(registry.names().sorted())
         case "replication_cursor":
             let env = try reads.database(try req.database())
             let peer = try req.requiredString("peer")
@@ -99,34 +100,45 @@ final class StoreService: @unchecked Sendable {
             guard let entry = AuditEntry(json: e) else { throw SkeinError.badRequest("entries[\(i)] is not an audit entry") }
             entries.append(entry)
         }
-        // A peer's replicated drop_database (logged in its system database): dropped here
-        // once the entry is applied, as a job of its own, since a database is dropped only
-        // when no group is open on it.
-        let drops = database == DatabaseRegistry.systemDatabase
-            ? entries.filter { $0.operation == "drop_database" && $0.details?["replicated"]?.boolValue == true }
-                .compactMap { $0.details?["database"]?.stringValue }.filter { $0 != DatabaseRegistry.systemDatabase }
+        // A peer's create_database and replicated drop_database (logged in its system
+        // database): done here once the entries are applied, in order, as a job of its own,
+        // since a database is created or dropped only when no group is open.
+        let changes: [(create: Bool, name: String)] = database == DatabaseRegistry.systemDatabase
+            ? entries.compactMap { e in
+                guard let name = e.details?["database"]?.stringValue, name != DatabaseRegistry.systemDatabase else { return nil }
+                if e.operation == "create_database" { return (true, name) }
+                if e.operation == "drop_database", e.details?["replicated"]?.boolValue == true { return (false, name) }
+                return nil
+            }
             : []
-        let answer = drops.isEmpty ? respond : dropAfterApply(drops, peer: peer, user: user, respond: respond)
+        let answer = changes.isEmpty ? respond : databaseChangesAfterApply(changes, peer: peer, user: user, respond: respond)
         return .init(kind: .write(database: database, createDatabase: true, { env, txn, _ in
             for e in entries { writer.observe(e.version) }
             return try env.applyReplicated(txn, peer: peer, entries: entries, through: UInt64(through))
         }), user: user, respond: answer)
     }
 
-    /// Wraps a reply: once the apply committed, a job of its own drops `databases`.
-    private func dropAfterApply(_ databases: [String], peer: String, user: String?,
-                                respond: @escaping @Sendable (RPCReply) -> Void) -> @Sendable (RPCReply) -> Void {
+    /// Wraps a reply: once the apply committed, a job of its own creates or drops databases.
+    private func databaseChangesAfterApply(_ changes: [(create: Bool, name: String)], peer: String, user: String?,
+                                           respond: @escaping @Sendable (RPCReply) -> Void) -> @Sendable (RPCReply) -> Void {
         let registry = self.registry, logger = self.logger, writer = self.writer
+        let creates = changes.map(\.create), names = changes.map(\.name)
         return { reply in
             if reply.status < 400 {
-                let drop = GroupCommitWriter.Job(kind: .control({ _ in
-                    for name in databases where registry.exists(name) {
-                        try registry.drop(name)
-                        logger.info("dropped database (replicated drop_database)", metadata: ["database": .string(name), "peer": .string(peer)])
+                let job = GroupCommitWriter.Job(kind: .control({ _ in
+                    for (create, name) in zip(creates, names) {
+                        let metadata: Logger.Metadata = ["database": .string(name), "peer": .string(peer)]
+                        if create, !registry.exists(name) {
+                            _ = try registry.create(name)
+                            logger.info("created database (create_database from a peer)", metadata: metadata)
+                        } else if !create, registry.exists(name) {
+                            try registry.drop(name)
+                            logger.info("dropped database (replicated drop_database)", metadata: metadata)
+                        }
                     }
                     return [:]
                 }), user: user, respond: { _ in })
-                writer.submit(drop)
+                writer.submit(job)
             }
             respond(reply)
         }

@@ -20,9 +20,10 @@ struct StoreWrites {
         case "create_database", "create_schema":
             let name = try req.requiredString("database", aliases: ["schema"])
             guard name != DatabaseRegistry.systemDatabase else { throw SkeinError.badRequest("database 'system' is reserved") }
-            return .control { _ in
+            return .control { context in
                 let (_, created) = try registry.create(name)
                 guard created else { throw SkeinError.badRequest("database '\(name)' already exists") }
+                try logCreation(name, context)
                 return ["message": .string("database '\(name)' successfully created")]
             }
         case "drop_database", "drop_schema":
@@ -59,6 +60,15 @@ struct StoreWrites {
             }
             guard StorageLayout.isValidAttribute(pk) else { throw SkeinError.badRequest("invalid primary_key '\(pk)'") }
             for a in attributes where !StorageLayout.isValidAttribute(a) { throw SkeinError.badRequest("invalid attribute name '\(a)'") }
+            // A table in a new database creates the database too, logged like create_database
+            // (alone, as a control job: the system log and the new database in turn).
+            guard registry.exists(db) else {
+                return .control { context in
+                    let (env, created) = try registry.create(db)
+                    if created { try logCreation(db, context) }
+                    return ["message": .string(try env.lmdb.write { try env.createTable($0, name: table, primaryKey: pk, attributes: attributes, context: context) })]
+                }
+            }
             return .write(database: db, createDatabase: true) { env, txn, ctx in
                 ["message": .string(try env.createTable(txn, name: table, primaryKey: pk, attributes: attributes, context: ctx))]
             }
@@ -110,5 +120,11 @@ struct StoreWrites {
             throw SkeinError.forbidden("database 'system' is changed only through user, role and cluster operations")
         }
         if !StorageLayout.isValidName(db) { throw SkeinError.badRequest("invalid database name '\(db)'") }
+    }
+
+    /// Logs a new database in the system log (peers create it when they apply the entry).
+    func logCreation(_ name: String, _ context: WriteContext) throws {
+        guard let system = try registry.database(DatabaseRegistry.systemDatabase) else { return }
+        try system.lmdb.write { try system.logDatabaseCreate($0, context, database: name) }
     }
 }

@@ -40,8 +40,10 @@ public struct NodeConfig: Sendable {
     /// Address the replicator listens on (`replication.host`, default the gateway's host).
     public var replicationHost: String
     public var routes: [ReplicationRoute]
-    /// Databases replicated with every route (`replication.databases`, default `["data"]`).
+    /// Databases replicated with every peer (`replication.databases`): a list, or every
+    /// database of the node (`*`, the default: `replicateAllDatabases`, and this is empty).
     public var replicationDatabases: [String]
+    public var replicateAllDatabases: Bool
     /// PEM files: this node's certificate (chain), its private key, the CA(s) peers must chain to.
     public var tlsCertificate: String?
     public var tlsPrivateKey: String?
@@ -61,9 +63,14 @@ public struct NodeConfig: Sendable {
     /// (`services.replicators`; default: every `replicator*.sock` in `services.runDir`).
     public var replicatorEndpoints: [String]?
 
-    /// The databases a replicator replicates: `system` (users, roles, `hdb_nodes`) first,
-    /// then `replication.databases`.
-    public var replicatedDatabases: [String] { ["system"] + replicationDatabases.filter { $0 != "system" } }
+    /// The databases a replicator replicates, given the node's databases (`local`, used with
+    /// `*`): `system` (users, roles, `hdb_nodes`) first, then `replication.databases` or
+    /// every local database.
+    public func replicatedDatabases(local: [String] = []) -> [String] {
+        let chosen = replicateAllDatabases ? local.sorted() : replicationDatabases
+        var seen: Set<String> = ["system"]
+        return ["system"] + chosen.filter { seen.insert($0).inserted }
+    }
 
     /// The routes this replicator owns (all of them, or those of its region).
     public var ownedRoutes: [ReplicationRoute] {
@@ -151,7 +158,9 @@ public struct NodeConfig: Sendable {
         replicationPort = try v.port("replication.securePort") ?? ReplicationRoute.defaultPort
         replicationHost = try v.string("replication.host") ?? httpHost
         routes = try v.routes("replication.routes", ownName: nodeName)
-        replicationDatabases = try v.databases("replication.databases") ?? ["data"]
+        let listed = try v.databases("replication.databases")
+        replicationDatabases = listed ?? []
+        replicateAllDatabases = listed == nil
         tlsCertificate = try v.string("tls.certificate")
         tlsPrivateKey = try v.string("tls.privateKey")
         tlsCertificateAuthority = try v.string("tls.certificateAuthority")

@@ -122,10 +122,12 @@ extension ConfigValues {
         return routes
     }
 
-    /// `replication.databases`: a list of names (or a comma-separated string). `system` is
-    /// always replicated; listing it changes nothing.
+    /// `replication.databases`: a list of names (or a comma-separated string); nil for `*`
+    /// (every database). `system` is always replicated; listing it changes nothing.
     func databases(_ key: String) throws -> [String]? {
         guard let value = raw(key) else { return nil }
+        if let s = value as? String, s.trimmingCharacters(in: .whitespaces) == "*" { return nil }
+        if let list = value as? [Any], list.count == 1, (list[0] as? String) == "*" { return nil }
         let items: [Any]
         if let s = value as? String { items = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         else if let list = value as? [Any] { items = list }

@@ -31,8 +31,10 @@ public enum ReplicationFrame: Sendable, Equatable {
             return ["type": "pruned", "oldest": JSON(oldest)]
         case .message(.copyBegin(let startTime)):
             return startTime.map { ["type": "copy_begin", "start_time": JSON($0)] } ?? ["type": "copy_begin"]
-        case .message(.copyTables(let resumeFrom, let tables)):
-            return ["type": "copy_tables", "resume_from": JSON(resumeFrom), "tables": .array(tables)]
+        case .message(.copyTables(let resumeFrom, let tables, let databases)):
+            var o: [String: JSON] = ["type": "copy_tables", "resume_from": JSON(resumeFrom), "tables": .array(tables)]
+            if let databases { o["databases"] = JSON(databases) }
+            return .object(o)
         case .message(.copyPage(let table, let after)):
             return ["type": "copy_page", "table": .string(table), "after": after ?? .null]
         case .message(.copyRows(let table, let rows, let last)):
@@ -109,7 +111,14 @@ public enum ReplicationFrame: Sendable, Equatable {
                     throw DecodeError(reason: "copy_tables.tables[\(i)] must be a table description with name and primary_key")
                 }
             }
-            self = .message(.copyTables(resumeFrom: try sequence("resume_from"), tables: list))
+            var databases: [String]? = nil
+            if let d = o["databases"], !d.isNull {
+                guard let names = d.arrayValue?.compactMap(\.stringValue), names.count == d.arrayValue?.count else {
+                    throw DecodeError(reason: "copy_tables.databases must be a list of names")
+                }
+                databases = names
+            }
+            self = .message(.copyTables(resumeFrom: try sequence("resume_from"), tables: list, databases: databases))
         case "copy_page":
             self = .message(.copyPage(table: try tableName(), after: try key("after")))
         case "copy_rows":

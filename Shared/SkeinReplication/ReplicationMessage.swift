@@ -23,7 +23,9 @@ public enum ReplicationMessage: Sendable, Equatable {
     /// Publisher → subscriber: the tables to copy (TableSchema JSON: database, name,
     /// primary_key, attributes) and the sequence to stream from afterwards: the publisher's
     /// last sequence + 1, read before the tables were listed.
-    case copyTables(resumeFrom: UInt64, tables: [JSON])
+    /// For the `system` database, `databases` lists the publisher's databases, so a new
+    /// node replicating every database creates them (their creation is not in the copy).
+    case copyTables(resumeFrom: UInt64, tables: [JSON], databases: [String]? = nil)
     /// Subscriber → publisher: the next page of `table` after key `after` (nil: from the start).
     case copyPage(table: String, after: JSON?)
     /// Publisher → subscriber: one page of exported rows (store `replication_export` shape);

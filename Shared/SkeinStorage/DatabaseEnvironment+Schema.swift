@@ -83,6 +83,12 @@ extension DatabaseEnvironment {
         return "successfully deleted attribute '\(attribute)'"
     }
 
+    /// Logs `create_database` in this (the system) database's log, so peers create it too
+    /// and, replicating every database, subscribe to it.
+    public func logDatabaseCreate(_ txn: LMDBTransaction, _ context: WriteContext, database: String) throws {
+        try audit(txn, context, operation: "create_database", table: "", details: ["database": .string(database)])
+    }
+
     /// Logs `drop_database` with `replicated: true` in this (the system) database's log, so
     /// peers drop theirs too: the dropped database's own log is gone with it.
     public func logDatabaseDrop(_ txn: LMDBTransaction, _ context: WriteContext, database: String) throws {

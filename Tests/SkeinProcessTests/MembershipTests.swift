@@ -205,12 +205,41 @@ extension ProcessTests {
             }
         }
 
+        /// Every database replicates by default: one created on node-a (explicitly, or by a
+        /// create_table into it) appears on node-b with its tables and records.
+        @Test func newDatabasesReplicate() async throws {
+            try await withReplicatingPair { a, b in
+                try await a.node.ok(["operation": "create_database", "database": "dev"])
+                try await a.node.ok(["operation": "create_table", "database": "dev", "table": "owl", "primary_key": "id"])
+                _ = try await a.node.insert("dev", "owl", [["id": 1, "name": "Hedwig"]])
+                try await a.node.ok(["operation": "create_table", "database": "lab", "table": "bat", "primary_key": "id"])
+                _ = try await a.node.insert("lab", "bat", [["id": 7]])
+                for (db, table, id) in [("dev", "owl", 1), ("lab", "bat", 7)] {
+                    let body: JSON = ["operation": "search_by_id", "database": .string(db), "table": .string(table), "ids": [JSON(id)], "get_attributes": ["*"]]
+                    _ = try await pollUntil("\(db).\(table) \(id) on node-b", timeout: 30) { () -> Bool? in
+                        let (status, rows) = try await b.node.post(body)
+                        return status == 200 && rows.arrayValue?.isEmpty == false ? true : nil
+                    }
+                }
+                // And back: a write on node-b to the new database reaches node-a.
+                _ = try await b.node.insert("dev", "owl", [["id": 2, "name": "Errol"]])
+                _ = try await pollUntil("dev.owl 2 on node-a", timeout: 30) { () -> Bool? in
+                    let (status, rows) = try await a.node.post(["operation": "search_by_id", "database": "dev", "table": "owl", "ids": [2], "get_attributes": ["name"]])
+                    return status == 200 && rows.arrayValue?.first?["name"] == "Errol" ? true : nil
+                }
+            }
+        }
+
         /// drop_database with `replicated: true` travels in the system database's log (the
         /// database's own log goes with it); without it the drop stays local.
         @Test func dropDatabaseReplicatesOnlyWhenAsked() async throws {
             try await withReplicatingPair { a, b in
-                for node in [a, b] {
-                    for db in ["scratch1", "scratch2"] { try await node.node.ok(["operation": "create_database", "database": .string(db)]) }
+                for db in ["scratch1", "scratch2"] {
+                    try await a.node.ok(["operation": "create_database", "database": .string(db)])
+                    _ = try await pollUntil("\(db) on node-b", timeout: 30) { () -> Bool? in
+                        let (status, _) = try await b.node.post(["operation": "describe_database", "database": .string(db)])
+                        return status == 200 ? true : nil
+                    }
                 }
                 try await a.node.ok(["operation": "drop_database", "database": "scratch1"])
                 try await a.node.ok(["operation": "drop_database", "database": "scratch2", "replicated": true])

@@ -244,11 +244,13 @@ struct ReplicationConfigTests {
         let c = try Self.parse("", extra: "operationsApi:\n  network:\n    host: 127.0.0.3\n")
         #expect(c.routes.isEmpty)
         #expect(c.replicationHost == "127.0.0.3")
-        #expect(c.replicationDatabases == ["data"])
+        #expect(c.replicateAllDatabases && c.replicationDatabases.isEmpty, "every database by default")
         #expect(c.tlsCertificate == nil && c.tlsPrivateKey == nil && c.tlsCertificateAuthority == nil)
         #expect(c.replicatorEndpoint == "ipc:///srv/n/run/replicator.sock")
         // system (users, roles, hdb_nodes) is always replicated, first.
-        #expect(c.replicatedDatabases == ["system", "data"])
+        #expect(c.replicatedDatabases(local: ["dev", "data", "system"]) == ["system", "data", "dev"])
+        #expect(try Self.parse("  databases: \"*\"\n").replicateAllDatabases)
+        #expect(!(try Self.parse("  databases: [data]\n").replicateAllDatabases))
         #expect(c.replicationRegion == nil && c.replicatorEndpoints == nil && c.revokedSerials.isEmpty)
         // Outgoing connections leave from the node's own address when it has one.
         #expect(c.replicationSourceAddress == "127.0.0.3")
@@ -274,7 +276,7 @@ struct ReplicationConfigTests {
         #expect(c.replicatorEndpoint == "ipc:///srv/n/run/replicator-us.sock")
         #expect(c.logName(service: "replicator") == "replicator-us" && c.logName(service: "store") == "store")
         #expect(c.revokedSerials == ["a1b00", "ff"])
-        #expect(c.replicatedDatabases == ["system", "data"])
+        #expect(c.replicatedDatabases(local: ["other"]) == ["system", "data"], "a list is not widened by local databases")
         let env = try Self.parse("  routes: [{hostname: node-b, region: eu}]\n", environment: [
             "SKEIN_REPLICATION_REGION": "eu", "SKEIN_TLS_REVOKEDSERIALS": "01,02", "SKEIN_SERVICES_REPLICATORS": "ipc:///r/a.sock,ipc:///r/b.sock",
         ])

@@ -25,6 +25,7 @@ struct ReplicationFrameTests {
             ["database": "data", "name": "dog", "primary_key": "id", "attributes": ["id", "name"]],
         ])),
         .message(.copyTables(resumeFrom: 1, tables: [])),
+        .message(.copyTables(resumeFrom: 9, tables: [], databases: ["data", "dev"])),
         .message(.copyPage(table: "dog", after: nil)),
         .message(.copyPage(table: "dog", after: 1000)),
         .message(.copyPage(table: "dog", after: "k-9")),
