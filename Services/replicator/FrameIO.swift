@@ -17,7 +17,10 @@ enum FrameIO {
     }
 
     /// The next frame, or nil when the peer closed the connection. `received` gets the
-    /// message's size in bytes (for the bytes/s in `cluster_status`).
+    /// message's size in bytes (for the bytes/s in `cluster_status`). Not inlined: the
+    /// typed-throws decoder inlined into a caller's async loop crashes Swift 6.3.1's
+    /// optimizer (coroutine splitting, release builds).
+    @inline(never)
     static func next(_ socket: PeerSocket, received: (Int) -> Void = { _ in }) async throws -> ReplicationFrame? {
         guard let text = try await socket.receive() else { return nil }
         received(text.utf8.count)
