@@ -1,55 +1,72 @@
 import Foundation
+import SkeinCore
 
-/// A throwaway node (store, auditd, gateway as real processes) in a temp directory.
+/// A throwaway node (store, auditd, gateway, and optionally the replicator, as real
+/// processes from this binary's directory) in a temp directory.
 final class BenchNode {
+    let name: String
+    let host: String
     let root: String
     let port: Int
     let password = "bench-password"
     var processes: [String: Process] = [:]
     let binDir: String
 
-    init(port: Int) throws {
+    /// Writes the node's config.yaml (`extraConfig`: more top-level YAML, e.g. `tls:`; the
+    /// `replication:` section when given replaces the default one naming the node) and
+    /// starts `services`.
+    init(name: String = "bench", host: String = "127.0.0.1", port: Int, replication: String? = nil, extraConfig: String = "",
+         services: [String] = ["store", "auditd", "gateway"]) throws {
+        self.name = name
+        self.host = host
         root = "/tmp/skbench-\(UUID().uuidString.prefix(8))"
         self.port = port
         binDir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        ChildProcesses.shared.removeOnAbort(root)
         let yaml = """
             rootPath: \(root)
             operationsApi:
               network:
-                host: 127.0.0.1
+                host: \(host)
                 port: \(port)
                 maxBodySize: 64M
-            replication:
-              hostname: bench
+            \(replication ?? "replication:\n  hostname: \(name)")
             logging:
               level: warn
             admin:
               username: admin
               password: \(password)
+            \(extraConfig)
             """
         try yaml.write(toFile: root + "/config.yaml", atomically: true, encoding: .utf8)
-        for service in ["store", "auditd", "gateway"] { try start(service) }
+        for service in services { try start(service) }
     }
 
-    var storeEndpoint: String { "ipc://\(root)/run/store.sock" }
+    var authorization: String { "Basic " + Data("admin:\(password)".utf8).base64EncodedString() }
+    func endpoint(_ socket: String) -> String { "ipc://\(root)/run/\(socket).sock" }
+    var storeEndpoint: String { endpoint("store") }
 
-    func start(_ service: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "\(binDir)/skein-\(service)")
-        p.arguments = ["--config", root + "/config.yaml"]
-        let out = FileHandle(forWritingAtPath: "/dev/null")
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
+    /// Starts a service; `environment` adds overrides (e.g. `SKEIN_LOGGING_LEVEL`).
+    func start(_ service: String, environment: [String: String] = [:]) throws {
+        let p = try ChildProcesses.shared.spawn("\(binDir)/skein-\(service)", ["--config", root + "/config.yaml"],
+                                                 environment: environment, output: "\(root)/\(service).out")
         processes[service] = p
     }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds; waits until it exited.
+    func stop(_ service: String, grace: Double = 10) {
+        guard let p = processes[service] else { return }
+        ChildProcesses.shared.stop(p, grace: grace)
+    }
+
+    func pid(_ service: String) -> Int32? { processes[service].map(\.processIdentifier) }
 
     /// Waits until the gateway answers /health with 200 (bounded).
     func waitHealthy() throws {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            if let client = try? HTTPLoadClient(host: "127.0.0.1", port: port) {
+            if let client = try? HTTPLoadClient(host: host, port: port) {
                 var req = Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
                 _ = req.withUnsafeMutableBytes { send(client.fd, $0.baseAddress, $0.count, 0) }
                 var buf = [UInt8](repeating: 0, count: 4096)
@@ -58,12 +75,20 @@ final class BenchNode {
             }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        throw BenchError("node did not become healthy")
+        throw BenchError("\(name) did not become healthy")
+    }
+
+    /// One operation through the gateway; throws unless it answers 200.
+    @discardableResult
+    func operation(_ body: JSON) throws -> JSON {
+        let client = try HTTPLoadClient(host: host, port: port)
+        let (status, reply) = try client.post(body.serialized(), authorization: authorization)
+        guard status == 200 else { throw BenchError("\(name) \(body["operation"]?.stringValue ?? "?"): HTTP \(status) \(String(decoding: reply.prefix(300), as: UTF8.self))") }
+        return try JSON.parse(reply)
     }
 
     func shutdown() {
-        for p in processes.values where p.isRunning { p.terminate() }
-        for p in processes.values { p.waitUntilExit() }
-        try? FileManager.default.removeItem(atPath: root)
+        for p in processes.values { ChildProcesses.shared.stop(p, grace: 10) }
+        if ProcessInfo.processInfo.environment["SKEIN_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: root) }
     }
 }

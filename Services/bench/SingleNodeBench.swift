@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import SkeinCore
+import SkeinLMDB
+import SkeinService
+import SkeinStorage
+
+/// The foundation benchmark: durable insert throughput through the gateway, through the
+/// store's ZeroMQ API, Skein's storage engine in process and the LMDB ceiling, from one run
+/// on this machine. Prints a table and one JSON line.
+struct SingleNodeBench {
+    static let usage = "skein-bench [--records N] [--clients N] [--batch N] [--port P]"
+    static let defaults = ["records": 64_000, "clients": 16, "batch": 100, "port": 29_925]
+
+    let load: InsertLoad
+    let port: Int
+
+    init(options: [String: Int]) {
+        load = InsertLoad(records: options["records"]!, clients: options["clients"]!, batch: options["batch"]!)
+        port = options["port"]!
+    }
+
+    var totalRecords: Int { load.totalRecords }
+
+    func run() throws {
+        print("skein-bench: \(load.clients) clients, batches of \(load.batch) records (~\(BenchRecords.record(1).serialized().count) bytes, 8 fields), \(totalRecords) records per phase")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB")
+        if ProcessInfo.processInfo.environment["SKEIN_BENCH_ENGINE_ONLY"] != nil {
+            print(String(format: "%.0f", try engine()))
+            return
+        }
+        let node = try BenchNode(port: port)
+        defer { node.shutdown() }
+        try node.waitHealthy()
+        for table in ["via_gateway", "via_store"] {
+            try node.operation(["operation": "create_table", "table": .string(table), "primary_key": "id"])
+        }
+
+        // 1. Through the gateway (HTTP, auth, ZeroMQ, store, group commit, fsync).
+        let gatewayRate = try load.throughGateway("gateway (HTTP POST /)", node: node, table: "via_gateway").rate
+
+        // 2. Straight to the store's ZeroMQ API.
+        let storeBodies = load.bodies(table: "via_store")
+        let rpc = RPCClient(serviceName: "store", endpoint: node.storeEndpoint, timeoutMillis: 60_000, logger: Logger(label: "bench"))
+        try rpc.start()
+        let storeRate = load.run("store (ZeroMQ insert)") { c, b in
+            let reply = try rpc.callBlocking(RPCRequest(header: ["op": "insert", "user": "admin"], body: storeBodies[c][b]))
+            guard reply.status == 200 else { throw BenchError("store \(reply.status)") }
+        }.rate
+        rpc.stop()
+
+        let engineRate = try engine()
+        let ceilingBatch = try ceiling(recordsPerTransaction: load.batch)
+        let ceilingGroup = try ceiling(recordsPerTransaction: load.batch * load.clients)
+        let ceilingRate = max(ceilingBatch, ceilingGroup)
+
+        print(String(format: "gateway/ceiling %.2f   store/ceiling %.2f   gateway/store %.2f   store/engine %.2f   engine/ceiling %.2f",
+                     gatewayRate / ceilingRate, storeRate / ceilingRate, gatewayRate / max(storeRate, 1), storeRate / engineRate, engineRate / ceilingRate))
+        let summary: JSON = [
+            "benchmark": "skein-single-node-insert", "clients": JSON(load.clients), "batch": JSON(load.batch), "records_per_phase": JSON(totalRecords),
+            "gateway_records_per_s": .number(gatewayRate.rounded()), "store_records_per_s": .number(storeRate.rounded()),
+            "ceiling_records_per_s": .number(ceilingRate.rounded()), "ceiling_batch_records_per_s": .number(ceilingBatch.rounded()),
+            "ceiling_group_records_per_s": .number(ceilingGroup.rounded()), "engine_records_per_s": .number(engineRate.rounded()),
+            "gateway_over_ceiling": .number((gatewayRate / ceilingRate * 100).rounded() / 100),
+            "store_over_ceiling": .number((storeRate / ceilingRate * 100).rounded() / 100),
+        ]
+        print(summary.text)
+    }
+
+    /// The in-process LMDB ceiling: the same record bytes, durable transactions, one writer.
+    func ceiling(recordsPerTransaction: Int) throws -> Double {
+        let dir = "/tmp/skbench-lmdb-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = try LMDBEnvironment(path: dir, mapSize: 8 << 30)
+        let db = try env.write { try $0.database("records", create: true)! }
+        let values = (0..<totalRecords).map { BenchRecords.record($0).serialized() }
+        let start = Date()
+        var next = 0
+        while next < totalRecords {
+            let end = min(totalRecords, next + recordsPerTransaction)
+            try env.write { txn in
+                for i in next..<end { try txn.put(db, KeyCodec.encode(JSON(i))!, values[i]) }
+            }
+            next = end
+        }
+        let rate = Double(totalRecords) / Date().timeIntervalSince(start)
+        print(String(format: "%@ %10.0f records/s", "LMDB ceiling (\(recordsPerTransaction)/txn)".column as NSString, rate))
+        env.close()
+        return rate
+    }
+
+    /// Skein's own write path in process (records, 10 secondary indexes, audit entry; no IPC,
+    /// no HTTP), one durable transaction per group of `clients` batches: how much of the gap to
+    /// the ceiling is storage work rather than transport.
+    func engine() throws -> Double {
+        let dir = "/tmp/skbench-engine-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let registry = try DatabaseRegistry(dataDir: dir, mapSize: 8 << 30)
+        let env = try registry.create("data").0
+        var clock = HybridLogicalClock()
+        func context() -> WriteContext { WriteContext(version: clock.tick(now: ServiceMain.nowMillis()), origin: "bench", user: "admin") }
+        let ctx = context()
+        try env.lmdb.write { _ = try env.createTable($0, name: "t", primaryKey: "id", attributes: [], context: ctx) }
+        let batches = (0..<(totalRecords / load.batch)).map { BenchRecords.batch(first: $0 * load.batch, count: load.batch) }
+        let start = Date()
+        var next = 0
+        var committing = 0.0
+        while next < batches.count {
+            let group = batches[next..<min(batches.count, next + load.clients)]
+            let contexts = group.map { _ in context() }
+            let txn = try env.lmdb.beginWrite()
+            for (records, ctx) in zip(group, contexts) { _ = try env.write(txn, table: "t", records: records, mode: .insert, context: ctx) }
+            let beforeCommit = Date()
+            try txn.commit()  // writes the dirty pages and syncs
+            committing += Date().timeIntervalSince(beforeCommit)
+            next += load.clients
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        let rate = Double(totalRecords) / elapsed
+        print(String(format: "%@ %10.0f records/s  (%.0f%% of the time in commit: page writes and fsync)",
+                     "storage engine in-process".column as NSString, rate, committing / elapsed * 100))
+        registry.closeAll()
+        return rate
+    }
+}
