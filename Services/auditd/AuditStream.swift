@@ -29,6 +29,9 @@ final class AuditStream: @unchecked Sendable {
         let max = min(10_000, Swift.max(1, try req.int("max") ?? 500))
         let waitMillis = min(30_000, Swift.max(0, try req.int("wait_ms") ?? 0))
         let tables = try req.array("tables").map { Set($0.compactMap(\.stringValue)) }
+        // Only the origins a subscriber asked for: a node does not ship the entries it
+        // applied from others back out to be skipped (`next` still covers them).
+        let origins = try req.array("origins").map { Set($0.compactMap(\.stringValue)) }
         let deadline = Date().addingTimeInterval(Double(waitMillis) / 1000)
         while true {
             changed.lock()
@@ -39,7 +42,8 @@ final class AuditStream: @unchecked Sendable {
                 let oldest = try env.retainedFrom(txn)
                 let newest = try env.lastSequence(txn)
                 let read = try env.readLog(txn, from: from, limit: max)
-                let entries = read.entries.filter { tables == nil || tables!.contains($0.table) }.map(\.json)
+                let entries = read.entries.filter { (tables == nil || tables!.contains($0.table)) && (origins == nil || origins!.contains($0.origin)) }
+                    .map(\.json)
                 return (entries, read.next, oldest, newest, read.missing)
             }
             // `pruned`: the caller's position is older than what is retained, or entries at

@@ -177,9 +177,9 @@ struct PublisherConnection: Sendable {
                     throw CancellationError()
                 }
             }
-            let (canSend, next) = session.withLock { s in
+            let (canSend, next, origins) = session.withLock { s in
                 s.tick(now: now)
-                return (s.canSend, s.next)
+                return (s.canSend, s.next, s.origins)
             }
             guard canSend else {
                 try await Task.sleep(for: .milliseconds(25))
@@ -189,6 +189,7 @@ struct PublisherConnection: Sendable {
             do {
                 reply = try await auditd.call(op: "audit_stream", body: [
                     "database": .string(database), "from": JSON(next), "max": JSON(Self.batchSize), "wait_ms": JSON(Self.waitMillis),
+                    "origins": JSON(origins.sorted()),
                 ], timeoutMillis: config.timeoutMillis + Self.waitMillis)
             } catch {
                 if !Self.isNotFound(error) { logger.warning("cannot read the audit log", metadata: ["database": .string(database), "error": .string("\(error)")]) }
@@ -208,7 +209,8 @@ struct PublisherConnection: Sendable {
             let (batch, acknowledged) = session.withLock { s -> (ReplicationMessage?, UInt64) in
                 // Rewound (resend, re-subscribe) while we read: read again from the new position.
                 guard s.next == next else { return (nil, s.acknowledged) }
-                return (s.nextBatch(log: entries, newest: newest, now: FrameIO.nowMillis()), s.acknowledged)
+                let readThrough = UInt64(reply["next"]?.intValue ?? Int(next)) - 1
+                return (s.nextBatch(log: entries, newest: newest, now: FrameIO.nowMillis(), readThrough: readThrough), s.acknowledged)
             }
             status.update(peer: peer, database: database) { $0.lagEntries = newest > acknowledged ? newest - acknowledged : 0 }
             if let batch {

@@ -27,6 +27,8 @@ struct SubscriberLink: Sendable {
     static let firstBackoffMillis: UInt64 = 100
     static let maxBackoffMillis: UInt64 = 5000
     static let tickMillis: UInt64 = 500
+    /// How often a run of batches with nothing for us stores the cursor.
+    static let emptyCursorSaveMillis: UInt64 = 5000
 
     struct Refused: Error, CustomStringConvertible { let description: String }
 
@@ -192,9 +194,18 @@ struct SubscriberLink: Sendable {
                 s.lastReceivedLocalTime = received
                 if let newest = entries.map(\.version.millis).max() { s.lastReceivedRemoteTime = newest }
             }
-            let reply = try await store.call(op: "replication_apply", body: [
-                "database": .string(database), "peer": .string(route.hostname), "through": JSON(through), "entries": .array(entries.map(\.json)),
-            ])
+            // A batch with nothing for us only moves the cursor: that is made durable at
+            // most every few seconds (or with the next entries), not with a commit per batch;
+            // after a restart those ranges are simply skipped again.
+            let now = FrameIO.nowMillis()
+            let skipStore = entries.isEmpty && now < session.withLock { $0.cursorSavedMillis } + Self.emptyCursorSaveMillis
+            var reply: JSON = ["applied": 0, "cursor": JSON(through)]
+            if !skipStore {
+                reply = try await store.call(op: "replication_apply", body: [
+                    "database": .string(database), "peer": .string(route.hostname), "through": JSON(through), "entries": .array(entries.map(\.json)),
+                ])
+                session.withLock { $0.cursorSavedMillis = now }
+            }
             let stored = UInt64(reply["cursor"]?.intValue ?? 0)
             let ack = session.withLock { $0.applied(through: max(through, stored)) }
             try await FrameIO.send(.message(ack), socket)

@@ -58,10 +58,13 @@ public struct PublisherSession: Sendable {
 
     /// The next batch from `log` (entries with sequence >= `next`, in order, as many as the
     /// log returns), or nil when nothing is due. `newest` is the log's last sequence, so a
-    /// run of entries of other origins still advances the subscriber.
-    public mutating func nextBatch(log: [AuditEntry], newest: UInt64, now: UInt64) -> ReplicationMessage? {
+    /// run of entries of other origins still advances the subscriber. `readThrough`: the
+    /// last sequence the reader looked at, when it already left out entries of other
+    /// origins (the batch covers them).
+    public mutating func nextBatch(log: [AuditEntry], newest: UInt64, now: UInt64, readThrough: UInt64? = nil) -> ReplicationMessage? {
         guard canSend, next <= newest else { return nil }
-        let through = min(newest, log.last?.sequence ?? newest, next + UInt64(batchSize) - 1)
+        let through = min(newest, readThrough ?? log.last?.sequence ?? newest, next + UInt64(batchSize) - 1)
+        guard through >= next else { return nil }
         let entries = log.filter { $0.sequence >= next && $0.sequence <= through && wanted($0) }
         let message = ReplicationMessage.batch(from: next, through: through, entries: entries, newest: newest)
         if inFlight.isEmpty { lastProgressMillis = now }

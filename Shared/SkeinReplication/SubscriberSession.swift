@@ -14,6 +14,9 @@ public struct SubscriberSession: Sendable {
     /// stream); harmless when repeated, since the publisher restarts from our cursor.
     public let resubscribeAfterMillis: UInt64
     private var lastHeardMillis: UInt64 = 0
+    /// When the cursor was last stored durably (the link stores empty batches' cursors
+    /// only now and then).
+    public var cursorSavedMillis: UInt64 = 0
 
     public init(cursor: UInt64, origins: [String], startTime: UInt64? = nil, resubscribeAfterMillis: UInt64 = 5000) {
         self.cursor = cursor
