@@ -27,7 +27,7 @@ struct PublisherConnection: Sendable {
 
     static let batchSize = 500
     static let waitMillis = 1000
-    /// Rows per `copy_rows` page (one page in flight: the subscriber asks for the next).
+    /// Rows per `copy_rows` page (at most two in flight: the subscriber asks for each).
     static let copyPageRows = 1000
 
     func run(socket outbound: PeerSocket) async {

@@ -27,6 +27,7 @@ struct SubscriberLink: Sendable {
     static let firstBackoffMillis: UInt64 = 100
     static let maxBackoffMillis: UInt64 = 5000
     static let tickMillis: UInt64 = 500
+    static let copyLogEvery = 50_000
     /// How often a run of batches with nothing for us stores the cursor.
     static let emptyCursorSaveMillis: UInt64 = 5000
 
@@ -235,7 +236,7 @@ struct SubscriberLink: Sendable {
 
     /// The full copy (docs/INTERFACES.md §8): `copy_begin` → `copy_tables`; for each table,
     /// create it here if missing, then `copy_page` → `copy_rows` → `replication_import` until
-    /// the last page (one page in flight); then cursor = resume_from - 1 and `subscribe`.
+    /// the last page (two pages in flight); then cursor = resume_from - 1 and `subscribe`.
     private func fullCopy(_ socket: PeerSocket, _ session: Locked<SubscriberSession>) async throws {
         try await FrameIO.send(.message(session.withLock { $0.copyBegin }), socket)
         guard case .copyTables(let resumeFrom, let tables, let databases) = try await copyReply(socket) else {
@@ -250,13 +251,15 @@ struct SubscriberLink: Sendable {
         for table in tables {
             guard let name = table["name"]?.stringValue else { continue }
             if !existing.contains(name) { try await createTable(name, table) }
-            var after: JSON? = nil
             var rows = 0
+            // Two pages in flight: the next one is asked for before this one is imported, so
+            // the peer reads while we write (memory stays bounded at two pages).
+            try await FrameIO.send(.message(.copyPage(table: name, after: nil)), socket)
             while true {
-                try await FrameIO.send(.message(.copyPage(table: name, after: after)), socket)
                 guard case .copyRows(let t, let page, let last) = try await copyReply(socket), t == name else {
                     throw FrameIO.ProtocolError(description: "expected copy_rows for table \(name)")
                 }
+                if let last { try await FrameIO.send(.message(.copyPage(table: name, after: last)), socket) }
                 if !page.isEmpty {
                     _ = try await store.call(op: "replication_import", body: [
                         "database": .string(database), "table": .string(name), "rows": .array(page),
@@ -265,9 +268,11 @@ struct SubscriberLink: Sendable {
                 rows += page.count
                 let progress = "Copying \(name): \(rows) rows"
                 status.update(peer: route.hostname, database: database) { $0.copying = progress }
-                logger.info("copying", metadata: metadata.merging(["table": .string(name), "rows": .string("\(rows)")]) { $1 })
-                guard let last else { break }
-                after = last
+                // Progress in the log every 50,000 rows and at each table's end.
+                if last == nil || rows / Self.copyLogEvery != (rows - page.count) / Self.copyLogEvery {
+                    logger.info("copying", metadata: metadata.merging(["table": .string(name), "rows": .string("\(rows)")]) { $1 })
+                }
+                guard last != nil else { break }
             }
             total += rows
         }
