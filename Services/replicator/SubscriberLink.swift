@@ -23,6 +23,8 @@ struct SubscriberLink: Sendable {
     let status: ReplicationStatus
     let initialSync: InitialSync
     let logger: Logger
+    /// An interrupted full copy from this peer, continued by the next connection.
+    let copyProgress = Locked<CopyProgress?>(nil)
 
     static let firstBackoffMillis: UInt64 = 100
     static let maxBackoffMillis: UInt64 = 5000
@@ -239,22 +241,29 @@ struct SubscriberLink: Sendable {
     /// the last page (two pages in flight); then cursor = resume_from - 1 and `subscribe`.
     private func fullCopy(_ socket: PeerSocket, _ session: Locked<SubscriberSession>) async throws {
         try await FrameIO.send(.message(session.withLock { $0.copyBegin }), socket)
-        guard case .copyTables(let resumeFrom, let tables, let databases) = try await copyReply(socket) else {
+        guard case .copyTables(let offered, let tables, let databases) = try await copyReply(socket) else {
             throw FrameIO.ProtocolError(description: "expected copy_tables")
         }
-        logger.info("full copy started", metadata: metadata.merging([
+        let progress = copyProgress.withLock { p -> CopyProgress in
+            if p == nil { p = CopyProgress(resumeFrom: offered) } else { p!.restarted(resumeFrom: offered) }
+            return p!
+        }
+        let resumeFrom = progress.resumeFrom
+        let resumed = !progress.finished.isEmpty || progress.table != nil
+        logger.info(resumed ? "full copy resumed" : "full copy started", metadata: metadata.merging([
             "tables": .string("\(tables.count)"), "resume_from": .string("\(resumeFrom)"),
+            "tables_done": .string("\(progress.finished.count)"), "table": .string(progress.table ?? "-"), "rows": .string("\(progress.rows)"),
         ]) { $1 })
         if config.replicateAllDatabases, let databases { try await createMissing(databases) }
         let existing = try await localTables()
         var total = 0
         for table in tables {
-            guard let name = table["name"]?.stringValue else { continue }
+            guard let name = table["name"]?.stringValue, !progress.isFinished(name) else { continue }
             if !existing.contains(name) { try await createTable(name, table) }
-            var rows = 0
+            var (after, rows) = progress.start(of: name)
             // Two pages in flight: the next one is asked for before this one is imported, so
             // the peer reads while we write (memory stays bounded at two pages).
-            try await FrameIO.send(.message(.copyPage(table: name, after: nil)), socket)
+            try await FrameIO.send(.message(.copyPage(table: name, after: after)), socket)
             while true {
                 guard case .copyRows(let t, let page, let last) = try await copyReply(socket), t == name else {
                     throw FrameIO.ProtocolError(description: "expected copy_rows for table \(name)")
@@ -266,14 +275,18 @@ struct SubscriberLink: Sendable {
                     ])
                 }
                 rows += page.count
-                let progress = "Copying \(name): \(rows) rows"
-                status.update(peer: route.hostname, database: database) { $0.copying = progress }
+                after = last
+                let soFar = rows, through = after
+                copyProgress.withLock { $0?.imported(name, through: through, rows: soFar) }
+                let shown = "Copying \(name): \(rows) rows"
+                status.update(peer: route.hostname, database: database) { $0.copying = shown }
                 // Progress in the log every 50,000 rows and at each table's end.
                 if last == nil || rows / Self.copyLogEvery != (rows - page.count) / Self.copyLogEvery {
                     logger.info("copying", metadata: metadata.merging(["table": .string(name), "rows": .string("\(rows)")]) { $1 })
                 }
                 guard last != nil else { break }
             }
+            copyProgress.withLock { $0?.finish(name) }
             total += rows
         }
         // Stream from where the copy was taken: cursor = resume_from - 1 (durably, so a
@@ -285,6 +298,7 @@ struct SubscriberLink: Sendable {
             ])
             cursor = max(cursor, UInt64(reply["cursor"]?.intValue ?? 0))
         }
+        copyProgress.withLock { $0 = nil }
         let subscribe = session.withLock { s in
             s.copied(resumeFrom: cursor + 1)
             s.heard(now: FrameIO.nowMillis())

@@ -62,6 +62,32 @@ extension ProcessTests {
             }
         }
 
+        /// A full copy cut off by the publisher's crash continues where it stopped on the
+        /// next connection instead of starting over, and ends with every record.
+        @Test func anInterruptedFullCopyResumes() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            try await withPeers(["node-a", "node-b"]) { peers in
+                let (a, b) = (peers[0], peers[1])
+                try a.replicate(with: [b], pki: pki)
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "ant", "primary_key": "id"])
+                let total = 60_000
+                for start in stride(from: 1, through: total, by: 2000) {
+                    _ = try await a.node.insert("data", "ant", (start..<(start + 2000)).map { ["id": JSON($0), "n": JSON($0 % 97)] })
+                }
+                try b.replicate(with: [a], pki: pki)
+                _ = try await pollUntil("node-b copying from node-a", timeout: 30) { () -> Bool? in
+                    (try await b.dataSocket(to: a.name))?["copying"]?.stringValue != nil ? true : nil
+                }
+                await a.node.kill(.replicator)
+                try a.node.start(.replicator)
+                _ = try await pollUntil("all \(total) records on node-b", timeout: 120) { try await b.count("ant") == total ? true : nil }
+                let log = b.replicatorLog
+                #expect(log.contains("full copy resumed"), "the copy started over")
+                #expect(log.contains("full copy finished"))
+            }
+        }
+
         /// A route with `startTime` copies nothing older: records written before it stay
         /// behind, records written after it arrive (and their table with them).
         @Test func startTimeRouteSkipsOlderData() async throws {

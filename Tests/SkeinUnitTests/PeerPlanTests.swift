@@ -62,3 +62,23 @@ struct PeerPlanTests {
         #expect(subscriber.receive(batch!) == .apply([log[2]], through: 4))
     }
 }
+
+@Suite("Full-copy progress across reconnects")
+struct CopyProgressTests {
+    @Test func anInterruptedCopyContinuesWhereItStopped() {
+        var p = CopyProgress(resumeFrom: 100)
+        #expect(p.start(of: "dog").after == nil && p.start(of: "dog").rows == 0)
+        p.imported("cat", through: 500, rows: 500)
+        p.finish("cat")
+        p.imported("dog", through: "k-1000", rows: 1000)
+        // The next connection: the peer's log moved on, the stream must still start at the
+        // first attempt's position so nothing written during the copy is skipped.
+        p.restarted(resumeFrom: 180)
+        #expect(p.resumeFrom == 100)
+        #expect(p.isFinished("cat") && !p.isFinished("dog"))
+        #expect(p.start(of: "dog").after == "k-1000" && p.start(of: "dog").rows == 1000)
+        #expect(p.start(of: "owl").after == nil && p.start(of: "owl").rows == 0)
+        p.finish("dog")
+        #expect(p.table == nil && p.isFinished("dog"))
+    }
+}
