@@ -27,6 +27,7 @@ final class AuditStream: @unchecked Sendable {
         let name = try req.database()
         let from = UInt64(max(0, try req.int("from") ?? 1))
         let max = min(10_000, Swift.max(1, try req.int("max") ?? 500))
+        let maxBytes = Swift.max(1, try req.int("max_bytes") ?? Int.max)
         let waitMillis = min(30_000, Swift.max(0, try req.int("wait_ms") ?? 0))
         let tables = try req.array("tables").map { Set($0.compactMap(\.stringValue)) }
         // Only the origins a subscriber asked for: a node does not ship the entries it
@@ -41,7 +42,7 @@ final class AuditStream: @unchecked Sendable {
             let (entries, next, oldest, newest, missing) = try env.lmdb.read { txn in
                 let oldest = try env.retainedFrom(txn)
                 let newest = try env.lastSequence(txn)
-                let read = try env.readLog(txn, from: from, limit: max)
+                let read = try env.readLog(txn, from: from, limit: max, maxBytes: maxBytes)
                 let entries = read.entries.filter { (tables == nil || tables!.contains($0.table)) && (origins == nil || origins!.contains($0.origin)) }
                     .map(\.json)
                 return (entries, read.next, oldest, newest, read.missing)

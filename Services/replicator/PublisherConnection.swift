@@ -26,6 +26,9 @@ struct PublisherConnection: Sendable {
     let logger: Logger
 
     static let batchSize = 500
+    /// Stored bytes per batch at most (entries of big inserts): well inside the 64 MB
+    /// message limit, so a batch always fits.
+    static let batchBytes = 16 << 20
     static let waitMillis = 1000
     /// Rows per `copy_rows` page (at most two in flight: the subscriber asks for each).
     static let copyPageRows = 1000
@@ -189,7 +192,7 @@ struct PublisherConnection: Sendable {
             do {
                 reply = try await auditd.call(op: "audit_stream", body: [
                     "database": .string(database), "from": JSON(next), "max": JSON(Self.batchSize), "wait_ms": JSON(Self.waitMillis),
-                    "origins": JSON(origins.sorted()),
+                    "origins": JSON(origins.sorted()), "max_bytes": JSON(Self.batchBytes),
                 ], timeoutMillis: config.timeoutMillis + Self.waitMillis)
             } catch {
                 if !Self.isNotFound(error) { logger.warning("cannot read the audit log", metadata: ["database": .string(database), "error": .string("\(error)")]) }

@@ -104,12 +104,16 @@ public final class DatabaseEnvironment: @unchecked Sendable {
         return seq
     }
 
-    /// Entries with sequence >= `from`, in order, at most `limit`.
-    public func auditEntries(_ txn: LMDBTransaction, from: UInt64, limit: Int) throws -> [AuditEntry] {
+    /// Entries with sequence >= `from`, in order, at most `limit`, and no more stored bytes
+    /// than `maxBytes` (but always at least one entry).
+    public func auditEntries(_ txn: LMDBTransaction, from: UInt64, limit: Int, maxBytes: Int = .max) throws -> [AuditEntry] {
         let cursor = try txn.cursor(auditDB)
         var out: [AuditEntry] = []
+        var bytes = 0
         var entry = cursor.seek(KeyCodec.encodeUInt64(from))
         while let (_, v) = entry, out.count < limit {
+            bytes += v.count
+            if bytes > maxBytes, !out.isEmpty { break }
             if let e = AuditEntry(json: try JSON.parse(v)) { out.append(e) }
             entry = cursor.next()
         }
@@ -127,10 +131,12 @@ public final class DatabaseEnvironment: @unchecked Sendable {
         public var missing: Bool
     }
 
-    public func readLog(_ txn: LMDBTransaction, from: UInt64, limit: Int) throws -> LogRead {
+    /// `maxBytes` bounds the stored size of what one read returns (a replication batch must
+    /// fit a message however many records each entry holds).
+    public func readLog(_ txn: LMDBTransaction, from: UInt64, limit: Int, maxBytes: Int = .max) throws -> LogRead {
         var out = LogRead(entries: [], next: from, missing: false)
         let newest = try lastSequence(txn)
-        for e in try auditEntries(txn, from: from, limit: limit) {
+        for e in try auditEntries(txn, from: from, limit: limit, maxBytes: maxBytes) {
             if e.sequence != out.next {
                 // Entries before the hole go out first; the hole is reported at its start.
                 out.missing = out.entries.isEmpty

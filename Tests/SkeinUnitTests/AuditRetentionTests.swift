@@ -189,6 +189,9 @@ struct LogHoleTests {
         let atHole = try f.read { try f.env.readLog($0, from: first.next, limit: 100) }
         #expect(atHole.entries.isEmpty)
         #expect(atHole.missing)
+        // A byte bound cuts a read short (never below one entry); `next` follows it.
+        let one = try f.read { try f.env.readLog($0, from: 1, limit: 100, maxBytes: 1) }
+        #expect(one.entries.map(\.sequence) == [1] && one.next == 2)
         // Past the end of the log nothing is missing.
         let end = try f.read { try f.env.readLog($0, from: try f.env.lastSequence($0) + 1, limit: 100) }
         #expect(!end.missing && end.entries.isEmpty)
