@@ -1,5 +1,6 @@
 import Foundation
 import SkeinCore
+import SkeinService
 
 /// What `replication_status` reports (and the gateway's `cluster_status` shows): one
 /// entry per route, one socket per replicated database. Updated by the subscriber links
@@ -117,7 +118,7 @@ final class ReplicationStatus: @unchecked Sendable {
         let subscribed = Set(peers.map(\.hostname))
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         func time(_ millis: UInt64?) -> JSON {
-            millis.map { .string(LogTime.iso(Double($0) / 1000)) } ?? .null
+            millis.map { .string(LogSink.timestamp(Date(timeIntervalSince1970: Double($0) / 1000))) } ?? .null
         }
         let connections: [JSON] = shown.map { route in
             let sockets: [JSON] = databases.map { database in
@@ -148,20 +149,5 @@ final class ReplicationStatus: @unchecked Sendable {
             "url": .string(config.replicationURL ?? "wss://\(config.replicationHost):\(config.replicationPort)"),
             "connections": .array(connections), "refused_connections": JSON(refusals),
         ]
-    }
-}
-
-enum LogTime {
-    nonisolated(unsafe) static let formatter: ISO8601DateFormatter = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
-    }()
-    static let lock = NSLock()
-
-    static func iso(_ seconds: Double) -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        return formatter.string(from: Date(timeIntervalSince1970: seconds))
     }
 }

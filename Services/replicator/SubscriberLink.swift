@@ -193,9 +193,10 @@ struct SubscriberLink: Sendable {
         }
         switch action {
         case .apply(let entries, let through):
+            let newestWrite = entries.map(\.version.millis).max()
             status.update(peer: route.hostname, database: database) { s in
                 s.lastReceivedLocalTime = received
-                if let newest = entries.map(\.version.millis).max() { s.lastReceivedRemoteTime = newest }
+                if let newestWrite { s.lastReceivedRemoteTime = newestWrite }
             }
             // A batch with nothing for us only moves the cursor: that is made durable at
             // most every few seconds (or with the next entries), not with a commit per batch;
@@ -217,7 +218,7 @@ struct SubscriberLink: Sendable {
                 s.lastCommitConfirmed = now
                 s.cursor = max(through, stored)
                 // From the write on the peer to applied here (peer clock: see clock_offset_ms).
-                if let newest = entries.map(\.version.millis).max() { s.lagMillis = Int64(bitPattern: now) - Int64(bitPattern: newest) }
+                if let newestWrite { s.lagMillis = Int64(bitPattern: now) - Int64(bitPattern: newestWrite) }
             }
             if !entries.isEmpty {
                 logger.debug("applied batch", metadata: metadata.merging(["through": .string("\(through)"), "entries": .string("\(entries.count)"),

@@ -79,18 +79,20 @@ public final class LogSink: @unchecked Sendable {
         if let file { try? file.write(contentsOf: data) }
     }
 
-    nonisolated(unsafe) static let formatter: ISO8601DateFormatter = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
-    }()
-    static let formatterLock = NSLock()
-
-    static func timestamp(_ date: Date) -> String {
+    /// The logs' timestamp format (ISO 8601 with milliseconds, UTC); also what
+    /// `cluster_status` shows, so times read the same everywhere.
+    public static func timestamp(_ date: Date) -> String {
         formatterLock.lock()
         defer { formatterLock.unlock() }
         return formatter.string(from: date)
     }
+
+    nonisolated(unsafe) private static let formatter: ISO8601DateFormatter = {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }()
+    private static let formatterLock = NSLock()
 }
 
 public enum ServiceLogging {
