@@ -74,7 +74,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .executableTarget(name: "skein-store", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/store", swiftSettings: swiftSettings),
+        .executableTarget(name: "skein-store", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinReplication", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/store", swiftSettings: swiftSettings),
         .executableTarget(name: "skein-auditd", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/auditd", swiftSettings: swiftSettings),
         .executableTarget(
             name: "skein-gateway",

@@ -39,6 +39,7 @@ final class AuditStream: @unchecked Sendable {
             let seen = generation[name, default: 0]
             changed.unlock()
             guard let env = try registry.database(name) else { throw SkeinError.notFound("database '\(name)' does not exist") }
+            let log = JSON.string(env.logID)
             let (entries, next, oldest, newest, missing) = try env.lmdb.read { txn in
                 let oldest = try env.retainedFrom(txn)
                 let newest = try env.lastSequence(txn)
@@ -51,7 +52,8 @@ final class AuditStream: @unchecked Sendable {
             // its position were deleted: streaming on would silently skip them.
             let pruned = from < oldest || missing
             if !entries.isEmpty || next > from || Date() >= deadline || pruned {
-                return ["entries": .array(entries), "next": JSON(next), "oldest": JSON(oldest), "newest": JSON(newest), "pruned": .bool(pruned)]
+                return ["entries": .array(entries), "next": JSON(next), "oldest": JSON(oldest), "newest": JSON(newest), "pruned": .bool(pruned),
+                        "log_id": log]
             }
             changed.lock()
             if generation[name, default: 0] == seen { _ = changed.wait(until: deadline) }

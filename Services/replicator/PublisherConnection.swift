@@ -30,13 +30,18 @@ struct PublisherConnection: Sendable {
     /// message limit, so a batch always fits.
     static let batchBytes = 16 << 20
     static let waitMillis = 1000
-    /// Rows per `copy_rows` page (at most two in flight: the subscriber asks for each).
+    /// Rows per `copy_rows` page (at most two in flight: the subscriber asks for each), and
+    /// stored bytes per page, so a page of big rows still fits the 64 MB message limit.
     static let copyPageRows = 1000
+    static let copyPageBytes = 16 << 20
+    /// A stored record bigger than this cannot travel in any message: named, not sent.
+    static let copyMaxRowBytes = 48 << 20
 
     func run(socket outbound: PeerSocket) async {
         let peer: String
+        let announced: String?
         do {
-            guard case .hello(let name, _)? = try await FrameIO.next(outbound) else {
+            guard case .hello(let name, _, _)? = try await FrameIO.next(outbound) else {
                 return await refuse("the first frame was not hello", peer: nil, outbound)
             }
             if let problem = PeerIdentity.problem(stated: name, certificateNames: certificateNames, certificateSerial: certificateSerial,
@@ -44,7 +49,10 @@ struct PublisherConnection: Sendable {
                 return await refuse(problem, peer: name, outbound)
             }
             peer = name
-            try await FrameIO.send(.hello(node: config.nodeName, time: FrameIO.nowMillis()), outbound)
+            // The log's identity: the subscriber keeps it with its cursor, and this connection
+            // ends if the log is replaced (the database dropped and created again).
+            announced = try await logIdentity()
+            try await FrameIO.send(.hello(node: config.nodeName, time: FrameIO.nowMillis(), log: announced), outbound)
         } catch {
             logger.info("inbound replication connection ended before hello", metadata: ["database": .string(database), "error": .string("\(error)")])
             return
@@ -55,7 +63,7 @@ struct PublisherConnection: Sendable {
         let copySince = Locked<UInt64?>(nil)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await pump(session, peer: peer, outbound) }
+                group.addTask { try await pump(session, peer: peer, log: announced, outbound) }
                 while let frame = try await FrameIO.next(outbound) {
                     guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
                     try await receive(message, session, copySince, peer: peer, outbound)
@@ -92,22 +100,34 @@ struct PublisherConnection: Sendable {
         default:
             break
         }
-        var oldest: UInt64 = 0
-        if case .subscribe(let from, _, _) = message { oldest = try await oldestRetained(from: from) }
-        let reply = session.withLock { $0.receive(message, now: FrameIO.nowMillis(), oldestRetained: oldest) }
+        var bounds: (oldest: UInt64, newest: UInt64?) = (0, nil)
+        if case .subscribe(let from, _, _) = message { bounds = try await logBounds(from: from) }
+        let reply = session.withLock { $0.receive(message, now: FrameIO.nowMillis(), oldestRetained: bounds.oldest, newest: bounds.newest) }
         if let reply {
-            if case .pruned(let oldest) = reply { logPruned(peer: peer, oldest: oldest) }
+            if case .pruned(let oldest, let reason) = reply { logPruned(peer: peer, oldest: oldest, reason: reason) }
             try await FrameIO.send(.message(reply), outbound)
         }
     }
 
-    /// The first sequence still in our log (0: no such database here yet).
-    private func oldestRetained(from: UInt64) async throws -> UInt64 {
+    /// The first sequence still in our log and the last one (0 and nil: no such database here yet).
+    private func logBounds(from: UInt64) async throws -> (oldest: UInt64, newest: UInt64?) {
         do {
             let r = try await auditd.call(op: "audit_stream", body: ["database": .string(database), "from": JSON(from), "max": 1, "wait_ms": 0])
-            return UInt64(r["oldest"]?.intValue ?? 0)
+            return (try r.requiredSequence("oldest"), try r.requiredSequence("newest"))
         } catch {
-            if Self.isNotFound(error) { return 0 }  // no such database here yet
+            if Self.isNotFound(error) { return (0, nil) }  // no such database here yet
+            throw error
+        }
+    }
+
+    /// The identity of this database's log (nil: no such database here yet).
+    private func logIdentity() async throws -> String? {
+        do {
+            let r = try await auditd.call(op: "audit_stream", body: ["database": .string(database), "from": 1, "max": 1, "wait_ms": 0])
+            guard let log = r["log_id"]?.stringValue else { throw FrameIO.ProtocolError(description: "auditd's audit_stream reply has no log_id") }
+            return log
+        } catch {
+            if Self.isNotFound(error) { return nil }
             throw error
         }
     }
@@ -119,7 +139,7 @@ struct PublisherConnection: Sendable {
         var resumeFrom: UInt64 = 1
         do {
             let r = try await auditd.call(op: "audit_stream", body: ["database": .string(database), "from": 1, "max": 1, "wait_ms": 0])
-            resumeFrom = UInt64(r["newest"]?.intValue ?? 0) + 1
+            resumeFrom = try r.requiredSequence("newest") + 1
         } catch {
             if !Self.isNotFound(error) { throw error }  // no such database here yet: nothing to copy
         }
@@ -144,13 +164,20 @@ struct PublisherConnection: Sendable {
 
     /// `copy_rows`: one page of `table` in key order (store `replication_export`).
     private func copyRows(table: String, after: JSON?, since: UInt64?) async throws -> ReplicationMessage {
-        var body: [String: JSON] = ["database": .string(database), "table": .string(table), "limit": JSON(Self.copyPageRows)]
+        var body: [String: JSON] = ["database": .string(database), "table": .string(table), "limit": JSON(Self.copyPageRows),
+                                    "max_bytes": JSON(Self.copyPageBytes), "max_row_bytes": JSON(Self.copyMaxRowBytes)]
         if let after { body["after"] = after }
         if let since { body["since"] = JSON(since) }
         do {
             let page = try await store.call(op: "replication_export", body: .object(body))
             let last = page["last"].flatMap { $0.isNull ? nil : $0 }
-            return .copyRows(table: table, rows: page["rows"]?.arrayValue ?? [], last: last)
+            let oversized = page["oversized"]?.arrayValue ?? []
+            if !oversized.isEmpty {
+                logger.error("rows too big for a replication message are left out of the full copy", metadata: [
+                    "database": .string(database), "table": .string(table), "rows": .string(oversized.map(\.text).joined(separator: ",")),
+                ])
+            }
+            return .copyRows(table: table, rows: page["rows"]?.arrayValue ?? [], last: last, oversized: oversized)
         } catch {
             // Dropped since it was listed: an empty table to the peer.
             if Self.isNotFound(error) { return .copyRows(table: table, rows: [], last: nil) }
@@ -160,14 +187,14 @@ struct PublisherConnection: Sendable {
 
     static func isNotFound(_ error: any Error) -> Bool { (error as? SkeinError)?.status == 404 }
 
-    private func logPruned(peer: String, oldest: UInt64) {
-        logger.info("peer's position is older than our retained audit log: it needs a full copy", metadata: [
-            "peer": .string(peer), "database": .string(database), "oldest_retained": .string("\(oldest)"),
+    private func logPruned(peer: String, oldest: UInt64, reason: String? = nil) {
+        logger.info(reason == nil ? "peer's position is older than our retained audit log: it needs a full copy" : "peer needs a full copy", metadata: [
+            "peer": .string(peer), "database": .string(database), "oldest_retained": .string("\(oldest)"), "reason": .string(reason ?? "pruned"),
         ])
     }
 
     /// Sends batches while the session has room, long-polling auditd for new entries.
-    private func pump(_ session: Locked<PublisherSession>, peer: String, _ outbound: PeerSocket) async throws {
+    private func pump(_ session: Locked<PublisherSession>, peer: String, log announced: String?, _ outbound: PeerSocket) async throws {
         var lastMembershipCheck: UInt64 = 0
         while !Task.isCancelled {
             let now = FrameIO.nowMillis()
@@ -199,9 +226,20 @@ struct PublisherConnection: Sendable {
                 try await Task.sleep(for: .seconds(1))
                 continue
             }
-            let newest = UInt64(reply["newest"]?.intValue ?? 0)
+            if reply["log_id"]?.stringValue != announced {
+                // The database was dropped and created again under this connection: its new
+                // log is not the one the peer's cursor points into. Ending the connection
+                // makes the peer reconnect, see the new identity and resynchronise.
+                logger.warning("this database's log restarted: ending the subscription so the peer resynchronises", metadata: [
+                    "peer": .string(peer), "database": .string(database), "log": .string(announced ?? "-"),
+                    "new_log": .string(reply["log_id"]?.stringValue ?? "-"),
+                ])
+                await outbound.close(policyViolation: "log restarted")
+                throw CancellationError()
+            }
+            let newest = try reply.requiredSequence("newest")
             if reply["pruned"]?.boolValue == true {
-                let oldest = UInt64(reply["oldest"]?.intValue ?? 0)
+                let oldest = try reply.requiredSequence("oldest")
                 // Stop until the peer subscribes again (after a full copy, later).
                 session.withLock { $0.disconnected() }
                 logPruned(peer: peer, oldest: oldest)
@@ -212,7 +250,7 @@ struct PublisherConnection: Sendable {
             let (batch, acknowledged) = session.withLock { s -> (ReplicationMessage?, UInt64) in
                 // Rewound (resend, re-subscribe) while we read: read again from the new position.
                 guard s.next == next else { return (nil, s.acknowledged) }
-                let readThrough = UInt64(reply["next"]?.intValue ?? Int(next)) - 1
+                let readThrough = (try? reply.requiredSequence("next")).map { $0 - 1 } ?? next - 1
                 return (s.nextBatch(log: entries, newest: newest, now: FrameIO.nowMillis(), readThrough: readThrough), s.acknowledged)
             }
             status.update(peer: peer, database: database) { $0.lagEntries = newest > acknowledged ? newest - acknowledged : 0 }

@@ -36,6 +36,16 @@ final class ReplicationStatus: @unchecked Sendable {
         var clockOffsetMillis: Int64?
         /// Bytes received from the peer on this connection.
         var received = ByteRate()
+        /// Why the last full copy from this peer was made (first sync, pruned log, the
+        /// peer's log restarted, ...), nil when there was none since the replicator started.
+        var syncReason: String?
+        /// Set while the link waits for local time to reach a peer entry written too far
+        /// ahead (`replication.maxClockSkew`): what it waits for.
+        var clockSkew: String?
+        /// How many times the link paused for clock skew.
+        var clockSkewPauses = 0
+        /// Rows a full copy could not bring (too big for any message), by table and id.
+        var oversizedRows: [String] = []
     }
 
     /// Bytes per second over the last complete 5-second window.
@@ -137,6 +147,10 @@ final class ReplicationStatus: @unchecked Sendable {
                     "lag_ms": s.lagMillis.map { JSON(Int($0)) } ?? .null,
                     "clock_offset_ms": s.clockOffsetMillis.map { JSON(Int($0)) } ?? .null,
                     "bytes_per_second": .number(s.received.rate(now: now).rounded()),
+                    "sync_reason": s.syncReason.map(JSON.string) ?? .null,
+                    "clock_skew": s.clockSkew.map(JSON.string) ?? .null,
+                    "clock_skew_pauses": JSON(s.clockSkewPauses),
+                    "oversized_rows": JSON(s.oversizedRows),
                 ]
             }
             let learned = !config.routes.contains { $0.hostname == route.hostname }

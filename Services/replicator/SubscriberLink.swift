@@ -86,7 +86,7 @@ struct SubscriberLink: Sendable {
 
     private func connectOnce(subscribed: Locked<Bool>) async throws {
         let cursorReply = try await store.call(op: "replication_cursor", body: ["database": .string(database), "peer": .string(route.hostname)])
-        let cursor = UInt64(cursorReply["cursor"]?.intValue ?? 0)
+        let cursor = ReplicationCursor(sequence: try cursorReply.requiredSequence("cursor"), log: cursorReply["log_id"]?.stringValue)
         let socket = try await PeerDialer.connect(host: route.host, port: route.port, path: path, serverName: route.hostname,
                                                   sourceAddress: config.replicationSourceAddress, tls: tls,
                                                   maxMessageBytes: FrameIO.maxMessageBytes)
@@ -100,7 +100,8 @@ struct SubscriberLink: Sendable {
     }
 
     /// One connection's life: identities, then a first-sync copy or the stream.
-    private func converse(_ socket: PeerSocket, cursor: UInt64, subscribed: Locked<Bool>) async throws {
+    private func converse(_ socket: PeerSocket, cursor stored: ReplicationCursor, subscribed: Locked<Bool>) async throws {
+        let cursor = stored.sequence
         // TLS checked the chain and that the certificate carries route.hostname (SNI,
         // full verification); revocation is ours.
         if let serial = socket.certificateSerial, config.revokedSerials.contains(serial) {
@@ -109,7 +110,7 @@ struct SubscriberLink: Sendable {
         }
         let helloClock = Date(), helloSent = FrameIO.nowMillis()
         try await FrameIO.send(.hello(node: config.nodeName, time: helloSent), socket)
-        guard case .hello(let name, let peerTime)? = try await FrameIO.next(socket) else {
+        guard case .hello(let name, let peerTime, let peerLog)? = try await FrameIO.next(socket) else {
             throw Refused(description: "the peer closed the connection or did not say hello (it refused us, or we are not in its routes)")
         }
         guard name == route.hostname else {
@@ -117,9 +118,11 @@ struct SubscriberLink: Sendable {
             throw Refused(description: "peer states node name \"\(name)\", the route expects \"\(route.hostname)\"")
         }
         let latency = Date().timeIntervalSince(helloClock) * 1000
-        var session = SubscriberSession(cursor: cursor, origins: [route.hostname], startTime: route.startTimeMillis)
+        var session = SubscriberSession(cursor: cursor, origins: [route.hostname], startTime: route.startTimeMillis,
+                                        maxClockSkewMillis: config.maxClockSkewMillis)
         session.heard(now: FrameIO.nowMillis())
         let shared = Locked(session)
+        let link = LinkState(log: peerLog)
         subscribed.withLock { $0 = true }
         // The peer's clock minus ours, assuming its hello was sent half-way through the round trip.
         let helloReceived = FrameIO.nowMillis()
@@ -130,26 +133,38 @@ struct SubscriberLink: Sendable {
             $0.cursor = cursor
             $0.clockOffsetMillis = offset
         }
-        if cursor == 0, route.startTimeMillis == nil {
-            // This node never synced this database from this peer: if it never synced it
-            // from anyone, it is new, and the first peer to answer sends a full copy.
-            await initialSync.acquire(database)
-            do {
-                let first = try await isFirstSync()
-                if first {
-                    logger.info("first sync of this database: full copy from this peer", metadata: metadata)
-                    try await fullCopy(socket, shared)
-                }
-                await initialSync.release(database)
-                if first { return try await stream(socket, shared) }
-            } catch {
-                await initialSync.release(database)
-                throw error
+        // This node never synced this database from this peer: if it never synced it from
+        // anyone, it is new, and the first peer to answer sends a full copy (one link per
+        // database decides at a time). A cursor into another log than the peer's resyncs.
+        let first = SubscriberSession.asksWhetherSynced(cursor: stored, peerLog: peerLog, startTime: route.startTimeMillis)
+        if first { await initialSync.acquire(database) }
+        do {
+            let synced = first ? try await !isFirstSync() : true
+            let start = SubscriberSession.start(cursor: stored, peerLog: peerLog, startTime: route.startTimeMillis, syncedFromAnyone: synced)
+            switch start {
+            case .firstSync:
+                logger.info("first sync of this database: full copy from this peer", metadata: metadata)
+                try await fullCopy(socket, shared, link, reason: "first sync of this database")
+            case .resync(let reason):
+                logger.warning("resynchronising with a full copy", metadata: metadata.merging(["reason": .string(reason)]) { $1 })
+                try await fullCopy(socket, shared, link, reason: reason)
+            case .subscribe:
+                logger.info("subscribed", metadata: metadata.merging(["from": .string("\(cursor + 1)"), "log": .string(peerLog ?? "-")]) { $1 })
+                try await FrameIO.send(.message(shared.withLock { $0.subscribe }), socket)
             }
+            if first { await initialSync.release(database) }
+        } catch {
+            if first { await initialSync.release(database) }
+            throw error
         }
-        logger.info("subscribed", metadata: metadata.merging(["from": .string("\(cursor + 1)")]) { $1 })
-        try await FrameIO.send(.message(shared.withLock { $0.subscribe }), socket)
-        try await stream(socket, shared)
+        try await stream(socket, shared, link)
+    }
+
+    /// What one connection knows beyond the session: the peer's log identity, stored with
+    /// the cursor on every apply.
+    final class LinkState: Sendable {
+        let log: String?
+        init(log: String?) { self.log = log }
     }
 
     /// True when no peer's entries were ever applied to this database here.
@@ -160,33 +175,57 @@ struct SubscriberLink: Sendable {
 
     /// Applies the stream until the peer closes it, re-subscribing when it goes quiet and
     /// copying when the peer says its log was pruned.
-    private func stream(_ socket: PeerSocket, _ shared: Locked<SubscriberSession>) async throws {
+    private func stream(_ socket: PeerSocket, _ shared: Locked<SubscriberSession>, _ link: LinkState) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     // Re-subscribe when the stream went quiet (a lost subscribe, a stalled peer).
                     while !Task.isCancelled {
                         try await Task.sleep(for: .milliseconds(Self.tickMillis))
-                        if let again = shared.withLock({ $0.tick(now: FrameIO.nowMillis()) }) { try await FrameIO.send(.message(again), socket) }
+                        let (again, resumed) = shared.withLock { s -> (ReplicationMessage?, Bool) in
+                            let wasPaused = s.paused != nil
+                            let again = s.tick(now: FrameIO.nowMillis())
+                            return (again, wasPaused && s.paused == nil)
+                        }
+                        if resumed {
+                            logger.info("local time caught up with the peer's clock: streaming again", metadata: metadata)
+                            status.update(peer: route.hostname, database: database) { $0.clockSkew = nil }
+                        }
+                        if let again { try await FrameIO.send(.message(again), socket) }
                     }
                 }
                 while let frame = try await FrameIO.next(socket, received: { bytes in
                     status.update(peer: route.hostname, database: database) { $0.received.add(bytes, now: FrameIO.nowMillis()) }
                 }) {
                     guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
-                    if try await handle(message, shared, socket) {
-                        try await fullCopy(socket, shared)
+                    if let reason = try await handle(message, shared, socket, link) {
+                        try await fullCopy(socket, shared, link, reason: reason)
                     }
                 }
                 group.cancelAll()
         }
     }
 
-    /// Handles a streaming message; returns true when a full copy is needed.
-    private func handle(_ message: ReplicationMessage, _ session: Locked<SubscriberSession>, _ socket: PeerSocket) async throws -> Bool {
+    /// Handles a streaming message; returns why a full copy is needed, when it is.
+    private func handle(_ message: ReplicationMessage, _ session: Locked<SubscriberSession>, _ socket: PeerSocket,
+                        _ link: LinkState) async throws -> String? {
         let received = FrameIO.nowMillis()
-        let action = session.withLock { s in
+        let (action, pause) = session.withLock { s in
             s.heard(now: received)
-            return s.receive(message)
+            let wasPaused = s.paused != nil
+            let action = s.receive(message, now: config.wallClock.nowMillis())
+            return (action, wasPaused ? nil : s.paused)
+        }
+        if let pause {
+            // Neither applied nor adopted by our clock: the link waits until local time is
+            // within replication.maxClockSkew of the entry, then streams on by itself.
+            let reason = "peer entry \(pause.sequence) is \(pause.aheadMillis) ms ahead of this node's clock (replication.maxClockSkew \(config.maxClockSkewMillis) ms): paused until local time catches up"
+            logger.error("peer clock too far ahead: replication paused", metadata: metadata.merging([
+                "sequence": .string("\(pause.sequence)"), "ahead_ms": .string("\(pause.aheadMillis)"), "max_clock_skew_ms": .string("\(config.maxClockSkewMillis)"),
+            ]) { $1 })
+            status.update(peer: route.hostname, database: database) {
+                $0.clockSkew = reason
+                $0.clockSkewPauses += 1
+            }
         }
         if case .batch(_, _, _, let newest?) = message {
             status.update(peer: route.hostname, database: database) { $0.peerNewest = newest }
@@ -207,10 +246,11 @@ struct SubscriberLink: Sendable {
             if !skipStore {
                 reply = try await store.call(op: "replication_apply", body: [
                     "database": .string(database), "peer": .string(route.hostname), "through": JSON(through), "entries": .array(entries.map(\.json)),
+                    "log_id": link.log.map(JSON.string) ?? .null,
                 ])
                 session.withLock { $0.cursorSavedMillis = now }
             }
-            let stored = UInt64(reply["cursor"]?.intValue ?? 0)
+            let stored = try reply.requiredSequence("cursor")
             let ack = session.withLock { $0.applied(through: max(through, stored)) }
             try await FrameIO.send(.message(ack), socket)
             status.update(peer: route.hostname, database: database) { s in
@@ -222,31 +262,35 @@ struct SubscriberLink: Sendable {
             }
             if !entries.isEmpty {
                 logger.debug("applied batch", metadata: metadata.merging(["through": .string("\(through)"), "entries": .string("\(entries.count)"),
-                                                                          "applied": .string("\(reply["applied"]?.intValue ?? 0)")]) { $1 })
+                                                                          "applied": .string("\((try? reply.requiredSequence("applied")) ?? 0)")]) { $1 })
             }
         case .send(let reply):
             try await FrameIO.send(.message(reply), socket)
-        case .fullCopy(let oldest):
-            logger.warning("the peer pruned its log past our cursor: full copy needed", metadata: metadata.merging([
-                "oldest_retained": .string("\(oldest)"), "cursor": .string("\(session.withLock { $0.cursor })"),
+        case .fullCopy(let oldest, let reason):
+            let why = reason ?? "the peer pruned its log past our cursor"
+            logger.warning("full copy needed", metadata: metadata.merging([
+                "reason": .string(why), "oldest_retained": .string("\(oldest)"), "cursor": .string("\(session.withLock { $0.cursor })"),
             ]) { $1 })
-            return true
+            return why
+        case .reject(let problem):
+            throw FrameIO.ProtocolError(description: "the peer broke the protocol: \(problem)")
         case .none:
             break
         }
-        return false
+        return nil
     }
 
     /// The full copy (docs/INTERFACES.md §8): `copy_begin` → `copy_tables`; for each table,
     /// create it here if missing, then `copy_page` → `copy_rows` → `replication_import` until
     /// the last page (two pages in flight); then cursor = resume_from - 1 and `subscribe`.
-    private func fullCopy(_ socket: PeerSocket, _ session: Locked<SubscriberSession>) async throws {
+    private func fullCopy(_ socket: PeerSocket, _ session: Locked<SubscriberSession>, _ link: LinkState, reason: String) async throws {
+        status.update(peer: route.hostname, database: database) { $0.syncReason = reason }
         try await FrameIO.send(.message(session.withLock { $0.copyBegin }), socket)
         guard case .copyTables(let offered, let tables, let databases) = try await copyReply(socket) else {
             throw FrameIO.ProtocolError(description: "expected copy_tables")
         }
         let progress = copyProgress.withLock { p -> CopyProgress in
-            if p == nil { p = CopyProgress(resumeFrom: offered) } else { p!.restarted(resumeFrom: offered) }
+            if p == nil || p!.log != link.log { p = CopyProgress(resumeFrom: offered, log: link.log) } else { p!.restarted(resumeFrom: offered) }
             return p!
         }
         let resumeFrom = progress.resumeFrom
@@ -266,9 +310,17 @@ struct SubscriberLink: Sendable {
             // the peer reads while we write (memory stays bounded at two pages).
             try await FrameIO.send(.message(.copyPage(table: name, after: after)), socket)
             while true {
-                guard case .copyRows(let t, let page, let last) = try await copyReply(socket), t == name else {
+                guard case .copyRows(let t, let page, let last, let oversized) = try await copyReply(socket), t == name else {
                     throw FrameIO.ProtocolError(description: "expected copy_rows for table \(name)")
                 }
+                if !oversized.isEmpty {
+                    let ids = oversized.map { "\($0["id"]?.text ?? "?") (\($0["oversized"]?.text ?? "?") bytes)" }
+                    logger.error("the peer could not send rows bigger than a replication message", metadata: metadata.merging([
+                        "table": .string(name), "rows": .string(ids.joined(separator: ", ")),
+                    ]) { $1 })
+                    status.update(peer: route.hostname, database: database) { $0.oversizedRows += ids.map { "\(name):\($0)" } }
+                }
+                try checkClock(page)
                 if let last { try await FrameIO.send(.message(.copyPage(table: name, after: last)), socket) }
                 if !page.isEmpty {
                     _ = try await store.call(op: "replication_import", body: [
@@ -290,15 +342,14 @@ struct SubscriberLink: Sendable {
             copyProgress.withLock { $0?.finish(name) }
             total += rows
         }
-        // Stream from where the copy was taken: cursor = resume_from - 1 (durably, so a
-        // restart does not copy again).
-        var cursor = resumeFrom > 0 ? resumeFrom - 1 : 0
-        if cursor > 0 {
-            let reply = try await store.call(op: "replication_apply", body: [
-                "database": .string(database), "peer": .string(route.hostname), "through": JSON(cursor), "entries": [],
-            ])
-            cursor = max(cursor, UInt64(reply["cursor"]?.intValue ?? 0))
-        }
+        // Stream from where the copy was taken: cursor = resume_from - 1 in the peer's log,
+        // durably (a restart does not copy again), even when that is behind the old cursor
+        // (the peer's log restarted or went back).
+        let cursor = resumeFrom > 0 ? resumeFrom - 1 : 0
+        _ = try await store.call(op: "replication_apply", body: [
+            "database": .string(database), "peer": .string(route.hostname), "through": JSON(cursor), "entries": [],
+            "log_id": link.log.map(JSON.string) ?? .null, "restart": true,
+        ])
         copyProgress.withLock { $0 = nil }
         let subscribe = session.withLock { s in
             s.copied(resumeFrom: cursor + 1)
@@ -315,6 +366,25 @@ struct SubscriberLink: Sendable {
         ]) { $1 })
         try await FrameIO.send(.message(subscribe), socket)
     }
+
+    /// A copied row written further ahead of local time than `replication.maxClockSkew` is
+    /// neither imported nor observed by the clock: the copy stops here (its progress is kept)
+    /// and the reconnect loop retries it until local time has caught up.
+    private func checkClock(_ page: [JSON]) throws {
+        let newest = page.compactMap { $0["version"]?.stringValue.flatMap(UInt64.init).map { HLCTimestamp(rawValue: $0).millis } }.max() ?? 0
+        guard let ahead = SubscriberSession.tooFarAhead(newest, now: config.wallClock.nowMillis(), maxClockSkewMillis: config.maxClockSkewMillis) else {
+            status.update(peer: route.hostname, database: database) { $0.clockSkew = nil }
+            return
+        }
+        let reason = "a copied row is \(ahead) ms ahead of this node's clock (replication.maxClockSkew \(config.maxClockSkewMillis) ms): the copy waits until local time catches up"
+        status.update(peer: route.hostname, database: database) {
+            if $0.clockSkew == nil { $0.clockSkewPauses += 1 }
+            $0.clockSkew = reason
+        }
+        throw ClockSkew(description: reason)
+    }
+
+    struct ClockSkew: Error, CustomStringConvertible { let description: String }
 
     /// The next copy reply, skipping stream frames still on the way (none are expected:
     /// the publisher stopped streaming when it sent `pruned`).

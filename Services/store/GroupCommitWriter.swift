@@ -58,10 +58,17 @@ final class GroupCommitWriter: @unchecked Sendable {
         t.start()
     }
 
-    /// Advances the clock past a version received from a peer, so local writes that follow
-    /// are newer (HLC). Only from a job's body: it runs on the writer thread, which owns the clock.
-    func observe(_ version: HLCTimestamp) {
-        clock.receive(version, now: ServiceMain.nowMillis())
+    /// Advances the clock past a version received from a peer (an applied entry, a copied
+    /// row), so local writes that follow are newer (HLC). A version further ahead of local
+    /// time than `replication.maxClockSkew` is refused (409) and not adopted: one peer with
+    /// a clock a day ahead must not drag every node's clock along. Only from a job's body:
+    /// it runs on the writer thread, which owns the clock.
+    func observe(_ version: HLCTimestamp) throws {
+        let now = config.wallClock.nowMillis()
+        if version.millis > now + config.maxClockSkewMillis {
+            throw SkeinError.conflict("clock skew: a version \(version.millis - now) ms ahead of this node's clock (replication.maxClockSkew \(config.maxClockSkewMillis) ms)")
+        }
+        clock.receive(version, now: now)
     }
 
     func submit(_ job: Job) {
@@ -123,7 +130,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 groups.removeAll()
                 order.removeAll()
                 do {
-                    let context = WriteContext(version: clock.tick(now: ServiceMain.nowMillis()), origin: config.nodeName, user: job.user,
+                    let context = WriteContext(version: clock.tick(now: config.wallClock.nowMillis()), origin: config.nodeName, user: job.user,
                                                auditEnabled: config.auditLog)
                     job.respond(RPCReply(json: try body(context)))
                 } catch {
@@ -146,7 +153,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                     }
                     let group = groups[database]!
                     let context = WriteContext(
-                        version: clock.tick(now: ServiceMain.nowMillis()), origin: config.nodeName, user: job.user,
+                        version: clock.tick(now: config.wallClock.nowMillis()), origin: config.nodeName, user: job.user,
                         auditEnabled: config.auditLog)
                     let child = try group.txn.child()
                     do {
@@ -172,6 +179,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         for name in order {
             guard let group = groups[name] else { continue }
             do {
+                // The clock's high-water mark commits with the group: after a restart the
+                // clock starts past every version handed out or observed.
+                if group.wrote { try group.env.setClockHighWater(group.txn, clock.last) }
                 try group.txn.commit()
                 stats.commits += 1
                 for (respond, reply) in group.replies { respond(reply) }

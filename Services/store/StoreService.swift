@@ -3,6 +3,7 @@ import Logging
 import SkeinCore
 import SkeinLMDB
 import SkeinService
+import SkeinReplication
 import SkeinStorage
 
 /// Routes each request: reads to a concurrent queue, writes to the group-commit writer.
@@ -55,20 +56,25 @@ final class StoreService: @unchecked Sendable {
         case "replication_cursor":
             let env = try reads.database(try req.database())
             let peer = try req.requiredString("peer")
-            return ["cursor": JSON(try env.lmdb.read { try env.cursor($0, peer: peer) })]
+            let cursor = try env.lmdb.read { try env.cursor($0, peer: peer) }
+            return ["cursor": JSON(cursor.sequence), "log_id": cursor.log.map(JSON.string) ?? .null]
         case "replication_cursors":
             // A database this node does not have yet has no cursors.
             guard let env = try registry.database(try req.database()) else { return ["cursors": [:]] }
             let all = try env.lmdb.read { try env.cursors($0) }
-            return ["cursors": .object(all.mapValues { JSON($0) })]
+            return ["cursors": .object(all.mapValues { JSON($0.sequence) })]
         case "replication_export":
             let env = try reads.database(try req.database())
             let table = try req.table()
             let limit = min(10_000, max(1, try req.int("limit") ?? 1000))
             let after = req.body["after"].flatMap { $0.isNull ? nil : $0 }
             let since = try req.int("since").map { UInt64(max(0, $0)) }
-            let page = try env.lmdb.read { try env.exportRows($0, table: table, after: after, limit: limit, sinceMillis: since) }
-            return ["rows": .array(page.rows), "last": page.last ?? .null]
+            let maxBytes = max(1, try req.int("max_bytes") ?? Int.max)
+            let maxRowBytes = max(1, try req.int("max_row_bytes") ?? Int.max)
+            let page = try env.lmdb.read {
+                try env.exportRows($0, table: table, after: after, limit: limit, sinceMillis: since, maxBytes: maxBytes, maxRowBytes: maxRowBytes)
+            }
+            return ["rows": .array(page.rows), "last": page.last ?? .null, "oversized": .array(page.oversized)]
         case "store_status":
             let s = writer.statsSnapshot()
             return [
@@ -89,11 +95,16 @@ final class StoreService: @unchecked Sendable {
         if op == "replication_import" {
             let table = try req.table()
             let rows = try req.requiredArray("rows")
+            let writes = DatabaseEnvironment.copiedWrites(table: table, rows: rows)
             return .init(kind: .write(database: database, createDatabase: true, { env, txn, _ in
-                ["imported": JSON(try env.importRows(txn, table: table, rows: rows))]
+                // The clock observes every copied version: a local write that follows wins.
+                for w in writes { try writer.observe(w.version.version) }
+                return ["imported": JSON(try env.importRows(txn, writes: writes))]
             }), user: user, respond: respond)
         }
         let peer = try req.requiredString("peer")
+        let log = try req.string("log_id")
+        let restart = try req.bool("restart") ?? false
         guard let through = try req.int("through"), through >= 0 else { throw SkeinError.badRequest("'through' must be a sequence number") }
         var entries: [AuditEntry] = []
         for (i, e) in try req.requiredArray("entries").enumerated() {
@@ -112,9 +123,17 @@ final class StoreService: @unchecked Sendable {
             }
             : []
         let answer = changes.isEmpty ? respond : databaseChangesAfterApply(changes, peer: peer, user: user, respond: respond)
-        return .init(kind: .write(database: database, createDatabase: true, { env, txn, _ in
-            for e in entries { writer.observe(e.version) }
-            return try env.applyReplicated(txn, peer: peer, entries: entries, through: UInt64(through))
+        if entries.isEmpty && !registry.exists(database) {
+            // Only a cursor for a database this node does not have (dropped here meanwhile,
+            // or a copy of an empty one): nothing to store, and no reason to create it.
+            let reply: JSON = ["applied": 0, "cursor": JSON(through), "log_id": log.map(JSON.string) ?? .null, "duplicate": false]
+            return .init(kind: .control({ _ in reply }), user: user, respond: answer)
+        }
+        return .init(kind: .write(database: database, createDatabase: !entries.isEmpty, { env, txn, _ in
+            for e in entries { try writer.observe(e.version) }
+            let outcome = try env.applyReplicated(txn, peer: peer, log: log, entries: entries, through: UInt64(through), restart: restart)
+            return ["applied": JSON(outcome.applied), "cursor": JSON(outcome.cursor.sequence), "log_id": outcome.cursor.log.map(JSON.string) ?? .null,
+                    "duplicate": .bool(outcome.duplicate)]
         }), user: user, respond: answer)
     }
 

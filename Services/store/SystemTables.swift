@@ -84,9 +84,12 @@ struct SystemTables {
             throw SkeinError.badRequest("'record' must be an object with a non-empty 'name'")
         }
         let existing = try env.searchByID(txn, table: Self.nodes, ids: [.string(name)], attributes: nil).first
-        if existing != nil, try req.bool("only_if_missing") == true { return ["written": false] }
+        let placeholder = try req.bool("only_if_missing") == true
+        if existing != nil, placeholder { return ["written": false] }
         if let existing, existing.hasFields(of: record) { return ["written": false] }
-        _ = try env.write(txn, table: Self.nodes, records: [record], mode: .upsert, context: ctx)
+        // A placeholder carries the bootstrap version: the node's own record, wherever it
+        // was written, always wins over it.
+        _ = try env.write(txn, table: Self.nodes, records: [record], mode: .upsert, context: placeholder ? ctx.bootstrap : ctx)
         return ["written": true, "existed": .bool(existing != nil)]
     }
 
@@ -160,7 +163,9 @@ struct SystemTables {
         return ["message": .string("\(role) successfully deleted")]
     }
 
-    /// Creates the first super user when there is no user at all.
+    /// Creates the first super user when there is no user at all, with the bootstrap
+    /// version: a node joining a cluster must not reset the cluster's admin password (any
+    /// real write of that user, here or on a peer, wins over it).
     func ensureAdmin(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
         let username = try req.requiredString("username")
         let hash = try req.requiredString("password")
@@ -168,7 +173,7 @@ struct SystemTables {
         guard users == 0 else { return ["created": false] }
         _ = try env.write(txn, table: Self.users, records: [[
             "username": .string(username), "password": .string(hash), "role": "super_user", "active": true,
-        ]], mode: .insert, context: ctx)
+        ]], mode: .insert, context: ctx.bootstrap)
         return ["created": true]
     }
 }

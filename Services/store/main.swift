@@ -19,10 +19,10 @@ do {
         guard let env = try registry.database(name) else { continue }
         try env.openAllTables()
         let last = try env.lmdb.read { try env.lastVersion($0) }
-        if last > clock.last { clock.receive(last, now: ServiceMain.nowMillis()) }
+        if last > clock.last { clock.receive(last, now: config.wallClock.nowMillis()) }
     }
     let system = SystemTables(registry: registry)
-    try system.bootstrap(context: WriteContext(version: clock.tick(now: ServiceMain.nowMillis()), origin: config.nodeName, user: nil, auditEnabled: config.auditLog))
+    try system.bootstrap(context: WriteContext(version: clock.tick(now: config.wallClock.nowMillis()), origin: config.nodeName, user: nil, auditEnabled: config.auditLog).bootstrap)
     let publisher = try NoticePublisher(endpoint: config.storeNoticesEndpoint)
     let writer = GroupCommitWriter(registry: registry, config: config, clock: clock, publisher: publisher, logger: logger)
     writer.start()

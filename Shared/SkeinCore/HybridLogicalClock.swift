@@ -11,6 +11,10 @@ public struct HLCTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
 
     public static func < (a: HLCTimestamp, b: HLCTimestamp) -> Bool { a.rawValue < b.rawValue }
     public static let zero = HLCTimestamp(rawValue: 0)
+    /// The version of records a node writes for itself when it first starts (the built-in
+    /// roles, the first super user, route placeholders in `hdb_nodes`): lower than any real
+    /// write, so whatever the cluster already has wins over a joining node's defaults.
+    public static let bootstrap = HLCTimestamp(rawValue: 1)
     public var description: String { "\(millis).\(counter)" }
 }
 

@@ -62,6 +62,17 @@ public struct NodeConfig: Sendable {
     /// Every replicator request endpoint of this node, for the gateway's `cluster_status`
     /// (`services.replicators`; default: every `replicator*.sock` in `services.runDir`).
     public var replicatorEndpoints: [String]?
+    /// How far ahead of this node's clock a peer's write may be (`replication.maxClockSkew`,
+    /// default 60 s). A link meeting a write further ahead pauses (nothing applied, the clock
+    /// not advanced) until local time has caught up.
+    public var maxClockSkewMillis: UInt64
+    /// Fault injection for tests (`testing.clockOffsetMs`, default 0): this node's wall clock
+    /// runs this many milliseconds ahead (or behind, when negative) of the machine's.
+    public var clockOffsetMillis: Int64
+
+    /// This node's wall clock in milliseconds since the epoch (the machine's, shifted by
+    /// `testing.clockOffsetMs`). Every version and skew check reads time through it.
+    public var wallClock: WallClock { WallClock(offsetMillis: clockOffsetMillis) }
 
     /// The databases a replicator replicates, given the node's databases (`local`, used with
     /// `*`): `system` (users, roles, `hdb_nodes`) first, then `replication.databases` or
@@ -165,6 +176,8 @@ public struct NodeConfig: Sendable {
         tlsPrivateKey = try v.string("tls.privateKey")
         tlsCertificateAuthority = try v.string("tls.certificateAuthority")
         revokedSerials = Set(try v.stringList("tls.revokedSerials")?.map(Self.normalizedSerial) ?? [])
+        maxClockSkewMillis = UInt64((try v.duration("replication.maxClockSkew") ?? 60) * 1000)
+        clockOffsetMillis = Int64(try v.int("testing.clockOffsetMs") ?? 0)
         let source = try v.string("replication.sourceAddress")
         if let source, !source.isEmpty {
             guard Self.isIPAddress(source) else { throw ConfigError(key: "replication.sourceAddress", problem: "\"\(source)\" is not an IP address") }

@@ -12,8 +12,14 @@ public struct CopyProgress: Sendable, Equatable {
     public private(set) var table: String?
     public private(set) var after: JSON?
     public private(set) var rows = 0
+    /// The identity of the peer's log the copy was taken from: progress in another log
+    /// (the peer's database was re-created meanwhile) is worthless.
+    public let log: String?
 
-    public init(resumeFrom: UInt64) { self.resumeFrom = resumeFrom }
+    public init(resumeFrom: UInt64, log: String? = nil) {
+        self.resumeFrom = resumeFrom
+        self.log = log
+    }
 
     /// A new attempt answered `copy_tables` with `resumeFrom`: keep the older position.
     public mutating func restarted(resumeFrom newer: UInt64) { resumeFrom = min(resumeFrom, newer) }

@@ -28,8 +28,9 @@ public struct PublisherSession: Sendable {
 
     public var canSend: Bool { subscribed && inFlight.count < maxInFlight }
 
-    /// Handles a subscriber message. Returns a message to send back, if any.
-    public mutating func receive(_ message: ReplicationMessage, now: UInt64, oldestRetained: UInt64) -> ReplicationMessage? {
+    /// Handles a subscriber message. Returns a message to send back, if any. `newest`: the
+    /// log's last sequence (nil when the database does not exist here).
+    public mutating func receive(_ message: ReplicationMessage, now: UInt64, oldestRetained: UInt64, newest: UInt64? = nil) -> ReplicationMessage? {
         switch message {
         case .subscribe(let from, let origins, let startTime):
             subscribed = true
@@ -42,6 +43,12 @@ public struct PublisherSession: Sendable {
             if oldestRetained > 0 && next < oldestRetained {
                 subscribed = false
                 return .pruned(oldest: oldestRetained)
+            }
+            if let newest, next > newest + 1 {
+                // The subscriber has applied more of this log than it holds: the log went
+                // back (restored from a backup). Streaming on would skip what is written next.
+                subscribed = false
+                return .pruned(oldest: oldestRetained, reason: "the subscriber's position \(next - 1) is past the end of this log (\(newest)): restored from a backup?")
             }
             return nil
         case .ack(let through):

@@ -38,3 +38,27 @@ extension AuditEntry {
         }
     }
 }
+
+extension ReplicatedWrite {
+    /// This write as a row of a full copy (`copy_rows`): `{id, version, origin, record}` or
+    /// `{id, version, origin, deleted: true}` for a tombstone.
+    public var copyRow: JSON {
+        var row: [String: JSON] = ["id": id, "version": .string(String(version.version.rawValue)), "origin": .string(version.origin)]
+        switch change {
+        case .put(let record): row["record"] = record
+        case .delete: row["deleted"] = true
+        }
+        return .object(row)
+    }
+
+    /// Copied rows as writes; rows without an id, a version or an origin are left out.
+    public static func fromCopyRows(table: String, rows: [JSON]) -> [ReplicatedWrite] {
+        rows.compactMap { row in
+            guard let id = row["id"], let v = row["version"]?.stringValue.flatMap(UInt64.init), let origin = row["origin"]?.stringValue else { return nil }
+            let version = RecordVersion(version: HLCTimestamp(rawValue: v), origin: origin)
+            if row["deleted"]?.boolValue == true { return ReplicatedWrite(table: table, id: id, change: .delete, version: version) }
+            guard let record = row["record"] else { return nil }
+            return ReplicatedWrite(table: table, id: id, change: .put(record), version: version)
+        }
+    }
+}

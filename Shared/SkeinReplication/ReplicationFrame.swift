@@ -5,7 +5,9 @@ import SkeinCore
 public enum ReplicationFrame: Sendable, Equatable {
     /// The sender's node name; must match its certificate and a configured route. `time`:
     /// the sender's clock (ms) when it sent it, for the clock offset in `cluster_status`.
-    case hello(node: String, time: UInt64? = nil)
+    /// `log`: the publisher's identity of the connection's database log (absent when it has
+    /// no such database yet), which the subscriber stores with its cursor.
+    case hello(node: String, time: UInt64? = nil, log: String? = nil)
     case message(ReplicationMessage)
 
     public struct DecodeError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -15,8 +17,11 @@ public enum ReplicationFrame: Sendable, Equatable {
 
     public var json: JSON {
         switch self {
-        case .hello(let node, let time):
-            return time.map { ["type": "hello", "node": .string(node), "time": JSON($0)] } ?? ["type": "hello", "node": .string(node)]
+        case .hello(let node, let time, let log):
+            var o: [String: JSON] = ["type": "hello", "node": .string(node)]
+            if let time { o["time"] = JSON(time) }
+            if let log { o["log"] = .string(log) }
+            return .object(o)
         case .message(.subscribe(let from, let origins, let startTime)):
             var o: [String: JSON] = ["type": "subscribe", "from": JSON(from), "origins": JSON(origins)]
             if let startTime { o["start_time"] = JSON(startTime) }
@@ -27,8 +32,8 @@ public enum ReplicationFrame: Sendable, Equatable {
             return .object(o)
         case .message(.ack(let through)):
             return ["type": "ack", "through": JSON(through)]
-        case .message(.pruned(let oldest)):
-            return ["type": "pruned", "oldest": JSON(oldest)]
+        case .message(.pruned(let oldest, let reason)):
+            return reason.map { ["type": "pruned", "oldest": JSON(oldest), "reason": .string($0)] } ?? ["type": "pruned", "oldest": JSON(oldest)]
         case .message(.copyBegin(let startTime)):
             return startTime.map { ["type": "copy_begin", "start_time": JSON($0)] } ?? ["type": "copy_begin"]
         case .message(.copyTables(let resumeFrom, let tables, let databases)):
@@ -37,8 +42,10 @@ public enum ReplicationFrame: Sendable, Equatable {
             return .object(o)
         case .message(.copyPage(let table, let after)):
             return ["type": "copy_page", "table": .string(table), "after": after ?? .null]
-        case .message(.copyRows(let table, let rows, let last)):
-            return ["type": "copy_rows", "table": .string(table), "rows": .array(rows), "last": last ?? .null]
+        case .message(.copyRows(let table, let rows, let last, let oversized)):
+            var o: [String: JSON] = ["type": "copy_rows", "table": .string(table), "rows": .array(rows), "last": last ?? .null]
+            if !oversized.isEmpty { o["oversized"] = .array(oversized) }
+            return .object(o)
         }
     }
 
@@ -80,7 +87,9 @@ public enum ReplicationFrame: Sendable, Equatable {
         switch type {
         case "hello":
             guard let node = o["node"]?.stringValue, !node.isEmpty else { throw DecodeError(reason: "hello.node must be a node name") }
-            self = .hello(node: node, time: try optionalNumber("time"))
+            let log = o["log"].flatMap { $0.isNull ? nil : $0 }
+            guard log == nil || (log?.stringValue.map { !$0.isEmpty } ?? false) else { throw DecodeError(reason: "hello.log must be a log identity") }
+            self = .hello(node: node, time: try optionalNumber("time"), log: log?.stringValue)
         case "subscribe":
             guard let list = o["origins"]?.arrayValue else { throw DecodeError(reason: "subscribe.origins must be a list of node names") }
             var origins: [String] = []
@@ -101,7 +110,7 @@ public enum ReplicationFrame: Sendable, Equatable {
         case "ack":
             self = .message(.ack(through: try sequence("through")))
         case "pruned":
-            self = .message(.pruned(oldest: try sequence("oldest")))
+            self = .message(.pruned(oldest: try sequence("oldest"), reason: o["reason"]?.stringValue))
         case "copy_begin":
             self = .message(.copyBegin(startTime: try startTime()))
         case "copy_tables":
@@ -123,7 +132,7 @@ public enum ReplicationFrame: Sendable, Equatable {
             self = .message(.copyPage(table: try tableName(), after: try key("after")))
         case "copy_rows":
             guard let rows = o["rows"]?.arrayValue else { throw DecodeError(reason: "copy_rows.rows must be a list") }
-            self = .message(.copyRows(table: try tableName(), rows: rows, last: try key("last")))
+            self = .message(.copyRows(table: try tableName(), rows: rows, last: try key("last"), oversized: o["oversized"]?.arrayValue ?? []))
         default:
             throw DecodeError(reason: "unknown type \"\(type)\"")
         }

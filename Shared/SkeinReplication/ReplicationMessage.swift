@@ -14,9 +14,9 @@ public enum ReplicationMessage: Sendable, Equatable {
     case batch(from: UInt64, through: UInt64, entries: [AuditEntry], newest: UInt64? = nil)
     /// Subscriber → publisher: everything through `through` is applied durably.
     case ack(through: UInt64)
-    /// Publisher → subscriber: `from` is older than the oldest retained entry; the
-    /// subscriber needs a full copy before streaming from `resumeFrom`.
-    case pruned(oldest: UInt64)
+    /// Publisher → subscriber: `from` is older than the oldest retained entry (or past the
+    /// end of the log: `reason` says so); the subscriber needs a full copy before streaming.
+    case pruned(oldest: UInt64, reason: String? = nil)
     /// Subscriber → publisher: start a full copy (a new node's first sync, or after `pruned`).
     /// With `startTime`, rows last written before it are left out.
     case copyBegin(startTime: UInt64? = nil)
@@ -29,6 +29,7 @@ public enum ReplicationMessage: Sendable, Equatable {
     /// Subscriber → publisher: the next page of `table` after key `after` (nil: from the start).
     case copyPage(table: String, after: JSON?)
     /// Publisher → subscriber: one page of exported rows (store `replication_export` shape);
-    /// `last` is the next page's `after`, nil at the end of the table.
-    case copyRows(table: String, rows: [JSON], last: JSON?)
+    /// `last` is the next page's `after`, nil at the end of the table. `oversized`: rows
+    /// too big for any message (`{"id", "oversized": bytes}`), left out and named.
+    case copyRows(table: String, rows: [JSON], last: JSON?, oversized: [JSON] = [])
 }

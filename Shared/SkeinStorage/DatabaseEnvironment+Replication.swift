@@ -9,55 +9,44 @@ import SkeinReplication
 extension DatabaseEnvironment {
     static func cursorKey(_ peer: String) -> [UInt8] { Array("cursor:\(peer)".utf8) }
 
-    /// The last sequence of `peer`'s log applied here (0: none).
-    public func cursor(_ txn: LMDBTransaction, peer: String) throws -> UInt64 {
-        try txn.get(metaDB, Self.cursorKey(peer)).map { KeyCodec.decodeUInt64($0) } ?? 0
+    /// Stored as the sequence (8 bytes) followed by the log's identity (none for cursors
+    /// stored before logs had one).
+    static func decodeCursor(_ bytes: [UInt8]) -> ReplicationCursor {
+        guard bytes.count >= 8 else { return .none }
+        let log = bytes.count > 8 ? String(decoding: bytes[8...], as: UTF8.self) : nil
+        return ReplicationCursor(sequence: KeyCodec.decodeUInt64(bytes[0..<8]), log: log)
+    }
+
+    /// How far `peer`'s log has been applied here (`.none`: nothing yet).
+    public func cursor(_ txn: LMDBTransaction, peer: String) throws -> ReplicationCursor {
+        try txn.get(metaDB, Self.cursorKey(peer)).map(Self.decodeCursor) ?? .none
     }
 
     /// Every peer's cursor in this database: none means this node never synced it from anyone.
-    public func cursors(_ txn: LMDBTransaction) throws -> [String: UInt64] {
+    public func cursors(_ txn: LMDBTransaction) throws -> [String: ReplicationCursor] {
         let prefix = Array("cursor:".utf8)
-        var found: [String: UInt64] = [:]
+        var found: [String: ReplicationCursor] = [:]
         let cursor = try txn.cursor(metaDB)
         var entry = cursor.seek(prefix)
         while let (k, v) = entry, k.starts(with: prefix) {
-            found[String(decoding: k.dropFirst(prefix.count), as: UTF8.self)] = KeyCodec.decodeUInt64(v)
+            found[String(decoding: k.dropFirst(prefix.count), as: UTF8.self)] = Self.decodeCursor(v)
             entry = cursor.next()
         }
         return found
     }
 
-    public func setCursor(_ txn: LMDBTransaction, peer: String, _ value: UInt64) throws {
-        try txn.put(metaDB, Self.cursorKey(peer), KeyCodec.encodeUInt64(value))
+    public func setCursor(_ txn: LMDBTransaction, peer: String, _ value: ReplicationCursor) throws {
+        var bytes = KeyCodec.encodeUInt64(value.sequence)
+        if let log = value.log { bytes.append(contentsOf: Array(log.utf8)) }
+        try txn.put(metaDB, Self.cursorKey(peer), bytes)
     }
 
-    /// The current version of a record or its tombstone.
-    func currentVersion(_ txn: LMDBTransaction, _ table: ReplicaTable, _ key: [UInt8]) throws -> (RecordVersion?, StoredRecord?) {
-        if let bytes = try txn.get(table.records, key), let r = StoredRecord.decode(bytes) {
-            return (RecordVersion(version: r.version, origin: r.origin), r)
-        }
-        if let t = try txn.get(table.tombstones, key), t.count >= 8 {
-            return (RecordVersion(version: HLCTimestamp(rawValue: KeyCodec.decodeUInt64(t[0..<8])),
-                                  origin: String(decoding: t[8...], as: UTF8.self)), nil)
-        }
-        return (nil, nil)
-    }
-
-    /// Applies entries from `peer` whose sequence is past the stored cursor, then moves the
-    /// cursor to `through`, in the caller's transaction. Returns how many records changed.
-    public func applyReplicated(_ txn: LMDBTransaction, peer: String, entries: [AuditEntry], through: UInt64) throws -> JSON {
-        let cursor = try cursor(txn, peer: peer)
-        guard through > cursor else { return ["applied": 0, "cursor": JSON(cursor), "duplicate": true] }
-        var applied = 0
-        for entry in entries where entry.sequence > cursor {
-            if let schemaChange = try applySchema(txn, entry) {
-                applied += schemaChange
-                continue
-            }
-            applied += try applyWrites(txn, entry.writes, logAs: entry)
-        }
-        try setCursor(txn, peer: peer, through)
-        return ["applied": JSON(applied), "cursor": JSON(through)]
+    /// Applies entries of `peer`'s log `log` past the stored cursor and moves the cursor to
+    /// `through`, in the caller's transaction (`ReplicaMerge.apply`: the rule the simulation runs).
+    public func applyReplicated(_ txn: LMDBTransaction, peer: String, log: String? = nil, entries: [AuditEntry],
+                                through: UInt64, restart: Bool = false) throws -> ReplicaMerge.Outcome {
+        var replica = LMDBReplica(env: self, txn: txn)
+        return try ReplicaMerge.apply(entries, from: peer, log: log, through: through, restart: restart, into: &replica)
     }
 
     /// Schema entries: tables and attributes appear everywhere; drops stay local (Harper)
@@ -87,131 +76,87 @@ extension DatabaseEnvironment {
         }
     }
 
-    /// Merges record changes by last-write-wins; logs the winners as one entry like `logAs`
-    /// (its origin and version), or not at all when `logAs` is nil (a full copy).
-    func applyWrites(_ txn: LMDBTransaction, _ writes: [ReplicatedWrite], logAs entry: AuditEntry?) throws -> Int {
-        guard let first = writes.first else { return 0 }
-        // A table dropped here (drops stay local) takes no more writes from peers: skipping
-        // them keeps the rest of the stream flowing instead of failing every batch.
-        guard let schema = try table(txn, first.table) else { return 0 }
-        var replica = try ReplicaTable(self, txn, schema)
-        var ids: [JSON] = [], values: [[UInt8]] = [], previous: [[UInt8]] = []
-        for w in writes {
-            guard let key = KeyCodec.encode(w.id) else { continue }
-            let (current, old) = try currentVersion(txn, replica, key)
-            guard LastWriterWins.wins(w.version, over: current) else { continue }
-            let oldFields = old?.value.objectValue ?? [:]
-            switch w.change {
-            case .put(let value):
-                let fields = value.objectValue ?? [:]
-                let json = value.serialized()
-                try txn.put(replica.records, key, StoredRecord.encode(version: w.version.version, origin: w.version.origin, json: json))
-                try txn.delete(replica.tombstones, key)
-                try replica.indexes.update(key: key, old: oldFields, new: fields, primaryKey: schema.primaryKey)
-                replica.learn(fields.keys)
-                values.append(json)
-            case .delete:
-                try txn.delete(replica.records, key)
-                try replica.indexes.update(key: key, old: oldFields, new: [:], primaryKey: schema.primaryKey)
-                var tomb = KeyCodec.encodeUInt64(w.version.version.rawValue)
-                tomb.append(contentsOf: Array(w.version.origin.utf8.prefix(255)))
-                try txn.put(replica.tombstones, key, tomb)
-            }
-            ids.append(w.id)
-            previous.append(old.map { $0.value.serialized() } ?? Self.nullBytes)
-        }
-        try replica.save(txn, self)
-        if let entry, !ids.isEmpty {
-            try appendAudit(txn) { seq in
-                AuditEntry.encode(sequence: seq, version: entry.version, origin: entry.origin, user: entry.user, operation: entry.operation,
-                                  table: entry.table, ids: ids, recordBytes: values, previousBytes: previous, details: nil)
-            }
-        }
-        return ids.count
-    }
-
     // MARK: Full copy
 
     /// One page of a table for a full copy, in key order: records and tombstones with their
-    /// versions, after `afterKey` (exclusive). Bounded memory: at most `limit` rows. With
+    /// versions, after `afterKey` (exclusive). Bounded memory: at most `limit` rows and about
+    /// `maxBytes` of stored records (always at least one row), so a page of big rows still
+    /// fits a replication message. A record larger than `maxRowBytes` cannot travel at all:
+    /// it is left out and named in `oversized` (its id and size), never retried forever. With
     /// `sinceMillis` (a route's startTime), rows last written before it are left out of the
     /// page; `last` still moves past them.
     public func exportRows(_ txn: LMDBTransaction, table: String, after afterKey: JSON?, limit: Int,
-                           sinceMillis: UInt64? = nil) throws -> (rows: [JSON], last: JSON?) {
-        let schema = try requireTable(txn, table)
-        var rows: [(key: [UInt8], row: JSON)] = []
+                           sinceMillis: UInt64? = nil, maxBytes: Int = .max,
+                           maxRowBytes: Int = .max) throws -> (rows: [JSON], last: JSON?, oversized: [JSON]) {
+        _ = try requireTable(txn, table)
+        var rows: [(key: [UInt8], row: JSON, bytes: Int)] = []
+        // The last key read by each run that stopped before its end: no row past the
+        // smallest of them may go in this page (the other run's rows before it are unread).
+        var bound: [UInt8]? = nil
         for (dbName, deleted) in [(StorageLayout.records(table), false), (StorageLayout.tombstones(table), true)] {
             guard let db = try readHandle(txn, dbName) else { continue }
             let cursor = try txn.cursor(db)
             let start = afterKey.flatMap(KeyCodec.encode)
             var entry = start.map { cursor.seek($0) } ?? cursor.first()
             if let start, let (k, _) = entry, k == start { entry = cursor.next() }
-            var n = 0
-            while let (k, v) = entry, n < limit {
+            var n = 0, bytes = 0
+            // Each run stops at the row count or the byte bound: the merged page is cut at
+            // both below, and neither run can end before the page does.
+            while let (k, v) = entry, n < limit, bytes < maxBytes {
                 if deleted {
-                    rows.append((k, ["id": KeyCodec.decode(k) ?? .null, "version": .string(String(KeyCodec.decodeUInt64(v.prefix(8)))),
-                                     "origin": .string(String(decoding: v.dropFirst(8), as: UTF8.self)), "deleted": true]))
+                    let version = RecordVersion(version: HLCTimestamp(rawValue: KeyCodec.decodeUInt64(v.prefix(8))),
+                                                origin: String(decoding: v.dropFirst(8), as: UTF8.self))
+                    rows.append((k, ReplicatedWrite(table: table, id: KeyCodec.decode(k) ?? .null, change: .delete, version: version).copyRow, v.count))
+                } else if v.count > maxRowBytes {
+                    rows.append((k, ["id": KeyCodec.decode(k) ?? .null, "oversized": JSON(v.count)], v.count))
                 } else if let r = StoredRecord.decode(v) {
-                    rows.append((k, ["id": KeyCodec.decode(k) ?? .null, "version": .string(String(r.version.rawValue)),
-                                     "origin": .string(r.origin), "record": r.value]))
+                    let version = RecordVersion(version: r.version, origin: r.origin)
+                    rows.append((k, ReplicatedWrite(table: table, id: KeyCodec.decode(k) ?? .null, change: .put(r.value), version: version).copyRow, v.count))
                 }
                 n += 1
+                bytes += v.count
                 entry = cursor.next()
             }
+            if entry != nil, let lastRead = rows.last?.key {
+                if bound == nil || lastRead.lexicographicallyPrecedes(bound!) { bound = lastRead }
+            }
         }
-        // Merge the two key-ordered runs and cut at `limit`, so pages never overlap.
+        // Merge the two key-ordered runs and cut at `limit` rows or `maxBytes`, so pages never overlap.
         rows.sort { $0.key.lexicographicallyPrecedes($1.key) }
-        let page = Array(rows.prefix(limit))
-        _ = schema
-        let last = page.count == limit ? page.last.flatMap { KeyCodec.decode($0.key) } : nil
-        guard let sinceMillis else { return (page.map(\.row), last) }
-        let kept = page.filter { row in
-            guard let v = row.row["version"]?.stringValue.flatMap(UInt64.init) else { return true }
-            return HLCTimestamp(rawValue: v).millis >= sinceMillis
+        var page: [(key: [UInt8], row: JSON, bytes: Int)] = []
+        var total = 0
+        for r in rows {
+            if let bound, bound.lexicographicallyPrecedes(r.key) { break }
+            if page.count == limit || (!page.isEmpty && total + r.bytes > maxBytes) { break }
+            page.append(r)
+            total += r.bytes
         }
-        return (kept.map(\.row), last)
+        let full = bound != nil || page.count < rows.count
+        let last = full ? page.last.flatMap { KeyCodec.decode($0.key) } : nil
+        let oversized = page.filter { $0.row["oversized"] != nil }.map(\.row)
+        var kept = page.filter { $0.row["oversized"] == nil }.map(\.row)
+        if let sinceMillis {
+            kept = kept.filter { row in
+                guard let v = row["version"]?.stringValue.flatMap(UInt64.init) else { return true }
+                return HLCTimestamp(rawValue: v).millis >= sinceMillis
+            }
+        }
+        return (kept, last, oversized)
+    }
+
+    /// Copied rows as writes (rows of `exportRows`).
+    public static func copiedWrites(table: String, rows: [JSON]) -> [ReplicatedWrite] {
+        ReplicatedWrite.fromCopyRows(table: table, rows: rows)
     }
 
     /// Merges copied rows by last-write-wins. A copy never deletes a row that only this node
-    /// has: only a tombstone newer than the local record removes it.
+    /// has: only a tombstone newer than the local record removes it. Copies are not logged.
+    public func importRows(_ txn: LMDBTransaction, writes: [ReplicatedWrite]) throws -> Int {
+        var replica = LMDBReplica(env: self, txn: txn)
+        return try ReplicaMerge.merge(writes, into: &replica, loggedAs: nil)
+    }
+
     public func importRows(_ txn: LMDBTransaction, table: String, rows: [JSON]) throws -> Int {
-        let writes: [ReplicatedWrite] = rows.compactMap { row in
-            guard let id = row["id"], let v = row["version"]?.stringValue.flatMap(UInt64.init), let origin = row["origin"]?.stringValue else { return nil }
-            let version = RecordVersion(version: HLCTimestamp(rawValue: v), origin: origin)
-            if row["deleted"]?.boolValue == true { return ReplicatedWrite(table: table, id: id, change: .delete, version: version) }
-            guard let record = row["record"] else { return nil }
-            return ReplicatedWrite(table: table, id: id, change: .put(record), version: version)
-        }
-        return try applyWrites(txn, writes, logAs: nil)
-    }
-}
-
-/// The handles and schema of one table while replicated changes are merged into it.
-struct ReplicaTable {
-    var schema: TableSchema
-    let records: LMDBDatabase
-    let tombstones: LMDBDatabase
-    var indexes: IndexWriter
-    private var known: Set<String>
-    private var grew = false
-
-    init(_ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ schema: TableSchema) throws {
-        self.schema = schema
-        records = try txn.database(StorageLayout.records(schema.name), create: true)!
-        tombstones = try txn.database(StorageLayout.tombstones(schema.name), create: true)!
-        indexes = IndexWriter(txn: txn, table: schema.name)
-        known = Set(schema.attributes)
-    }
-
-    mutating func learn(_ attributes: Dictionary<String, JSON>.Keys) {
-        for a in attributes where !known.contains(a) {
-            known.insert(a)
-            schema.attributes.append(a)
-            grew = true
-        }
-    }
-
-    func save(_ txn: LMDBTransaction, _ env: DatabaseEnvironment) throws {
-        if grew { try env.putTable(txn, schema) }
+        try importRows(txn, writes: Self.copiedWrites(table: table, rows: rows))
     }
 }

@@ -14,18 +14,35 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     public let auditDB: LMDBDatabase
     /// Inode of data.mdb when opened: a dropped and re-created database has a new one.
     public let inode: UInt64
+    /// The log's identity (`StorageLayout.logIDKey`), carried in replication's `hello` and
+    /// stored with every peer's cursor.
+    public let logID: String
 
     public init(name: String, path: String, mapSize: UInt64) throws {
         self.name = name
         lmdb = try LMDBEnvironment(path: path, mapSize: mapSize)
-        (schemaDB, metaDB, auditDB) = try lmdb.write { txn in
-            (
-                try txn.database(StorageLayout.schema, create: true)!,
-                try txn.database(StorageLayout.meta, create: true)!,
-                try txn.database(StorageLayout.audit, create: true)!
+        (schemaDB, metaDB, auditDB, logID) = try lmdb.write { txn in
+            let meta = try txn.database(StorageLayout.meta, create: true)!
+            // Store and auditd may open a new environment at once: LMDB serialises the two
+            // write transactions, so the second reads the identity the first chose.
+            var id = try txn.get(meta, StorageLayout.logIDKey).map { String(decoding: $0, as: UTF8.self) }
+            if id == nil {
+                let chosen = Self.newLogID()
+                try txn.put(meta, StorageLayout.logIDKey, Array(chosen.utf8))
+                id = chosen
+            }
+            return (
+                try txn.database(StorageLayout.schema, create: true)!, meta,
+                try txn.database(StorageLayout.audit, create: true)!, id!
             )
         }
         inode = Self.inode(of: path)
+    }
+
+    /// 16 random hex digits.
+    static func newLogID() -> String {
+        let hex = String(UInt64.random(in: 1...UInt64.max), radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     static func inode(of path: String) -> UInt64 {
@@ -166,10 +183,18 @@ public final class DatabaseEnvironment: @unchecked Sendable {
         return oldest > 0 ? oldest : try lastSequence(txn) + 1
     }
 
-    /// The newest version written (from the last audit entry), to seed the clock at startup.
+    /// The newest version this database has seen, to seed the clock at startup: the stored
+    /// high-water mark (every commit writes it), or the last audit entry's version for a
+    /// database written before the mark existed.
     public func lastVersion(_ txn: LMDBTransaction) throws -> HLCTimestamp {
+        var newest = try txn.get(metaDB, StorageLayout.clockKey).map { HLCTimestamp(rawValue: KeyCodec.decodeUInt64($0)) } ?? .zero
         let cursor = try txn.cursor(auditDB)
-        guard let (_, v) = cursor.last(), let e = AuditEntry(json: try JSON.parse(v)) else { return .zero }
-        return e.version
+        if let (_, v) = cursor.last(), let e = AuditEntry(json: try JSON.parse(v)), e.version > newest { newest = e.version }
+        return newest
+    }
+
+    /// Records the clock's high-water mark in the caller's write transaction.
+    public func setClockHighWater(_ txn: LMDBTransaction, _ version: HLCTimestamp) throws {
+        try txn.put(metaDB, StorageLayout.clockKey, KeyCodec.encodeUInt64(version.rawValue))
     }
 }

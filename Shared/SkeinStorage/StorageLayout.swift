@@ -15,6 +15,13 @@ public enum StorageLayout {
     public static func index(_ table: String, _ attribute: String) -> String { "i:" + table + ":" + attribute }
 
     public static let sequenceKey: [UInt8] = Array("seq".utf8)
+    /// This database's log identity: chosen when the environment is created, so a database
+    /// dropped and created again (or a wiped node) has a new log that no peer's cursor into
+    /// the old one can be mistaken for.
+    public static let logIDKey: [UInt8] = Array("log_id".utf8)
+    /// The newest HLC version the store's clock handed out or observed (high-water mark), so
+    /// the clock never goes backwards across restarts, whatever the wall clock does.
+    public static let clockKey: [UInt8] = Array("hlc".utf8)
 
     /// Database and table names: letters, digits, `_` and `-`, at most 64 bytes.
     public static func isValidName(_ name: String) -> Bool {

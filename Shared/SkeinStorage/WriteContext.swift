@@ -7,16 +7,25 @@ public struct WriteContext: Sendable {
     public var origin: String
     public var user: String?
     public var auditEnabled: Bool
+    /// Harper's `txn_time` and the `__createdtime__`/`__updatedtime__` value: milliseconds
+    /// (the version's physical part, except for bootstrap writes).
+    public var txnTime: Double
 
     public init(version: HLCTimestamp, origin: String, user: String?, auditEnabled: Bool = true) {
         self.version = version
         self.origin = origin
         self.user = user
         self.auditEnabled = auditEnabled
+        txnTime = Double(version.millis)
     }
 
-    /// Harper's `txn_time` and the `__createdtime__`/`__updatedtime__` value: milliseconds.
-    public var txnTime: Double { Double(version.millis) }
+    /// The same write stamped with the bootstrap version (`HLCTimestamp.bootstrap`), so it
+    /// never overwrites a record the cluster already has; its times stay real.
+    public var bootstrap: WriteContext {
+        var c = self
+        c.version = .bootstrap
+        return c
+    }
 }
 
 public enum WriteMode: String, Sendable {

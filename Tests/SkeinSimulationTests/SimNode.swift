@@ -2,69 +2,181 @@ import SkeinCore
 import SkeinReplication
 
 /// One simulated node: durable state (records with versions, the audit log, cursors) that
-/// survives a crash, and sessions that do not. Local writes and the application of
-/// replicated entries follow the same rules as `store` (LastWriterWins per record; an
-/// applied entry is logged with its origin; the cursor moves in the same step).
+/// survives a crash, and sessions that do not. Replicated entries and copied rows merge
+/// through `ReplicaMerge` — the same last-write-wins, cursor and "log only the winners"
+/// code the LMDB store runs — with this node as its `ReplicaStore`.
 struct SimNode {
     let name: String
-    let skewMillis: Int64
+    var skewMillis: Int64
     var clock = HybridLogicalClock()
     var up = true
 
     // Durable.
     var records: [JSON: (version: RecordVersion, value: JSON?)] = [:]
+    /// The retained entries in sequence order; pruning removes the oldest, a hole
+    /// (`delete_audit_logs_before`) some in the middle.
     var log: [AuditEntry] = []
-    var cursors: [String: UInt64] = [:]
+    /// The last sequence written (entries are numbered without gaps when written).
+    var lastSequence: UInt64 = 0
+    /// The log's identity: a wiped node starts a new log under a new one.
+    var logID: String
+    var cursors: [String: ReplicationCursor] = [:]
+    /// The newest version the clock handed out or observed, persisted (the store's high-water mark).
+    var clockHighWater: HLCTimestamp = .zero
 
     // Volatile: lost on crash.
     var publishers: [String: PublisherSession] = [:]
     var subscribers: [String: SubscriberSession] = [:]
+    /// Subscriber links waiting for a full copy from a peer (`copy_begin` sent).
+    var copying: Set<String> = []
 
-    init(name: String, skewMillis: Int64) {
+    init(name: String, skewMillis: Int64, logID: String) {
         self.name = name
         self.skewMillis = skewMillis
+        self.logID = logID
     }
 
     func physical(_ now: UInt64) -> UInt64 { UInt64(max(1, Int64(now) + skewMillis)) }
 
+    /// The first sequence a reader can still get (the next one when everything was pruned).
+    var retainedFrom: UInt64 { log.first?.sequence ?? lastSequence + 1 }
+
+    /// What a log reader at `from` gets (as `DatabaseEnvironment.readLog`): the entries from
+    /// there on, stopping before a hole; `missing` when the position itself is gone.
+    func readLog(from: UInt64, max: Int) -> (entries: [AuditEntry], next: UInt64, missing: Bool) {
+        if from < retainedFrom { return ([], from, true) }
+        guard let start = log.firstIndex(where: { $0.sequence >= from }) else { return ([], from, false) }
+        var out: [AuditEntry] = []
+        var next = from
+        for e in log[start...] where out.count < max {
+            if e.sequence != next { return (out, next, out.isEmpty) }
+            out.append(e)
+            next += 1
+        }
+        return (out, next, false)
+    }
+
+    /// Appends an entry under the next sequence.
+    mutating func append(_ entry: AuditEntry) {
+        lastSequence += 1
+        var e = entry
+        e.sequence = lastSequence
+        log.append(e)
+    }
+
     /// A local write (put or delete) of one record; returns the write for the global history.
     mutating func write(id: JSON, value: JSON?, now: UInt64) -> ReplicatedWrite {
         let version = RecordVersion(version: clock.tick(now: physical(now)), origin: name)
+        clockHighWater = clock.last
         precondition(LastWriterWins.wins(version, over: records[id]?.version), "a local write must win locally (HLC)")
         records[id] = (version, value)
-        let entry = AuditEntry(
-            sequence: UInt64(log.count + 1), version: version.version, origin: name, user: "sim",
-            operation: value == nil ? "delete" : "upsert", table: "t", ids: [id],
-            records: value.map { [$0] } ?? [], previous: [])
-        log.append(entry)
+        append(AuditEntry(sequence: 0, version: version.version, origin: name, user: "sim", operation: value == nil ? "delete" : "upsert",
+                          table: "t", ids: [id], records: value.map { [$0] } ?? [], previous: []))
         return ReplicatedWrite(table: "t", id: id, change: value.map { .put($0) } ?? .delete, version: version)
     }
 
-    /// Applies replicated entries and the cursor atomically (what `store` does in one
-    /// transaction). Entries that change nothing leave no trace.
-    mutating func apply(_ entries: [AuditEntry], from peer: String, through: UInt64, now: UInt64) {
-        for entry in entries {
-            clock.receive(entry.version, now: physical(now))
-            var ids: [JSON] = [], values: [JSON] = []
-            for w in entry.writes where LastWriterWins.wins(w.version, over: records[w.id]?.version) {
-                switch w.change {
-                case .put(let v): records[w.id] = (w.version, v); values.append(v)
-                case .delete: records[w.id] = (w.version, nil)
-                }
-                ids.append(w.id)
-            }
-            if !ids.isEmpty {
-                log.append(AuditEntry(
-                    sequence: UInt64(log.count + 1), version: entry.version, origin: entry.origin, user: entry.user,
-                    operation: entry.operation, table: entry.table, ids: ids, records: values, previous: []))
-            }
-        }
-        cursors[peer] = max(cursors[peer] ?? 0, through)
+    /// The clock observes a version it applies (what the store's writer does).
+    mutating func observe(_ version: HLCTimestamp, now: UInt64) {
+        clock.receive(version, now: physical(now))
+        clockHighWater = clock.last
     }
 
+    /// Prunes the oldest `count` entries (by size), or those older than `before` (by age).
+    mutating func prune(count: Int) { log.removeFirst(min(count, log.count)) }
+
+    mutating func prune(olderThan before: UInt64) {
+        let n = log.firstIndex { $0.version.millis >= before } ?? log.count
+        log.removeFirst(n)
+    }
+
+    /// `delete_audit_logs_before` on one table: entries in the middle disappear, leaving a hole.
+    mutating func punchHole(_ range: Range<Int>) { log.removeSubrange(range) }
+
+    /// A crash loses the sessions; a restart's clock starts from the persisted high-water mark.
     mutating func crash() {
         up = false
         publishers.removeAll()
         subscribers.removeAll()
+        copying.removeAll()
+        clock = HybridLogicalClock(last: clockHighWater)
     }
+
+    /// The disk is replaced: nothing survives but the name (a new log identity).
+    mutating func wipe(newLogID: String) {
+        crash()
+        records.removeAll()
+        log.removeAll()
+        lastSequence = 0
+        cursors.removeAll()
+        clockHighWater = .zero
+        clock = HybridLogicalClock()
+        logID = newLogID
+    }
+
+    /// The database is dropped here and created again (drops stay local): a new, empty log
+    /// under a new identity; the clock keeps its high-water mark (the node's other databases).
+    mutating func recreate(newLogID: String) {
+        records.removeAll()
+        log.removeAll()
+        lastSequence = 0
+        cursors.removeAll()
+        logID = newLogID
+    }
+
+    static let admin: JSON = "admin"
+
+    /// The first super user a node writes for itself when it has none (the store's
+    /// `ensure_admin`): with the bootstrap version, so the cluster's own admin wins.
+    mutating func bootstrapAdmin() -> ReplicatedWrite? {
+        guard records[Self.admin] == nil else { return nil }
+        let version = RecordVersion(version: .bootstrap, origin: name)
+        let value: JSON = ["id": Self.admin, "password": "bootstrap", "by": .string(name)]
+        records[Self.admin] = (version, value)
+        append(AuditEntry(sequence: 0, version: version.version, origin: name, user: nil, operation: "insert",
+                          table: "t", ids: [Self.admin], records: [value], previous: []))
+        return ReplicatedWrite(table: "t", id: Self.admin, change: .put(value), version: version)
+    }
+
+    /// Every row (records and tombstones) as a full copy exports them.
+    var exportedRows: [ReplicatedWrite] {
+        records.keys.sorted { $0.text < $1.text }.map { id in
+            let r = records[id]!
+            return ReplicatedWrite(table: "t", id: id, change: r.value.map { .put($0) } ?? .delete, version: r.version)
+        }
+    }
+}
+
+/// The table `t` of a simulated node while writes merge into it.
+struct SimTable: ReplicaTable {
+    var records: [JSON: (version: RecordVersion, value: JSON?)]
+    var values: [JSON] = []
+
+    mutating func currentVersion(of id: JSON) throws -> RecordVersion? { records[id]?.version }
+
+    mutating func store(_ write: ReplicatedWrite) throws {
+        switch write.change {
+        case .put(let v):
+            records[write.id] = (write.version, v)
+            values.append(v)
+        case .delete:
+            records[write.id] = (write.version, nil)
+        }
+    }
+}
+
+extension SimNode: ReplicaStore {
+    mutating func table(_ name: String) throws -> SimTable? { name == "t" ? SimTable(records: records) : nil }
+
+    mutating func finish(_ table: SimTable, name: String, winners: [ReplicatedWrite], loggedAs entry: AuditEntry?) throws {
+        records = table.records
+        guard let entry, !winners.isEmpty else { return }
+        append(AuditEntry(sequence: 0, version: entry.version, origin: entry.origin, user: entry.user, operation: entry.operation,
+                          table: entry.table, ids: winners.map(\.id), records: table.values, previous: []))
+    }
+
+    mutating func applySchema(_ entry: AuditEntry) throws -> Int? { AuditEntry.recordOperations.contains(entry.operation) ? nil : 0 }
+
+    func cursor(peer: String) throws -> ReplicationCursor { cursors[peer] ?? .none }
+
+    mutating func setCursor(peer: String, _ cursor: ReplicationCursor) throws { cursors[peer] = cursor }
 }

@@ -59,7 +59,7 @@ struct PeerPlanTests {
         var subscriber = SubscriberSession(cursor: 0, origins: ["node-a"], startTime: 2000)
         #expect(subscriber.subscribe == .subscribe(from: 1, origins: ["node-a"], startTime: 2000))
         #expect(subscriber.copyBegin == .copyBegin(startTime: 2000))
-        #expect(subscriber.receive(batch!) == .apply([log[2]], through: 4))
+        #expect(subscriber.receive(batch!, now: 0) == .apply([log[2]], through: 4))
     }
 }
 

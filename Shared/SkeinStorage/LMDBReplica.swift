@@ -1,0 +1,97 @@
+import SkeinCore
+import SkeinLMDB
+import SkeinReplication
+
+/// The LMDB store as `ReplicaMerge` sees it, inside one write transaction: record versions
+/// from the record or its tombstone, winners stored with their secondary indexes, new
+/// attributes learned, winners logged as one audit entry keeping their origin and version.
+struct LMDBReplica: ReplicaStore {
+    let env: DatabaseEnvironment
+    let txn: LMDBTransaction
+
+    func table(_ name: String) throws -> LMDBReplicaTable? {
+        guard let schema = try env.table(txn, name) else { return nil }
+        return try LMDBReplicaTable(txn: txn, schema: schema)
+    }
+
+    func finish(_ table: LMDBReplicaTable, name: String, winners: [ReplicatedWrite], loggedAs entry: AuditEntry?) throws {
+        if table.grew { try env.putTable(txn, table.schema) }
+        guard let entry, !winners.isEmpty else { return }
+        try env.appendAudit(txn) { seq in
+            AuditEntry.encode(sequence: seq, version: entry.version, origin: entry.origin, user: entry.user, operation: entry.operation,
+                              table: entry.table, ids: winners.map(\.id), recordBytes: table.values, previousBytes: table.previous, details: nil)
+        }
+    }
+
+    func applySchema(_ entry: AuditEntry) throws -> Int? { try env.applySchema(txn, entry) }
+
+    func cursor(peer: String) throws -> ReplicationCursor { try env.cursor(txn, peer: peer) }
+
+    func setCursor(peer: String, _ cursor: ReplicationCursor) throws { try env.setCursor(txn, peer: peer, cursor) }
+}
+
+/// One table's handles while writes merge into it, and what the audit entry of the winners needs.
+struct LMDBReplicaTable: ReplicaTable {
+    private(set) var schema: TableSchema
+    private let txn: LMDBTransaction
+    private let records: LMDBDatabase
+    private let tombstones: LMDBDatabase
+    private var indexes: IndexWriter
+    private var known: Set<String>
+    private(set) var grew = false
+    /// The stored record found by the last `currentVersion` (the write that follows replaces it).
+    private var looked: (key: [UInt8], record: StoredRecord?)?
+    /// Serialized new values (puts only) and previous values of the winners, in order.
+    private(set) var values: [[UInt8]] = []
+    private(set) var previous: [[UInt8]] = []
+
+    init(txn: LMDBTransaction, schema: TableSchema) throws {
+        self.txn = txn
+        self.schema = schema
+        records = try txn.database(StorageLayout.records(schema.name), create: true)!
+        tombstones = try txn.database(StorageLayout.tombstones(schema.name), create: true)!
+        indexes = IndexWriter(txn: txn, table: schema.name)
+        known = Set(schema.attributes)
+    }
+
+    mutating func currentVersion(of id: JSON) throws -> RecordVersion? {
+        guard let key = KeyCodec.encode(id) else { return nil }
+        if let bytes = try txn.get(records, key), let r = StoredRecord.decode(bytes) {
+            looked = (key, r)
+            return RecordVersion(version: r.version, origin: r.origin)
+        }
+        looked = (key, nil)
+        if let t = try txn.get(tombstones, key), t.count >= 8 {
+            return RecordVersion(version: HLCTimestamp(rawValue: KeyCodec.decodeUInt64(t[0..<8])), origin: String(decoding: t[8...], as: UTF8.self))
+        }
+        return nil
+    }
+
+    mutating func store(_ write: ReplicatedWrite) throws {
+        guard let key = KeyCodec.encode(write.id) else { return }
+        let old = looked?.key == key ? looked?.record : try txn.get(records, key).flatMap(StoredRecord.decode)
+        looked = nil
+        let oldFields = old?.value.objectValue ?? [:]
+        switch write.change {
+        case .put(let value):
+            let fields = value.objectValue ?? [:]
+            let json = value.serialized()
+            try txn.put(records, key, StoredRecord.encode(version: write.version.version, origin: write.version.origin, json: json))
+            try txn.delete(tombstones, key)
+            try indexes.update(key: key, old: oldFields, new: fields, primaryKey: schema.primaryKey)
+            for a in fields.keys where !known.contains(a) {
+                known.insert(a)
+                schema.attributes.append(a)
+                grew = true
+            }
+            values.append(json)
+        case .delete:
+            try txn.delete(records, key)
+            try indexes.update(key: key, old: oldFields, new: [:], primaryKey: schema.primaryKey)
+            var tomb = KeyCodec.encodeUInt64(write.version.version.rawValue)
+            tomb.append(contentsOf: Array(write.version.origin.utf8.prefix(255)))
+            try txn.put(tombstones, key, tomb)
+        }
+        previous.append(old.map { $0.value.serialized() } ?? DatabaseEnvironment.nullBytes)
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import SkeinCore
+import Testing
+
+extension ProcessTests {
+    /// The replication engine's lifecycle paths (docs/INTERFACES.md §8): a log that
+    /// restarts, a joining node's bootstrap records, big rows in a full copy, clocks that
+    /// run ahead, and the clock after a copy, on real processes over loopback.
+    @Suite(.serialized) struct LifecycleTests {
+        /// A database dropped on node-a (not replicated) and created again starts a new log:
+        /// node-b's cursor into the old one must not skip the new log's first entries. node-b
+        /// resynchronises (a full copy that keeps its own rows) and says why.
+        @Test func aDatabaseCreatedAgainReplicatesItsNewWrites() async throws {
+            try await withReplicatingPair { a, b in
+                try await a.node.ok(["operation": "create_table", "database": "epoch", "table": "t", "primary_key": "id"])
+                _ = try await a.node.insert("epoch", "t", (1...10).map { ["id": JSON($0), "era": "first"] })
+                _ = try await pollUntil("the first era on node-b", timeout: 30) { try await count(b, "epoch", "t") == 10 ? true : nil }
+
+                try await a.node.ok(["operation": "drop_database", "database": "epoch"])
+                try await a.node.ok(["operation": "create_table", "database": "epoch", "table": "t", "primary_key": "id"])
+                _ = try await a.node.insert("epoch", "t", (100...109).map { ["id": JSON($0), "era": "second"] })
+                _ = try await pollUntil("ids 100...109 on node-b", timeout: 40) { () -> Bool? in
+                    let rows = try await rowsByID(b, "epoch", "t", (100...109).map { JSON($0) })
+                    return rows.count == 10 ? true : nil
+                }
+                // Nothing of node-b's is deleted by the resync, and the stream goes on.
+                #expect(try await count(b, "epoch", "t") == 20)
+                _ = try await a.node.insert("epoch", "t", [["id": 110, "era": "second"]])
+                _ = try await pollUntil("id 110 on node-b", timeout: 30) { () -> Bool? in
+                    try await rowsByID(b, "epoch", "t", [110]).count == 1 ? true : nil
+                }
+                #expect(b.replicatorLog.contains("resynchronising with a full copy"), "node-b's log says why it copied")
+                let status = try await b.node.ok(["operation": "cluster_status"])
+                let socket = status["connections"]?.arrayValue?.first?["database_sockets"]?.arrayValue?.first { $0["database"] == "epoch" }
+                #expect(socket?["sync_reason"]?.stringValue?.contains("log restarted") == true, "\(status)")
+            }
+        }
+
+        /// A node that joins with the bootstrap admin password must not reset the cluster's
+        /// admin: its first super user carries the bootstrap version and loses everywhere.
+        @Test func aJoiningNodeKeepsTheClusterAdminPassword() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            try await withPeers(["node-a", "node-b", "node-c"]) { peers in
+                let (a, b, c) = (peers[0], peers[1], peers[2])
+                try a.replicate(with: [b], pki: pki)
+                try b.replicate(with: [a], pki: pki)
+                try await waitUntilConnected(a, b)
+                let old = a.node.adminPassword, new = "Changed-admin-2"
+                try await a.node.ok(["operation": "alter_user", "username": "admin", "password": .string(new)])
+                _ = try await pollUntil("the new password on node-b", timeout: 30) { try await accepts(b, password: new) ? true : nil }
+
+                // node-c starts with the bootstrap password and joins.
+                #expect(try await accepts(c, password: old), "node-c starts with the bootstrap password")
+                let (added, reply) = try await a.node.post(["operation": "add_node", "hostname": .string(c.name), "url": .string(c.url)],
+                                                           user: "admin", password: new)
+                try #require(added == 200, "add_node: \(reply)")
+                try c.replicate(with: [a], pki: pki)
+                _ = try await pollUntil("the cluster's password on node-c", timeout: 60) { try await accepts(c, password: new) ? true : nil }
+                // Time for node-c's own bootstrap records to travel to node-a and node-b.
+                _ = try await pollUntil("node-a subscribed to node-c", timeout: 30) { () -> Bool? in
+                    let (status, s) = try await a.node.post(["operation": "cluster_status"], user: "admin", password: new)
+                    let connection = s["connections"]?.arrayValue?.first { $0["name"] == .string(c.name) }
+                    let system = connection?["database_sockets"]?.arrayValue?.first { $0["database"] == "system" }
+                    return status == 200 && system?["connected"] == true && system?["cursor"]?.intValue ?? 0 > 0 ? true : nil
+                }
+                try await Task.sleep(for: .seconds(3))
+                for peer in [a, b, c] {
+                    #expect(try await accepts(peer, password: new), "\(peer.name) lost the cluster's admin password")
+                    #expect(try await !accepts(peer, password: old), "\(peer.name) accepts the bootstrap password again")
+                }
+            }
+        }
+
+        /// 700 rows of ~100 KB (70 MB: more than one replication message) reach a new node
+        /// in a full copy whose pages are bounded by bytes, not only by rows.
+        @Test func aTableOfBigRowsFinishesItsFullCopy() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            try await withPeers(["node-a", "node-b"]) { peers in
+                let (a, b) = (peers[0], peers[1])
+                try a.replicate(with: [b], pki: pki)
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "big", "primary_key": "id"])
+                let blob = String(repeating: "x", count: 100_000)
+                for start in stride(from: 1, through: 700, by: 50) {
+                    _ = try await a.node.insert("data", "big", (start..<(start + 50)).map { ["id": JSON($0), "blob": .string(blob)] })
+                }
+                try b.replicate(with: [a], pki: pki)
+                _ = try await pollUntil("700 big rows on node-b", timeout: 120) { try await b.count("big") == 700 ? true : nil }
+                #expect(b.replicatorLog.contains("full copy finished"))
+                let row = try #require(try await record(b, "big", 700))
+                #expect(row["blob"]?.stringValue?.count == 100_000)
+            }
+        }
+
+        /// node-b's clock runs 8 s ahead and node-a allows 3 s of skew: node-a's link pauses on
+        /// node-b's write (not applied, node-a's clock not dragged), says so in cluster_status
+        /// and its log, and applies it by itself once local time has caught up.
+        @Test func aPeerClockTooFarAheadPausesTheLinkUntilTimeCatchesUp() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            try await withPeers(["node-a", "node-b"], config: ["node-a": ["replication.maxClockSkew": "3s"],
+                                                               "node-b": ["testing.clockOffsetMs": "8000"]]) { peers in
+                let (a, b) = (peers[0], peers[1])
+                try a.replicate(with: [b], pki: pki)
+                try b.replicate(with: [a], pki: pki)
+                try await waitUntilConnected(a, b)
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "sk", "primary_key": "id"])
+                _ = try await pollUntil("table sk on node-b", timeout: 30) { try await b.count("sk") }
+                // Wait for node-b's earlier entries (its hdb_nodes record) to be through.
+                _ = try await pollUntil("node-a's data link to node-b not paused", timeout: 30) { () -> Bool? in
+                    try await a.dataSocket(to: b.name)?["clock_skew"]?.isNull == true ? true : nil
+                }
+                let written = Date()
+                _ = try await b.node.insert("data", "sk", [["id": 1, "from": "node-b"]])
+                let paused = try await pollUntil("node-a's link paused for clock skew", timeout: 4) { () -> JSON? in
+                    let socket = try await a.dataSocket(to: b.name)
+                    return socket?["clock_skew"]?.stringValue != nil ? socket : nil
+                }
+                #expect(try await record(a, "sk", 1) == nil, "applied although 8 s ahead")
+                #expect(paused["clock_skew_pauses"]?.intValue ?? 0 >= 1, "\(paused)")
+                // node-a's own writes are stamped with its own time (at most the allowed 3 s
+                // ahead, from what it applied), not node-b's 8 s.
+                let own = try await a.node.insert("data", "sk", [["id": 2, "from": "node-a"]])
+                let stamped = try #require(own["txn_time"]?.doubleValue)
+                #expect(stamped < Date().timeIntervalSince1970 * 1000 + 3500, "node-a's clock was dragged ahead: \(stamped)")
+                // It resumes by itself once local time is within 3 s of the write.
+                _ = try await pollUntil("node-b's write on node-a", timeout: 20) { try await record(a, "sk", 1) }
+                #expect(Date().timeIntervalSince(written) >= 4, "applied before local time caught up")
+                #expect(a.replicatorLog.contains("peer clock too far ahead: replication paused"))
+                #expect(a.replicatorLog.contains("local time caught up"))
+            }
+        }
+
+        /// node-a's clock runs 20 s ahead (within the allowed skew). node-b copies node-a's
+        /// table and at once updates a copied record: the copy advanced node-b's clock, so
+        /// the update is newer and wins on both nodes (before, it lost on node-a forever while
+        /// node-b kept it: the nodes disagreed).
+        @Test func anUpdateRightAfterAFullCopyWinsOnEveryNode() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            try await withPeers(["node-a", "node-b"], config: ["node-a": ["testing.clockOffsetMs": "20000"]]) { peers in
+                let (a, b) = (peers[0], peers[1])
+                try a.replicate(with: [b], pki: pki)
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "pet", "primary_key": "id"])
+                _ = try await a.node.insert("data", "pet", [["id": 1, "name": "from a"]])
+                try b.replicate(with: [a], pki: pki)
+                _ = try await pollUntil("record 1 on node-b", timeout: 30) { try await record(b, "pet", 1) }
+                try await b.node.ok(["operation": "update", "database": "data", "table": "pet", "records": [["id": 1, "name": "from b"]]])
+                _ = try await pollUntil("node-b's update on node-a", timeout: 30) { () -> Bool? in
+                    try await record(a, "pet", 1)?["name"] == "from b" ? true : nil
+                }
+                #expect(try await record(b, "pet", 1)?["name"] == "from b")
+            }
+        }
+    }
+}
+
+/// `describe_table`'s record_count of `DATABASE.TABLE` on `peer` (nil while missing).
+private func count(_ peer: Peer, _ database: String, _ table: String) async throws -> Int? {
+    let (status, d) = try await peer.node.post(["operation": "describe_table", "database": .string(database), "table": .string(table)])
+    return status == 200 ? d["record_count"]?.intValue : nil
+}
+
+/// The records of `ids` that exist on `peer`.
+private func rowsByID(_ peer: Peer, _ database: String, _ table: String, _ ids: [JSON]) async throws -> [JSON] {
+    let (status, rows) = try await peer.node.post(["operation": "search_by_id", "database": .string(database), "table": .string(table),
+                                                   "ids": .array(ids), "get_attributes": ["*"]])
+    return status == 200 ? rows.arrayValue ?? [] : []
+}
+
+/// Whether `peer` lets the admin in with `password`.
+private func accepts(_ peer: Peer, password: String) async throws -> Bool {
+    try await peer.node.post(["operation": "cluster_status"], user: "admin", password: password).status == 200
+}
