@@ -119,6 +119,9 @@ extension ProcessTests {
                 }
                 #expect(try await record(a, "sk", 1) == nil, "applied although 8 s ahead")
                 #expect(paused["clock_skew_pauses"]?.intValue ?? 0 >= 1, "\(paused)")
+                let (_, metrics) = try await a.node.get("/metrics")
+                let text = String(decoding: metrics, as: UTF8.self)
+                #expect(text.contains("skein_replication_clock_skew_paused{peer=\"node-b\",database=\"data\"} 1.0"), "\(text)")
                 // node-a's own writes are stamped with its own time (at most the allowed 3 s
                 // ahead, from what it applied), not node-b's 8 s.
                 let own = try await a.node.insert("data", "sk", [["id": 2, "from": "node-a"]])

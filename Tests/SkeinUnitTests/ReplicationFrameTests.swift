@@ -11,6 +11,9 @@ struct ReplicationFrameTests {
     @Test(arguments: [
         ReplicationFrame.hello(node: "node-a"),
         .hello(node: "node-a", time: 1_795_721_096_569),
+        .hello(node: "node-a", time: 1_795_721_096_569, log: "0f3c9a11d2e4b5a6"),
+        .message(.pruned(oldest: 3, reason: "the subscriber's position 9 is past the end of this log (2)")),
+        .message(.copyRows(table: "dog", rows: [], last: 5, oversized: [["id": 4, "oversized": 70_000_000]])),
         .message(.batch(from: 5, through: 9, entries: [], newest: 12)),
         .message(.subscribe(from: 1, origins: ["node-a"])),
         .message(.subscribe(from: 42, origins: [])),
