@@ -96,13 +96,15 @@ struct AuditQueries {
     }
 
     /// Per database: oldest and newest retained sequence, entry count and bytes.
-    func status(retentionSeconds: Double, maxSize: UInt64) throws -> JSON {
+    /// `holds`: what connected subscribers still need, per database and peer.
+    func status(retentionSeconds: Double, maxSize: UInt64, holds: [String: [String: UInt64]] = [:]) throws -> JSON {
         var dbs: [String: JSON] = [:]
         for name in registry.names() {
             guard let env = try registry.database(name) else { continue }
             dbs[name] = try env.lmdb.read { txn in
                 ["oldest": JSON(try env.oldestSequence(txn)), "newest": JSON(try env.lastSequence(txn)),
-                 "entries": JSON(try txn.count(env.auditDB)), "bytes": .number(Double(try txn.byteSize(env.auditDB)))]
+                 "entries": JSON(try txn.count(env.auditDB)), "bytes": .number(Double(try txn.byteSize(env.auditDB))),
+                 "holds": .object((holds[name] ?? [:]).mapValues { JSON($0) })]
             }
         }
         return ["status": "ok", "retention_seconds": .number(retentionSeconds), "max_size": .number(Double(maxSize)),

@@ -14,10 +14,12 @@ do {
     let queries = AuditQueries(registry: registry)
     let stream = AuditStream(registry: registry)
     let retention = AuditRetention(registry: registry, retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize)
+    // What connected subscribers still need (publishers refresh these with `audit_hold`).
+    let holds = LogHolds()
 
     /// Prunes and logs what was pruned.
     @Sendable func prune() {
-        for (name, result) in retention.pruneAll() {
+        for (name, result) in retention.pruneAll(holds: holds) {
             switch result {
             case .success(let outcome) where outcome.deleted > 0:
                 logger.info("pruned audit log", metadata: [
@@ -41,10 +43,16 @@ do {
                 case "read_audit_log": result = try queries.read(req)
                 case "delete_audit_logs_before": result = try queries.deleteBefore(req)
                 case "audit_stream": result = try stream.read(req)
-                case "audit_status": result = try queries.status(retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize)
+                case "audit_hold":
+                    let database = try req.database(), peer = try req.requiredString("peer")
+                    guard let from = try req.int("from"), from >= 0 else { throw SkeinError.badRequest("'from' must be a sequence number") }
+                    holds.hold(database: database, peer: peer, from: UInt64(from))
+                    result = ["held": true]
+                case "audit_status":
+                    result = try queries.status(retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize, holds: holds.live())
                 case "audit_prune":
                     pruneQueue.sync { prune() }
-                    result = try queries.status(retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize)
+                    result = try queries.status(retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize, holds: holds.live())
                 default: throw SkeinError.badRequest("Operation '\(request.operation)' not found")
                 }
                 respond(RPCReply(json: result))

@@ -30,6 +30,7 @@ struct PublisherConnection: Sendable {
     /// message limit, so a batch always fits.
     static let batchBytes = 16 << 20
     static let waitMillis = 1000
+    static let holdRefreshMillis: UInt64 = 5000
     /// Rows per `copy_rows` page (at most two in flight: the subscriber asks for each), and
     /// stored bytes per page, so a page of big rows still fits the 64 MB message limit.
     static let copyPageRows = 1000
@@ -61,12 +62,14 @@ struct PublisherConnection: Sendable {
         status.update(peer: peer, database: database) { $0.publishing = true }
         let session = Locked(PublisherSession(maxInFlight: 4, batchSize: Self.batchSize, resendAfterMillis: 5000))
         let copySince = Locked<UInt64?>(nil)
+        /// The first entry of our log the peer still needs (auditd keeps it from age pruning).
+        let hold = Locked<UInt64?>(nil)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await pump(session, peer: peer, log: announced, outbound) }
+                group.addTask { try await pump(session, peer: peer, log: announced, hold: hold, outbound) }
                 while let frame = try await FrameIO.next(outbound) {
                     guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
-                    try await receive(message, session, copySince, peer: peer, outbound)
+                    try await receive(message, session, copySince, hold, peer: peer, outbound)
                 }
                 group.cancelAll()
             }
@@ -89,12 +92,18 @@ struct PublisherConnection: Sendable {
 
     /// A subscriber message: `subscribe` (re)starts the stream, `ack` frees the window,
     /// `copy_begin`/`copy_page` serve a full copy.
-    private func receive(_ message: ReplicationMessage, _ session: Locked<PublisherSession>, _ copySince: Locked<UInt64?>,
+    private func receive(_ message: ReplicationMessage, _ session: Locked<PublisherSession>, _ copySince: Locked<UInt64?>, _ hold: Locked<UInt64?>,
                          peer: String, _ outbound: PeerSocket) async throws {
         switch message {
         case .copyBegin(let startTime):
             copySince.withLock { $0 = startTime }
-            return try await FrameIO.send(.message(try await copyTables(peer: peer)), outbound)
+            let tables = try await copyTables(peer: peer)
+            if case .copyTables(let resumeFrom, _, _) = tables {
+                // The copy streams from here afterwards: keep it however long the copy takes.
+                hold.withLock { $0 = resumeFrom }
+                try await holdLog(peer: peer, from: resumeFrom)
+            }
+            return try await FrameIO.send(.message(tables), outbound)
         case .copyPage(let table, let after):
             return try await FrameIO.send(.message(try await copyRows(table: table, after: after, since: copySince.withLock { $0 })), outbound)
         default:
@@ -102,7 +111,11 @@ struct PublisherConnection: Sendable {
         }
         var bounds: (oldest: UInt64, newest: UInt64?) = (0, nil)
         if case .subscribe(let from, _, _) = message { bounds = try await logBounds(from: from) }
-        let reply = session.withLock { $0.receive(message, now: FrameIO.nowMillis(), oldestRetained: bounds.oldest, newest: bounds.newest) }
+        let reply = session.withLock { s -> ReplicationMessage? in
+            let reply = s.receive(message, now: FrameIO.nowMillis(), oldestRetained: bounds.oldest, newest: bounds.newest)
+            if s.subscribed { hold.withLock { $0 = s.acknowledged + 1 } }
+            return reply
+        }
         if let reply {
             if case .pruned(let oldest, let reason) = reply { logPruned(peer: peer, oldest: oldest, reason: reason) }
             try await FrameIO.send(.message(reply), outbound)
@@ -118,6 +131,12 @@ struct PublisherConnection: Sendable {
             if Self.isNotFound(error) { return (0, nil) }  // no such database here yet
             throw error
         }
+    }
+
+    /// Tells auditd that `peer` still needs our log from `from` (refreshed every few
+    /// seconds; auditd forgets a hold not refreshed for 30 s).
+    private func holdLog(peer: String, from: UInt64) async throws {
+        _ = try await auditd.call(op: "audit_hold", body: ["database": .string(database), "peer": .string(peer), "from": JSON(from)])
     }
 
     /// The identity of this database's log (nil: no such database here yet).
@@ -194,12 +213,18 @@ struct PublisherConnection: Sendable {
     }
 
     /// Sends batches while the session has room, long-polling auditd for new entries.
-    private func pump(_ session: Locked<PublisherSession>, peer: String, log announced: String?, _ outbound: PeerSocket) async throws {
+    private func pump(_ session: Locked<PublisherSession>, peer: String, log announced: String?, hold: Locked<UInt64?>,
+                      _ outbound: PeerSocket) async throws {
         var lastMembershipCheck: UInt64 = 0
+        var lastHold: UInt64 = 0
         while !Task.isCancelled {
             let now = FrameIO.nowMillis()
             // A node removed from hdb_nodes (remove_node) loses its subscription too, not
             // only its next hello.
+            if now >= lastHold + Self.holdRefreshMillis, let from = hold.withLock({ $0 }) {
+                lastHold = now
+                try? await holdLog(peer: peer, from: from)
+            }
             if now >= lastMembershipCheck + 1000 {
                 lastMembershipCheck = now
                 if !directory.allowedNames.contains(peer) {

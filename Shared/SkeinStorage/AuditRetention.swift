@@ -25,13 +25,15 @@ public struct AuditRetention: Sendable {
         public var oldest: UInt64 = 0
     }
 
-    /// Prunes every database; returns each one's outcome (or the error it hit).
-    public func pruneAll(now: Date = Date()) -> [String: Result<Outcome, any Error>] {
+    /// Prunes every database; returns each one's outcome (or the error it hit). Entries from
+    /// a database's lowest hold on are kept from age pruning (`holds`: what connected peers
+    /// still need), not from the size cap.
+    public func pruneAll(now: Date = Date(), holds: LogHolds? = nil) -> [String: Result<Outcome, any Error>] {
         var out: [String: Result<Outcome, any Error>] = [:]
         for name in registry.names() {
             do {
                 guard let env = try registry.database(name) else { continue }
-                out[name] = .success(try prune(env, now: now))
+                out[name] = .success(try prune(env, now: now, keepFrom: holds?.keepFrom(database: name, now: now)))
             } catch {
                 out[name] = .failure(error)
             }
@@ -39,7 +41,7 @@ public struct AuditRetention: Sendable {
         return out
     }
 
-    public func prune(_ env: DatabaseEnvironment, now: Date) throws -> Outcome {
+    public func prune(_ env: DatabaseEnvironment, now: Date, keepFrom: UInt64? = nil) throws -> Outcome {
         let cutoff = now.timeIntervalSince1970 * 1000 - retentionSeconds * 1000
         var outcome = Outcome()
         while true {
@@ -47,8 +49,9 @@ public struct AuditRetention: Sendable {
                 let cursor = try txn.cursor(env.auditDB)
                 var n = 0
                 var entry = cursor.first()
-                while let (_, v) = entry, n < Self.chunk {
-                    let tooOld = (AuditEntry(json: try JSON.parse(v))?.timestamp ?? 0) < cutoff
+                while let (k, v) = entry, n < Self.chunk {
+                    let held = keepFrom.map { KeyCodec.decodeUInt64(k) >= $0 } ?? false
+                    let tooOld = try !held && (AuditEntry(json: JSON.parse(v))?.timestamp ?? 0) < cutoff
                     let tooBig = try txn.byteSize(env.auditDB) > maxSize
                     guard tooOld || tooBig else { break }
                     try cursor.deleteCurrent()

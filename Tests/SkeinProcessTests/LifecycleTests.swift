@@ -93,6 +93,36 @@ extension ProcessTests {
             }
         }
 
+        /// node-a keeps its log 2 s. node-b's first sync copies 30,000 rows (longer than that)
+        /// while node-a keeps writing: what node-a writes during the copy is held for node-b
+        /// (audit_hold) and streamed after it, instead of being pruned and sending node-b into
+        /// a second full copy.
+        @Test func aLongCopyIsFollowedByTheStreamNotAnotherCopy() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            try await withPeers(["node-a", "node-b"], config: ["node-a": ["logging.auditRetention": "2s"]]) { peers in
+                let (a, b) = (peers[0], peers[1])
+                try a.replicate(with: [b], pki: pki)
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "ant", "primary_key": "id"])
+                for start in stride(from: 1, through: 30_000, by: 2000) {
+                    _ = try await a.node.insert("data", "ant", (start..<(start + 2000)).map { ["id": JSON($0), "n": JSON($0 % 89)] })
+                }
+                try b.replicate(with: [a], pki: pki)
+                _ = try await pollUntil("node-b copying from node-a", timeout: 30) { () -> Bool? in
+                    (try await b.dataSocket(to: a.name))?["copying"]?.stringValue != nil ? true : nil
+                }
+                for i in 0..<10 {
+                    _ = try await a.node.insert("data", "ant", [["id": JSON(100_000 + i), "n": 0]])
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                _ = try await pollUntil("every row on node-b", timeout: 120) { try await b.count("ant") == 30_010 ? true : nil }
+                let copies = b.replicatorLog.split(separator: "\n").filter {
+                    $0.contains("\"database\":\"data\"") && ($0.contains("full copy started") || $0.contains("full copy resumed"))
+                }
+                #expect(copies.count == 1, "node-b copied data \(copies.count) times")
+            }
+        }
+
         /// node-b's clock runs 8 s ahead and node-a allows 3 s of skew: node-a's link pauses on
         /// node-b's write (not applied, node-a's clock not dragged), says so in cluster_status
         /// and its log, and applies it by itself once local time has caught up.

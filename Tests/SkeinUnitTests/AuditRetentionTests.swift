@@ -92,6 +92,29 @@ struct AuditRetentionTests {
         try Self.expectContiguousSuffix(f)
     }
 
+    /// What a connected peer still needs survives age pruning, not the size cap; a hold
+    /// not refreshed for its expiry no longer counts.
+    @Test func heldEntriesSurviveAgeButNotTheSizeCap() throws {
+        let f = try StorageFixture()
+        let start = f.now
+        try Self.appendEntries(f, count: 10, spacingMillis: 1000, padding: 1000)
+        let now = Self.date(millis: start + 60_000)
+        let holds = LogHolds(expiry: 30)
+        holds.hold(database: "data", peer: "node-b", from: 4, now: now)
+        holds.hold(database: "data", peer: "node-c", from: 7, now: now)
+        let byAge = AuditRetention(registry: f.registry, retentionSeconds: 1, maxSize: 1 << 30)
+        _ = byAge.pruneAll(now: now, holds: holds)
+        #expect(try Self.sequences(f) == Array(4...10))
+        // The hard cap wins over holds.
+        let capped = AuditRetention(registry: f.registry, retentionSeconds: 1, maxSize: 3 * 1024)
+        _ = capped.pruneAll(now: now, holds: holds)
+        #expect(try Self.sequences(f).first ?? .max > 4)
+        try Self.expectContiguousSuffix(f)
+        // A peer gone for longer than the expiry holds nothing.
+        #expect(holds.live(now: now)["data"] == ["node-b": 4, "node-c": 7])
+        #expect(holds.keepFrom(database: "data", now: now.addingTimeInterval(31)) == nil)
+    }
+
     @Test func sizeLimitPrunesOldestFirst() throws {
         let f = try StorageFixture()
         try Self.appendEntries(f, count: 300, padding: 1000)
