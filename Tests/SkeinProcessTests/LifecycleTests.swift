@@ -37,12 +37,13 @@ extension ProcessTests {
         }
 
         /// A node that joins with the bootstrap admin password must not reset the cluster's
-        /// admin: its first super user carries the bootstrap version and loses everywhere.
+        /// admin: its first super user (made when it starts, after the cluster changed the
+        /// password) carries the bootstrap version and loses everywhere.
         @Test func aJoiningNodeKeepsTheClusterAdminPassword() async throws {
             let pki = try TestPKI(name: "Skein Test CA")
             defer { pki.remove() }
-            try await withPeers(["node-a", "node-b", "node-c"]) { peers in
-                let (a, b, c) = (peers[0], peers[1], peers[2])
+            try await withPeers(["node-a", "node-b"]) { peers in
+                let (a, b) = (peers[0], peers[1])
                 try a.replicate(with: [b], pki: pki)
                 try b.replicate(with: [a], pki: pki)
                 try await waitUntilConnected(a, b)
@@ -50,25 +51,35 @@ extension ProcessTests {
                 try await a.node.ok(["operation": "alter_user", "username": "admin", "password": .string(new)])
                 _ = try await pollUntil("the new password on node-b", timeout: 30) { try await accepts(b, password: new) ? true : nil }
 
-                // node-c starts with the bootstrap password and joins.
-                #expect(try await accepts(c, password: old), "node-c starts with the bootstrap password")
-                let (added, reply) = try await a.node.post(["operation": "add_node", "hostname": .string(c.name), "url": .string(c.url)],
-                                                           user: "admin", password: new)
-                try #require(added == 200, "add_node: \(reply)")
-                try c.replicate(with: [a], pki: pki)
-                _ = try await pollUntil("the cluster's password on node-c", timeout: 60) { try await accepts(c, password: new) ? true : nil }
-                // Time for node-c's own bootstrap records to travel to node-a and node-b.
-                _ = try await pollUntil("node-a subscribed to node-c", timeout: 30) { () -> Bool? in
-                    let (status, s) = try await a.node.post(["operation": "cluster_status"], user: "admin", password: new)
-                    let connection = s["connections"]?.arrayValue?.first { $0["name"] == .string(c.name) }
-                    let system = connection?["database_sockets"]?.arrayValue?.first { $0["database"] == "system" }
-                    return status == 200 && system?["connected"] == true && system?["cursor"]?.intValue ?? 0 > 0 ? true : nil
+                // node-c starts now, with the bootstrap password, and joins.
+                let c = try await Peer.start("node-c")
+                do {
+                    #expect(try await accepts(c, password: old), "node-c starts with the bootstrap password")
+                    let (added, reply) = try await a.node.post(["operation": "add_node", "hostname": .string(c.name), "url": .string(c.url)],
+                                                               user: "admin", password: new)
+                    try #require(added == 200, "add_node: \(reply)")
+                    try c.replicate(with: [a], pki: pki)
+                    _ = try await pollUntil("the cluster's password on node-c", timeout: 60) { try await accepts(c, password: new) ? true : nil }
+                    // node-c's own system log (its bootstrap records) reaches node-a and node-b.
+                    for peer in [a, b] {
+                        _ = try await pollUntil("\(peer.name) applied node-c's system log", timeout: 30) { () -> Bool? in
+                            let (status, s) = try await peer.node.post(["operation": "cluster_status"], user: "admin", password: new)
+                            let connection = s["connections"]?.arrayValue?.first { $0["name"] == .string(c.name) }
+                            let system = connection?["database_sockets"]?.arrayValue?.first { $0["database"] == "system" }
+                            return status == 200 && system?["connected"] == true && system?["cursor"]?.intValue ?? 0 > 0 ? true : nil
+                        }
+                    }
+                    try await Task.sleep(for: .seconds(2))
+                    for peer in [a, b, c] {
+                        #expect(try await accepts(peer, password: new), "\(peer.name) lost the cluster's admin password")
+                        #expect(try await !accepts(peer, password: old), "\(peer.name) accepts the bootstrap password again")
+                    }
+                } catch {
+                    Issue.record("node-c output:\n\(c.node.outputTail(lines: 30))")
+                    await c.node.shutdown()
+                    throw error
                 }
-                try await Task.sleep(for: .seconds(3))
-                for peer in [a, b, c] {
-                    #expect(try await accepts(peer, password: new), "\(peer.name) lost the cluster's admin password")
-                    #expect(try await !accepts(peer, password: old), "\(peer.name) accepts the bootstrap password again")
-                }
+                await c.node.shutdown()
             }
         }
 
@@ -93,7 +104,7 @@ extension ProcessTests {
             }
         }
 
-        /// node-a keeps its log 2 s. node-b's first sync copies 30,000 rows (longer than that)
+        /// node-a keeps its log 2 s. node-b's first sync copies 60,000 rows (longer than that)
         /// while node-a keeps writing: what node-a writes during the copy is held for node-b
         /// (audit_hold) and streamed after it, instead of being pruned and sending node-b into
         /// a second full copy.
@@ -104,7 +115,7 @@ extension ProcessTests {
                 let (a, b) = (peers[0], peers[1])
                 try a.replicate(with: [b], pki: pki)
                 try await a.node.ok(["operation": "create_table", "database": "data", "table": "ant", "primary_key": "id"])
-                for start in stride(from: 1, through: 30_000, by: 2000) {
+                for start in stride(from: 1, through: 60_000, by: 2000) {
                     _ = try await a.node.insert("data", "ant", (start..<(start + 2000)).map { ["id": JSON($0), "n": JSON($0 % 89)] })
                 }
                 try b.replicate(with: [a], pki: pki)
@@ -113,9 +124,9 @@ extension ProcessTests {
                 }
                 for i in 0..<10 {
                     _ = try await a.node.insert("data", "ant", [["id": JSON(100_000 + i), "n": 0]])
-                    try await Task.sleep(for: .milliseconds(200))
+                    try await Task.sleep(for: .milliseconds(50))
                 }
-                _ = try await pollUntil("every row on node-b", timeout: 120) { try await b.count("ant") == 30_010 ? true : nil }
+                _ = try await pollUntil("every row on node-b", timeout: 120) { try await b.count("ant") == 60_010 ? true : nil }
                 let copies = b.replicatorLog.split(separator: "\n").filter {
                     $0.contains("\"database\":\"data\"") && ($0.contains("full copy started") || $0.contains("full copy resumed"))
                 }
