@@ -4,7 +4,12 @@ extension JSON {
     public struct MissingField: Error, CustomStringConvertible, Sendable {
         public let field: String
         public let reply: String
-        public var description: String { "reply field '\(field)' is missing or not a non-negative integer (reply: \(reply.prefix(200)))" }
+        public var description: String { "reply field '\(field)' is missing or of the wrong type (reply: \(reply.prefix(200)))" }
+
+        public init(field: String, reply: String) {
+            self.field = field
+            self.reply = reply
+        }
     }
 
     /// A non-negative integer field (a sequence, a count).
