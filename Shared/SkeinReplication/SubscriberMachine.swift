@@ -165,9 +165,16 @@ public struct SubscriberMachine: Sendable {
 
     public init(config: Config) {
         self.config = config
-        session = SubscriberSession(cursor: 0, origins: [config.peer], startTime: config.startTime,
-                                    resubscribeAfterMillis: config.resubscribeAfterMillis, maxClockSkewMillis: config.maxClockSkewMillis)
+        session = Self.session(config)
     }
+
+    static func session(_ config: Config) -> SubscriberSession {
+        SubscriberSession(cursor: 0, origins: [config.peer], startTime: config.startTime,
+                          resubscribeAfterMillis: config.resubscribeAfterMillis, maxClockSkewMillis: config.maxClockSkewMillis)
+    }
+
+    /// Where the machine stands, for diagnostics.
+    public var phaseDescription: String { "\(phase)" }
 
     /// Whether the connection got past `hello` (the caller resets its backoff then).
     public var greeted: Bool {
@@ -194,6 +201,9 @@ public struct SubscriberMachine: Sendable {
                 return ready
             }
             helloSentMillis = now
+            // A new connection starts a new session (the cursor comes from the store): a
+            // copy asked for or a pause on the old one does not carry over.
+            session = Self.session(config)
             phase = .greeting(cursor: nil, peerLog: nil)
             ready.frames.append(.hello(node: config.node, time: now))
             ready.store.append(.readCursor)

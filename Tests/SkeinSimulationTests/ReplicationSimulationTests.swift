@@ -23,7 +23,7 @@ import Testing
         let healed = sim.heal()
         let faults = sim.faults
         if let violation = sim.violations.first { return (faults, violation) }
-        guard healed else { return (faults, "did not converge within the step bound (network \(sim.network.count) messages)") }
+        guard healed else { return (faults, "did not converge within the step bound (network \(sim.network.count) messages): \(sim.behind)") }
         let expected = sim.expected
         for node in sim.nodes {
             for key in sim.keys {

@@ -26,9 +26,9 @@ struct SimNode {
 
     // Volatile: lost on crash.
     var publishers: [String: PublisherSession] = [:]
-    var subscribers: [String: SubscriberSession] = [:]
-    /// Subscriber links waiting for a full copy from a peer (`copy_begin` sent).
-    var copying: Set<String> = []
+    /// This node's subscriber machines, by publisher (a machine keeps a copy's progress
+    /// across reconnects, not across a crash).
+    var subscribers: [String: SubscriberMachine] = [:]
 
     init(name: String, skewMillis: Int64, logID: String) {
         self.name = name
@@ -97,7 +97,6 @@ struct SimNode {
         up = false
         publishers.removeAll()
         subscribers.removeAll()
-        copying.removeAll()
         clock = HybridLogicalClock(last: clockHighWater)
     }
 

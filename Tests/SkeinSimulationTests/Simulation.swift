@@ -30,39 +30,28 @@ struct FaultCounts: Equatable, CustomStringConvertible {
     }
 }
 
-/// A deterministic run of N nodes in a full mesh under a hostile network: messages
+/// A deterministic run of N nodes in a full mesh under a hostile network: stream frames
 /// dropped, duplicated, reordered and delayed; nodes crashed and restarted; logs pruned (by
 /// age and size) and holed; full copies interrupted and resumed; nodes wiped and databases
 /// re-created (new log identities); clocks jumping a day either way; every node bootstrapping
-/// its own admin. The sessions, the start decision, the copy progress and the merge are the
-/// types the replicator and the store run. Everything random comes from one seed.
+/// its own admin. The subscriber side is the replicator's `SubscriberMachine`, the publisher
+/// side its `PublisherSession`, the store side `ReplicaMerge`: the simulation only moves
+/// frames and answers store commands. Everything random comes from one seed.
 struct Simulation {
     struct Message {
-        let from: String
-        let to: String
+        /// The connection it travels on (`subscriber|publisher`) and its generation: a
+        /// reconnect discards frames of the old connection.
+        let link: String
+        let toPublisher: Bool
         let deliverAt: UInt64
-        /// The connection it travels on: a reconnect discards frames of the old one.
         let generation: UInt64
-        let message: ReplicationMessage
-    }
-
-    /// A subscriber's link to one publisher: the publisher's log identity from `hello`, and a
-    /// full copy in progress (its progress survives reconnects, not a crash of the subscriber).
-    struct Link {
-        var log: String?
-        var copy: Copy?
-    }
-
-    struct Copy {
-        var progress: CopyProgress?
-        var awaitingTables = true
-        var lastHeard: UInt64
+        let frame: ReplicationFrame
     }
 
     static let maxClockSkewMillis: UInt64 = 60_000
     static let day: Int64 = 86_400_000
     static let copyPageRows = 5
-    static let copyRetryMillis: UInt64 = 1500
+    static let reconnectMillis: UInt64 = 300
 
     var rng: SimRandom
     var nodes: [SimNode]
@@ -73,10 +62,11 @@ struct Simulation {
     var hostile = true
     let keys: [JSON]
     var faults = FaultCounts()
-    /// Problems found while running (a clock dragged past the skew bound, a rejected batch).
+    /// Problems found while running (a clock dragged past the skew bound, a closed link).
     var violations: [String] = []
     private var generations: [String: UInt64] = [:]
-    private var links: [String: Link] = [:]
+    /// Links whose connection ended, and when they dial again.
+    private var reconnectAt: [String: UInt64] = [:]
     private let baseSkew: [Int64]
     /// Nodes whose clock ever jumped: their own clocks may legitimately run ahead.
     private var jumped: Set<Int> = []
@@ -98,12 +88,18 @@ struct Simulation {
 
     static func linkKey(subscriber: String, publisher: String) -> String { subscriber + "|" + publisher }
 
-    static func fromSubscriber(_ m: ReplicationMessage) -> Bool {
-        switch m {
-        case .subscribe, .ack, .copyBegin, .copyPage: return true
-        case .batch, .pruned, .copyTables, .copyRows: return false
-        }
+    func ends(_ link: String) -> (subscriber: Int, publisher: Int) {
+        if let known = Self.endsCache[link] { return known }
+        let parts = link.split(separator: "|").map(String.init)
+        return (index(parts[0]), index(parts[1]))
     }
+
+    /// Node names are `node-N`, so a link's ends never change: parse each key once.
+    private static let endsCache: [String: (subscriber: Int, publisher: Int)] = {
+        var out: [String: (Int, Int)] = [:]
+        for i in 0..<8 { for j in 0..<8 where i != j { out["node-\(i)|node-\(j)"] = (i, j) } }
+        return out
+    }()
 
     mutating func bootstrap(_ i: Int) {
         if let w = nodes[i].bootstrapAdmin() {
@@ -112,64 +108,116 @@ struct Simulation {
         }
     }
 
-    /// A (re)started node opens a session with every peer that is up, both ways.
+    /// A (re)started node connects with every peer that is up, both ways.
     mutating func connect(_ i: Int) {
         for j in nodes.indices where j != i && nodes[j].up && nodes[i].up {
-            subscribe(subscriber: i, publisher: j)
-            subscribe(subscriber: j, publisher: i)
+            dial(subscriber: i, publisher: j)
+            dial(subscriber: j, publisher: i)
         }
     }
 
-    /// One connection from subscriber `i` to publisher `j`: hello (the publisher's log
-    /// identity), then the start the real link decides: stream, first sync or resync.
-    mutating func subscribe(subscriber i: Int, publisher j: Int) {
+    /// A new connection from subscriber `i` to publisher `j`: the publisher gets a fresh
+    /// session, the subscriber's machine (kept across reconnects) sends hello.
+    mutating func dial(subscriber i: Int, publisher j: Int) {
         let peer = nodes[j].name
         let key = Self.linkKey(subscriber: nodes[i].name, publisher: peer)
         generations[key, default: 0] += 1
-        let stored = nodes[i].cursors[peer] ?? .none
-        let peerLog = nodes[j].logID
-        var session = SubscriberSession(cursor: stored.sequence, origins: [peer], resubscribeAfterMillis: 1500,
-                                        maxClockSkewMillis: Self.maxClockSkewMillis)
-        session.heard(now: nodes[i].physical(now))
+        reconnectAt[key] = nil
         nodes[j].publishers[nodes[i].name] = PublisherSession(maxInFlight: 3, batchSize: 5, resendAfterMillis: 800)
-        var link = links[key] ?? Link()
-        link.log = peerLog
-        link.copy = nil
-        links[key] = link
-        nodes[i].subscribers[peer] = session
-        let synced = nodes[i].cursors.values.contains { $0.sequence > 0 }
-        switch SubscriberSession.start(cursor: stored, peerLog: peerLog, startTime: nil, syncedFromAnyone: synced) {
-        case .subscribe:
-            send(from: i, to: j, session.subscribe)
-        case .firstSync:
-            beginCopy(subscriber: i, publisher: j)
-        case .resync:
-            faults.resyncs += 1
-            beginCopy(subscriber: i, publisher: j)
+        if nodes[i].subscribers[peer] == nil {
+            nodes[i].subscribers[peer] = SubscriberMachine(config: .init(
+                node: nodes[i].name, peer: peer, database: "data", maxClockSkewMillis: Self.maxClockSkewMillis, resubscribeAfterMillis: 1500))
+        }
+        step(key, .connected(certificateSerial: nil, now: nodes[i].physical(now)))
+    }
+
+    /// Feeds subscriber machine `key` one input and carries out its Ready: frames onto the
+    /// network, store commands against the node (each answered at once), logs counted, a
+    /// close ends the connection.
+    mutating func step(_ key: String, _ input: SubscriberMachine.Input) {
+        let (i, j) = ends(key)
+        let peer = nodes[j].name
+        guard var machine = nodes[i].subscribers[peer] else { return }
+        var ready = machine.step(input)
+        var queue: [SubscriberMachine.StoreCommand] = []
+        while true {
+            for frame in ready.frames { send(key, toPublisher: true, frame) }
+            for event in ready.logs { count(event) }
+            if let close = ready.close {
+                // Honest publishers never break the protocol; a copy waiting for the clock
+                // (or any other close) dials again.
+                if close.reason.contains("broke the protocol") || close.refused { violations.append("\(key): \(close.reason)") }
+                nodes[i].subscribers[peer] = machine
+                return hangUp(key)
+            }
+            queue += ready.store
+            guard !queue.isEmpty else { break }
+            let result = answer(queue.removeFirst(), node: i, peer: peer)
+            ready = machine.step(.stored(result, now: nodes[i].physical(now)))
+        }
+        nodes[i].subscribers[peer] = machine
+    }
+
+    mutating func count(_ event: SubscriberMachine.LogEvent) {
+        switch event.message {
+        case "full copy started": faults.fullCopies += 1
+        case "full copy resumed": faults.fullCopies += 1; faults.copiesResumed += 1
+        case "resynchronising with a full copy": faults.resyncs += 1
+        case "peer clock too far ahead: replication paused": faults.skewPauses += 1
+        default: break
         }
     }
 
-    mutating func beginCopy(subscriber i: Int, publisher j: Int) {
-        let key = Self.linkKey(subscriber: nodes[i].name, publisher: nodes[j].name)
-        let progress = pendingProgress[key]
-        links[key]?.copy = Copy(progress: progress, awaitingTables: true, lastHeard: now)
-        faults.fullCopies += 1
-        send(from: i, to: j, .copyBegin())
+    /// What the node's store answers (the LMDB store's rules, through `ReplicaMerge`).
+    mutating func answer(_ command: SubscriberMachine.StoreCommand, node i: Int, peer: String) -> SubscriberMachine.StoreResult {
+        switch command {
+        case .readCursor:
+            return .cursor(nodes[i].cursors[peer] ?? .none)
+        case .takeFirstSyncTurn, .releaseFirstSyncTurn, .createDatabases, .createTables:
+            return .done
+        case .syncedFromAnyone:
+            return .synced(nodes[i].cursors.values.contains { $0.sequence > 0 })
+        case .apply(let entries, let through, let log, let restart):
+            for e in entries { nodes[i].observe(e.version, now: now) }
+            checkClock(i)
+            let outcome = try! ReplicaMerge.apply(entries, from: peer, log: log, through: through, restart: restart, into: &nodes[i])
+            return .applied(cursor: outcome.cursor.sequence)
+        case .importRows(let table, let rows):
+            let writes = ReplicatedWrite.fromCopyRows(table: table, rows: rows)
+            for w in writes { nodes[i].observe(w.version.version, now: now) }
+            checkClock(i)
+            try! ReplicaMerge.merge(writes, into: &nodes[i], loggedAs: nil)
+            return .done
+        }
     }
 
-    /// Copy progress kept by a subscriber between connections (volatile: a crash loses it).
-    private var pendingProgress: [String: CopyProgress] = [:]
+    /// The connection of `key` ends (both sides notice); the subscriber dials again shortly.
+    mutating func hangUp(_ key: String) {
+        let (i, j) = ends(key)
+        generations[key, default: 0] += 1
+        if nodes[i].subscribers[nodes[j].name]?.progress != nil { faults.copiesInterrupted += 1 }
+        nodes[i].subscribers[nodes[j].name]?.disconnected()
+        nodes[j].publishers[nodes[i].name] = nil
+        reconnectAt[key] = now + Self.reconnectMillis
+    }
 
-    mutating func send(from i: Int, to j: Int, _ message: ReplicationMessage) {
-        let key = Self.fromSubscriber(message)
-            ? Self.linkKey(subscriber: nodes[i].name, publisher: nodes[j].name)
-            : Self.linkKey(subscriber: nodes[j].name, publisher: nodes[i].name)
+    /// Stream frames may be dropped, duplicated and delayed (the sessions must cope); the
+    /// handshake and copy frames are delivered once (a connection does not lose them; a
+    /// lost connection is a crash or a hang-up).
+    mutating func send(_ key: String, toPublisher: Bool, _ frame: ReplicationFrame) {
         let generation = generations[key, default: 0]
-        if hostile && rng.chance(0.05) { return }  // dropped
-        let copies = hostile && rng.chance(0.05) ? 2 : 1  // duplicated
+        var lossy = false
+        if case .message(let m) = frame {
+            switch m {
+            case .subscribe, .ack, .batch, .pruned: lossy = true
+            default: break
+            }
+        }
+        if hostile && lossy && rng.chance(0.05) { return }  // dropped
+        let copies = hostile && lossy && rng.chance(0.05) ? 2 : 1  // duplicated
         for _ in 0..<copies {
             let delay = UInt64(hostile ? rng.int(1..<200) : rng.int(1..<20))  // delayed, so reordered
-            network.append(Message(from: nodes[i].name, to: nodes[j].name, deliverAt: now + delay, generation: generation, message: message))
+            network.append(Message(link: key, toPublisher: toPublisher, deliverAt: now + delay, generation: generation, frame: frame))
         }
     }
 
@@ -183,16 +231,24 @@ struct Simulation {
             if rng.chance(0.02) { restartSomeone() }
             if rng.chance(0.004) { pruneSomeone() }
             if rng.chance(0.002) { punchHole() }
-            if rng.chance(0.004) { wipeOrRecreate() }
+            if rng.chance(0.02) { wipeOrRecreate() }
             if rng.chance(0.0006) { jumpClock() }
         }
         deliverDue()
+        for (key, at) in reconnectAt.sorted(by: { $0.key < $1.key }) where at <= now {
+            let (i, j) = ends(key)
+            if nodes[i].up && nodes[j].up { dial(subscriber: i, publisher: j) } else { reconnectAt[key] = nil }
+        }
         for i in nodes.indices where nodes[i].up { pump(i) }
     }
 
     mutating func localWrite() {
         let live = nodes.indices.filter { nodes[$0].up }
         guard let i = live.randomElement(using: &rng) else { return }
+        localWrite(on: i)
+    }
+
+    mutating func localWrite(on i: Int) {
         let id = keys.randomElement(using: &rng)!
         let deleting = id != SimNode.admin && nodes[i].records[id]?.value != nil && rng.chance(0.25)
         let value: JSON? = deleting ? nil : ["id": id, "v": JSON(rng.int(0..<1_000_000)), "by": .string(nodes[i].name)]
@@ -207,18 +263,15 @@ struct Simulation {
         faults.crashes += 1
     }
 
+    /// Every connection of node `i` ends; its sessions and machines are gone.
     mutating func crash(_ i: Int) {
-        if links.contains(where: { $0.key.hasPrefix(nodes[i].name + "|") && $0.value.copy != nil }) { faults.copiesInterrupted += 1 }
-        nodes[i].crash()
-        for key in links.keys where key.hasPrefix(nodes[i].name + "|") {
-            links[key] = nil
-            pendingProgress[key] = nil
-        }
         for j in nodes.indices where j != i {
-            nodes[j].publishers[nodes[i].name]?.disconnected()
-            nodes[j].subscribers[nodes[i].name] = nil
-            links[Self.linkKey(subscriber: nodes[j].name, publisher: nodes[i].name)]?.copy = nil
+            for key in [Self.linkKey(subscriber: nodes[i].name, publisher: nodes[j].name), Self.linkKey(subscriber: nodes[j].name, publisher: nodes[i].name)] {
+                hangUp(key)
+                reconnectAt[key] = nil
+            }
         }
+        nodes[i].crash()
     }
 
     mutating func restartSomeone() {
@@ -265,18 +318,22 @@ struct Simulation {
             j == i || (nodes[j].up && (nodes[j].cursors[nodes[i].name].map { $0.log == nodes[i].logID && $0.sequence >= nodes[i].lastSequence } ?? false))
         }) else { return }
         let newLog = "log-\(i)-\(rng.next() % 1_000_000)"
+        let oldLast = nodes[i].lastSequence
+        crash(i)
+        nodes[i].up = true
         if rng.chance(0.5) {
-            crash(i)
             nodes[i].wipe(newLogID: newLog)
             nodes[i].up = true
             faults.wipes += 1
         } else {
-            crash(i)
-            nodes[i].up = true
             nodes[i].recreate(newLogID: newLog)
             faults.recreates += 1
         }
         bootstrap(i)
+        // The new log is loaded past where the peers' cursors into the old one stand, so a
+        // cursor taken for a position in the new log would skip its first entries.
+        let target = oldLast + UInt64(rng.int(1..<6))
+        while nodes[i].lastSequence < target { localWrite(on: i) }
         connect(i)
     }
 
@@ -305,53 +362,32 @@ struct Simulation {
     }
 
     mutating func deliver(_ m: Message) {
-        let to = index(m.to), from = index(m.from)
-        guard nodes[to].up, nodes[from].up else { return }  // a down node's connections are gone
-        let key = Self.fromSubscriber(m.message)
-            ? Self.linkKey(subscriber: m.from, publisher: m.to)
-            : Self.linkKey(subscriber: m.to, publisher: m.from)
-        guard generations[key, default: 0] == m.generation else { return }  // an old connection's frame
-        switch m.message {
-        case .subscribe, .ack:
-            guard var publisher = nodes[to].publishers[m.from] else { return }
-            let reply = publisher.receive(m.message, now: now, oldestRetained: nodes[to].retainedFrom, newest: nodes[to].lastSequence)
-            nodes[to].publishers[m.from] = publisher
-            if let reply { send(from: to, to: from, reply) }
-        case .copyBegin:
-            send(from: to, to: from, .copyTables(resumeFrom: nodes[to].lastSequence + 1, tables: [["name": "t", "primary_key": "id"]]))
-        case .copyPage(let table, let after):
-            let rows = nodes[to].exportedRows.filter { after == nil || $0.id.text > after!.text }.prefix(Self.copyPageRows)
+        let (i, j) = ends(m.link)
+        guard nodes[i].up, nodes[j].up, generations[m.link, default: 0] == m.generation else { return }  // an old connection's frame
+        if !m.toPublisher {
+            return step(m.link, .frame(m.frame, now: nodes[i].physical(now)))
+        }
+        let subscriber = nodes[i].name
+        switch m.frame {
+        case .hello:
+            reply(m.link, .hello(node: nodes[j].name, time: nodes[j].physical(now), log: nodes[j].logID))
+        case .message(.subscribe), .message(.ack):
+            guard case .message(let message) = m.frame, var publisher = nodes[j].publishers[subscriber] else { return }
+            let answer = publisher.receive(message, now: now, oldestRetained: nodes[j].retainedFrom, newest: nodes[j].lastSequence)
+            nodes[j].publishers[subscriber] = publisher
+            if let answer { reply(m.link, .message(answer)) }
+        case .message(.copyBegin):
+            reply(m.link, .message(.copyTables(resumeFrom: nodes[j].lastSequence + 1, tables: [["name": "t", "primary_key": "id"]])))
+        case .message(.copyPage(let table, let after)):
+            let rows = nodes[j].exportedRows.filter { after == nil || $0.id.text > after!.text }.prefix(Self.copyPageRows)
             let last = rows.count == Self.copyPageRows ? rows.last?.id : nil
-            send(from: to, to: from, .copyRows(table: table, rows: rows.map(\.copyRow), last: last))
-        case .copyTables(let resumeFrom, _, _):
-            copyTables(subscriber: to, publisher: from, key: key, resumeFrom: resumeFrom)
-        case .copyRows(let table, let rows, let last, _):
-            copyRows(subscriber: to, publisher: from, key: key, table: table, rows: rows, last: last)
-        case .batch, .pruned:
-            guard links[key]?.copy == nil, var subscriber = nodes[to].subscribers[m.from] else { return }
-            subscriber.heard(now: nodes[to].physical(now))
-            let wasPaused = subscriber.paused != nil
-            let action = subscriber.receive(m.message, now: nodes[to].physical(now))
-            if !wasPaused && subscriber.paused != nil { faults.skewPauses += 1 }
-            nodes[to].subscribers[m.from] = subscriber
-            switch action {
-            case .apply(let entries, let through):
-                for e in entries { nodes[to].observe(e.version, now: now) }
-                checkClock(to)
-                _ = try! ReplicaMerge.apply(entries, from: m.from, log: links[key]?.log, through: through, into: &nodes[to])
-                let ack = nodes[to].subscribers[m.from]!.applied(through: through)
-                send(from: to, to: from, ack)
-            case .send(let reply):
-                send(from: to, to: from, reply)
-            case .fullCopy:
-                beginCopy(subscriber: to, publisher: from)
-            case .reject(let problem):
-                violations.append("\(m.to) rejected a batch of \(m.from): \(problem)")
-            case .none:
-                break
-            }
+            reply(m.link, .message(.copyRows(table: table, rows: rows.map(\.copyRow), last: last)))
+        default:
+            break
         }
     }
+
+    mutating func reply(_ key: String, _ frame: ReplicationFrame) { send(key, toPublisher: false, frame) }
 
     /// A node whose clock never jumped must never be dragged further ahead of its own time
     /// than the skew bound by what it applied.
@@ -363,92 +399,28 @@ struct Simulation {
         }
     }
 
-    mutating func copyTables(subscriber i: Int, publisher j: Int, key: String, resumeFrom: UInt64) {
-        guard var copy = links[key]?.copy, copy.awaitingTables else { return }
-        let log = links[key]?.log
-        if var progress = copy.progress, progress.log == log {
-            progress.restarted(resumeFrom: resumeFrom)
-            copy.progress = progress
-            if !progress.finished.isEmpty || progress.table != nil { faults.copiesResumed += 1 }
-        } else {
-            copy.progress = CopyProgress(resumeFrom: resumeFrom, log: log)
-        }
-        copy.awaitingTables = false
-        copy.lastHeard = now
-        links[key]?.copy = copy
-        pendingProgress[key] = copy.progress
-        if copy.progress!.isFinished("t") { return finishCopy(subscriber: i, publisher: j, key: key) }
-        send(from: i, to: j, .copyPage(table: "t", after: copy.progress!.start(of: "t").after))
-    }
-
-    mutating func copyRows(subscriber i: Int, publisher j: Int, key: String, table: String, rows: [JSON], last: JSON?) {
-        guard var copy = links[key]?.copy, !copy.awaitingTables, var progress = copy.progress else { return }
-        let writes = ReplicatedWrite.fromCopyRows(table: table, rows: rows)
-        copy.lastHeard = now
-        // The store refuses rows written too far ahead (GroupCommitWriter.observe): the copy
-        // waits and retries.
-        if writes.contains(where: { $0.version.version.millis > nodes[i].physical(now) + Self.maxClockSkewMillis }) {
-            faults.skewPauses += 1
-            links[key]?.copy = copy
-            return
-        }
-        for w in writes { nodes[i].observe(w.version.version, now: now) }
-        checkClock(i)
-        try! ReplicaMerge.merge(writes, into: &nodes[i], loggedAs: nil)
-        progress.imported(table, through: last, rows: progress.start(of: table).rows + rows.count)
-        if last == nil { progress.finish(table) }
-        copy.progress = progress
-        links[key]?.copy = copy
-        pendingProgress[key] = progress
-        if let last { return send(from: i, to: j, .copyPage(table: table, after: last)) }
-        finishCopy(subscriber: i, publisher: j, key: key)
-    }
-
-    /// Every table copied: the cursor restarts at the copy's position, then the stream.
-    mutating func finishCopy(subscriber i: Int, publisher j: Int, key: String) {
-        guard let progress = links[key]?.copy?.progress, var session = nodes[i].subscribers[nodes[j].name] else { return }
-        let through = progress.resumeFrom > 0 ? progress.resumeFrom - 1 : 0
-        _ = try! ReplicaMerge.apply([], from: nodes[j].name, log: links[key]?.log, through: through, restart: true, into: &nodes[i])
-        session.copied(resumeFrom: progress.resumeFrom)
-        session.heard(now: nodes[i].physical(now))
-        nodes[i].subscribers[nodes[j].name] = session
-        links[key]?.copy = nil
-        pendingProgress[key] = nil
-        send(from: i, to: j, session.subscribe)
-    }
-
     /// Lets each session send what is due: batches (as auditd reads them: only the asked
-    /// origins, stopping at a hole), resends, re-subscribes; a stalled copy reconnects.
+    /// origins, stopping at a hole), resends; each subscriber machine's tick.
     mutating func pump(_ i: Int) {
         for peer in nodes[i].publishers.keys.sorted() {
             guard var publisher = nodes[i].publishers[peer] else { continue }
+            let key = Self.linkKey(subscriber: peer, publisher: nodes[i].name)
             publisher.tick(now: now)
             while publisher.canSend {
                 let read = nodes[i].readLog(from: publisher.next, max: publisher.batchSize)
                 if read.missing || publisher.next < nodes[i].retainedFrom {
                     publisher.disconnected()
-                    send(from: i, to: index(peer), .pruned(oldest: nodes[i].retainedFrom))
+                    reply(key, .message(.pruned(oldest: nodes[i].retainedFrom)))
                     break
                 }
                 let entries = read.entries.filter { publisher.origins.contains($0.origin) }
                 guard let batch = publisher.nextBatch(log: entries, newest: nodes[i].lastSequence, now: now, readThrough: read.next - 1) else { break }
-                send(from: i, to: index(peer), batch)
+                reply(key, .message(batch))
             }
             nodes[i].publishers[peer] = publisher
         }
         for peer in nodes[i].subscribers.keys.sorted() {
-            let j = index(peer)
-            let key = Self.linkKey(subscriber: nodes[i].name, publisher: peer)
-            if let copy = links[key]?.copy {
-                if now >= copy.lastHeard + Self.copyRetryMillis, nodes[j].up {
-                    faults.copiesInterrupted += 1
-                    subscribe(subscriber: i, publisher: j)  // reconnect; the progress is kept
-                }
-                continue
-            }
-            guard var subscriber = nodes[i].subscribers[peer] else { continue }
-            if let again = subscriber.tick(now: nodes[i].physical(now)) { send(from: i, to: j, again) }
-            nodes[i].subscribers[peer] = subscriber
+            step(Self.linkKey(subscriber: nodes[i].name, publisher: peer), .tick(now: nodes[i].physical(now)))
         }
     }
 
@@ -469,12 +441,29 @@ struct Simulation {
         return false
     }
 
+    /// The first link not caught up, for a failure message.
+    var behind: String {
+        if !reconnectAt.isEmpty { return "links waiting to reconnect: \(reconnectAt.keys.sorted())" }
+        for node in nodes {
+            for peer in nodes where peer.name != node.name {
+                let c = node.cursors[peer.name]
+                if c?.log != peer.logID || max(c?.sequence ?? 0, node.subscribers[peer.name]?.status.cursor ?? 0) < peer.lastSequence {
+                    return "\(node.name) at \(String(describing: c)) of \(peer.name)'s log \(peer.logID) through \(peer.lastSequence); machine \(node.subscribers[peer.name]?.phaseDescription ?? "none") \(String(describing: node.subscribers[peer.name]?.status)); publisher \(String(describing: peer.publishers[node.name]))"
+                }
+            }
+        }
+        return "-"
+    }
+
     var caughtUp: Bool {
-        links.values.allSatisfy { $0.copy == nil } && nodes.allSatisfy { node in
+        reconnectAt.isEmpty && nodes.allSatisfy { node in
             nodes.allSatisfy { peer in
                 guard peer.name != node.name else { return true }
+                // The durable cursor may lag over ranges with nothing for us (stored at most
+                // every few seconds); the machine's is where the stream stands.
                 guard let c = node.cursors[peer.name] else { return false }
-                return c.log == peer.logID && c.sequence >= peer.lastSequence
+                let streamed = max(c.sequence, node.subscribers[peer.name]?.status.cursor ?? 0)
+                return c.log == peer.logID && streamed >= peer.lastSequence
             }
         }
     }
