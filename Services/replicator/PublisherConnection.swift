@@ -5,10 +5,11 @@ import SkeinPeerNet
 import SkeinReplication
 import SkeinService
 
-/// One inbound connection: a peer subscribed to this node's log of one database. Checks
-/// the peer's identity at `hello`, then streams batches read from auditd's `audit_stream`
-/// through a `PublisherSession` (back-pressure, go-back-N resends). A peer told `pruned`
-/// may ask for a full copy on the same connection (`copy_begin`, then `copy_page` per page).
+/// The I/O around one inbound connection's `PublisherMachine` (a peer subscribed to this
+/// node's log of one database): frames in, the machine's commands run against auditd and
+/// the store, frames out. Two loops feed the machine: the frame loop (hello, subscribe,
+/// acks, copy requests) and the pump, which ticks it and runs its long-polling log reads
+/// (auditd's `audit_stream`, woken by commit notices). Every protocol decision is the machine's.
 struct PublisherConnection: Sendable {
     let config: NodeConfig
     let database: String
@@ -30,7 +31,6 @@ struct PublisherConnection: Sendable {
     /// message limit, so a batch always fits.
     static let batchBytes = 16 << 20
     static let waitMillis = 1000
-    static let holdRefreshMillis: UInt64 = 5000
     /// Rows per `copy_rows` page (at most two in flight: the subscriber asks for each), and
     /// stored bytes per page, so a page of big rows still fits the 64 MB message limit.
     static let copyPageRows = 1000
@@ -38,123 +38,151 @@ struct PublisherConnection: Sendable {
     /// A stored record bigger than this cannot travel in any message: named, not sent.
     static let copyMaxRowBytes = 48 << 20
 
+    struct Closed: Error, CustomStringConvertible {
+        let description: String
+        let refused: Bool
+    }
+
     func run(socket outbound: PeerSocket) async {
-        let peer: String
-        let announced: String?
-        do {
-            guard case .hello(let name, _, _)? = try await FrameIO.next(outbound) else {
-                return await refuse("the first frame was not hello", peer: nil, outbound)
-            }
-            if let problem = PeerIdentity.problem(stated: name, certificateNames: certificateNames, certificateSerial: certificateSerial,
-                                                  allowed: directory.allowedNames, revoked: config.revokedSerials) {
-                return await refuse(problem, peer: name, outbound)
-            }
-            peer = name
-            // The log's identity: the subscriber keeps it with its cursor, and this connection
-            // ends if the log is replaced (the database dropped and created again).
-            announced = try await logIdentity()
-            try await FrameIO.send(.hello(node: config.nodeName, time: FrameIO.nowMillis(), log: announced), outbound)
-        } catch {
-            logger.info("inbound replication connection ended before hello", metadata: ["database": .string(database), "error": .string("\(error)")])
-            return
-        }
-        logger.info("peer subscribed", metadata: ["peer": .string(peer), "database": .string(database), "remote": .string(remoteAddress)])
-        status.update(peer: peer, database: database) { $0.publishing = true }
-        let session = Locked(PublisherSession(maxInFlight: 4, batchSize: Self.batchSize, resendAfterMillis: 5000))
-        let copySince = Locked<UInt64?>(nil)
-        /// The first entry of our log the peer still needs (auditd keeps it from age pruning).
-        let hold = Locked<UInt64?>(nil)
+        let machine = Locked(PublisherMachine(
+            config: .init(node: config.nodeName, database: database, revokedSerials: config.revokedSerials, batchSize: Self.batchSize,
+                          batchBytes: Self.batchBytes),
+            certificateNames: certificateNames, certificateSerial: certificateSerial))
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await pump(session, peer: peer, log: announced, hold: hold, outbound) }
+                group.addTask { try await pump(machine, outbound) }
                 while let frame = try await FrameIO.next(outbound) {
-                    guard case .message(let message) = frame else { throw FrameIO.ProtocolError(description: "hello sent twice") }
-                    try await receive(message, session, copySince, hold, peer: peer, outbound)
+                    try await execute(machine.withLock { $0.step(.frame(frame, allowed: directory.allowedNames, now: now())) }, machine, outbound)
                 }
                 group.cancelAll()
             }
+        } catch let closed as Closed where closed.refused {
         } catch is CancellationError {
         } catch {
-            logger.info("inbound replication connection closed", metadata: ["peer": .string(peer), "database": .string(database), "error": .string("\(error)")])
+            logger.info("inbound replication connection closed", metadata: [
+                "peer": .string(machine.withLock { $0.peer } ?? "-"), "database": .string(database), "error": .string("\(error)"),
+            ])
+            if !(error is Closed) { await outbound.close() }
         }
-        status.update(peer: peer, database: database) { $0.publishing = false }
-        logger.info("peer unsubscribed", metadata: ["peer": .string(peer), "database": .string(database)])
+        let peer = machine.withLock { m in
+            m.disconnected()
+            return m.peer
+        }
+        if let peer {
+            status.update(peer: peer, database: database) { $0.publishing = false }
+            logger.info("peer unsubscribed", metadata: ["peer": .string(peer), "database": .string(database)])
+        }
     }
 
-    private func refuse(_ reason: String, peer: String?, _ outbound: PeerSocket) async {
+    private func now() -> UInt64 { config.wallClock.nowMillis() }
+
+    private func refused(_ reason: String, _ machine: Locked<PublisherMachine>) {
         status.refusal()
         logger.warning("refused replication connection", metadata: [
-            "reason": .string(reason), "stated_node": .string(peer ?? "-"), "database": .string(database),
+            "reason": .string(reason), "stated_node": .string(machine.withLock { $0.stated } ?? "-"), "database": .string(database),
             "certificate_names": .string(certificateNames.sorted().joined(separator: ",")),
         ])
-        await outbound.close(policyViolation: String(reason.prefix(120)))
     }
 
-    /// A subscriber message: `subscribe` (re)starts the stream, `ack` frees the window,
-    /// `copy_begin`/`copy_page` serve a full copy.
-    private func receive(_ message: ReplicationMessage, _ session: Locked<PublisherSession>, _ copySince: Locked<UInt64?>, _ hold: Locked<UInt64?>,
-                         peer: String, _ outbound: PeerSocket) async throws {
-        switch message {
-        case .copyBegin(let startTime):
-            copySince.withLock { $0 = startTime }
-            let tables = try await copyTables(peer: peer)
-            if case .copyTables(let resumeFrom, _, _) = tables {
-                // The copy streams from here afterwards: keep it however long the copy takes.
-                hold.withLock { $0 = resumeFrom }
-                try await holdLog(peer: peer, from: resumeFrom)
+    /// Ticks the machine and runs its log reads; rests a little when it has nothing to read.
+    private func pump(_ machine: Locked<PublisherMachine>, _ outbound: PeerSocket) async throws {
+        while !Task.isCancelled {
+            let ready = machine.withLock { $0.step(.tick(allowed: directory.allowedNames, now: now())) }
+            let reads = ready.store.contains { if case .readLog = $0 { return true } else { return false } }
+            try await execute(ready, machine, outbound)
+            if !reads { try await Task.sleep(for: .milliseconds(25)) }
+        }
+    }
+
+    /// Does what the machine asked: frames out, logs, status, then its commands in order,
+    /// each answer fed back; then the close.
+    private func execute(_ first: PublisherMachine.Ready, _ machine: Locked<PublisherMachine>, _ outbound: PeerSocket) async throws {
+        var ready = first
+        var queue: [PublisherMachine.StoreCommand] = []
+        while true {
+            for frame in ready.frames { try await FrameIO.send(frame, outbound) }
+            for event in ready.logs { log(event, machine) }
+            publishStatus(machine)
+            if let close = ready.close {
+                // Closed here, not by the caller: the frame loop may be waiting on the socket
+                // while the pump decided to end the connection. A refusal is logged first.
+                if close.refused {
+                    refused(close.reason, machine)
+                    await outbound.close(policyViolation: String(close.reason.prefix(120)))
+                } else {
+                    await outbound.close()
+                }
+                throw Closed(description: close.reason, refused: close.refused)
             }
-            return try await FrameIO.send(.message(tables), outbound)
-        case .copyPage(let table, let after):
-            return try await FrameIO.send(.message(try await copyRows(table: table, after: after, since: copySince.withLock { $0 })), outbound)
-        default:
-            break
-        }
-        var bounds: (oldest: UInt64, newest: UInt64?) = (0, nil)
-        if case .subscribe(let from, _, _) = message { bounds = try await logBounds(from: from) }
-        let reply = session.withLock { s -> ReplicationMessage? in
-            let reply = s.receive(message, now: FrameIO.nowMillis(), oldestRetained: bounds.oldest, newest: bounds.newest)
-            if s.subscribed { hold.withLock { $0 = s.acknowledged + 1 } }
-            return reply
-        }
-        if let reply {
-            if case .pruned(let oldest, let reason) = reply { logPruned(peer: peer, oldest: oldest, reason: reason) }
-            try await FrameIO.send(.message(reply), outbound)
+            queue += ready.store
+            guard !queue.isEmpty else { return }
+            let result = try await run(queue.removeFirst())
+            ready = machine.withLock { $0.step(.stored(result, now: now())) }
         }
     }
 
-    /// The first sequence still in our log and the last one (0 and nil: no such database here yet).
-    private func logBounds(from: UInt64) async throws -> (oldest: UInt64, newest: UInt64?) {
-        do {
-            let r = try await auditd.call(op: "audit_stream", body: ["database": .string(database), "from": JSON(from), "max": 1, "wait_ms": 0])
-            return (try r.requiredSequence("oldest"), try r.requiredSequence("newest"))
-        } catch {
-            if Self.isNotFound(error) { return (0, nil) }  // no such database here yet
-            throw error
+    private func run(_ command: PublisherMachine.StoreCommand) async throws -> PublisherMachine.StoreResult {
+        let db: JSON = .string(database)
+        switch command {
+        case .logIdentity:
+            do {
+                let r = try await auditd.call(op: "audit_stream", body: ["database": db, "from": 1, "max": 1, "wait_ms": 0])
+                guard let log = r["log_id"]?.stringValue else { throw JSON.MissingField(field: "log_id", reply: r.text) }
+                return .logIdentity(log)
+            } catch {
+                if Self.isNotFound(error) { return .logIdentity(nil) }
+                throw error
+            }
+        case .logBounds(let from):
+            do {
+                let r = try await auditd.call(op: "audit_stream", body: ["database": db, "from": JSON(from), "max": 1, "wait_ms": 0])
+                return .bounds(oldest: try r.requiredSequence("oldest"), newest: try r.requiredSequence("newest"))
+            } catch {
+                if Self.isNotFound(error) { return .bounds(oldest: 0, newest: nil) }  // no such database here yet
+                throw error
+            }
+        case .readLog(let from, let origins, let max, let maxBytes):
+            do {
+                let r = try await auditd.call(op: "audit_stream", body: [
+                    "database": db, "from": JSON(from), "max": JSON(max), "wait_ms": JSON(Self.waitMillis),
+                    "origins": JSON(origins), "max_bytes": JSON(maxBytes),
+                ], timeoutMillis: config.timeoutMillis + Self.waitMillis)
+                guard let log = r["log_id"]?.stringValue else { throw JSON.MissingField(field: "log_id", reply: r.text) }
+                return .log(.init(entries: (r["entries"]?.arrayValue ?? []).compactMap(AuditEntry.init(json:)), next: try r.requiredSequence("next"),
+                                  oldest: try r.requiredSequence("oldest"), newest: try r.requiredSequence("newest"),
+                                  pruned: r["pruned"]?.boolValue == true, log: log))
+            } catch {
+                if !Self.isNotFound(error) { logger.warning("cannot read the audit log", metadata: ["database": .string(database), "error": .string("\(error)")]) }
+                try await Task.sleep(for: .seconds(1))
+                return .log(nil)
+            }
+        case .hold(let peer, let from):
+            // Best effort: a missed refresh only shortens what auditd keeps for the peer.
+            _ = try? await auditd.call(op: "audit_hold", body: ["database": db, "peer": .string(peer), "from": JSON(from)])
+            return .done
+        case .copyTables:
+            return try await copyTables()
+        case .exportPage(let table, let after, let since):
+            var body: [String: JSON] = ["database": db, "table": .string(table), "limit": JSON(Self.copyPageRows),
+                                        "max_bytes": JSON(Self.copyPageBytes), "max_row_bytes": JSON(Self.copyMaxRowBytes)]
+            if let after { body["after"] = after }
+            if let since { body["since"] = JSON(since) }
+            do {
+                let page = try await store.call(op: "replication_export", body: .object(body))
+                let last = page["last"].flatMap { $0.isNull ? nil : $0 }
+                return .page(table: table, rows: page["rows"]?.arrayValue ?? [], last: last, oversized: page["oversized"]?.arrayValue ?? [])
+            } catch {
+                // Dropped since it was listed: an empty table to the peer.
+                if Self.isNotFound(error) { return .page(table: table, rows: [], last: nil, oversized: []) }
+                throw error
+            }
         }
     }
 
-    /// Tells auditd that `peer` still needs our log from `from` (refreshed every few
-    /// seconds; auditd forgets a hold not refreshed for 30 s).
-    private func holdLog(peer: String, from: UInt64) async throws {
-        _ = try await auditd.call(op: "audit_hold", body: ["database": .string(database), "peer": .string(peer), "from": JSON(from)])
-    }
-
-    /// The identity of this database's log (nil: no such database here yet).
-    private func logIdentity() async throws -> String? {
-        do {
-            let r = try await auditd.call(op: "audit_stream", body: ["database": .string(database), "from": 1, "max": 1, "wait_ms": 0])
-            guard let log = r["log_id"]?.stringValue else { throw FrameIO.ProtocolError(description: "auditd's audit_stream reply has no log_id") }
-            return log
-        } catch {
-            if Self.isNotFound(error) { return nil }
-            throw error
-        }
-    }
-
-    /// `copy_tables`: our last sequence + 1, read before listing the tables, so whatever is
-    /// written while the peer copies is streamed to it afterwards (re-applying is harmless
-    /// under last-write-wins).
-    private func copyTables(peer: String) async throws -> ReplicationMessage {
+    /// Our last sequence + 1, read before listing the tables, so whatever is written while
+    /// the peer copies is streamed to it afterwards (re-applying is harmless under
+    /// last-write-wins); for `system`, the databases too.
+    private func copyTables() async throws -> PublisherMachine.StoreResult {
         var resumeFrom: UInt64 = 1
         do {
             let r = try await auditd.call(op: "audit_stream", body: ["database": .string(database), "from": 1, "max": 1, "wait_ms": 0])
@@ -173,135 +201,32 @@ struct PublisherConnection: Sendable {
         } catch {
             if !Self.isNotFound(error) { throw error }
         }
-        logger.info("full copy requested", metadata: [
-            "peer": .string(peer), "database": .string(database), "tables": .string("\(tables.count)"), "resume_from": .string("\(resumeFrom)"),
-        ])
         var databases: [String]? = nil
         if database == "system" { databases = (try await store.call(op: "database_list", body: [:]).arrayValue ?? []).compactMap(\.stringValue) }
-        return .copyTables(resumeFrom: resumeFrom, tables: tables, databases: databases)
-    }
-
-    /// `copy_rows`: one page of `table` in key order (store `replication_export`).
-    private func copyRows(table: String, after: JSON?, since: UInt64?) async throws -> ReplicationMessage {
-        var body: [String: JSON] = ["database": .string(database), "table": .string(table), "limit": JSON(Self.copyPageRows),
-                                    "max_bytes": JSON(Self.copyPageBytes), "max_row_bytes": JSON(Self.copyMaxRowBytes)]
-        if let after { body["after"] = after }
-        if let since { body["since"] = JSON(since) }
-        do {
-            let page = try await store.call(op: "replication_export", body: .object(body))
-            let last = page["last"].flatMap { $0.isNull ? nil : $0 }
-            let oversized = page["oversized"]?.arrayValue ?? []
-            if !oversized.isEmpty {
-                logger.error("rows too big for a replication message are left out of the full copy", metadata: [
-                    "database": .string(database), "table": .string(table), "rows": .string(oversized.map(\.text).joined(separator: ",")),
-                ])
-            }
-            return .copyRows(table: table, rows: page["rows"]?.arrayValue ?? [], last: last, oversized: oversized)
-        } catch {
-            // Dropped since it was listed: an empty table to the peer.
-            if Self.isNotFound(error) { return .copyRows(table: table, rows: [], last: nil) }
-            throw error
-        }
+        return .tables(resumeFrom: resumeFrom, tables: tables, databases: databases)
     }
 
     static func isNotFound(_ error: any Error) -> Bool { (error as? SkeinError)?.status == 404 }
 
-    private func logPruned(peer: String, oldest: UInt64, reason: String? = nil) {
-        logger.info(reason == nil ? "peer's position is older than our retained audit log: it needs a full copy" : "peer needs a full copy", metadata: [
-            "peer": .string(peer), "database": .string(database), "oldest_retained": .string("\(oldest)"), "reason": .string(reason ?? "pruned"),
-        ])
+    private func log(_ event: PublisherMachine.LogEvent, _ machine: Locked<PublisherMachine>) {
+        let level: Logger.Level = switch event.level {
+        case .debug: .debug
+        case .info: .info
+        case .warning: .warning
+        case .error: .error
+        }
+        var metadata: Logger.Metadata = event.metadata.mapValues { .string($0) }
+        if event.message == "peer subscribed" { metadata["remote"] = .string(remoteAddress) }
+        logger.log(level: level, "\(event.message)", metadata: metadata)
     }
 
-    /// Sends batches while the session has room, long-polling auditd for new entries.
-    private func pump(_ session: Locked<PublisherSession>, peer: String, log announced: String?, hold: Locked<UInt64?>,
-                      _ outbound: PeerSocket) async throws {
-        var lastMembershipCheck: UInt64 = 0
-        var lastHold: UInt64 = 0
-        while !Task.isCancelled {
-            let now = FrameIO.nowMillis()
-            // A node removed from hdb_nodes (remove_node) loses its subscription too, not
-            // only its next hello.
-            if now >= lastHold + Self.holdRefreshMillis, let from = hold.withLock({ $0 }) {
-                lastHold = now
-                try? await holdLog(peer: peer, from: from)
-            }
-            if now >= lastMembershipCheck + 1000 {
-                lastMembershipCheck = now
-                if !directory.allowedNames.contains(peer) {
-                    await refuse("\"\(peer)\" is neither a configured route (replication.routes) nor in hdb_nodes (removed)", peer: peer, outbound)
-                    throw CancellationError()
-                }
-            }
-            let (canSend, next, origins) = session.withLock { s in
-                s.tick(now: now)
-                return (s.canSend, s.next, s.origins)
-            }
-            guard canSend else {
-                try await Task.sleep(for: .milliseconds(25))
-                continue
-            }
-            let reply: JSON
-            do {
-                reply = try await auditd.call(op: "audit_stream", body: [
-                    "database": .string(database), "from": JSON(next), "max": JSON(Self.batchSize), "wait_ms": JSON(Self.waitMillis),
-                    "origins": JSON(origins.sorted()), "max_bytes": JSON(Self.batchBytes),
-                ], timeoutMillis: config.timeoutMillis + Self.waitMillis)
-            } catch {
-                if !Self.isNotFound(error) { logger.warning("cannot read the audit log", metadata: ["database": .string(database), "error": .string("\(error)")]) }
-                try await Task.sleep(for: .seconds(1))
-                continue
-            }
-            if reply["log_id"]?.stringValue != announced {
-                // The database was dropped and created again under this connection: its new
-                // log is not the one the peer's cursor points into. Ending the connection
-                // makes the peer reconnect, see the new identity and resynchronise.
-                logger.warning("this database's log restarted: ending the subscription so the peer resynchronises", metadata: [
-                    "peer": .string(peer), "database": .string(database), "log": .string(announced ?? "-"),
-                    "new_log": .string(reply["log_id"]?.stringValue ?? "-"),
-                ])
-                await outbound.close(policyViolation: "log restarted")
-                throw CancellationError()
-            }
-            let newest = try reply.requiredSequence("newest")
-            if reply["pruned"]?.boolValue == true {
-                let oldest = try reply.requiredSequence("oldest")
-                // Stop until the peer subscribes again (after a full copy, later).
-                session.withLock { $0.disconnected() }
-                logPruned(peer: peer, oldest: oldest)
-                try await FrameIO.send(.message(.pruned(oldest: oldest)), outbound)
-                continue
-            }
-            let entries = (reply["entries"]?.arrayValue ?? []).compactMap(AuditEntry.init(json:))
-            let (batch, acknowledged) = session.withLock { s -> (ReplicationMessage?, UInt64) in
-                // Rewound (resend, re-subscribe) while we read: read again from the new position.
-                guard s.next == next else { return (nil, s.acknowledged) }
-                let readThrough = (try? reply.requiredSequence("next")).map { $0 - 1 } ?? next - 1
-                return (s.nextBatch(log: entries, newest: newest, now: FrameIO.nowMillis(), readThrough: readThrough), s.acknowledged)
-            }
-            status.update(peer: peer, database: database) { $0.lagEntries = newest > acknowledged ? newest - acknowledged : 0 }
-            if let batch {
-                try await FrameIO.send(.message(batch), outbound)
-                status.update(peer: peer, database: database) { $0.sendingMessage = FrameIO.nowMillis() }
-            }
+    private func publishStatus(_ machine: Locked<PublisherMachine>) {
+        let (peer, s) = machine.withLock { ($0.peer, $0.status) }
+        guard let peer else { return }
+        status.update(peer: peer, database: database) {
+            $0.publishing = s.publishing
+            if let lag = s.lagEntries { $0.lagEntries = lag }
+            if let sent = s.sendingMessage { $0.sendingMessage = sent }
         }
-    }
-}
-
-/// The identity rule (docs/INTERFACES.md §8): the name a peer states in `hello` must be one
-/// its certificate carries (CN or DNS SAN) and a route's hostname or an `hdb_nodes` record's
-/// name; a certificate whose serial is in `tls.revokedSerials` is refused whatever it says.
-enum PeerIdentity {
-    static func problem(stated name: String, certificateNames: Set<String>, certificateSerial: String?,
-                        allowed: Set<String>, revoked: Set<String>) -> String? {
-        if let certificateSerial, revoked.contains(certificateSerial) {
-            return "certificate serial \(certificateSerial) is revoked (tls.revokedSerials)"
-        }
-        guard certificateNames.contains(name) else {
-            return "stated node name \"\(name)\" is not in its certificate (\(certificateNames.sorted().joined(separator: ", ")))"
-        }
-        guard allowed.contains(name) else {
-            return "\"\(name)\" is neither a configured route (replication.routes) nor in hdb_nodes"
-        }
-        return nil
     }
 }

@@ -119,11 +119,7 @@ struct SubscriberLink: Sendable {
             }
         } catch {
             await release(turn)
-            if let closed = error as? Closed, closed.refused {
-                await socket.close(policyViolation: String(closed.description.prefix(120)))
-            } else {
-                await socket.close()
-            }
+            if !(error is Closed) { await socket.close() }  // a machine's close already closed it
             throw error
         }
         await release(turn)
@@ -141,7 +137,11 @@ struct SubscriberLink: Sendable {
             for frame in ready.frames { try await FrameIO.send(frame, socket) }
             for event in ready.logs { log(event) }
             publishStatus()
-            if let close = ready.close { throw Closed(description: close.reason, refused: close.refused) }
+            if let close = ready.close {
+                // Closed here: the frame loop may be waiting on the socket while a tick ended it.
+                if close.refused { await socket.close(policyViolation: String(close.reason.prefix(120))) } else { await socket.close() }
+                throw Closed(description: close.reason, refused: close.refused)
+            }
             queue += ready.store
             guard !queue.isEmpty else { return }
             let result = try await run(queue.removeFirst(), turn)

@@ -8,7 +8,7 @@ import Testing
 /// bootstraps, then healing; every node must end with exactly the last-write-wins result of
 /// all acknowledged writes, no entry applied twice, no clock dragged past the skew bound.
 /// `SKEIN_SIM_SEED=N` replays one seed; `SKEIN_SIM_SEEDS=N` sets how many run (1000).
-@Suite struct ReplicationSimulationTests {
+@Suite(.serialized) struct ReplicationSimulationTests {
     static var seeds: [UInt64] {
         let env = ProcessInfo.processInfo.environment
         if let one = env["SKEIN_SIM_SEED"].flatMap(UInt64.init) { return [one] }
@@ -48,8 +48,9 @@ import Testing
         return (faults, nil)
     }
 
-    /// The seeds in chunks that run in parallel; each chunk of a full run must exercise
-    /// every fault kind of the menu.
+    /// The seeds in chunks (reported apart, run one after another so the process tests
+    /// running at the same time keep a core); each chunk of a full run must exercise every
+    /// fault kind of the menu.
     static var chunks: [[UInt64]] {
         let all = seeds
         let size = max(1, (all.count + 7) / 8)

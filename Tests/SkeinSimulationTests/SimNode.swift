@@ -25,7 +25,10 @@ struct SimNode {
     var clockHighWater: HLCTimestamp = .zero
 
     // Volatile: lost on crash.
-    var publishers: [String: PublisherSession] = [:]
+    /// This node's publisher machines, by subscriber.
+    var publishers: [String: PublisherMachine] = [:]
+    /// What connected subscribers still need (auditd's holds): from, and when refreshed.
+    var holds: [String: (from: UInt64, refreshed: UInt64)] = [:]
     /// This node's subscriber machines, by publisher (a machine keeps a copy's progress
     /// across reconnects, not across a crash).
     var subscribers: [String: SubscriberMachine] = [:]
@@ -45,7 +48,14 @@ struct SimNode {
     /// there on, stopping before a hole; `missing` when the position itself is gone.
     func readLog(from: UInt64, max: Int) -> (entries: [AuditEntry], next: UInt64, missing: Bool) {
         if from < retainedFrom { return ([], from, true) }
-        guard let start = log.firstIndex(where: { $0.sequence >= from }) else { return ([], from, false) }
+        // The log is in sequence order: find the first entry at or after `from` by bisection.
+        var low = 0, high = log.count
+        while low < high {
+            let mid = (low + high) / 2
+            if log[mid].sequence < from { low = mid + 1 } else { high = mid }
+        }
+        guard low < log.count else { return ([], from, false) }
+        let start = low
         var out: [AuditEntry] = []
         var next = from
         for e in log[start...] where out.count < max {
@@ -84,8 +94,9 @@ struct SimNode {
     /// Prunes the oldest `count` entries (by size), or those older than `before` (by age).
     mutating func prune(count: Int) { log.removeFirst(min(count, log.count)) }
 
-    mutating func prune(olderThan before: UInt64) {
-        let n = log.firstIndex { $0.version.millis >= before } ?? log.count
+    /// Age pruning spares everything from `keepFrom` (what a connected peer still needs).
+    mutating func prune(olderThan before: UInt64, keepFrom: UInt64?) {
+        let n = log.firstIndex { $0.version.millis >= before || $0.sequence >= (keepFrom ?? .max) } ?? log.count
         log.removeFirst(n)
     }
 
@@ -96,6 +107,7 @@ struct SimNode {
     mutating func crash() {
         up = false
         publishers.removeAll()
+        holds.removeAll()
         subscribers.removeAll()
         clock = HybridLogicalClock(last: clockHighWater)
     }

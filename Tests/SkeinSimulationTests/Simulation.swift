@@ -77,6 +77,7 @@ struct Simulation {
         var r = rng
         let skews = (0..<nodeCount).map { _ in Int64(r.int(-5000..<5001)) }
         baseSkew = skews
+        allNames = Set((0..<nodeCount).map { "node-\($0)" })
         nodes = (0..<nodeCount).map { i in SimNode(name: "node-\(i)", skewMillis: skews[i], logID: "log-\(i)-\(r.next() % 1_000_000)") }
         rng = r
         keys = (0..<keyCount).map { JSON($0) } + [SimNode.admin]
@@ -123,7 +124,9 @@ struct Simulation {
         let key = Self.linkKey(subscriber: nodes[i].name, publisher: peer)
         generations[key, default: 0] += 1
         reconnectAt[key] = nil
-        nodes[j].publishers[nodes[i].name] = PublisherSession(maxInFlight: 3, batchSize: 5, resendAfterMillis: 800)
+        nodes[j].publishers[nodes[i].name] = PublisherMachine(
+            config: .init(node: peer, database: "data", maxInFlight: 3, batchSize: 5, resendAfterMillis: 800, holdRefreshMillis: 1000),
+            certificateNames: [nodes[i].name], certificateSerial: nil)
         if nodes[i].subscribers[peer] == nil {
             nodes[i].subscribers[peer] = SubscriberMachine(config: .init(
                 node: nodes[i].name, peer: peer, database: "data", maxClockSkewMillis: Self.maxClockSkewMillis, resubscribeAfterMillis: 1500))
@@ -191,6 +194,63 @@ struct Simulation {
         }
     }
 
+    /// Feeds publisher machine `key` one input and carries out its Ready against the node
+    /// (auditd's reads and holds, the store's copy pages), each command answered at once.
+    /// Returns whether it sent a batch (a tick whose read sent one may be followed by another).
+    @discardableResult
+    mutating func publish(_ key: String, _ input: PublisherMachine.Input) -> Bool {
+        let (i, j) = ends(key)
+        let subscriber = nodes[i].name
+        guard var machine = nodes[j].publishers[subscriber] else { return false }
+        var ready = machine.step(input)
+        var sent = false
+        var queue: [PublisherMachine.StoreCommand] = []
+        while true {
+            for frame in ready.frames {
+                if case .message(.batch) = frame { sent = true }
+                send(key, toPublisher: false, frame)
+            }
+            if let close = ready.close {
+                if close.refused { violations.append("\(key): the publisher refused: \(close.reason)") }
+                nodes[j].publishers[subscriber] = machine
+                hangUp(key)
+                return false
+            }
+            queue += ready.store
+            guard !queue.isEmpty else { break }
+            ready = machine.step(.stored(serve(queue.removeFirst(), node: j), now: now))
+        }
+        nodes[j].publishers[subscriber] = machine
+        return sent
+    }
+
+    /// What the publishing node's auditd and store answer.
+    mutating func serve(_ command: PublisherMachine.StoreCommand, node j: Int) -> PublisherMachine.StoreResult {
+        switch command {
+        case .logIdentity:
+            return .logIdentity(nodes[j].logID)
+        case .logBounds:
+            return .bounds(oldest: nodes[j].retainedFrom, newest: nodes[j].lastSequence)
+        case .readLog(let from, let origins, let max, _):
+            let read = nodes[j].readLog(from: from, max: max)
+            return .log(.init(entries: read.entries.filter { origins.contains($0.origin) }, next: read.next, oldest: nodes[j].retainedFrom,
+                              newest: nodes[j].lastSequence, pruned: read.missing, log: nodes[j].logID))
+        case .hold(let peer, let from):
+            nodes[j].holds[peer] = (from, now)
+            return .done
+        case .copyTables:
+            return .tables(resumeFrom: nodes[j].lastSequence + 1, tables: [["name": "t", "primary_key": "id"]], databases: nil)
+        case .exportPage(let table, let after, _):
+            let rows = nodes[j].exportedRows.filter { after == nil || $0.id.text > after!.text }.prefix(Self.copyPageRows)
+            let last = rows.count == Self.copyPageRows ? rows.last?.id : nil
+            return .page(table: table, rows: rows.map(\.copyRow), last: last, oversized: [])
+        }
+    }
+
+    /// Every node may subscribe (the names never change).
+    var names: Set<String> { allNames }
+    private let allNames: Set<String>
+
     /// The connection of `key` ends (both sides notice); the subscriber dials again shortly.
     mutating func hangUp(_ key: String) {
         let (i, j) = ends(key)
@@ -198,6 +258,7 @@ struct Simulation {
         if nodes[i].subscribers[nodes[j].name]?.progress != nil { faults.copiesInterrupted += 1 }
         nodes[i].subscribers[nodes[j].name]?.disconnected()
         nodes[j].publishers[nodes[i].name] = nil
+        nodes[j].holds[nodes[i].name] = nil
         reconnectAt[key] = now + Self.reconnectMillis
     }
 
@@ -291,7 +352,9 @@ struct Simulation {
         let i = rng.int(0..<nodes.count)
         guard nodes[i].log.count > 1 else { return }
         if rng.chance(0.5) {
-            nodes[i].prune(olderThan: nodes[i].physical(now) - UInt64(rng.int(50..<600)))
+            // Spares what a connected peer still needs (holds refreshed lately).
+            let keepFrom = nodes[i].holds.values.filter { now < $0.refreshed + 3000 }.map(\.from).min()
+            nodes[i].prune(olderThan: nodes[i].physical(now) - UInt64(rng.int(50..<600)), keepFrom: keepFrom)
             faults.prunesByAge += 1
         } else {
             nodes[i].prune(count: rng.int(1..<(nodes[i].log.count / 2 + 2)))
@@ -367,24 +430,7 @@ struct Simulation {
         if !m.toPublisher {
             return step(m.link, .frame(m.frame, now: nodes[i].physical(now)))
         }
-        let subscriber = nodes[i].name
-        switch m.frame {
-        case .hello:
-            reply(m.link, .hello(node: nodes[j].name, time: nodes[j].physical(now), log: nodes[j].logID))
-        case .message(.subscribe), .message(.ack):
-            guard case .message(let message) = m.frame, var publisher = nodes[j].publishers[subscriber] else { return }
-            let answer = publisher.receive(message, now: now, oldestRetained: nodes[j].retainedFrom, newest: nodes[j].lastSequence)
-            nodes[j].publishers[subscriber] = publisher
-            if let answer { reply(m.link, .message(answer)) }
-        case .message(.copyBegin):
-            reply(m.link, .message(.copyTables(resumeFrom: nodes[j].lastSequence + 1, tables: [["name": "t", "primary_key": "id"]])))
-        case .message(.copyPage(let table, let after)):
-            let rows = nodes[j].exportedRows.filter { after == nil || $0.id.text > after!.text }.prefix(Self.copyPageRows)
-            let last = rows.count == Self.copyPageRows ? rows.last?.id : nil
-            reply(m.link, .message(.copyRows(table: table, rows: rows.map(\.copyRow), last: last)))
-        default:
-            break
-        }
+        publish(m.link, .frame(m.frame, allowed: names, now: now))
     }
 
     mutating func reply(_ key: String, _ frame: ReplicationFrame) { send(key, toPublisher: false, frame) }
@@ -403,21 +449,10 @@ struct Simulation {
     /// origins, stopping at a hole), resends; each subscriber machine's tick.
     mutating func pump(_ i: Int) {
         for peer in nodes[i].publishers.keys.sorted() {
-            guard var publisher = nodes[i].publishers[peer] else { continue }
+            // Each tick reads the log once when the window has room: tick until it stops asking.
             let key = Self.linkKey(subscriber: peer, publisher: nodes[i].name)
-            publisher.tick(now: now)
-            while publisher.canSend {
-                let read = nodes[i].readLog(from: publisher.next, max: publisher.batchSize)
-                if read.missing || publisher.next < nodes[i].retainedFrom {
-                    publisher.disconnected()
-                    reply(key, .message(.pruned(oldest: nodes[i].retainedFrom)))
-                    break
-                }
-                let entries = read.entries.filter { publisher.origins.contains($0.origin) }
-                guard let batch = publisher.nextBatch(log: entries, newest: nodes[i].lastSequence, now: now, readThrough: read.next - 1) else { break }
-                reply(key, .message(batch))
-            }
-            nodes[i].publishers[peer] = publisher
+            var reads = 0
+            while reads < 8, publish(key, .tick(allowed: names, now: now)) { reads += 1 }
         }
         for peer in nodes[i].subscribers.keys.sorted() {
             step(Self.linkKey(subscriber: nodes[i].name, publisher: peer), .tick(now: nodes[i].physical(now)))
