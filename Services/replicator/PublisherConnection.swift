@@ -101,7 +101,7 @@ struct PublisherConnection: Sendable {
         var queue: [PublisherMachine.StoreCommand] = []
         while true {
             for frame in ready.frames { try await FrameIO.send(frame, outbound) }
-            for event in ready.logs { log(event, machine) }
+            for event in ready.logs { logger.log(event, metadata: event.message == "peer subscribed" ? ["remote": .string(remoteAddress)] : [:]) }
             publishStatus(machine)
             if let close = ready.close {
                 // Closed here, not by the caller: the frame loop may be waiting on the socket
@@ -207,18 +207,6 @@ struct PublisherConnection: Sendable {
     }
 
     static func isNotFound(_ error: any Error) -> Bool { (error as? SkeinError)?.status == 404 }
-
-    private func log(_ event: PublisherMachine.LogEvent, _ machine: Locked<PublisherMachine>) {
-        let level: Logger.Level = switch event.level {
-        case .debug: .debug
-        case .info: .info
-        case .warning: .warning
-        case .error: .error
-        }
-        var metadata: Logger.Metadata = event.metadata.mapValues { .string($0) }
-        if event.message == "peer subscribed" { metadata["remote"] = .string(remoteAddress) }
-        logger.log(level: level, "\(event.message)", metadata: metadata)
-    }
 
     private func publishStatus(_ machine: Locked<PublisherMachine>) {
         let (peer, s) = machine.withLock { ($0.peer, $0.status) }

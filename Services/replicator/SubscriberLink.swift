@@ -135,7 +135,7 @@ struct SubscriberLink: Sendable {
         var queue: [SubscriberMachine.StoreCommand] = []
         while true {
             for frame in ready.frames { try await FrameIO.send(frame, socket) }
-            for event in ready.logs { log(event) }
+            for event in ready.logs { logger.log(event, metadata: metadata) }
             publishStatus()
             if let close = ready.close {
                 // Closed here: the frame loop may be waiting on the socket while a tick ended it.
@@ -190,16 +190,6 @@ struct SubscriberLink: Sendable {
 
     private func release(_ turn: Locked<Bool>) async {
         if turn.withLock({ held in defer { held = false }; return held }) { await initialSync.release(database) }
-    }
-
-    private func log(_ event: SubscriberMachine.LogEvent) {
-        let level: Logger.Level = switch event.level {
-        case .debug: .debug
-        case .info: .info
-        case .warning: .warning
-        case .error: .error
-        }
-        logger.log(level: level, "\(event.message)", metadata: metadata.merging(event.metadata.mapValues { .string($0) }) { $1 })
     }
 
     /// The machine's view of the link, in `cluster_status`.

@@ -93,18 +93,8 @@ public struct PublisherMachine: Sendable {
         case done
     }
 
-    public typealias LogEvent = SubscriberMachine.LogEvent
-
-    public struct Ready: Sendable, Equatable {
-        public var frames: [ReplicationFrame] = []
-        public var store: [StoreCommand] = []
-        public var logs: [LogEvent] = []
-        public var close: (reason: String, refused: Bool)?
-
-        public static func == (a: Ready, b: Ready) -> Bool {
-            a.frames == b.frames && a.store == b.store && a.logs == b.logs && a.close?.reason == b.close?.reason && a.close?.refused == b.close?.refused
-        }
-    }
+    public typealias LogEvent = MachineLogEvent
+    public typealias Ready = MachineReady<StoreCommand>
 
     public struct Status: Sendable, Equatable {
         public var publishing = false

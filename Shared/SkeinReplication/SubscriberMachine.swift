@@ -84,28 +84,8 @@ public struct SubscriberMachine: Sendable {
         case done
     }
 
-    public struct LogEvent: Sendable, Equatable {
-        public enum Level: String, Sendable { case debug, info, warning, error }
-        public let level: Level
-        public let message: String
-        public let metadata: [String: String]
-    }
-
-    /// Everything the caller must do after a step, in order: send the frames, run the store
-    /// commands (feeding each answer back), log, then close when `close` is set.
-    public struct Ready: Sendable, Equatable {
-        public var frames: [ReplicationFrame] = []
-        public var store: [StoreCommand] = []
-        public var logs: [LogEvent] = []
-        /// End the connection: why (`refused`: the peer's identity was refused).
-        public var close: (reason: String, refused: Bool)?
-
-        public var isEmpty: Bool { frames.isEmpty && store.isEmpty && logs.isEmpty && close == nil }
-
-        public static func == (a: Ready, b: Ready) -> Bool {
-            a.frames == b.frames && a.store == b.store && a.logs == b.logs && a.close?.reason == b.close?.reason && a.close?.refused == b.close?.refused
-        }
-    }
+    public typealias LogEvent = MachineLogEvent
+    public typealias Ready = MachineReady<StoreCommand>
 
     /// What `cluster_status` shows of this link.
     public struct Status: Sendable, Equatable {
