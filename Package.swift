@@ -112,6 +112,6 @@ let package = Package(
             path: "Tests/SkeinUnitTests"
         ),
         .testTarget(name: "SkeinSimulationTests", dependencies: ["SkeinCore", "SkeinReplication"], path: "Tests/SkeinSimulationTests"),
-        .testTarget(name: "SkeinProcessTests", dependencies: ["SkeinCore", "SkeinPeerNet", .product(name: "NIOSSL", package: "swift-nio-ssl")], path: "Tests/SkeinProcessTests"),
+        .testTarget(name: "SkeinProcessTests", dependencies: ["SkeinCore", "SkeinPeerNet", "SkeinReplication", .product(name: "Logging", package: "swift-log"), .product(name: "NIOSSL", package: "swift-nio-ssl")], path: "Tests/SkeinProcessTests"),
     ]
 )

@@ -1,4 +1,8 @@
 import Foundation
+import Logging
+import NIOSSL
+import SkeinPeerNet
+import SkeinReplication
 import SkeinCore
 import Testing
 
@@ -216,4 +220,56 @@ private func rowsByID(_ peer: Peer, _ database: String, _ table: String, _ ids: 
 /// Whether `peer` lets the admin in with `password`.
 private func accepts(_ peer: Peer, password: String) async throws -> Bool {
     try await peer.node.post(["operation": "cluster_status"], user: "admin", password: password).status == 200
+}
+
+extension ProcessTests.LifecycleTests {
+    /// A peer with a valid certificate whose batches carry entries of another origin (a
+    /// node relaying what it must not, or a forger) is cut off: nothing of the batch is
+    /// applied, and the subscriber logs why.
+    @Test func aPeerSendingAnotherOriginsEntriesIsCutOff() async throws {
+        let pki = try TestPKI(name: "Skein Test CA")
+        defer { pki.remove() }
+        try await withPeers(["node-a"]) { peers in
+            let a = peers[0]
+            try await a.node.ok(["operation": "create_table", "database": "data", "table": "owl", "primary_key": "id"])
+            // A hand-made node-b with node-b's real certificate.
+            let dir = a.node.root + "/fake-b"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let files = try pki.issue(node: "node-b", into: dir)
+            let tls = PeerTLSConfiguration.server(chain: try NIOSSLCertificate.fromPEMFile(files["tls.certificate"]!.stringValue!),
+                                                  key: try NIOSSLPrivateKey(file: files["tls.privateKey"]!.stringValue!, format: .pem),
+                                                  authorities: try NIOSSLCertificate.fromPEMFile(pki.certificate))
+            let port = TestNode.freePort()
+            let forged = AuditEntry(sequence: 1, version: HLCTimestamp(millis: UInt64(Date().timeIntervalSince1970 * 1000), counter: 0),
+                                    origin: "node-c", user: "admin", operation: "insert", table: "owl", ids: [1],
+                                    records: [["id": 1, "by": "forger"]], previous: [.null])
+            let server = PeerServer(host: "127.0.0.1", port: port, reusePort: false, tls: tls, logger: Logger(label: "fake-node-b"))
+            let serving = Task {
+                try await server.run(accept: { _ in true }) { socket, _ in
+                    guard (try? await socket.receive()) != nil else { return }  // its hello
+                    try? await socket.send(text: ReplicationFrame.hello(node: "node-b", time: nil, log: "f0f0f0f0f0f0f0f0").text)
+                    while let text = try? await socket.receive() {
+                        guard let frame = try? ReplicationFrame(text: text), case .message(let message) = frame else { return }
+                        switch message {
+                        case .copyBegin:
+                            try? await socket.send(text: ReplicationFrame.message(.copyTables(resumeFrom: 1, tables: [])).text)
+                        case .subscribe:
+                            try? await socket.send(text: ReplicationFrame.message(.batch(from: 1, through: 1, entries: [forged], newest: 1)).text)
+                        default:
+                            break
+                        }
+                    }
+                }
+            }
+            defer { serving.cancel() }
+            var config = try pki.issue(node: a.name, into: a.node.root)
+            config["replication.securePort"] = JSON(a.port)
+            config["replication.routes"] = [["hostname": "node-b", "host": "127.0.0.1", "port": JSON(port)]]
+            try a.node.startReplicator(config: config)
+            _ = try await pollUntil("node-a cutting off the forging peer", timeout: 30) { () -> Bool? in
+                a.replicatorLog.contains("the peer broke the protocol: batch entry 1 has origin \\\"node-c\\\"") ? true : nil
+            }
+            #expect(try await record(a, "owl", 1) == nil, "a forged entry was applied")
+        }
+    }
 }
