@@ -165,7 +165,10 @@ struct SubscriberLink: Sendable {
         case .syncedFromAnyone:
             let reply = try await store.call(op: "replication_cursors", body: ["database": db])
             guard let cursors = reply["cursors"]?.objectValue else { throw JSON.MissingField(field: "cursors", reply: reply.text) }
-            return .synced(cursors.values.contains { ($0.intValue ?? 0) > 0 })
+            return .synced(try cursors.values.contains { v in
+                guard let n = v.intValue else { throw JSON.MissingField(field: "cursors", reply: reply.text) }
+                return n > 0
+            })
         case .apply(let entries, let through, let log, let restart):
             let reply = try await store.call(op: "replication_apply", body: [
                 "database": db, "peer": peer, "through": JSON(through), "entries": .array(entries.map(\.json)),
@@ -222,7 +225,9 @@ struct SubscriberLink: Sendable {
                 _ = try await store.call(op: "create_database", body: ["database": .string(name)])
                 logger.info("created database learned from the peer", metadata: metadata.merging(["created": .string(name)]) { $1 })
             } catch {
-                guard (error as? SkeinError)?.status == 400 else { throw error }  // created meanwhile
+                // Created meanwhile: nothing to do.
+                let now = (try await store.call(op: "database_list", body: [:]).arrayValue ?? []).compactMap(\.stringValue)
+                guard (error as? SkeinError)?.status == 400, now.contains(name) else { throw error }
             }
         }
     }
@@ -250,7 +255,7 @@ struct SubscriberLink: Sendable {
             logger.info("copied table created", metadata: metadata.merging(["table": .string(name)]) { $1 })
         } catch {
             // Created meanwhile (a local create_table, a streamed entry): nothing to do.
-            guard "\(error)".contains("already exists") else { throw error }
+            guard (error as? SkeinError)?.status == 400, try await localTables().contains(name) else { throw error }
         }
     }
 }
