@@ -121,6 +121,7 @@ public struct PublisherMachine: Sendable {
     /// The first entry of our log the peer still needs.
     private var hold: UInt64?
     private var lastHoldMillis: UInt64 = 0
+    private var holdDue = false
     private var lastMembershipMillis: UInt64 = 0
     /// A `readLog` is out, from this position.
     private var reading: UInt64?
@@ -211,7 +212,11 @@ public struct PublisherMachine: Sendable {
     /// A `subscribe` (with the log's bounds) or an `ack` through the session.
     private mutating func accept(_ message: ReplicationMessage, oldest: UInt64, newest: UInt64?, now: UInt64, _ ready: inout Ready) {
         let reply = session.receive(message, now: now, oldestRetained: oldest, newest: newest)
-        if session.subscribed { hold = session.acknowledged + 1 }
+        if session.subscribed {
+            // A new hold goes to auditd at the next tick; a moving one with the refreshes.
+            if hold == nil { holdDue = true }
+            hold = session.acknowledged + 1
+        }
         if case .pruned(let oldest, let reason)? = reply {
             log(&ready, .info, reason == nil ? "peer's position is older than our retained audit log: it needs a full copy" : "peer needs a full copy",
                 ["peer": peer ?? "-", "oldest_retained": "\(oldest)", "reason": reason ?? "pruned"])
@@ -295,8 +300,9 @@ public struct PublisherMachine: Sendable {
                 return
             }
         }
-        if let hold, now >= lastHoldMillis + config.holdRefreshMillis {
+        if let hold, holdDue || now >= lastHoldMillis + config.holdRefreshMillis {
             lastHoldMillis = now
+            holdDue = false
             ready.store.append(.hold(peer: peer, from: hold))
         }
         session.tick(now: now)
