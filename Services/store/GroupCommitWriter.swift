@@ -65,8 +65,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// it runs on the writer thread, which owns the clock.
     func observe(_ version: HLCTimestamp) throws {
         let now = config.wallClock.nowMillis()
-        if version.millis > now + config.maxClockSkewMillis {
-            throw SkeinError.conflict("clock skew: a version \(version.millis - now) ms ahead of this node's clock (replication.maxClockSkew \(config.maxClockSkewMillis) ms)")
+        if let ahead = HybridLogicalClock.skew(of: version.millis, now: now, limit: config.maxClockSkewMillis) {
+            throw SkeinError.conflict("clock skew: a version \(ahead) ms ahead of this node's clock (replication.maxClockSkew \(config.maxClockSkewMillis) ms)")
         }
         clock.receive(version, now: now)
     }

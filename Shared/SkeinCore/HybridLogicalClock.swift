@@ -72,6 +72,14 @@ public struct HybridLogicalClock: Sendable {
         return next
     }
 
+    /// The one clock-skew rule (`replication.maxClockSkew`): how far a write stamped at
+    /// `millis` is ahead of local time `now`, when that is more than `limit` (nil: within it).
+    /// Such a write is neither applied nor observed: the replication link pauses, the store
+    /// refuses it.
+    public static func skew(of millis: UInt64, now: UInt64, limit: UInt64) -> UInt64? {
+        millis > now + limit ? millis - now : nil
+    }
+
     /// Whether the last received timestamp was ahead of us by more than the allowed skew.
     public var peerClockTooFarAhead: Bool { lastSkewMillis > maxForwardSkewMillis }
 }

@@ -368,7 +368,7 @@ public struct SubscriberMachine: Sendable {
             // A copied row written too far ahead is neither imported nor observed by the
             // clock: the copy stops (its progress kept) and the next connection retries it.
             let newest = rows.compactMap { $0["version"]?.stringValue.flatMap(UInt64.init).map { HLCTimestamp(rawValue: $0).millis } }.max() ?? 0
-            if let ahead = SubscriberSession.tooFarAhead(newest, now: now, maxClockSkewMillis: config.maxClockSkewMillis) {
+            if let ahead = HybridLogicalClock.skew(of: newest, now: now, limit: config.maxClockSkewMillis) {
                 let reason = "a copied row is \(ahead) ms ahead of this node's clock (replication.maxClockSkew \(config.maxClockSkewMillis) ms): the copy waits until local time catches up"
                 if status.clockSkew == nil { status.clockSkewPauses += 1 }
                 status.clockSkew = reason

@@ -116,7 +116,7 @@ public struct SubscriberSession: Sendable {
             if through <= cursor { return .send(.ack(through: cursor)) }  // already applied
             if from > cursor + 1 { return .send(subscribe) }  // a gap: restart from our cursor
             let fresh = entries.filter { $0.sequence > cursor }
-            guard let ahead = fresh.firstIndex(where: { Self.tooFarAhead($0.version.millis, now: now, maxClockSkewMillis: maxClockSkewMillis) != nil }) else {
+            guard let ahead = fresh.firstIndex(where: { HybridLogicalClock.skew(of: $0.version.millis, now: now, limit: maxClockSkewMillis) != nil }) else {
                 return .apply(fresh, through: through)
             }
             let entry = fresh[ahead]
@@ -131,12 +131,6 @@ public struct SubscriberSession: Sendable {
         case .subscribe, .ack, .copyBegin, .copyTables, .copyPage, .copyRows:
             return .none  // the copy frames are read by the copy itself
         }
-    }
-
-    /// How far a write stamped at `millis` is ahead of local time `now`, when that is more
-    /// than `maxClockSkewMillis` (nil: it may be applied).
-    public static func tooFarAhead(_ millis: UInt64, now: UInt64, maxClockSkewMillis: UInt64) -> UInt64? {
-        millis > now + maxClockSkewMillis ? millis - now : nil
     }
 
     /// What is wrong with a batch, if anything: every entry must be of an origin we asked

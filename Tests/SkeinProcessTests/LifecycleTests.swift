@@ -44,13 +44,7 @@ extension ProcessTests {
         /// admin: its first super user (made when it starts, after the cluster changed the
         /// password) carries the bootstrap version and loses everywhere.
         @Test func aJoiningNodeKeepsTheClusterAdminPassword() async throws {
-            let pki = try TestPKI(name: "Skein Test CA")
-            defer { pki.remove() }
-            try await withPeers(["node-a", "node-b"]) { peers in
-                let (a, b) = (peers[0], peers[1])
-                try a.replicate(with: [b], pki: pki)
-                try b.replicate(with: [a], pki: pki)
-                try await waitUntilConnected(a, b)
+            try await withReplicatingPair { a, b, pki in
                 let old = a.node.adminPassword, new = "Changed-admin-2"
                 try await a.node.ok(["operation": "alter_user", "username": "admin", "password": .string(new)])
                 _ = try await pollUntil("the new password on node-b", timeout: 30) { try await accepts(b, password: new) ? true : nil }

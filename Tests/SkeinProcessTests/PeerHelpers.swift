@@ -186,6 +186,11 @@ func waitUntilConnected(_ a: Peer, _ b: Peer, timeout: Double = 20) async throws
 
 /// node-a and node-b under one CA, replicating with each other, both links up.
 func withReplicatingPair(_ body: (Peer, Peer) async throws -> Void) async throws {
+    try await withReplicatingPair { a, b, _ in try await body(a, b) }
+}
+
+/// The same, with the CA, for a test that adds nodes of its own under it.
+func withReplicatingPair(_ body: (Peer, Peer, TestPKI) async throws -> Void) async throws {
     let pki = try TestPKI(name: "Skein Test CA")
     defer { pki.remove() }
     try await withPeers(["node-a", "node-b"]) { peers in
@@ -193,6 +198,6 @@ func withReplicatingPair(_ body: (Peer, Peer) async throws -> Void) async throws
         try a.replicate(with: [b], pki: pki)
         try b.replicate(with: [a], pki: pki)
         try await waitUntilConnected(a, b)
-        try await body(a, b)
+        try await body(a, b, pki)
     }
 }
