@@ -40,20 +40,22 @@ final class AuditStream: @unchecked Sendable {
             changed.unlock()
             guard let env = try registry.database(name) else { throw SkeinError.notFound("database '\(name)' does not exist") }
             let log = JSON.string(env.logID)
-            let (entries, next, oldest, newest, missing) = try env.lmdb.read { txn in
+            let (entries, next, oldest, newest, missing, clock) = try env.lmdb.read { txn in
                 let oldest = try env.retainedFrom(txn)
                 let newest = try env.lastSequence(txn)
+                // Read with `newest`: every write of this node up to it is in the log so far.
+                let clock = try env.clockHighWater(txn)
                 let read = try env.readLog(txn, from: from, limit: max, maxBytes: maxBytes)
                 let entries = read.entries.filter { (tables == nil || tables!.contains($0.table)) && (origins == nil || origins!.contains($0.origin)) }
                     .map(\.json)
-                return (entries, read.next, oldest, newest, read.missing)
+                return (entries, read.next, oldest, newest, read.missing, clock)
             }
             // `pruned`: the caller's position is older than what is retained, or entries at
             // its position were deleted: streaming on would silently skip them.
             let pruned = from < oldest || missing
             if !entries.isEmpty || next > from || Date() >= deadline || pruned {
                 return ["entries": .array(entries), "next": JSON(next), "oldest": JSON(oldest), "newest": JSON(newest), "pruned": .bool(pruned),
-                        "log_id": log]
+                        "log_id": log, "clock": clock.map { .string(String($0.rawValue)) } ?? .null]
             }
             changed.lock()
             if generation[name, default: 0] == seen { _ = changed.wait(until: deadline) }

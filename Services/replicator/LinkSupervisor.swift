@@ -9,12 +9,14 @@ import SkeinService
 actor LinkSupervisor {
     private let makeLink: @Sendable (ReplicationRoute, String) -> SubscriberLink
     private let status: ReplicationStatus
+    private let pruner: TombstonePruner
     private let logger: Logger
     /// Running links by peer, then database.
     private var running: [String: (route: ReplicationRoute, tasks: [String: Task<Void, Never>])] = [:]
 
-    init(status: ReplicationStatus, logger: Logger, makeLink: @escaping @Sendable (ReplicationRoute, String) -> SubscriberLink) {
+    init(status: ReplicationStatus, pruner: TombstonePruner, logger: Logger, makeLink: @escaping @Sendable (ReplicationRoute, String) -> SubscriberLink) {
         self.status = status
+        self.pruner = pruner
         self.logger = logger
         self.makeLink = makeLink
     }
@@ -43,6 +45,7 @@ actor LinkSupervisor {
             running[route.hostname] = entry
         }
         status.setPeers(peers, databases: databases)
+        pruner.setPeers(Set(peers.map(\.hostname)), databases: databases)
     }
 
     func stopAll() {

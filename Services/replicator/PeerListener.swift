@@ -17,6 +17,7 @@ struct PeerListener {
     let store: RPCClient
     let auditd: RPCClient
     let status: ReplicationStatus
+    let pruner: TombstonePruner
     let directory: PeerDirectory
     let logger: Logger
 
@@ -50,7 +51,7 @@ struct PeerListener {
                 let connection = PublisherConnection(config: config, database: database, certificateNames: socket.certificateNames,
                                                      certificateSerial: socket.certificateSerial, directory: directory,
                                                      remoteAddress: socket.remoteAddress,
-                                                     store: store, auditd: auditd, status: status, logger: logger)
+                                                     store: store, auditd: auditd, status: status, pruner: pruner, logger: logger)
                 await connection.run(socket: socket)
             })
     }

@@ -24,6 +24,7 @@ struct PublisherConnection: Sendable {
     let store: RPCClient
     let auditd: RPCClient
     let status: ReplicationStatus
+    let pruner: TombstonePruner
     let logger: Logger
 
     static let batchSize = 500
@@ -69,6 +70,8 @@ struct PublisherConnection: Sendable {
             return m.peer
         }
         if let peer {
+            // A peer that is not connected holds tombstone pruning back.
+            pruner.reported(peer: peer, database: database, nil)
             status.update(peer: peer, database: database) { $0.publishing = false }
             logger.info("peer unsubscribed", metadata: ["peer": .string(peer), "database": .string(database)])
         }
@@ -150,7 +153,7 @@ struct PublisherConnection: Sendable {
                 guard let log = r["log_id"]?.stringValue else { throw JSON.MissingField(field: "log_id", reply: r.text) }
                 return .log(.init(entries: (r["entries"]?.arrayValue ?? []).compactMap(AuditEntry.init(json:)), next: try r.requiredSequence("next"),
                                   oldest: try r.requiredSequence("oldest"), newest: try r.requiredSequence("newest"),
-                                  pruned: r["pruned"]?.boolValue == true, log: log))
+                                  pruned: r["pruned"]?.boolValue == true, log: log, clock: try r.optionalVersion("clock")))
             } catch {
                 if !Self.isNotFound(error) { logger.warning("cannot read the audit log", metadata: ["database": .string(database), "error": .string("\(error)")]) }
                 try await Task.sleep(for: .seconds(1))
@@ -211,10 +214,12 @@ struct PublisherConnection: Sendable {
     private func publishStatus(_ machine: Locked<PublisherMachine>) {
         let (peer, s) = machine.withLock { ($0.peer, $0.status) }
         guard let peer else { return }
+        if let frontier = s.peerFrontier { pruner.reported(peer: peer, database: database, frontier) }
         status.update(peer: peer, database: database) {
             $0.publishing = s.publishing
             if let lag = s.lagEntries { $0.lagEntries = lag }
             if let sent = s.sendingMessage { $0.sendingMessage = sent }
+            $0.peerFrontier = s.peerFrontier
         }
     }
 }

@@ -46,6 +46,10 @@ final class ReplicationStatus: @unchecked Sendable {
         var clockSkewPauses = 0
         /// Rows a full copy could not bring (too big for any message), by table and id.
         var oversizedRows: [String] = []
+        /// Every write of the peer's own up to this HLC value is applied here (from the
+        /// `clock` of its batches), and the peer's own frontier (its `frontier` frames).
+        var watermark: UInt64?
+        var peerFrontier: UInt64?
     }
 
     /// Bytes per second over the last complete 5-second window.
@@ -151,6 +155,8 @@ final class ReplicationStatus: @unchecked Sendable {
                     "clock_skew": s.clockSkew.map(JSON.string) ?? .null,
                     "clock_skew_pauses": JSON(s.clockSkewPauses),
                     "oversized_rows": JSON(s.oversizedRows),
+                    "watermark": time(s.watermark.map { HLCTimestamp(rawValue: $0).millis }),
+                    "peer_frontier": time(s.peerFrontier.map { HLCTimestamp(rawValue: $0).millis }),
                 ]
             }
             let learned = !config.routes.contains { $0.hostname == route.hostname }

@@ -20,6 +20,7 @@ struct SubscriberLink: Sendable {
     let store: RPCClient
     let status: ReplicationStatus
     let initialSync: InitialSync
+    let pruner: TombstonePruner
     let logger: Logger
     let machine: Locked<SubscriberMachine>
 
@@ -28,7 +29,7 @@ struct SubscriberLink: Sendable {
     static let tickMillis: UInt64 = 500
 
     init(config: NodeConfig, route: ReplicationRoute, database: String, tls: TLSConfiguration, store: RPCClient,
-         status: ReplicationStatus, initialSync: InitialSync, logger: Logger) {
+         status: ReplicationStatus, initialSync: InitialSync, pruner: TombstonePruner, logger: Logger) {
         self.config = config
         self.route = route
         self.database = database
@@ -36,6 +37,7 @@ struct SubscriberLink: Sendable {
         self.store = store
         self.status = status
         self.initialSync = initialSync
+        self.pruner = pruner
         self.logger = logger
         machine = Locked(SubscriberMachine(config: .init(
             node: config.nodeName, peer: route.hostname, database: database, startTime: route.startTimeMillis,
@@ -107,7 +109,8 @@ struct SubscriberLink: Sendable {
                     // clock-skew pause (a tick only ever sends frames).
                     while !Task.isCancelled {
                         try await Task.sleep(for: .milliseconds(Self.tickMillis))
-                        try await execute(machine.withLock { $0.step(.tick(now: now())) }, socket, turn)
+                        let frontier = pruner.frontier(database: database)
+                        try await execute(machine.withLock { $0.step(.tick(now: now(), frontier: frontier)) }, socket, turn)
                     }
                 }
                 while let frame = try await FrameIO.next(socket, received: { bytes in
@@ -198,6 +201,7 @@ struct SubscriberLink: Sendable {
     /// The machine's view of the link, in `cluster_status`.
     private func publishStatus() {
         let s = machine.withLock { $0.status }
+        pruner.watermark(peer: route.hostname, database: database, s.watermark)
         status.update(peer: route.hostname, database: database) {
             $0.connected = s.connected
             $0.latencyMillis = s.latencyMillis
@@ -208,6 +212,7 @@ struct SubscriberLink: Sendable {
             $0.clockSkew = s.clockSkew
             $0.clockSkewPauses = s.clockSkewPauses
             $0.oversizedRows = s.oversizedRows
+            $0.watermark = s.watermark
             $0.peerNewest = s.peerNewest
             $0.lagMillis = s.lagMillis
             $0.lastCommitConfirmed = s.lastCommitConfirmed

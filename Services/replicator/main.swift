@@ -26,7 +26,8 @@ let rpc = RPCServer(endpoint: config.replicatorEndpoint, logger: logger) { reque
     }
 }
 let directory = PeerDirectory(config: config, store: store, logger: logger)
-let listener = PeerListener(config: config, tls: tls, store: store, auditd: auditd, status: status, directory: directory, logger: logger)
+let pruner = TombstonePruner(config: config, store: store, logger: logger)
+let listener = PeerListener(config: config, tls: tls, store: store, auditd: auditd, status: status, pruner: pruner, directory: directory, logger: logger)
 do {
     try store.start()
     try auditd.start()
@@ -39,10 +40,11 @@ do {
 // One subscriber link per (peer, database): this node pulls what each peer originated.
 // Peers are the routes it owns plus the nodes learned from hdb_nodes.
 let initialSync = InitialSync()
-let supervisor = LinkSupervisor(status: status, logger: logger) { route, database in
+let supervisor = LinkSupervisor(status: status, pruner: pruner, logger: logger) { route, database in
     SubscriberLink(config: config, route: route, database: database, tls: tls.client, store: store, status: status,
-                   initialSync: initialSync, logger: logger)
+                   initialSync: initialSync, pruner: pruner, logger: logger)
 }
+let prunerTask = Task { await pruner.run() }
 let directoryTask = Task { await directory.run { peers, databases in await supervisor.reconcile(peers, databases: databases) } }
 logger.info("replicator started", metadata: [
     "node": .string(config.nodeName), "region": .string(config.replicationRegion ?? "-"),
@@ -56,6 +58,7 @@ Thread.detachNewThread {
     ServiceMain.waitForTermination()
     logger.info("replicator stopping")
     directoryTask.cancel()
+    prunerTask.cancel()
     let stopped = DispatchSemaphore(value: 0)
     Task {
         await supervisor.stopAll()

@@ -172,6 +172,16 @@ final class StoreService: @unchecked Sendable {
                 return .init(kind: .control(body), user: user, respond: respond)
             }
         }
+        if op == "tombstone_prune" {
+            // The replicator's horizon (docs/INTERFACES.md §8): tombstones up to it go.
+            let database = try req.database()
+            guard let text = try req.string("through"), let through = UInt64(text) else {
+                throw SkeinError.badRequest("'through' must be a version (an HLC value as decimal text)")
+            }
+            return .init(kind: .write(database: database, createDatabase: false, { env, txn, _ in
+                ["pruned": JSON(try env.pruneTombstones(txn, through: through))]
+            }), user: user, respond: respond)
+        }
         let system = self.system
         let body: ((DatabaseEnvironment, LMDBTransaction, WriteContext) throws -> JSON)?
         switch op {

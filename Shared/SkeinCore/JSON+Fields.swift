@@ -18,3 +18,19 @@ extension JSON {
         return n
     }
 }
+
+extension JSON {
+    /// This object with `key` set (anything else is returned as it is).
+    public func adding(_ key: String, _ value: JSON) -> JSON {
+        guard case .object(var o) = self else { return self }
+        o[key] = value
+        return .object(o)
+    }
+
+    /// An HLC raw value field, carried as decimal text (it passes 2^53); nil when absent or null.
+    public func optionalVersion(_ key: String) throws(MissingField) -> UInt64? {
+        guard let v = self[key], !v.isNull else { return nil }
+        guard let text = v.stringValue, let n = UInt64(text) else { throw MissingField(field: key, reply: self.text) }
+        return n
+    }
+}

@@ -57,14 +57,18 @@ public struct PublisherMachine: Sendable {
         /// The position is older than the retained log, or entries at it were deleted.
         public var pruned: Bool
         public var log: String
+        /// This node's clock high-water mark read with the log (an HLC raw value): every
+        /// write of ours up to it is at or before `newest`.
+        public var clock: UInt64?
 
-        public init(entries: [AuditEntry], next: UInt64, oldest: UInt64, newest: UInt64, pruned: Bool, log: String) {
+        public init(entries: [AuditEntry], next: UInt64, oldest: UInt64, newest: UInt64, pruned: Bool, log: String, clock: UInt64? = nil) {
             self.entries = entries
             self.next = next
             self.oldest = oldest
             self.newest = newest
             self.pruned = pruned
             self.log = log
+            self.clock = clock
         }
     }
 
@@ -100,6 +104,8 @@ public struct PublisherMachine: Sendable {
         public var publishing = false
         public var lagEntries: UInt64?
         public var sendingMessage: UInt64?
+        /// The subscriber's frontier of this database (`frontier` frames), for tombstone pruning.
+        public var peerFrontier: UInt64?
     }
 
     enum Phase: Sendable, Equatable {
@@ -204,6 +210,9 @@ public struct PublisherMachine: Sendable {
             ready.store.append(.logBounds(from: from))
         case .ack:
             accept(message, oldest: 0, newest: nil, now: now, &ready)
+        case .frontier(let version):
+            // Frontiers only grow (a late duplicate says less than the last one).
+            status.peerFrontier = max(status.peerFrontier ?? 0, version)
         case .batch, .pruned, .copyTables, .copyRows:
             ready.close = ("a subscriber sent a publisher's message", false)
         }
@@ -281,7 +290,7 @@ public struct PublisherMachine: Sendable {
         }
         // Rewound (resend, re-subscribe) while we read: read again from the new position.
         guard session.next == from else { return }
-        let batch = session.nextBatch(log: read.entries, newest: read.newest, now: now, readThrough: read.next - 1)
+        let batch = session.nextBatch(log: read.entries, newest: read.newest, now: now, readThrough: read.next - 1, clock: read.clock)
         status.lagEntries = read.newest > session.acknowledged ? read.newest - session.acknowledged : 0
         if let batch {
             ready.frames.append(.message(batch))
@@ -316,6 +325,7 @@ public struct PublisherMachine: Sendable {
     public mutating func disconnected() {
         session.disconnected()
         status.publishing = false
+        status.peerFrontier = nil
     }
 
     private func log(_ ready: inout Ready, _ level: LogEvent.Level, _ message: String, _ metadata: [String: String] = [:]) {

@@ -58,8 +58,8 @@ public struct PublisherSession: Sendable {
             }
             inFlight.removeAll { $0 <= through }
             return nil
-        case .batch, .pruned, .copyBegin, .copyTables, .copyPage, .copyRows:
-            return nil  // the copy frames are served by the connection itself
+        case .batch, .pruned, .copyBegin, .copyTables, .copyPage, .copyRows, .frontier:
+            return nil  // the copy frames and the frontier are the machine's
         }
     }
 
@@ -67,13 +67,14 @@ public struct PublisherSession: Sendable {
     /// log returns), or nil when nothing is due. `newest` is the log's last sequence, so a
     /// run of entries of other origins still advances the subscriber. `readThrough`: the
     /// last sequence the reader looked at, when it already left out entries of other
-    /// origins (the batch covers them).
-    public mutating func nextBatch(log: [AuditEntry], newest: UInt64, now: UInt64, readThrough: UInt64? = nil) -> ReplicationMessage? {
+    /// origins (the batch covers them). `clock`: the publisher's clock high-water mark read
+    /// with the log, sent only on a batch that reaches `newest`.
+    public mutating func nextBatch(log: [AuditEntry], newest: UInt64, now: UInt64, readThrough: UInt64? = nil, clock: UInt64? = nil) -> ReplicationMessage? {
         guard canSend, next <= newest else { return nil }
         let through = min(newest, readThrough ?? log.last?.sequence ?? newest, next + UInt64(batchSize) - 1)
         guard through >= next else { return nil }
         let entries = log.filter { $0.sequence >= next && $0.sequence <= through && wanted($0) }
-        let message = ReplicationMessage.batch(from: next, through: through, entries: entries, newest: newest)
+        let message = ReplicationMessage.batch(from: next, through: through, entries: entries, newest: newest, clock: through == newest ? clock : nil)
         if inFlight.isEmpty { lastProgressMillis = now }
         inFlight.append(through)
         next = through + 1

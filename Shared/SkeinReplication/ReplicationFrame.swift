@@ -26,12 +26,16 @@ public enum ReplicationFrame: Sendable, Equatable {
             var o: [String: JSON] = ["type": "subscribe", "from": JSON(from), "origins": JSON(origins)]
             if let startTime { o["start_time"] = JSON(startTime) }
             return .object(o)
-        case .message(.batch(let from, let through, let entries, let newest)):
+        case .message(.batch(let from, let through, let entries, let newest, let clock)):
             var o: [String: JSON] = ["type": "batch", "from": JSON(from), "through": JSON(through), "entries": .array(entries.map(\.json))]
             if let newest { o["newest"] = JSON(newest) }
+            // As text: an HLC raw value passes 2^53, which a JSON number cannot carry exactly.
+            if let clock { o["clock"] = .string(String(clock)) }
             return .object(o)
         case .message(.ack(let through)):
             return ["type": "ack", "through": JSON(through)]
+        case .message(.frontier(let version)):
+            return ["type": "frontier", "version": .string(String(version))]
         case .message(.pruned(let oldest, let reason)):
             return reason.map { ["type": "pruned", "oldest": JSON(oldest), "reason": .string($0)] } ?? ["type": "pruned", "oldest": JSON(oldest)]
         case .message(.copyBegin(let startTime)):
@@ -74,6 +78,12 @@ public enum ReplicationFrame: Sendable, Equatable {
             return n
         }
         func startTime() throws(DecodeError) -> UInt64? { try optionalNumber("start_time") }
+        /// An HLC raw value, as decimal text.
+        func version(_ key: String) throws(DecodeError) -> UInt64? {
+            guard let v = o[key], !v.isNull else { return nil }
+            guard let text = v.stringValue, let n = UInt64(text) else { throw DecodeError(reason: "\(type).\(key) must be a version (decimal text)") }
+            return n
+        }
         func tableName() throws(DecodeError) -> String {
             guard let t = o["table"]?.stringValue, !t.isEmpty else { throw DecodeError(reason: "\(type).table must be a table name") }
             return t
@@ -106,9 +116,12 @@ public enum ReplicationFrame: Sendable, Equatable {
                 guard let entry = AuditEntry(json: item) else { throw DecodeError(reason: "batch.entries[\(i)] is not an audit entry") }
                 entries.append(entry)
             }
-            self = .message(.batch(from: from, through: through, entries: entries, newest: try optionalNumber("newest")))
+            self = .message(.batch(from: from, through: through, entries: entries, newest: try optionalNumber("newest"), clock: try version("clock")))
         case "ack":
             self = .message(.ack(through: try sequence("through")))
+        case "frontier":
+            guard let v = try version("version") else { throw DecodeError(reason: "frontier.version must be a version (decimal text)") }
+            self = .message(.frontier(v))
         case "pruned":
             self = .message(.pruned(oldest: try sequence("oldest"), reason: o["reason"]?.stringValue))
         case "copy_begin":

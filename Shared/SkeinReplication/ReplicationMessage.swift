@@ -11,9 +11,16 @@ public enum ReplicationMessage: Sendable, Equatable {
     /// Publisher → subscriber: the entries of sequences `from...through` whose origin was
     /// asked for (others are skipped but still covered by `through`). `newest` is the
     /// publisher's last sequence when it sent the batch (how far behind the subscriber is).
-    case batch(from: UInt64, through: UInt64, entries: [AuditEntry], newest: UInt64? = nil)
+    /// `clock` (an HLC raw value), only on a batch that reaches the end of the log as read:
+    /// every write of the publisher's own with a version up to it is at or before `through`
+    /// (its clock's high-water mark, read with the log), the subscriber's watermark of it.
+    case batch(from: UInt64, through: UInt64, entries: [AuditEntry], newest: UInt64? = nil, clock: UInt64? = nil)
     /// Subscriber → publisher: everything through `through` is applied durably.
     case ack(through: UInt64)
+    /// Subscriber → publisher: this node's frontier of the database (an HLC raw value):
+    /// every write of every node with a version up to it is applied here. The publisher
+    /// forgets a tombstone once every peer's frontier and its own passed it.
+    case frontier(UInt64)
     /// Publisher → subscriber: `from` is older than the oldest retained entry (or past the
     /// end of the log: `reason` says so); the subscriber needs a full copy before streaming.
     case pruned(oldest: UInt64, reason: String? = nil)

@@ -52,7 +52,9 @@ public struct SubscriberMachine: Sendable {
         case frame(ReplicationFrame, now: UInt64)
         /// The answer to the oldest store command not answered yet.
         case stored(StoreResult, now: UInt64)
-        case tick(now: UInt64)
+        /// `frontier`: this node's frontier of the database (`TombstoneHorizon`), sent to
+        /// the peer when it moved (and every few seconds).
+        case tick(now: UInt64, frontier: UInt64? = nil)
     }
 
     /// What the machine needs from the node's store, each answered by one `StoreResult`.
@@ -103,6 +105,10 @@ public struct SubscriberMachine: Sendable {
         public var lastCommitConfirmed: UInt64?
         public var lastReceivedLocalTime: UInt64?
         public var lastReceivedRemoteTime: UInt64?
+        /// The peer's clock (HLC raw) up to which every write of its own is applied here: the
+        /// `clock` of the last batch that reached the end of its log. Copies never raise it;
+        /// a resync clears it (the peer's new log may hold older versions).
+        public var watermark: UInt64?
     }
 
     enum Phase: Sendable {
@@ -113,7 +119,7 @@ public struct SubscriberMachine: Sendable {
         case deciding(cursor: ReplicationCursor, peerLog: String?)
         case streaming
         /// An apply in the store; its ack goes out when it is answered.
-        case applying(through: UInt64, newestWrite: UInt64?, received: UInt64)
+        case applying(through: UInt64, newestWrite: UInt64?, received: UInt64, clock: UInt64?)
         case copying(Copy)
     }
 
@@ -142,6 +148,9 @@ public struct SubscriberMachine: Sendable {
     /// An interrupted full copy from this peer, continued by the next connection.
     public private(set) var progress: CopyProgress?
     private var copiedRows = 0
+    /// The frontier last sent on this connection, and when.
+    private var frontierSent: (version: UInt64, at: UInt64)?
+    static let frontierRefreshMillis: UInt64 = 5000
 
     public init(config: Config) {
         self.config = config
@@ -184,6 +193,7 @@ public struct SubscriberMachine: Sendable {
             // A new connection starts a new session (the cursor comes from the store): a
             // copy asked for or a pause on the old one does not carry over.
             session = Self.session(config)
+            frontierSent = nil
             phase = .greeting(cursor: nil, peerLog: nil)
             ready.frames.append(.hello(node: config.node, time: now))
             ready.store.append(.readCursor)
@@ -191,8 +201,8 @@ public struct SubscriberMachine: Sendable {
             receive(frame, now: now, &ready)
         case .stored(let result, let now):
             stored(result, now: now, &ready)
-        case .tick(let now):
-            tick(now: now, &ready)
+        case .tick(let now, let frontier):
+            tick(now: now, frontier: frontier, &ready)
         }
         return ready
     }
@@ -258,7 +268,11 @@ public struct SubscriberMachine: Sendable {
 
     private mutating func stream(_ message: ReplicationMessage, now: UInt64, _ ready: inout Ready) {
         session.heard(now: now)
-        if case .batch(_, _, _, let newest?) = message { status.peerNewest = newest }
+        var batchEnd: (through: UInt64, clock: UInt64?)?
+        if case .batch(_, let through, _, let newest, let clock) = message {
+            if let newest { status.peerNewest = newest }
+            batchEnd = (through, clock)
+        }
         let wasPaused = session.paused != nil
         let action = session.receive(message, now: now)
         if !wasPaused, let pause = session.paused {
@@ -272,6 +286,8 @@ public struct SubscriberMachine: Sendable {
         }
         switch action {
         case .apply(let entries, let through):
+            // The batch's clock holds only when all of it is applied (not cut at a pause).
+            let clock = batchEnd?.through == through ? batchEnd?.clock : nil
             let newestWrite = entries.map(\.version.millis).max()
             status.lastReceivedLocalTime = now
             if let newestWrite { status.lastReceivedRemoteTime = newestWrite }
@@ -279,11 +295,11 @@ public struct SubscriberMachine: Sendable {
             // few seconds (or with the next entries), not with a commit per batch; after a
             // restart those ranges are simply skipped again.
             if entries.isEmpty && now < session.cursorSavedMillis + config.emptyCursorSaveMillis {
-                acknowledge(through: through, newestWrite: nil, now: now, &ready)
+                acknowledge(through: through, newestWrite: nil, clock: clock, now: now, &ready)
                 return
             }
             session.cursorSavedMillis = now
-            phase = .applying(through: through, newestWrite: newestWrite, received: now)
+            phase = .applying(through: through, newestWrite: newestWrite, received: now, clock: clock)
             ready.store.append(.apply(entries: entries, through: through, log: peerLog, restart: false))
         case .send(let reply):
             ready.frames.append(.message(reply))
@@ -298,8 +314,9 @@ public struct SubscriberMachine: Sendable {
         }
     }
 
-    private mutating func acknowledge(through: UInt64, newestWrite: UInt64?, now: UInt64, _ ready: inout Ready) {
+    private mutating func acknowledge(through: UInt64, newestWrite: UInt64?, clock: UInt64?, now: UInt64, _ ready: inout Ready) {
         ready.frames.append(.message(session.applied(through: through)))
+        if let clock { status.watermark = max(status.watermark ?? 0, clock) }
         status.cursor = session.cursor
         status.lastCommitConfirmed = now
         // From the write on the peer to applied here (peer clock: see clock_offset_ms).
@@ -320,9 +337,9 @@ public struct SubscriberMachine: Sendable {
         case (.synced(let synced), .deciding(let cursor, let log)):
             start(SubscriberSession.start(cursor: cursor, peerLog: log, startTime: config.startTime, syncedFromAnyone: synced),
                   holdsTurn: true, now: now, &ready)
-        case (.applied(let cursor), .applying(let through, let newestWrite, _)):
+        case (.applied(let cursor), .applying(let through, let newestWrite, _, let clock)):
             phase = .streaming
-            acknowledge(through: max(through, cursor), newestWrite: newestWrite, now: now, &ready)
+            acknowledge(through: max(through, cursor), newestWrite: newestWrite, clock: clock, now: now, &ready)
         case (_, .copying(var copy)):
             copyStored(result, &copy, now: now, &ready)
         default:
@@ -334,6 +351,8 @@ public struct SubscriberMachine: Sendable {
 
     private mutating func beginCopy(reason: String, holdsTurn: Bool, _ ready: inout Ready) {
         status.syncReason = reason
+        // What the old stream said about the peer's writes may not hold for its log now.
+        status.watermark = nil
         phase = .copying(Copy(reason: reason, holdsTurn: holdsTurn, step: .awaitingTables))
         ready.frames.append(.message(session.copyBegin))
     }
@@ -455,8 +474,12 @@ public struct SubscriberMachine: Sendable {
 
     // MARK: Time
 
-    private mutating func tick(now: UInt64, _ ready: inout Ready) {
+    private mutating func tick(now: UInt64, frontier: UInt64?, _ ready: inout Ready) {
         guard case .streaming = phase else { return }
+        if let frontier, frontierSent.map({ frontier > $0.version || now >= $0.at + Self.frontierRefreshMillis }) ?? true {
+            frontierSent = (frontier, now)
+            ready.frames.append(.message(.frontier(frontier)))
+        }
         let wasPaused = session.paused != nil
         let again = session.tick(now: now)
         if wasPaused && session.paused == nil {

@@ -110,7 +110,7 @@ public struct SubscriberSession: Sendable {
 
     public mutating func receive(_ message: ReplicationMessage, now: UInt64) -> Action {
         switch message {
-        case .batch(let from, let through, let entries, _):
+        case .batch(let from, let through, let entries, _, _):
             if let problem = Self.problem(from: from, through: through, entries: entries, origins: origins) { return .reject(problem) }
             if paused != nil { return .none }  // resubscribes when the pause is over
             if through <= cursor { return .send(.ack(through: cursor)) }  // already applied
@@ -128,7 +128,7 @@ public struct SubscriberSession: Sendable {
         case .pruned(let oldest, let reason):
             needsCopy = oldest
             return .fullCopy(resumeFrom: oldest, reason: reason)
-        case .subscribe, .ack, .copyBegin, .copyTables, .copyPage, .copyRows:
+        case .subscribe, .ack, .frontier, .copyBegin, .copyTables, .copyPage, .copyRows:
             return .none  // the copy frames are read by the copy itself
         }
     }

@@ -160,3 +160,34 @@ extension DatabaseEnvironment {
         try importRows(txn, writes: Self.copiedWrites(table: table, rows: rows))
     }
 }
+
+/// Tombstones: a delete keeps its version under the record's key so an older write that
+/// arrives later cannot bring the record back; once no such write can arrive anywhere
+/// (`TombstoneHorizon`), the replicator has them dropped.
+extension DatabaseEnvironment {
+    /// Deletes every tombstone of every table whose version is not newer than `through` (an
+    /// HLC raw value), in the caller's write transaction; returns how many went.
+    public func pruneTombstones(_ txn: LMDBTransaction, through: UInt64) throws -> Int {
+        var pruned = 0
+        for table in try tables(txn) {
+            guard let db = try txn.database(StorageLayout.tombstones(table.name)), try txn.count(db) > 0 else { continue }
+            let cursor = try txn.cursor(db)
+            var entry = cursor.first()
+            while let (_, value) = entry {
+                if value.count >= 8, KeyCodec.decodeUInt64(Array(value.prefix(8))) <= through {
+                    try cursor.deleteCurrent()
+                    pruned += 1
+                    // MDB_NEXT after a delete moves to the entry that followed the deleted one.
+                }
+                entry = cursor.next()
+            }
+        }
+        return pruned
+    }
+
+    /// How many tombstones a table holds (`describe_table`'s `tombstone_count`).
+    public func tombstoneCount(_ txn: LMDBTransaction, _ table: String) throws -> Int {
+        guard let db = try readHandle(txn, StorageLayout.tombstones(table)) else { return 0 }
+        return try txn.count(db)
+    }
+}

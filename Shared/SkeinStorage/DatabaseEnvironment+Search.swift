@@ -16,7 +16,8 @@ extension DatabaseEnvironment {
     }
 
     public func describe(_ txn: LMDBTransaction, _ table: TableSchema) throws -> JSON {
-        table.describe(recordCount: try recordCount(txn, table.name))
+        // Skein's own field: deletes remembered until every peer has them (tombstone pruning).
+        table.describe(recordCount: try recordCount(txn, table.name)).adding("tombstone_count", JSON(try tombstoneCount(txn, table.name)))
     }
 
     public func searchByID(_ txn: LMDBTransaction, table name: String, ids: [JSON], attributes: [String]?) throws -> [JSON] {

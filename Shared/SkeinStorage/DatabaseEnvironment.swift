@@ -193,6 +193,11 @@ public final class DatabaseEnvironment: @unchecked Sendable {
         return newest
     }
 
+    /// The clock's high-water mark as the last commit stored it (nil before the first).
+    public func clockHighWater(_ txn: LMDBTransaction) throws -> HLCTimestamp? {
+        try txn.get(metaDB, StorageLayout.clockKey).map { HLCTimestamp(rawValue: KeyCodec.decodeUInt64($0)) }
+    }
+
     /// Records the clock's high-water mark in the caller's write transaction.
     public func setClockHighWater(_ txn: LMDBTransaction, _ version: HLCTimestamp) throws {
         try txn.put(metaDB, StorageLayout.clockKey, KeyCodec.encodeUInt64(version.rawValue))

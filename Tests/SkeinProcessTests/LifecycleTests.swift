@@ -195,7 +195,50 @@ extension ProcessTests {
                 #expect(try await record(b, "pet", 1)?["name"] == "from b")
             }
         }
+
+        /// A delete's tombstone is kept while a peer may still send an older write of the
+        /// record (node-b's replicator is down: node-a cannot know what it has), and pruned on
+        /// both nodes once each has applied past it (watermarks and frontiers in the protocol).
+        @Test func tombstonesArePrunedOnceEveryPeerHasAppliedThem() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            // Tombstones must be 2 x maxClockSkew old: 2 s here.
+            let skew = ["replication.maxClockSkew": "1s"]
+            try await withPeers(["node-a", "node-b"], config: ["node-a": skew, "node-b": skew]) { peers in
+                let (a, b) = (peers[0], peers[1])
+                try a.replicate(with: [b], pki: pki)
+                try b.replicate(with: [a], pki: pki)
+                try await waitUntilConnected(a, b)
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "tomb", "primary_key": "id"])
+                _ = try await a.node.insert("data", "tomb", (1...3).map { ["id": JSON($0)] })
+                _ = try await pollUntil("3 records on node-b", timeout: 30) { try await b.count("tomb") == 3 ? true : nil }
+
+                await b.node.stop(.replicator)
+                try await a.node.ok(["operation": "delete", "database": "data", "table": "tomb", "ids": [1, 2]])
+                #expect(try await tombstones(a, "tomb") == 2)
+                // Age (2 s) and a pruning round (5 s) pass: kept, node-b has not said anything.
+                try await Task.sleep(for: .seconds(8))
+                #expect(try await tombstones(a, "tomb") == 2, "pruned while node-b could still send older writes")
+
+                try b.node.start(.replicator)
+                _ = try await pollUntil("the deletes on node-b", timeout: 30) { try await b.count("tomb") == 1 ? true : nil }
+                _ = try await pollUntil("tombstones pruned on both nodes", timeout: 40) { () -> Bool? in
+                    let (ta, tb) = (try await tombstones(a, "tomb"), try await tombstones(b, "tomb"))
+                    return ta == 0 && tb == 0 ? true : nil
+                }
+                #expect(a.replicatorLog.contains("pruned tombstones every peer has applied"))
+                // The table goes on replicating both ways.
+                _ = try await b.node.insert("data", "tomb", [["id": 1, "again": true]])
+                _ = try await pollUntil("id 1 again on node-a", timeout: 30) { try await record(a, "tomb", 1) }
+            }
+        }
     }
+}
+
+/// `describe_table`'s tombstone_count of `data.TABLE` on `peer`.
+private func tombstones(_ peer: Peer, _ table: String) async throws -> Int? {
+    let d = try await peer.node.ok(["operation": "describe_table", "database": "data", "table": .string(table)])
+    return d["tombstone_count"]?.intValue
 }
 
 /// `describe_table`'s record_count of `DATABASE.TABLE` on `peer` (nil while missing).

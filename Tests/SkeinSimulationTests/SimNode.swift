@@ -32,6 +32,8 @@ struct SimNode {
     /// This node's subscriber machines, by publisher (a machine keeps a copy's progress
     /// across reconnects, not across a crash).
     var subscribers: [String: SubscriberMachine] = [:]
+    /// Watermarks and peers' frontiers (the replicator's, in memory).
+    var horizon = TombstoneHorizon()
 
     init(name: String, skewMillis: Int64, logID: String) {
         self.name = name
@@ -100,6 +102,13 @@ struct SimNode {
         log.removeFirst(n)
     }
 
+    /// Drops the tombstones not newer than `through` (an HLC raw value); returns how many.
+    mutating func pruneTombstones(through: UInt64) -> Int {
+        let old = records.filter { $0.value.value == nil && $0.value.version.version.rawValue <= through }.map(\.key)
+        for id in old { records[id] = nil }
+        return old.count
+    }
+
     /// `delete_audit_logs_before` on one table: entries in the middle disappear, leaving a hole.
     mutating func punchHole(_ range: Range<Int>) { log.removeSubrange(range) }
 
@@ -109,6 +118,7 @@ struct SimNode {
         publishers.removeAll()
         holds.removeAll()
         subscribers.removeAll()
+        horizon = TombstoneHorizon()
         clock = HybridLogicalClock(last: clockHighWater)
     }
 

@@ -8,13 +8,14 @@ struct FaultCounts: Equatable, CustomStringConvertible {
     var fullCopies = 0, copiesInterrupted = 0, copiesResumed = 0
     var wipes = 0, recreates = 0, resyncs = 0
     var clockJumps = 0, skewPauses = 0, bootstraps = 0
+    var tombstonesPruned = 0
 
     static var kinds: [(name: String, count: KeyPath<FaultCounts, Int>)] { [
         ("writes", \.writes), ("crashes", \.crashes), ("restarts", \.restarts), ("prunes_by_age", \.prunesByAge),
         ("prunes_by_size", \.prunesBySize), ("holes", \.holes), ("full_copies", \.fullCopies),
         ("copies_interrupted", \.copiesInterrupted), ("copies_resumed", \.copiesResumed), ("wipes", \.wipes),
         ("recreates", \.recreates), ("resyncs", \.resyncs), ("clock_jumps", \.clockJumps), ("skew_pauses", \.skewPauses),
-        ("bootstraps", \.bootstraps),
+        ("bootstraps", \.bootstraps), ("tombstones_pruned", \.tombstonesPruned),
     ] }
 
     var description: String { Self.kinds.map { "\($0.name)=\(self[keyPath: $0.count])" }.joined(separator: " ") }
@@ -26,6 +27,7 @@ struct FaultCounts: Equatable, CustomStringConvertible {
         sum.fullCopies += b.fullCopies; sum.copiesInterrupted += b.copiesInterrupted; sum.copiesResumed += b.copiesResumed
         sum.wipes += b.wipes; sum.recreates += b.recreates; sum.resyncs += b.resyncs
         sum.clockJumps += b.clockJumps; sum.skewPauses += b.skewPauses; sum.bootstraps += b.bootstraps
+        sum.tombstonesPruned += b.tombstonesPruned
         return sum
     }
 }
@@ -52,6 +54,9 @@ struct Simulation {
     static let day: Int64 = 86_400_000
     static let copyPageRows = 5
     static let reconnectMillis: UInt64 = 300
+    /// Tombstones younger than this stay (the replicator uses 2 x maxClockSkew): longer than
+    /// the spread of the nodes' base clocks, so a wiped node's new writes are newer anyway.
+    static let tombstoneMinAgeMillis: UInt64 = 4000
 
     var rng: SimRandom
     var nodes: [SimNode]
@@ -75,7 +80,7 @@ struct Simulation {
     init(seed: UInt64, nodeCount: Int, keyCount: Int = 12) {
         rng = SimRandom(seed: seed)
         var r = rng
-        let skews = (0..<nodeCount).map { _ in Int64(r.int(-5000..<5001)) }
+        let skews = (0..<nodeCount).map { _ in Int64(r.int(-1500..<1501)) }
         baseSkew = skews
         allNames = Set((0..<nodeCount).map { "node-\($0)" })
         nodes = (0..<nodeCount).map { i in SimNode(name: "node-\(i)", skewMillis: skews[i], logID: "log-\(i)-\(r.next() % 1_000_000)") }
@@ -159,6 +164,7 @@ struct Simulation {
             ready = machine.step(.stored(result, now: nodes[i].physical(now)))
         }
         nodes[i].subscribers[peer] = machine
+        nodes[i].horizon.watermark(peer: peer, database: "data", machine.status.watermark)
     }
 
     mutating func count(_ event: SubscriberMachine.LogEvent) {
@@ -221,6 +227,7 @@ struct Simulation {
             ready = machine.step(.stored(serve(queue.removeFirst(), node: j), now: now))
         }
         nodes[j].publishers[subscriber] = machine
+        nodes[j].horizon.reported(peer: subscriber, database: "data", machine.status.peerFrontier)
         return sent
     }
 
@@ -234,7 +241,7 @@ struct Simulation {
         case .readLog(let from, let origins, let max, _):
             let read = nodes[j].readLog(from: from, max: max)
             return .log(.init(entries: read.entries.filter { origins.contains($0.origin) }, next: read.next, oldest: nodes[j].retainedFrom,
-                              newest: nodes[j].lastSequence, pruned: read.missing, log: nodes[j].logID))
+                              newest: nodes[j].lastSequence, pruned: read.missing, log: nodes[j].logID, clock: nodes[j].clockHighWater.rawValue))
         case .hold(let peer, let from):
             nodes[j].holds[peer] = (from, now)
             return .done
@@ -259,6 +266,7 @@ struct Simulation {
         nodes[i].subscribers[nodes[j].name]?.disconnected()
         nodes[j].publishers[nodes[i].name] = nil
         nodes[j].holds[nodes[i].name] = nil
+        nodes[j].horizon.reported(peer: nodes[i].name, database: "data", nil)
         reconnectAt[key] = now + Self.reconnectMillis
     }
 
@@ -270,7 +278,7 @@ struct Simulation {
         var lossy = false
         if case .message(let m) = frame {
             switch m {
-            case .subscribe, .ack, .batch, .pruned: lossy = true
+            case .subscribe, .ack, .batch, .pruned, .frontier: lossy = true
             default: break
             }
         }
@@ -292,9 +300,10 @@ struct Simulation {
             if rng.chance(0.02) { restartSomeone() }
             if rng.chance(0.004) { pruneSomeone() }
             if rng.chance(0.002) { punchHole() }
-            if rng.chance(0.02) { wipeOrRecreate() }
+            if rng.chance(0.04) { wipeOrRecreate() }
             if rng.chance(0.0006) { jumpClock() }
         }
+        pruneTombstones(on: Int(now % UInt64(nodes.count)))
         deliverDue()
         for (key, at) in reconnectAt.sorted(by: { $0.key < $1.key }) where at <= now {
             let (i, j) = ends(key)
@@ -302,6 +311,16 @@ struct Simulation {
         }
         for i in nodes.indices where nodes[i].up { pump(i) }
     }
+
+    /// The replicator's tombstone pruning on one node (what its horizon allows).
+    mutating func pruneTombstones(on i: Int) {
+        guard nodes[i].up, let through = nodes[i].horizon.horizon(database: "data", peers: peers(of: i), now: nodes[i].physical(now),
+                                                                   minAgeMillis: Self.tombstoneMinAgeMillis) else { return }
+        faults.tombstonesPruned += nodes[i].pruneTombstones(through: through)
+    }
+
+    /// Everyone else (a full mesh).
+    func peers(of i: Int) -> Set<String> { allNames.subtracting([nodes[i].name]) }
 
     mutating func localWrite() {
         let live = nodes.indices.filter { nodes[$0].up }
@@ -377,7 +396,9 @@ struct Simulation {
     /// wrote and nobody pulled is lost with the disk, which is no replication bug).
     mutating func wipeOrRecreate() {
         let i = rng.int(0..<nodes.count)
-        guard nodes[i].up, nodes.indices.allSatisfy({ j in
+        // A node whose clock jumped back does not also lose its disk: a wiped node's new
+        // writes must be newer than the tombstones pruned before (see TombstoneHorizon).
+        guard nodes[i].up, nodes[i].skewMillis == baseSkew[i], nodes.indices.allSatisfy({ j in
             j == i || (nodes[j].up && (nodes[j].cursors[nodes[i].name].map { $0.log == nodes[i].logID && $0.sequence >= nodes[i].lastSequence } ?? false))
         }) else { return }
         let newLog = "log-\(i)-\(rng.next() % 1_000_000)"
@@ -455,7 +476,8 @@ struct Simulation {
             while reads < 8, publish(key, .tick(allowed: names, now: now)) { reads += 1 }
         }
         for peer in nodes[i].subscribers.keys.sorted() {
-            step(Self.linkKey(subscriber: nodes[i].name, publisher: peer), .tick(now: nodes[i].physical(now)))
+            let frontier = nodes[i].horizon.frontier(database: "data", peers: peers(of: i))
+            step(Self.linkKey(subscriber: nodes[i].name, publisher: peer), .tick(now: nodes[i].physical(now), frontier: frontier))
         }
     }
 
