@@ -33,6 +33,9 @@ final class AuditStream: @unchecked Sendable {
         // Only the origins a subscriber asked for: a node does not ship the entries it
         // applied from others back out to be skipped (`next` still covers them).
         let origins = try req.array("origins").map { Set($0.compactMap(\.stringValue)) }
+        // A replicator asks without before-images: peers never read them, and an entry then
+        // always fits a replication message (ReplicationLimits).
+        let withPrevious = try req.bool("previous") ?? true
         let deadline = Date().addingTimeInterval(Double(waitMillis) / 1000)
         while true {
             changed.lock()
@@ -47,7 +50,12 @@ final class AuditStream: @unchecked Sendable {
                 let clock = try env.clockHighWater(txn)
                 let read = try env.readLog(txn, from: from, limit: max, maxBytes: maxBytes)
                 let entries = read.entries.filter { (tables == nil || tables!.contains($0.table)) && (origins == nil || origins!.contains($0.origin)) }
-                    .map(\.json)
+                    .map { e in
+                        guard !withPrevious else { return e.json }
+                        var bare = e
+                        bare.previous = []
+                        return bare.json
+                    }
                 return (entries, read.next, oldest, newest, read.missing, clock)
             }
             // `pruned`: the caller's position is older than what is retained, or entries at

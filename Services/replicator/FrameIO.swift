@@ -1,4 +1,5 @@
 import Foundation
+import SkeinCore
 import SkeinPeerNet
 import SkeinReplication
 
@@ -6,7 +7,7 @@ import SkeinReplication
 /// socket reassembles fragmented messages up to `maxMessageBytes`.
 enum FrameIO {
     /// The largest message accepted from a peer (a batch of big records).
-    static let maxMessageBytes = 64 << 20
+    static let maxMessageBytes = ReplicationLimits.maxMessageBytes
 
     static func send(_ frame: ReplicationFrame, _ socket: PeerSocket) async throws {
         try await socket.send(text: frame.text)

@@ -37,7 +37,7 @@ struct PublisherConnection: Sendable {
     static let copyPageRows = 1000
     static let copyPageBytes = 16 << 20
     /// A stored record bigger than this cannot travel in any message: named, not sent.
-    static let copyMaxRowBytes = 48 << 20
+    static let copyMaxRowBytes = ReplicationLimits.maxEntryBytes
 
     struct Closed: Error, CustomStringConvertible {
         let description: String
@@ -148,7 +148,7 @@ struct PublisherConnection: Sendable {
             do {
                 let r = try await auditd.call(op: "audit_stream", body: [
                     "database": db, "from": JSON(from), "max": JSON(max), "wait_ms": JSON(Self.waitMillis),
-                    "origins": JSON(origins), "max_bytes": JSON(maxBytes),
+                    "origins": JSON(origins), "max_bytes": JSON(maxBytes), "previous": false,
                 ], timeoutMillis: config.timeoutMillis + Self.waitMillis)
                 guard let log = r["log_id"]?.stringValue else { throw JSON.MissingField(field: "log_id", reply: r.text) }
                 return .log(.init(entries: (r["entries"]?.arrayValue ?? []).compactMap(AuditEntry.init(json:)), next: try r.requiredSequence("next"),

@@ -110,3 +110,13 @@ public struct AuditEntry: Sendable, Equatable {
         return .object(o)
     }
 }
+
+extension AuditEntry {
+    /// A record entry's `details`: its table's primary key, so a peer that does not have the
+    /// table yet (its creation is still on the way from another node) creates it instead of
+    /// losing the write.
+    public static func recordDetails(primaryKey: String) -> JSON { ["primary_key": .string(primaryKey)] }
+
+    /// The primary key a record entry names (nil for entries written before it did).
+    public var primaryKey: String? { details?["primary_key"]?.stringValue }
+}

@@ -16,7 +16,9 @@ public enum ReplicaMerge {
 
     /// Merges writes by last-write-wins (a strictly newer version replaces a record or a
     /// tombstone; anything else changes nothing) and logs only the winners, per table.
-    /// Writes to a table that does not exist here are skipped. Returns how many won.
+    /// A table that does not exist here is created when the entry names its primary key;
+    /// otherwise (rows of a copy, entries from before entries named it) its writes are
+    /// skipped. Returns how many won.
     @discardableResult
     public static func merge<S: ReplicaStore>(_ writes: [ReplicatedWrite], into store: inout S, loggedAs entry: AuditEntry?) throws -> Int {
         var won = 0
@@ -24,6 +26,9 @@ public enum ReplicaMerge {
         while start < writes.endIndex {
             let name = writes[start].table
             let end = writes[start...].firstIndex { $0.table != name } ?? writes.endIndex
+            if let entry, let primaryKey = entry.primaryKey, try store.table(name) == nil {
+                try store.createTable(name, primaryKey: primaryKey, for: entry)
+            }
             if var table = try store.table(name) {
                 var winners: [ReplicatedWrite] = []
                 for write in writes[start..<end] {

@@ -37,9 +37,12 @@ public protocol ReplicaTable {
 /// merge, cursor rule and "log only the winners" rule — is the code both run.
 public protocol ReplicaStore {
     associatedtype Table: ReplicaTable
-    /// The table writes go to; nil when the table does not exist here (dropped locally:
-    /// drops stay local, and a peer's writes to it are skipped).
+    /// The table writes go to; nil when the table does not exist here.
     mutating func table(_ name: String) throws -> Table?
+    /// Creates a table a replicated entry writes to and this node lacks (its creation is
+    /// still on the way from another node, or it was dropped here: a peer's writes bring it
+    /// back, as Harper's table structures do), logged as a `create_table` like `entry`.
+    mutating func createTable(_ name: String, primaryKey: String, for entry: AuditEntry) throws
     /// Every write that won in `table` was stored: save what changed (schema, attributes)
     /// and log the winners as one entry like `entry` (its origin and version), or not at all
     /// when `entry` is nil (rows of a full copy).

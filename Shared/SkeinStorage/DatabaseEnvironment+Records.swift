@@ -41,6 +41,7 @@ extension DatabaseEnvironment {
         // Most tables have no tombstones: then there is nothing to clear per record.
         let hasTombstones = try txn.count(tombDB) > 0
         var written: [JSON] = [], skipped: [JSON] = [], newValues: [[UInt8]] = [], previous: [[UInt8]] = []
+        var entryBytes = 0
         let now = JSON.number(context.txnTime)
 
         for item in prepared {
@@ -70,6 +71,12 @@ extension DatabaseEnvironment {
             try indexes.update(key: item.key, old: oldFields, new: value, primaryKey: pk)
             written.append(item.id)
             newValues.append(json)
+            entryBytes += json.count
+            // The audit entry carries every record after the write: one that no replication
+            // message could carry would stall every peer's stream. Nothing is written.
+            if entryBytes > maxEntryBytes {
+                throw SkeinError.tooLarge("this write's records would be \(entryBytes) bytes or more after it, over the \(maxEntryBytes) bytes one replication message carries: write fewer or smaller records")
+            }
             previous.append(existingBytes.flatMap(StoredRecord.jsonBytes).map(Array.init) ?? Self.nullBytes)
         }
 
@@ -79,7 +86,8 @@ extension DatabaseEnvironment {
             if context.auditEnabled {
                 try appendAudit(txn) { seq in
                     AuditEntry.encode(sequence: seq, version: context.version, origin: context.origin, user: context.user, operation: mode.rawValue,
-                                      table: name, ids: written, recordBytes: newValues, previousBytes: previous, details: nil)
+                                      table: name, ids: written, recordBytes: newValues, previousBytes: previous,
+                                      details: AuditEntry.recordDetails(primaryKey: pk))
                 }
             }
         }
@@ -130,7 +138,8 @@ extension DatabaseEnvironment {
             var s = schema
             s.lastUpdated = context.txnTime
             try putTable(txn, s)
-            try audit(txn, context, operation: "delete", table: name, details: nil, ids: deleted, records: [], previous: previous)
+            try audit(txn, context, operation: "delete", table: name, details: AuditEntry.recordDetails(primaryKey: schema.primaryKey),
+                      ids: deleted, records: [], previous: previous)
         }
         return ["message": .string("\(deleted.count) of \(keys.count) records successfully deleted"),
                 "deleted_hashes": .array(deleted), "skipped_hashes": .array(skipped), "txn_time": .number(context.txnTime)]

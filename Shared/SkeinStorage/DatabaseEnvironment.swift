@@ -8,6 +8,8 @@ import SkeinLMDB
 /// reader threads never call `mdb_dbi_open`) and for reading/pruning by `auditd`.
 public final class DatabaseEnvironment: @unchecked Sendable {
     public let name: String
+    /// The largest audit entry a write may produce (`ReplicationLimits.maxEntryBytes`; tests lower it).
+    public var maxEntryBytes = ReplicationLimits.maxEntryBytes
     public let lmdb: LMDBEnvironment
     public let schemaDB: LMDBDatabase
     public let metaDB: LMDBDatabase

@@ -14,12 +14,18 @@ struct LMDBReplica: ReplicaStore {
         return try LMDBReplicaTable(txn: txn, schema: schema)
     }
 
+    func createTable(_ name: String, primaryKey: String, for entry: AuditEntry) throws {
+        _ = try env.createTable(txn, name: name, primaryKey: primaryKey, attributes: [],
+                                context: WriteContext(version: entry.version, origin: entry.origin, user: entry.user))
+    }
+
     func finish(_ table: LMDBReplicaTable, name: String, winners: [ReplicatedWrite], loggedAs entry: AuditEntry?) throws {
         if table.grew { try env.putTable(txn, table.schema) }
         guard let entry, !winners.isEmpty else { return }
         try env.appendAudit(txn) { seq in
             AuditEntry.encode(sequence: seq, version: entry.version, origin: entry.origin, user: entry.user, operation: entry.operation,
-                              table: entry.table, ids: winners.map(\.id), recordBytes: table.values, previousBytes: table.previous, details: nil)
+                              table: entry.table, ids: winners.map(\.id), recordBytes: table.values, previousBytes: table.previous,
+                              details: AuditEntry.recordDetails(primaryKey: table.schema.primaryKey))
         }
     }
 

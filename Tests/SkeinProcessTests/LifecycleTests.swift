@@ -232,6 +232,42 @@ extension ProcessTests {
                 _ = try await pollUntil("id 1 again on node-a", timeout: 30) { try await record(a, "tomb", 1) }
             }
         }
+
+        /// A write can reach a node before the table's creation does: node-a creates `late`
+        /// while node-b's replicator is down, node-c gets it and writes a record, node-a's
+        /// replicator stops, node-b comes back. node-c's entry names the primary key, so
+        /// node-b creates the table and keeps the record (it was skipped and lost for good).
+        @Test func aWriteThatArrivesBeforeItsTablesCreationIsKept() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            try await withPeers(["node-a", "node-b", "node-c"]) { peers in
+                let (a, b, c) = (peers[0], peers[1], peers[2])
+                try a.replicate(with: [b, c], pki: pki)
+                try b.replicate(with: [a, c], pki: pki)
+                try c.replicate(with: [a, b], pki: pki)
+                for (p, q) in [(a, b), (a, c), (b, c)] { try await waitUntilConnected(p, q) }
+                // node-b streams from both (a cursor into each log: no first-sync copy later).
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "warm", "primary_key": "id"])
+                _ = try await pollUntil("table warm on node-c", timeout: 30) { try await c.count("warm") }
+                _ = try await a.node.insert("data", "warm", [["id": 1]])
+                _ = try await c.node.insert("data", "warm", [["id": 2]])
+                _ = try await pollUntil("both records on node-b", timeout: 30) { try await b.count("warm") == 2 ? true : nil }
+                await b.node.stop(.replicator)
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "late", "primary_key": "code"])
+                _ = try await pollUntil("table late on node-c", timeout: 30) { try await c.count("late") }
+                await a.node.stop(.replicator)
+                _ = try await c.node.insert("data", "late", [["code": "x1", "from": "node-c"]])
+                try b.node.start(.replicator)
+                let row = try await pollUntil("node-c's record on node-b", timeout: 30) { () -> JSON? in
+                    let (status, rows) = try await b.node.post(["operation": "search_by_id", "database": "data", "table": "late",
+                                                                "ids": ["x1"], "get_attributes": ["*"]])
+                    return status == 200 ? rows.arrayValue?.first : nil
+                }
+                #expect(row["from"] == "node-c")
+                let described = try await b.node.ok(["operation": "describe_table", "database": "data", "table": "late"])
+                #expect(described["primary_key"] == "code", "\(described)")
+            }
+        }
     }
 }
 

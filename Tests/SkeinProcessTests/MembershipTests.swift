@@ -207,8 +207,9 @@ extension ProcessTests {
             }
         }
 
-        /// drop_table stays on its node unless `replicated: true` (Harper's rule); writes from
-        /// a peer to a table dropped here are skipped without stalling the stream.
+        /// drop_table stays on its node unless `replicated: true` (Harper's rule); a peer's
+        /// next write to a table dropped here brings it back (as Harper's table structures
+        /// do), and writes to other tables flow on.
         @Test func dropTableReplicatesOnlyWhenAsked() async throws {
             try await withReplicatingPair { a, b in
                 for table in ["keep", "gone", "live"] {
@@ -221,13 +222,14 @@ extension ProcessTests {
                 _ = try await pollUntil("the replicated drop on node-b", timeout: 30) { try await b.count("gone") == nil ? true : nil }
                 #expect(try await b.count("keep") == 1, "a local drop travelled")
 
-                // node-b drops `keep` locally; node-a's later writes to it are skipped there,
+                // node-b drops `keep` locally; node-a's next write to it brings it back there,
                 // and writes to other tables still flow.
                 try await a.node.ok(["operation": "create_table", "database": "data", "table": "keep", "primary_key": "id"])
                 try await b.node.ok(["operation": "drop_table", "database": "data", "table": "keep"])
                 _ = try await a.node.insert("data", "keep", [["id": 2]])
                 _ = try await a.node.insert("data", "live", [["id": 2]])
                 _ = try await pollUntil("record 2 of live on node-b", timeout: 30) { try await record(b, "live", 2) }
+                _ = try await pollUntil("record 2 of keep back on node-b", timeout: 30) { try await record(b, "keep", 2) }
             }
         }
 

@@ -26,13 +26,16 @@ import Testing
         guard healed else { return (faults, "did not converge within the step bound (network \(sim.network.count) messages): \(sim.behind)") }
         let expected = sim.expected
         for node in sim.nodes {
-            for key in sim.keys {
-                let got = node.records[key], want = expected[key]
-                // A deleted record's tombstone may have been pruned: absent is deleted too.
-                let pruned = got == nil && want?.value == nil
-                guard pruned || (got?.version == want?.version && got?.value == want?.value) else {
-                    return (faults, "\(node.name) key \(key): has \(String(describing: got)) expected \(String(describing: want))")
+            for table in ["t", "u"] {
+                for key in sim.keys {
+                    let got = node.tables[table]?[key], want = expected[table]?[key]
+                    // A deleted record's tombstone may have been pruned: absent is deleted too.
+                    let pruned = got == nil && want?.value == nil
+                    guard pruned || (got?.version == want?.version && got?.value == want?.value) else {
+                        return (faults, "\(node.name) \(table) key \(key): has \(String(describing: got)) expected \(String(describing: want))")
+                    }
                 }
+                if expected[table] != nil && node.tables[table] == nil { return (faults, "\(node.name) lacks table \(table)") }
             }
             // Re-delivery must never log an entry twice.
             var seen = Set<String>()
@@ -44,7 +47,7 @@ import Testing
         }
         // A bootstrap admin never wins over a real write of it.
         if sim.history.contains(where: { $0.id == SimNode.admin && $0.version.version != .bootstrap }),
-           expected[SimNode.admin]?.version.version == .bootstrap {
+           expected["t"]?[SimNode.admin]?.version.version == .bootstrap {
             return (faults, "a bootstrap admin won over the cluster's admin")
         }
         return (faults, nil)

@@ -11,8 +11,12 @@ struct SimNode {
     var clock = HybridLogicalClock()
     var up = true
 
+    typealias Row = (version: RecordVersion, value: JSON?)
+
     // Durable.
-    var records: [JSON: (version: RecordVersion, value: JSON?)] = [:]
+    /// Rows (records and tombstones) by table, then id. Table `t` exists from the start;
+    /// others are created during the run (schema changes).
+    var tables: [String: [JSON: Row]] = ["t": [:]]
     /// The retained entries in sequence order; pruning removes the oldest, a hole
     /// (`delete_audit_logs_before`) some in the middle.
     var log: [AuditEntry] = []
@@ -46,9 +50,16 @@ struct SimNode {
     /// The first sequence a reader can still get (the next one when everything was pruned).
     var retainedFrom: UInt64 { log.first?.sequence ?? lastSequence + 1 }
 
+    /// A record's size in the simulation's bytes: its padding and a little.
+    static func size(ofRecord record: JSON) -> Int { 60 + (record["pad"]?.stringValue?.utf8.count ?? 0) }
+
+    /// An entry's size as sent (records after the write, no before-images).
+    static func size(of entry: AuditEntry) -> Int { 120 + entry.records.reduce(0) { $0 + size(ofRecord: $1) } }
+
     /// What a log reader at `from` gets (as `DatabaseEnvironment.readLog`): the entries from
-    /// there on, stopping before a hole; `missing` when the position itself is gone.
-    func readLog(from: UInt64, max: Int) -> (entries: [AuditEntry], next: UInt64, missing: Bool) {
+    /// there on, stopping before a hole or at `maxBytes` (never fewer than one entry);
+    /// `missing` when the position itself is gone.
+    func readLog(from: UInt64, max: Int, maxBytes: Int = .max) -> (entries: [AuditEntry], next: UInt64, missing: Bool) {
         if from < retainedFrom { return ([], from, true) }
         // The log is in sequence order: find the first entry at or after `from` by bisection.
         var low = 0, high = log.count
@@ -60,8 +71,11 @@ struct SimNode {
         let start = low
         var out: [AuditEntry] = []
         var next = from
+        var bytes = 0
         for e in log[start...] where out.count < max {
             if e.sequence != next { return (out, next, out.isEmpty) }
+            bytes += Self.size(of: e)
+            if bytes > maxBytes && !out.isEmpty { break }
             out.append(e)
             next += 1
         }
@@ -76,15 +90,30 @@ struct SimNode {
         log.append(e)
     }
 
+    /// The table `t`.
+    var records: [JSON: Row] { tables["t"] ?? [:] }
+
     /// A local write (put or delete) of one record; returns the write for the global history.
-    mutating func write(id: JSON, value: JSON?, now: UInt64) -> ReplicatedWrite {
+    /// The entry names the table's primary key, as the store's do.
+    mutating func write(table: String = "t", id: JSON, value: JSON?, now: UInt64) -> ReplicatedWrite {
         let version = RecordVersion(version: clock.tick(now: physical(now)), origin: name)
         clockHighWater = clock.last
-        precondition(LastWriterWins.wins(version, over: records[id]?.version), "a local write must win locally (HLC)")
-        records[id] = (version, value)
+        precondition(LastWriterWins.wins(version, over: tables[table]?[id]?.version), "a local write must win locally (HLC)")
+        tables[table, default: [:]][id] = (version, value)
         append(AuditEntry(sequence: 0, version: version.version, origin: name, user: "sim", operation: value == nil ? "delete" : "upsert",
-                          table: "t", ids: [id], records: value.map { [$0] } ?? [], previous: []))
-        return ReplicatedWrite(table: "t", id: id, change: value.map { .put($0) } ?? .delete, version: version)
+                          table: table, ids: [id], records: value.map { [$0] } ?? [], previous: [],
+                          details: AuditEntry.recordDetails(primaryKey: "id")))
+        return ReplicatedWrite(table: table, id: id, change: value.map { .put($0) } ?? .delete, version: version)
+    }
+
+    /// `create_table` here (a schema change, logged and streamed like the store's).
+    mutating func createTable(_ table: String, now: UInt64) {
+        guard tables[table] == nil else { return }
+        let version = clock.tick(now: physical(now))
+        clockHighWater = clock.last
+        tables[table] = [:]
+        append(AuditEntry(sequence: 0, version: version, origin: name, user: "sim", operation: "create_table", table: table,
+                          ids: [], records: [], previous: [], details: ["name": .string(table), "primary_key": "id"]))
     }
 
     /// The clock observes a version it applies (what the store's writer does).
@@ -104,9 +133,14 @@ struct SimNode {
 
     /// Drops the tombstones not newer than `through` (an HLC raw value); returns how many.
     mutating func pruneTombstones(through: UInt64) -> Int {
-        let old = records.filter { $0.value.value == nil && $0.value.version.version.rawValue <= through }.map(\.key)
-        for id in old { records[id] = nil }
-        return old.count
+        var pruned = 0
+        for (table, rows) in tables {
+            for (id, row) in rows where row.value == nil && row.version.version.rawValue <= through {
+                tables[table]![id] = nil
+                pruned += 1
+            }
+        }
+        return pruned
     }
 
     /// `delete_audit_logs_before` on one table: entries in the middle disappear, leaving a hole.
@@ -125,7 +159,7 @@ struct SimNode {
     /// The disk is replaced: nothing survives but the name (a new log identity).
     mutating func wipe(newLogID: String) {
         crash()
-        records.removeAll()
+        tables = ["t": [:]]
         log.removeAll()
         lastSequence = 0
         cursors.removeAll()
@@ -137,7 +171,7 @@ struct SimNode {
     /// The database is dropped here and created again (drops stay local): a new, empty log
     /// under a new identity; the clock keeps its high-water mark (the node's other databases).
     mutating func recreate(newLogID: String) {
-        records.removeAll()
+        tables = ["t": [:]]
         log.removeAll()
         lastSequence = 0
         cursors.removeAll()
@@ -152,24 +186,25 @@ struct SimNode {
         guard records[Self.admin] == nil else { return nil }
         let version = RecordVersion(version: .bootstrap, origin: name)
         let value: JSON = ["id": Self.admin, "password": "bootstrap", "by": .string(name)]
-        records[Self.admin] = (version, value)
+        tables["t", default: [:]][Self.admin] = (version, value)
         append(AuditEntry(sequence: 0, version: version.version, origin: name, user: nil, operation: "insert",
                           table: "t", ids: [Self.admin], records: [value], previous: []))
         return ReplicatedWrite(table: "t", id: Self.admin, change: .put(value), version: version)
     }
 
-    /// Every row (records and tombstones) as a full copy exports them.
-    var exportedRows: [ReplicatedWrite] {
-        records.keys.sorted { $0.text < $1.text }.map { id in
-            let r = records[id]!
-            return ReplicatedWrite(table: "t", id: id, change: r.value.map { .put($0) } ?? .delete, version: r.version)
+    /// Every row (records and tombstones) of `table` as a full copy exports them.
+    func exportedRows(_ table: String) -> [ReplicatedWrite] {
+        let rows = tables[table] ?? [:]
+        return rows.keys.sorted { $0.text < $1.text }.map { id in
+            let r = rows[id]!
+            return ReplicatedWrite(table: table, id: id, change: r.value.map { .put($0) } ?? .delete, version: r.version)
         }
     }
 }
 
-/// The table `t` of a simulated node while writes merge into it.
+/// One table of a simulated node while writes merge into it.
 struct SimTable: ReplicaTable {
-    var records: [JSON: (version: RecordVersion, value: JSON?)]
+    var records: [JSON: SimNode.Row]
     var values: [JSON] = []
 
     mutating func currentVersion(of id: JSON) throws -> RecordVersion? { records[id]?.version }
@@ -186,16 +221,35 @@ struct SimTable: ReplicaTable {
 }
 
 extension SimNode: ReplicaStore {
-    mutating func table(_ name: String) throws -> SimTable? { name == "t" ? SimTable(records: records) : nil }
+    mutating func table(_ name: String) throws -> SimTable? { tables[name].map { SimTable(records: $0) } }
 
-    mutating func finish(_ table: SimTable, name: String, winners: [ReplicatedWrite], loggedAs entry: AuditEntry?) throws {
-        records = table.records
-        guard let entry, !winners.isEmpty else { return }
-        append(AuditEntry(sequence: 0, version: entry.version, origin: entry.origin, user: entry.user, operation: entry.operation,
-                          table: entry.table, ids: winners.map(\.id), records: table.values, previous: []))
+    mutating func createTable(_ name: String, primaryKey: String, for entry: AuditEntry) throws {
+        try createTable(from: AuditEntry(sequence: 0, version: entry.version, origin: entry.origin, user: entry.user, operation: "create_table",
+                                         table: name, ids: [], records: [], previous: [], details: ["name": .string(name), "primary_key": .string(primaryKey)]))
     }
 
-    mutating func applySchema(_ entry: AuditEntry) throws -> Int? { AuditEntry.recordOperations.contains(entry.operation) ? nil : 0 }
+    mutating func finish(_ table: SimTable, name: String, winners: [ReplicatedWrite], loggedAs entry: AuditEntry?) throws {
+        tables[name] = table.records
+        guard let entry, !winners.isEmpty else { return }
+        append(AuditEntry(sequence: 0, version: entry.version, origin: entry.origin, user: entry.user, operation: entry.operation,
+                          table: entry.table, ids: winners.map(\.id), records: table.values, previous: [], details: entry.details))
+    }
+
+    /// As the store: a `create_table` creates a missing table and is logged; other schema
+    /// entries change nothing here.
+    mutating func applySchema(_ entry: AuditEntry) throws -> Int? {
+        if AuditEntry.recordOperations.contains(entry.operation) { return nil }
+        guard entry.operation == "create_table" else { return 0 }
+        return try createTable(from: entry)
+    }
+
+    @discardableResult
+    private mutating func createTable(from entry: AuditEntry) throws -> Int {
+        guard tables[entry.table] == nil else { return 0 }
+        tables[entry.table] = [:]
+        append(entry)
+        return 1
+    }
 
     func cursor(peer: String) throws -> ReplicationCursor { cursors[peer] ?? .none }
 

@@ -8,7 +8,7 @@ struct FaultCounts: Equatable, CustomStringConvertible {
     var fullCopies = 0, copiesInterrupted = 0, copiesResumed = 0
     var wipes = 0, recreates = 0, resyncs = 0
     var clockJumps = 0, skewPauses = 0, bootstraps = 0
-    var tombstonesPruned = 0
+    var tombstonesPruned = 0, tablesCreated = 0, bigRows = 0, rowsRefused = 0
 
     static var kinds: [(name: String, count: KeyPath<FaultCounts, Int>)] { [
         ("writes", \.writes), ("crashes", \.crashes), ("restarts", \.restarts), ("prunes_by_age", \.prunesByAge),
@@ -16,6 +16,7 @@ struct FaultCounts: Equatable, CustomStringConvertible {
         ("copies_interrupted", \.copiesInterrupted), ("copies_resumed", \.copiesResumed), ("wipes", \.wipes),
         ("recreates", \.recreates), ("resyncs", \.resyncs), ("clock_jumps", \.clockJumps), ("skew_pauses", \.skewPauses),
         ("bootstraps", \.bootstraps), ("tombstones_pruned", \.tombstonesPruned),
+        ("tables_created", \.tablesCreated), ("big_rows", \.bigRows), ("rows_refused", \.rowsRefused),
     ] }
 
     var description: String { Self.kinds.map { "\($0.name)=\(self[keyPath: $0.count])" }.joined(separator: " ") }
@@ -27,7 +28,8 @@ struct FaultCounts: Equatable, CustomStringConvertible {
         sum.fullCopies += b.fullCopies; sum.copiesInterrupted += b.copiesInterrupted; sum.copiesResumed += b.copiesResumed
         sum.wipes += b.wipes; sum.recreates += b.recreates; sum.resyncs += b.resyncs
         sum.clockJumps += b.clockJumps; sum.skewPauses += b.skewPauses; sum.bootstraps += b.bootstraps
-        sum.tombstonesPruned += b.tombstonesPruned
+        sum.tombstonesPruned += b.tombstonesPruned; sum.tablesCreated += b.tablesCreated
+        sum.bigRows += b.bigRows; sum.rowsRefused += b.rowsRefused
         return sum
     }
 }
@@ -57,6 +59,13 @@ struct Simulation {
     /// Tombstones younger than this stay (the replicator uses 2 x maxClockSkew): longer than
     /// the spread of the nodes' base clocks, so a wiped node's new writes are newer anyway.
     static let tombstoneMinAgeMillis: UInt64 = 4000
+    /// Sizes in the simulation's bytes, in the real system's proportions (64 MB messages,
+    /// 48 MB entries, 16 MB batches and copy pages): a batch or page of big rows must be cut
+    /// by bytes to fit, and a write whose entry could never fit is refused by the store.
+    static let frameLimit = 6400
+    static let maxEntryBytes = 4800
+    static let batchBytes = 1600
+    static let copyPageBytes = 1600
 
     var rng: SimRandom
     var nodes: [SimNode]
@@ -130,7 +139,8 @@ struct Simulation {
         generations[key, default: 0] += 1
         reconnectAt[key] = nil
         nodes[j].publishers[nodes[i].name] = PublisherMachine(
-            config: .init(node: peer, database: "data", maxInFlight: 3, batchSize: 5, resendAfterMillis: 800, holdRefreshMillis: 1000),
+            config: .init(node: peer, database: "data", maxInFlight: 3, batchSize: 5, batchBytes: Self.batchBytes, resendAfterMillis: 800,
+                          holdRefreshMillis: 1000),
             certificateNames: [nodes[i].name], certificateSerial: nil)
         if nodes[i].subscribers[peer] == nil {
             nodes[i].subscribers[peer] = SubscriberMachine(config: .init(
@@ -182,7 +192,11 @@ struct Simulation {
         switch command {
         case .readCursor:
             return .cursor(nodes[i].cursors[peer] ?? .none)
-        case .takeFirstSyncTurn, .releaseFirstSyncTurn, .createDatabases, .createTables:
+        case .takeFirstSyncTurn, .releaseFirstSyncTurn, .createDatabases:
+            return .done
+        case .createTables(let descriptions):
+            // As the link: store create_table for each missing one (logged here).
+            for d in descriptions { if let name = d["name"]?.stringValue { nodes[i].createTable(name, now: now) } }
             return .done
         case .syncedFromAnyone:
             return .synced(nodes[i].cursors.values.contains { $0.sequence > 0 })
@@ -238,18 +252,26 @@ struct Simulation {
             return .logIdentity(nodes[j].logID)
         case .logBounds:
             return .bounds(oldest: nodes[j].retainedFrom, newest: nodes[j].lastSequence)
-        case .readLog(let from, let origins, let max, _):
-            let read = nodes[j].readLog(from: from, max: max)
+        case .readLog(let from, let origins, let max, let maxBytes):
+            let read = nodes[j].readLog(from: from, max: max, maxBytes: maxBytes)
             return .log(.init(entries: read.entries.filter { origins.contains($0.origin) }, next: read.next, oldest: nodes[j].retainedFrom,
                               newest: nodes[j].lastSequence, pruned: read.missing, log: nodes[j].logID, clock: nodes[j].clockHighWater.rawValue))
         case .hold(let peer, let from):
             nodes[j].holds[peer] = (from, now)
             return .done
         case .copyTables:
-            return .tables(resumeFrom: nodes[j].lastSequence + 1, tables: [["name": "t", "primary_key": "id"]], databases: nil)
+            return .tables(resumeFrom: nodes[j].lastSequence + 1,
+                           tables: nodes[j].tables.keys.sorted().map { ["name": .string($0), "primary_key": "id"] }, databases: nil)
         case .exportPage(let table, let after, _):
-            let rows = nodes[j].exportedRows.filter { after == nil || $0.id.text > after!.text }.prefix(Self.copyPageRows)
-            let last = rows.count == Self.copyPageRows ? rows.last?.id : nil
+            // At most copyPageRows rows and about copyPageBytes (never fewer than one row).
+            let all = nodes[j].exportedRows(table).filter { after == nil || $0.id.text > after!.text }
+            var rows: [ReplicatedWrite] = [], bytes = 0
+            for w in all where rows.count < Self.copyPageRows {
+                if case .put(let v) = w.change { bytes += SimNode.size(ofRecord: v) }
+                if bytes > Self.copyPageBytes && !rows.isEmpty { break }
+                rows.append(w)
+            }
+            let last = rows.count < all.count ? rows.last?.id : nil
             return .page(table: table, rows: rows.map(\.copyRow), last: last, oversized: [])
         }
     }
@@ -282,11 +304,23 @@ struct Simulation {
             default: break
             }
         }
+        if let bytes = Self.size(of: frame), bytes > Self.frameLimit {
+            violations.append("\(key): a \(bytes)-byte frame over the \(Self.frameLimit)-byte message limit")
+        }
         if hostile && lossy && rng.chance(0.05) { return }  // dropped
         let copies = hostile && lossy && rng.chance(0.05) ? 2 : 1  // duplicated
         for _ in 0..<copies {
             let delay = UInt64(hostile ? rng.int(1..<200) : rng.int(1..<20))  // delayed, so reordered
             network.append(Message(link: key, toPublisher: toPublisher, deliverAt: now + delay, generation: generation, frame: frame))
+        }
+    }
+
+    /// The size of a frame that carries records (batches and copy pages), else nil.
+    static func size(of frame: ReplicationFrame) -> Int? {
+        switch frame {
+        case .message(.batch(_, _, let entries, _, _)): return 100 + entries.reduce(0) { $0 + SimNode.size(of: $1) }
+        case .message(.copyRows(_, let rows, _, _)): return 100 + rows.reduce(0) { $0 + SimNode.size(ofRecord: $1["record"] ?? .null) }
+        default: return nil
         }
     }
 
@@ -302,6 +336,7 @@ struct Simulation {
             if rng.chance(0.002) { punchHole() }
             if rng.chance(0.04) { wipeOrRecreate() }
             if rng.chance(0.0006) { jumpClock() }
+            if rng.chance(0.002) { createTable() }
         }
         pruneTombstones(on: Int(now % UInt64(nodes.count)))
         deliverDue()
@@ -329,11 +364,35 @@ struct Simulation {
     }
 
     mutating func localWrite(on i: Int) {
+        // Table `u` once this node has it (created here or learned from a peer).
+        let table = nodes[i].tables["u"] != nil && rng.chance(0.4) ? "u" : "t"
         let id = keys.randomElement(using: &rng)!
-        let deleting = id != SimNode.admin && nodes[i].records[id]?.value != nil && rng.chance(0.25)
-        let value: JSON? = deleting ? nil : ["id": id, "v": JSON(rng.int(0..<1_000_000)), "by": .string(nodes[i].name)]
-        history.append(nodes[i].write(id: id, value: value, now: now))
+        guard table == "t" || id != SimNode.admin else { return }
+        let deleting = id != SimNode.admin && nodes[i].tables[table]?[id]?.value != nil && rng.chance(0.25)
+        var value: JSON? = deleting ? nil : ["id": id, "v": JSON(rng.int(0..<1_000_000)), "by": .string(nodes[i].name)]
+        if !deleting && id != SimNode.admin && rng.chance(0.05) {
+            // A big row: near the message limit, or over what one entry may be (the store
+            // refuses that write: it is never acknowledged, so it is not in the history).
+            let pad = rng.int(1_000..<(Self.maxEntryBytes + 800))
+            value = value?.adding("pad", .string(String(repeating: "x", count: pad)))
+            if SimNode.size(ofRecord: value!) + 120 > Self.maxEntryBytes {
+                faults.rowsRefused += 1
+                return
+            }
+            faults.bigRows += 1
+        }
+        history.append(nodes[i].write(table: table, id: id, value: value, now: now))
         faults.writes += 1
+    }
+
+    /// A schema change: a node creates table `u` (another may do the same meanwhile). Its
+    /// peers learn it from its log, from a copy, or from a record entry of `u` arriving
+    /// from a third node first (the entry names the primary key).
+    mutating func createTable() {
+        let candidates = nodes.indices.filter { nodes[$0].up && nodes[$0].tables["u"] == nil }
+        guard let i = candidates.randomElement(using: &rng) else { return }
+        nodes[i].createTable("u", now: now)
+        faults.tablesCreated += 1
     }
 
     mutating func crashSomeone() {
@@ -525,11 +584,11 @@ struct Simulation {
         }
     }
 
-    /// The state every node must hold: per key, the write with the highest version.
-    var expected: [JSON: (version: RecordVersion, value: JSON?)] {
-        var out: [JSON: (version: RecordVersion, value: JSON?)] = [:]
-        for w in history where LastWriterWins.wins(w.version, over: out[w.id]?.version) {
-            if case .put(let v) = w.change { out[w.id] = (w.version, v) } else { out[w.id] = (w.version, nil) }
+    /// The state every node must hold: per table and key, the write with the highest version.
+    var expected: [String: [JSON: SimNode.Row]] {
+        var out: [String: [JSON: SimNode.Row]] = [:]
+        for w in history where LastWriterWins.wins(w.version, over: out[w.table]?[w.id]?.version) {
+            if case .put(let v) = w.change { out[w.table, default: [:]][w.id] = (w.version, v) } else { out[w.table, default: [:]][w.id] = (w.version, nil) }
         }
         return out
     }
