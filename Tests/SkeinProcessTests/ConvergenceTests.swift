@@ -214,14 +214,7 @@ extension ProcessTests {
 
         /// node-c is down while node-a and node-b take writes; started again, it catches up.
         @Test func nodeCatchesUpAfterBeingStopped() async throws {
-            let pki = try TestPKI(name: "Skein Test CA")
-            defer { pki.remove() }
-            try await withPeers(["node-a", "node-b", "node-c"]) { peers in
-                let (a, b, c) = (peers[0], peers[1], peers[2])
-                try a.replicate(with: [b, c], pki: pki)
-                try b.replicate(with: [a, c], pki: pki)
-                try c.replicate(with: [a, b], pki: pki)
-                for (p, q) in [(a, b), (a, c), (b, c)] { try await waitUntilConnected(p, q) }
+            try await withReplicatingTrio { a, b, c in
                 try await a.node.ok(["operation": "create_table", "database": "data", "table": .string(Self.table), "primary_key": "id"])
                 try await waitForTable(on: c)
                 try await waitForTable(on: b)

@@ -238,14 +238,7 @@ extension ProcessTests {
         /// replicator stops, node-b comes back. node-c's entry names the primary key, so
         /// node-b creates the table and keeps the record (it was skipped and lost for good).
         @Test func aWriteThatArrivesBeforeItsTablesCreationIsKept() async throws {
-            let pki = try TestPKI(name: "Skein Test CA")
-            defer { pki.remove() }
-            try await withPeers(["node-a", "node-b", "node-c"]) { peers in
-                let (a, b, c) = (peers[0], peers[1], peers[2])
-                try a.replicate(with: [b, c], pki: pki)
-                try b.replicate(with: [a, c], pki: pki)
-                try c.replicate(with: [a, b], pki: pki)
-                for (p, q) in [(a, b), (a, c), (b, c)] { try await waitUntilConnected(p, q) }
+            try await withReplicatingTrio { a, b, c in
                 // node-b streams from both (a cursor into each log: no first-sync copy later).
                 try await a.node.ok(["operation": "create_table", "database": "data", "table": "warm", "primary_key": "id"])
                 _ = try await pollUntil("table warm on node-c", timeout: 30) { try await c.count("warm") }

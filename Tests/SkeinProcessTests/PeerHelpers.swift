@@ -189,6 +189,20 @@ func withReplicatingPair(_ body: (Peer, Peer) async throws -> Void) async throws
     try await withReplicatingPair { a, b, _ in try await body(a, b) }
 }
 
+/// Three nodes in a full mesh, connected both ways.
+func withReplicatingTrio(_ body: (Peer, Peer, Peer) async throws -> Void) async throws {
+    let pki = try TestPKI(name: "Skein Test CA")
+    defer { pki.remove() }
+    try await withPeers(["node-a", "node-b", "node-c"]) { peers in
+        let (a, b, c) = (peers[0], peers[1], peers[2])
+        try a.replicate(with: [b, c], pki: pki)
+        try b.replicate(with: [a, c], pki: pki)
+        try c.replicate(with: [a, b], pki: pki)
+        for (p, q) in [(a, b), (a, c), (b, c)] { try await waitUntilConnected(p, q) }
+        try await body(a, b, c)
+    }
+}
+
 /// The same, with the CA, for a test that adds nodes of its own under it.
 func withReplicatingPair(_ body: (Peer, Peer, TestPKI) async throws -> Void) async throws {
     let pki = try TestPKI(name: "Skein Test CA")
