@@ -8,9 +8,10 @@ import SkeinService
 /// frontiers from the publisher connections) and, every few seconds, has the store drop
 /// the tombstones of each replicated database that are not newer (`tombstone_prune`).
 ///
-/// Only a replicator that sees every peer of the node may prune: one that serves a region
-/// (`replication.region`) knows only its routes, so with regional replicators tombstones are
-/// kept (said once in the log).
+/// Only a replicator that sees every peer of the node may prune or state a frontier: one
+/// that serves a region (`replication.region`) knows only its routes, so a node with
+/// regional replicators keeps its tombstones and holds its peers' pruning back (said once
+/// in the log).
 final class TombstonePruner: Sendable {
     private let config: NodeConfig
     private let store: RPCClient
@@ -52,9 +53,11 @@ final class TombstonePruner: Sendable {
         state.withLock { $0.horizon.reported(peer: peer, database: database, value) }
     }
 
-    /// This node's frontier of `database`, sent to each peer by the subscriber links.
+    /// This node's frontier of `database`, sent to each peer by the subscriber links. A
+    /// regional replicator has none: its links cover only some of the node's peers.
     func frontier(database: String) -> UInt64? {
-        state.withLock { $0.horizon.frontier(database: database, peers: $0.peers) }
+        guard seesEveryPeer else { return nil }
+        return state.withLock { $0.horizon.frontier(database: database, peers: $0.peers) }
     }
 
     /// Prunes every few seconds, until cancelled.

@@ -131,6 +131,8 @@ public struct PublisherMachine: Sendable {
     private var lastMembershipMillis: UInt64 = 0
     /// A `readLog` is out, from this position.
     private var reading: UInt64?
+    /// The highest `clock` sent on this connection.
+    private var clockSent: UInt64 = 0
 
     public init(config: Config, certificateNames: Set<String>, certificateSerial: String?) {
         self.config = config
@@ -293,8 +295,15 @@ public struct PublisherMachine: Sendable {
         let batch = session.nextBatch(log: read.entries, newest: read.newest, now: now, readThrough: read.next - 1, clock: read.clock)
         status.lagEntries = read.newest > session.acknowledged ? read.newest - session.acknowledged : 0
         if let batch {
+            if case .batch(_, _, _, _, let clock?) = batch { clockSent = max(clockSent, clock) }
             ready.frames.append(.message(batch))
             status.sendingMessage = now
+        } else if let clock = read.clock, clock > clockSent, session.subscribed, session.acknowledged >= read.newest {
+            // Caught up, with a clock the peer has not heard: an empty batch says so, or a
+            // subscriber that was already at the end when it subscribed would never learn
+            // its watermark of us (and tombstones would never be pruned).
+            clockSent = clock
+            ready.frames.append(.message(.batch(from: read.newest + 1, through: read.newest, entries: [], newest: read.newest, clock: clock)))
         }
     }
 

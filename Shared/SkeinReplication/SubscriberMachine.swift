@@ -302,6 +302,10 @@ public struct SubscriberMachine: Sendable {
             phase = .applying(through: through, newestWrite: newestWrite, received: now, clock: clock)
             ready.store.append(.apply(entries: entries, through: through, log: peerLog, restart: false))
         case .send(let reply):
+            // A batch already applied still says something true about the peer's clock.
+            if let end = batchEnd, let clock = end.clock, end.through <= session.cursor {
+                status.watermark = max(status.watermark ?? 0, clock)
+            }
             ready.frames.append(.message(reply))
         case .fullCopy(let oldest, let reason):
             let why = reason ?? "the peer pruned its log past our cursor"

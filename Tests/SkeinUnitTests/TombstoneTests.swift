@@ -70,6 +70,31 @@ struct TombstoneTests {
         #expect(s.status.watermark == nil)
     }
 
+    /// A subscriber already at the end of the log when it subscribes still learns its
+    /// watermark: the publisher sends an empty batch with its clock (once per new clock).
+    @Test func aCaughtUpSubscriberLearnsTheClockFromAnEmptyBatch() {
+        var p = PublisherMachine(config: .init(node: "node-a", database: "data"), certificateNames: ["node-b"], certificateSerial: nil)
+        _ = p.step(.frame(.hello(node: "node-b"), allowed: ["node-b"], now: 1))
+        _ = p.step(.stored(.logIdentity("L1"), now: 2))
+        _ = p.step(.frame(.message(.subscribe(from: 4, origins: ["node-a"])), allowed: ["node-b"], now: 3))
+        _ = p.step(.stored(.bounds(oldest: 1, newest: 3), now: 4))
+        _ = p.step(.tick(allowed: ["node-b"], now: 5))
+        var r = p.step(.stored(.log(.init(entries: [], next: 4, oldest: 1, newest: 3, pruned: false, log: "L1", clock: Self.v(9))), now: 6))
+        let heartbeat = ReplicationFrame.message(.batch(from: 4, through: 3, entries: [], newest: 3, clock: Self.v(9)))
+        #expect(r.frames == [heartbeat])
+        _ = p.step(.tick(allowed: ["node-b"], now: 7))
+        r = p.step(.stored(.log(.init(entries: [], next: 4, oldest: 1, newest: 3, pruned: false, log: "L1", clock: Self.v(9))), now: 8))
+        #expect(r.frames.isEmpty, "the same clock is not sent again")
+
+        var s = SubscriberMachine(config: SubscriberMachineTests.config)
+        _ = s.step(.connected(certificateSerial: nil, now: 100))
+        _ = s.step(.stored(.cursor(ReplicationCursor(sequence: 3, log: "L1")), now: 101))
+        _ = s.step(.frame(.hello(node: "node-a", time: 101, log: "L1"), now: 102))
+        let acked = s.step(.frame(heartbeat, now: 103))
+        #expect(acked.frames == [.message(.ack(through: 3))] && acked.store.isEmpty)
+        #expect(s.status.watermark == Self.v(9))
+    }
+
     @Test func framesCarryVersionsAsText() throws {
         for frame: ReplicationFrame in [.message(.frontier(UInt64.max - 1)), .message(.batch(from: 1, through: 1, entries: [], newest: 1, clock: 1 << 60))] {
             #expect(try ReplicationFrame(text: frame.text) == frame)
