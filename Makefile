@@ -3,7 +3,7 @@
 LAUNCHER := compose/local
 CLUSTER_DIR := $(or $(SKEIN_CLUSTER_DIR),.local-cluster)
 
-.PHONY: up down status deps test bench bench-cluster clean-cluster images images-debug compose-test
+.PHONY: up down status deps test bench bench-cluster bench-vs-galera clean-cluster images images-debug compose-test
 
 # make up [NODES=N]
 up:
@@ -34,6 +34,12 @@ bench: deps
 bench-cluster: deps
 	for p in skein-store skein-auditd skein-gateway skein-replicator skein-bench; do swift build -c release --product $$p || exit 1; done
 	"$$(swift build -c release --show-bin-path)/skein-bench" cluster $(BENCH_ARGS)
+
+# make bench-vs-galera [VS_ARGS="--clients 16 --duration 20 --repeat 3"]
+# Skein against MariaDB Galera on this machine (installs them with apt when missing): the
+# shared workload on both, side by side; the last line is one JSON object with the ratios.
+bench-vs-galera: deps
+	bench/vs-galera $(VS_ARGS)
 
 clean-cluster: down
 	rm -rf "$(CLUSTER_DIR)"
