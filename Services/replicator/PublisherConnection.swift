@@ -197,9 +197,16 @@ struct PublisherConnection: Sendable {
         do {
             let described = try await store.call(op: "describe_database", body: ["database": .string(database)])
             for (name, d) in (described.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
-                let attributes = (d["attributes"]?.arrayValue ?? []).compactMap { $0["attribute"]?.stringValue ?? $0.stringValue }
+                let described = d["attributes"]?.arrayValue ?? []
+                // A table with declared indexes goes as Harper's attribute objects, so the
+                // copy indexes the same attributes; a dynamic one as names.
+                let attributes: [JSON] = d["schema_defined"]?.boolValue == true
+                    ? described.compactMap { a in
+                        a["attribute"].map { ["name": $0, "indexed": a["indexed"] ?? false] }
+                    }
+                    : described.compactMap { ($0["attribute"]?.stringValue ?? $0.stringValue).map(JSON.string) }
                 tables.append(["database": .string(database), "name": .string(name),
-                               "primary_key": d["primary_key"] ?? d["hash_attribute"] ?? "id", "attributes": JSON(attributes)])
+                               "primary_key": d["primary_key"] ?? d["hash_attribute"] ?? "id", "attributes": .array(attributes)])
             }
         } catch {
             if !Self.isNotFound(error) { throw error }

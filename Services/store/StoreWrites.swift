@@ -46,13 +46,22 @@ struct StoreWrites {
             try guardUserDatabase(db)
             let table = try req.table()
             let pk = try req.string("primary_key", aliases: ["hash_attribute"]) ?? "id"
+            // Names (Skein's shorthand: a dynamic table, every attribute indexed) or Harper's
+            // objects `{name, type?, indexed?}`: declared attributes, only those with
+            // `indexed: true` get an index (fewer index writes per record).
             var attributes: [String] = []
+            var indexed: Set<String>? = nil
             for (i, a) in (try req.array("attributes") ?? []).enumerated() {
                 if let s = a.stringValue { attributes.append(s); continue }
                 guard let s = (a["name"] ?? a["attribute"])?.stringValue else {
                     throw SkeinError.badRequest("'attributes[\(i)]' must be a name or an object with 'name'")
                 }
+                if let flag = a["indexed"], !flag.isNull, flag.boolValue == nil {
+                    throw SkeinError.badRequest("'attributes[\(i)].indexed' must be true or false")
+                }
                 attributes.append(s)
+                if indexed == nil { indexed = [] }
+                if a["indexed"]?.boolValue == true { indexed?.insert(s) }
             }
             // Checked before the job runs: a rejected create_table must not leave a new database behind.
             guard StorageLayout.isValidName(table) else {
@@ -66,11 +75,13 @@ struct StoreWrites {
                 return .control { context in
                     let (env, created) = try registry.create(db)
                     if created { try logCreation(db, context) }
-                    return ["message": .string(try env.lmdb.write { try env.createTable($0, name: table, primaryKey: pk, attributes: attributes, context: context) })]
+                    return ["message": .string(try env.lmdb.write {
+                        try env.createTable($0, name: table, primaryKey: pk, attributes: attributes, indexed: indexed, context: context)
+                    })]
                 }
             }
             return .write(database: db, createDatabase: true) { env, txn, ctx in
-                ["message": .string(try env.createTable(txn, name: table, primaryKey: pk, attributes: attributes, context: ctx))]
+                ["message": .string(try env.createTable(txn, name: table, primaryKey: pk, attributes: attributes, indexed: indexed, context: ctx))]
             }
         case "drop_table":
             let db = try req.database()

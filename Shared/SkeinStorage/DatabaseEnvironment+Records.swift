@@ -36,7 +36,7 @@ extension DatabaseEnvironment {
 
         let recordsDB = try txn.database(StorageLayout.records(name), create: true)!
         let tombDB = try txn.database(StorageLayout.tombstones(name), create: true)!
-        var indexes = IndexWriter(txn: txn, table: name)
+        var indexes = IndexWriter(txn: txn, schema: schema)
         var known = Set(schema.attributes)
         // Most tables have no tombstones: then there is nothing to clear per record.
         let hasTombstones = try txn.count(tombDB) > 0
@@ -118,7 +118,7 @@ extension DatabaseEnvironment {
         }
         let recordsDB = try txn.database(StorageLayout.records(name), create: true)!
         let tombDB = try txn.database(StorageLayout.tombstones(name), create: true)!
-        var indexes = IndexWriter(txn: txn, table: name)
+        var indexes = IndexWriter(txn: txn, schema: schema)
         var deleted: [JSON] = [], skipped: [JSON] = [], previous: [JSON] = []
         for (id, key) in keys {
             guard let bytes = try txn.get(recordsDB, key), let old = StoredRecord.decode(bytes) else {
@@ -150,11 +150,14 @@ extension DatabaseEnvironment {
 struct IndexWriter {
     let txn: LMDBTransaction
     let table: String
+    /// The declared indexes (nil: every attribute but the primary key).
+    let indexed: Set<String>?
     var handles: [String: LMDBDatabase] = [:]
 
-    init(txn: LMDBTransaction, table: String) {
+    init(txn: LMDBTransaction, schema: TableSchema) {
         self.txn = txn
-        self.table = table
+        table = schema.name
+        indexed = schema.indexed
     }
 
     /// Index keys of a value: a scalar gives one, an array one per scalar element.
@@ -175,12 +178,12 @@ struct IndexWriter {
 
     mutating func update(key: [UInt8], old: [String: JSON], new: [String: JSON], primaryKey: String) throws {
         // Attributes in the new record (changed or added), then those only in the old one.
-        for (attribute, value) in new where attribute != primaryKey {
+        for (attribute, value) in new where attribute != primaryKey && indexed?.contains(attribute) ?? true {
             let previous = old[attribute]
             if previous == value { continue }
             try replace(attribute, key: key, before: Self.keys(previous), after: Self.keys(value))
         }
-        for (attribute, value) in old where attribute != primaryKey && new[attribute] == nil {
+        for (attribute, value) in old where attribute != primaryKey && new[attribute] == nil && indexed?.contains(attribute) ?? true {
             try replace(attribute, key: key, before: Self.keys(value), after: [])
         }
     }

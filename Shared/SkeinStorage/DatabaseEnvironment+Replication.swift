@@ -56,12 +56,14 @@ extension DatabaseEnvironment {
         switch entry.operation {
         case "create_table":
             guard try table(txn, entry.table) == nil, let schema = entry.details.flatMap(TableSchema.init(json:)) else { return 0 }
-            _ = try createTable(txn, name: entry.table, primaryKey: schema.primaryKey, attributes: schema.attributes, context: context)
+            _ = try createTable(txn, name: entry.table, primaryKey: schema.primaryKey, attributes: schema.attributes, indexed: schema.indexed,
+                                context: context)
             return 1
         case "create_attribute":
             guard var schema = try table(txn, entry.table), let a = entry.details?["attribute"]?.stringValue,
                 !schema.attributes.contains(a) else { return 0 }
             schema.attributes.append(a)
+            schema.indexed?.insert(a)
             _ = try txn.database(StorageLayout.index(entry.table, a), create: true, dupSort: true)
             try putTable(txn, schema)
             return 1

@@ -4,7 +4,10 @@ import SkeinLMDB
 /// Schema changes. Each runs inside the caller's write transaction and appends its audit
 /// entry there, so a table and its audit record appear together or not at all.
 extension DatabaseEnvironment {
-    public func createTable(_ txn: LMDBTransaction, name: String, primaryKey: String, attributes: [String], context: WriteContext) throws -> String {
+    /// `indexed`: nil for a dynamic table (every attribute indexed), else the declared
+    /// attributes to index.
+    public func createTable(_ txn: LMDBTransaction, name: String, primaryKey: String, attributes: [String], indexed: Set<String>? = nil,
+                            context: WriteContext) throws -> String {
         guard StorageLayout.isValidName(name) else {
             throw SkeinError.badRequest("invalid table name '\(name)': use letters, digits, '_' and '-' (at most 64)")
         }
@@ -17,7 +20,8 @@ extension DatabaseEnvironment {
             guard StorageLayout.isValidAttribute(a) else { throw SkeinError.badRequest("invalid attribute name '\(a)'") }
             attrs.append(a)
         }
-        let schema = TableSchema(database: self.name, name: name, primaryKey: primaryKey, attributes: attrs, createdTime: context.txnTime)
+        let schema = TableSchema(database: self.name, name: name, primaryKey: primaryKey, attributes: attrs, createdTime: context.txnTime,
+                                 indexed: indexed)
         _ = try txn.database(StorageLayout.records(name), create: true)
         _ = try txn.database(StorageLayout.tombstones(name), create: true)
         for a in schema.indexedAttributes {
@@ -49,6 +53,8 @@ extension DatabaseEnvironment {
             throw SkeinError.badRequest("attribute '\(attribute)' already exists in \(self.name).\(name)")
         }
         schema.attributes.append(attribute)
+        // An attribute created on purpose is indexed, in a declared table too.
+        schema.indexed?.insert(attribute)
         _ = try txn.database(StorageLayout.index(name, attribute), create: true, dupSort: true)
         try putTable(txn, schema)
         try audit(txn, context, operation: "create_attribute", table: name, details: ["attribute": .string(attribute)])

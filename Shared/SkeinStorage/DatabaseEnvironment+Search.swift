@@ -118,7 +118,7 @@ extension DatabaseEnvironment {
             if attribute == schema.primaryKey {
                 return try primaryKeyCandidates(txn, schema, comparator, value)
             }
-            guard schema.attributes.contains(attribute),
+            guard schema.attributes.contains(attribute), schema.isIndexed(attribute),
                 let db = try readHandle(txn, StorageLayout.index(schema.name, attribute))
             else { return nil }
             return try indexCandidates(txn, db, comparator, value)

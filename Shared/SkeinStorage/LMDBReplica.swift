@@ -56,7 +56,7 @@ struct LMDBReplicaTable: ReplicaTable {
         self.schema = schema
         records = try txn.database(StorageLayout.records(schema.name), create: true)!
         tombstones = try txn.database(StorageLayout.tombstones(schema.name), create: true)!
-        indexes = IndexWriter(txn: txn, table: schema.name)
+        indexes = IndexWriter(txn: txn, schema: schema)
         known = Set(schema.attributes)
     }
 

@@ -5,17 +5,23 @@ public struct TableSchema: Sendable, Equatable {
     public var database: String
     public var name: String
     public var primaryKey: String
-    /// Every attribute seen or declared, in the order first seen. All are indexed.
+    /// Every attribute seen or declared, in the order first seen.
     public var attributes: [String]
+    /// nil: every attribute is indexed (a dynamic table, Harper's default). A set: the table
+    /// was created with declared attributes (`create_table` with `attributes: [{name,
+    /// indexed}]`, Harper's `schema_defined`), and only these are indexed (plus the primary
+    /// key and the timestamps); attributes seen later are stored, not indexed.
+    public var indexed: Set<String>?
     public var createdTime: Double
     public var lastUpdated: Double?
 
-    public init(database: String, name: String, primaryKey: String, attributes: [String], createdTime: Double) {
+    public init(database: String, name: String, primaryKey: String, attributes: [String], createdTime: Double, indexed: Set<String>? = nil) {
         self.database = database
         self.name = name
         self.primaryKey = primaryKey
         self.attributes = attributes
         self.createdTime = createdTime
+        self.indexed = indexed.map { $0.union(Self.timestampAttributes) }
     }
 
     public static let timestampAttributes = ["__createdtime__", "__updatedtime__"]
@@ -26,6 +32,7 @@ public struct TableSchema: Sendable, Equatable {
             "attributes": JSON(attributes), "created": .number(createdTime),
         ]
         if let lastUpdated { o["last_updated"] = .number(lastUpdated) }
+        if let indexed { o["indexed"] = JSON(indexed.sorted()) }
         return .object(o)
     }
 
@@ -36,26 +43,32 @@ public struct TableSchema: Sendable, Equatable {
         self.init(
             database: db, name: name, primaryKey: pk,
             attributes: json["attributes"]?.arrayValue?.compactMap(\.stringValue) ?? [pk],
-            createdTime: json["created"]?.doubleValue ?? 0)
+            createdTime: json["created"]?.doubleValue ?? 0,
+            indexed: json["indexed"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) })
         lastUpdated = json["last_updated"]?.doubleValue
     }
 
-    /// Attributes that get a secondary index (all but the primary key).
-    public var indexedAttributes: [String] { attributes.filter { $0 != primaryKey } }
+    /// Whether `attribute` has a secondary index.
+    public func isIndexed(_ attribute: String) -> Bool {
+        attribute != primaryKey && (indexed?.contains(attribute) ?? true)
+    }
+
+    /// Attributes that have a secondary index.
+    public var indexedAttributes: [String] { attributes.filter(isIndexed) }
 
     /// Harper's `describe_table` shape.
     public func describe(recordCount: Int) -> JSON {
         let attrs: [JSON] = attributes.map { a in
             a == primaryKey
                 ? ["attribute": .string(a), "is_primary_key": true, "indexed": true]
-                : ["attribute": .string(a), "indexed": true]
+                : ["attribute": .string(a), "indexed": .bool(isIndexed(a))]
         }
         return [
             "schema": .string(database), "database": .string(database), "name": .string(name),
             "hash_attribute": .string(primaryKey), "primary_key": .string(primaryKey),
             "attributes": .array(attrs), "record_count": JSON(recordCount),
             "last_updated_record": lastUpdated.map(JSON.number) ?? .null,
-            "replicate": true, "audit": true, "schema_defined": false,
+            "replicate": true, "audit": true, "schema_defined": .bool(indexed != nil),
             "__createdtime__": .number(createdTime),
         ]
     }

@@ -261,6 +261,29 @@ extension ProcessTests {
                 #expect(described["primary_key"] == "code", "\(described)")
             }
         }
+
+        /// Harper's declared attributes: `create_table` with `attributes: [{name, indexed}]`
+        /// indexes only those marked; a peer creates the table with the same indexes, and a
+        /// search on an attribute without an index still finds its records on both nodes.
+        @Test func declaredIndexesReplicate() async throws {
+            try await withReplicatingPair { a, b in
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "lean", "primary_key": "id",
+                                     "attributes": [["name": "id", "type": "ID"], ["name": "kind", "indexed": true], ["name": "body"]]])
+                _ = try await a.node.insert("data", "lean", [["id": 1, "kind": "a", "body": "text one"], ["id": 2, "kind": "b", "body": "text two"]])
+                _ = try await pollUntil("2 records on node-b", timeout: 30) { try await b.count("lean") == 2 ? true : nil }
+                for peer in [a, b] {
+                    let d = try await peer.node.ok(["operation": "describe_table", "database": "data", "table": "lean"])
+                    let flags = Dictionary(uniqueKeysWithValues: (d["attributes"]?.arrayValue ?? []).map { ($0["attribute"]?.stringValue ?? "", $0["indexed"]) })
+                    #expect(d["schema_defined"] == true && flags["kind"] == true && flags["body"] == false, "\(peer.name): \(d)")
+                    let found = try await peer.node.ok(["operation": "search_by_value", "database": "data", "table": "lean",
+                                                        "search_attribute": "body", "search_value": "text two", "get_attributes": ["id"]])
+                    #expect(found == [["id": 2]], "\(peer.name): \(found)")
+                }
+                let bad = try await a.node.fails(["operation": "create_table", "database": "data", "table": "lean2", "primary_key": "id",
+                                                  "attributes": [["name": "kind", "indexed": "yes"]]], 400)
+                #expect(bad.contains("indexed"))
+            }
+        }
     }
 }
 
