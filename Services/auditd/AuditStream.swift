@@ -48,7 +48,7 @@ final class AuditStream: @unchecked Sendable {
                 let newest = try env.lastSequence(txn)
                 // Read with `newest`: every write of this node up to it is in the log so far.
                 let clock = try env.clockHighWater(txn)
-                let read = try env.readLog(txn, from: from, limit: max, maxBytes: maxBytes)
+                let read = try env.readLog(txn, from: from, limit: max, maxBytes: maxBytes, origins: origins)
                 let entries = read.entries.filter { (tables == nil || tables!.contains($0.table)) && (origins == nil || origins!.contains($0.origin)) }
                     .map { e in
                         guard !withPrevious else { return e.json }

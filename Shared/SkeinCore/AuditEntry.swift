@@ -88,6 +88,38 @@ public struct AuditEntry: Sendable, Equatable {
         return out
     }
 
+    /// The `origin` of a stored entry read straight from its bytes, without parsing it (a
+    /// log reader skips other nodes' entries this way); nil when it cannot tell for sure.
+    /// In the stored form (keys sorted) the first `"origin":"` is the top-level key: the
+    /// keys before it (`details`, `ids`, `op`) hold no such key, and a quote inside a string
+    /// is always escaped.
+    public static func origin(ofStored bytes: [UInt8]) -> String? {
+        let pattern: [UInt8] = Array(#""origin":""#.utf8)
+        return bytes.withUnsafeBufferPointer { b -> String? in
+            guard b.count > pattern.count else { return nil }
+            var i = 0
+            let last = b.count - pattern.count
+            while i <= last {
+                if b[i] == pattern[0] {
+                    var j = 1
+                    while j < pattern.count && b[i + j] == pattern[j] { j += 1 }
+                    if j == pattern.count {
+                        let start = i + pattern.count
+                        var end = start
+                        while end < b.count && b[end] != UInt8(ascii: "\"") {
+                            if b[end] == UInt8(ascii: "\\") { return nil }  // escapes: parse instead
+                            end += 1
+                        }
+                        guard end < b.count else { return nil }
+                        return String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)
+                    }
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+
     public init?(json: JSON) {
         guard case .object(let o) = json,
             let seq = o["seq"]?.doubleValue.flatMap({ UInt64(exactly: $0) }),

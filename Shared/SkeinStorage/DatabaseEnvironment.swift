@@ -151,22 +151,36 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     }
 
     /// `maxBytes` bounds the stored size of what one read returns (a replication batch must
-    /// fit a message however many records each entry holds).
-    public func readLog(_ txn: LMDBTransaction, from: UInt64, limit: Int, maxBytes: Int = .max) throws -> LogRead {
+    /// fit a message however many records each entry holds). At most `limit` entries are
+    /// looked at; with `origins`, the others are skipped unparsed (`next` still covers them).
+    public func readLog(_ txn: LMDBTransaction, from: UInt64, limit: Int, maxBytes: Int = .max, origins: Set<String>? = nil) throws -> LogRead {
         var out = LogRead(entries: [], next: from, missing: false)
         let newest = try lastSequence(txn)
-        for e in try auditEntries(txn, from: from, limit: limit, maxBytes: maxBytes) {
-            if e.sequence != out.next {
+        let cursor = try txn.cursor(auditDB)
+        var bytes = 0, looked = 0
+        var item = cursor.seek(KeyCodec.encodeUInt64(from))
+        while let (k, v) = item, looked < limit {
+            let sequence = KeyCodec.decodeUInt64(k)
+            if sequence != out.next {
                 // Entries before the hole go out first; the hole is reported at its start.
-                out.missing = out.entries.isEmpty
+                out.missing = out.next == from
                 return out
             }
-            out.entries.append(e)
-            out.next = e.sequence + 1
+            looked += 1
+            if let origins, let origin = AuditEntry.origin(ofStored: v), !origins.contains(origin) {
+                out.next = sequence + 1
+                item = cursor.next()
+                continue
+            }
+            bytes += v.count
+            if bytes > maxBytes, !out.entries.isEmpty { break }
+            if let e = AuditEntry(json: try JSON.parse(v)), origins?.contains(e.origin) ?? true { out.entries.append(e) }
+            out.next = sequence + 1
+            item = cursor.next()
         }
         // Everything up to the newest sequence should have been there.
         let retained = try retainedFrom(txn)
-        if out.entries.isEmpty && from <= newest && retained <= from { out.missing = true }
+        if out.next == from && from <= newest && retained <= from { out.missing = true }
         return out
     }
 
