@@ -22,8 +22,10 @@ final class AuditStream: @unchecked Sendable {
         changed.unlock()
     }
 
-    /// Blocking: run it off the RPC thread.
-    func read(_ req: OperationRequest) throws -> JSON {
+    /// Blocking: run it off the RPC thread. Returns the reply body: the entries a
+    /// replicator asks for (by origin, without before-images) go out as the stored bytes,
+    /// never parsed here.
+    func read(_ req: OperationRequest) throws -> [UInt8] {
         let name = try req.database()
         let from = UInt64(max(0, try req.int("from") ?? 1))
         let max = min(10_000, Swift.max(1, try req.int("max") ?? 500))
@@ -48,26 +50,43 @@ final class AuditStream: @unchecked Sendable {
                 let newest = try env.lastSequence(txn)
                 // Read with `newest`: every write of this node up to it is in the log so far.
                 let clock = try env.clockHighWater(txn)
-                let read = try env.readLog(txn, from: from, limit: max, maxBytes: maxBytes, origins: origins)
-                let entries = read.entries.filter { (tables == nil || tables!.contains($0.table)) && (origins == nil || origins!.contains($0.origin)) }
-                    .map { e in
-                        guard !withPrevious else { return e.json }
-                        var bare = e
-                        bare.previous = []
-                        return bare.json
-                    }
+                let read = try env.readStoredLog(txn, from: from, limit: max, maxBytes: maxBytes, origins: origins)
+                let entries = try read.entries.compactMap { bytes in try Self.wanted(bytes, tables: tables, origins: origins, withPrevious: withPrevious) }
                 return (entries, read.next, oldest, newest, read.missing, clock)
             }
             // `pruned`: the caller's position is older than what is retained, or entries at
             // its position were deleted: streaming on would silently skip them.
             let pruned = from < oldest || missing
             if !entries.isEmpty || next > from || Date() >= deadline || pruned {
-                return ["entries": .array(entries), "next": JSON(next), "oldest": JSON(oldest), "newest": JSON(newest), "pruned": .bool(pruned),
-                        "log_id": log, "clock": clock.map { .string(String($0.rawValue)) } ?? .null]
+                // {"entries":[...stored bytes...], then the other fields} by hand, so the
+                // entries are copied, not parsed and serialized again.
+                let rest: JSON = ["next": JSON(next), "oldest": JSON(oldest), "newest": JSON(newest), "pruned": .bool(pruned),
+                                  "log_id": log, "clock": clock.map { .string(String($0.rawValue)) } ?? .null]
+                var body: [UInt8] = Array(#"{"entries":["#.utf8)
+                body.reserveCapacity(entries.reduce(64) { $0 + $1.count + 1 })
+                for (i, e) in entries.enumerated() {
+                    if i > 0 { body.append(UInt8(ascii: ",")) }
+                    body.append(contentsOf: e)
+                }
+                body.append(contentsOf: Array("],".utf8))
+                body.append(contentsOf: rest.serialized().dropFirst())
+                return body
             }
             changed.lock()
             if generation[name, default: 0] == seen { _ = changed.wait(until: deadline) }
             changed.unlock()
         }
+    }
+
+    /// One stored entry as the reply carries it, or nil when the caller did not ask for it.
+    /// The bytes pass as they are (or with `previous` cut out); an entry is parsed only
+    /// when its origin cannot be read from its bytes, or tables are asked for.
+    static func wanted(_ bytes: [UInt8], tables: Set<String>?, origins: Set<String>?, withPrevious: Bool) throws -> [UInt8]? {
+        if tables != nil || (origins != nil && AuditEntry.origin(ofStored: bytes) == nil) {
+            guard let e = AuditEntry(json: try JSON.parse(bytes)),
+                  tables?.contains(e.table) ?? true, origins?.contains(e.origin) ?? true else { return nil }
+        }
+        guard !withPrevious else { return bytes }
+        return AuditEntry.withoutPrevious(stored: bytes) ?? bytes
     }
 }

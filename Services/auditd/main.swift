@@ -39,10 +39,13 @@ do {
             do {
                 let req = try OperationRequest(bytes: request.body)
                 let result: JSON
+                if request.operation == "audit_stream" {
+                    respond(RPCReply(status: 200, body: try stream.read(req)))
+                    return
+                }
                 switch request.operation {
                 case "read_audit_log": result = try queries.read(req)
                 case "delete_audit_logs_before": result = try queries.deleteBefore(req)
-                case "audit_stream": result = try stream.read(req)
                 case "audit_hold":
                     let database = try req.database(), peer = try req.requiredString("peer")
                     guard let from = try req.int("from"), from >= 0 else { throw SkeinError.badRequest("'from' must be a sequence number") }

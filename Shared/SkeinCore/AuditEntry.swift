@@ -120,6 +120,27 @@ public struct AuditEntry: Sendable, Equatable {
         }
     }
 
+    /// A stored entry without its before-images (`previous`), cut out of the bytes without
+    /// parsing the rest: what peers are sent. Nil when it has none or cannot be cut safely.
+    /// As for `origin(ofStored:)`, the first `,"previous":[` is the top-level key.
+    public static func withoutPrevious(stored bytes: [UInt8]) -> [UInt8]? {
+        let pattern: [UInt8] = Array(#","previous":["#.utf8)
+        guard bytes.count > pattern.count else { return nil }
+        var start: Int? = nil
+        var i = 0
+        while i <= bytes.count - pattern.count {
+            if bytes[i] == pattern[0] && bytes[i + 1] == pattern[1] && Array(bytes[i..<(i + pattern.count)]) == pattern { start = i; break }
+            i += 1
+        }
+        guard let start else { return nil }
+        var parser = JSONParser(bytes: bytes)
+        parser.index = start + pattern.count - 1  // at the array's "["
+        do { try parser.skipContainer() } catch { return nil }
+        var out = Array(bytes[..<start])
+        out.append(contentsOf: bytes[parser.index...])
+        return out
+    }
+
     public init?(json: JSON) {
         guard case .object(let o) = json,
             let seq = o["seq"]?.doubleValue.flatMap({ UInt64(exactly: $0) }),

@@ -177,13 +177,22 @@ struct IndexWriter {
     }
 
     mutating func update(key: [UInt8], old: [String: JSON], new: [String: JSON], primaryKey: String) throws {
+        if let indexed {
+            // Declared indexes: only those attributes, whatever else the records hold.
+            for attribute in indexed where attribute != primaryKey {
+                let previous = old[attribute], value = new[attribute]
+                if previous == value { continue }
+                try replace(attribute, key: key, before: Self.keys(previous), after: Self.keys(value))
+            }
+            return
+        }
         // Attributes in the new record (changed or added), then those only in the old one.
-        for (attribute, value) in new where attribute != primaryKey && indexed?.contains(attribute) ?? true {
+        for (attribute, value) in new where attribute != primaryKey {
             let previous = old[attribute]
             if previous == value { continue }
             try replace(attribute, key: key, before: Self.keys(previous), after: Self.keys(value))
         }
-        for (attribute, value) in old where attribute != primaryKey && new[attribute] == nil && indexed?.contains(attribute) ?? true {
+        for (attribute, value) in old where attribute != primaryKey && new[attribute] == nil {
             try replace(attribute, key: key, before: Self.keys(value), after: [])
         }
     }

@@ -154,7 +154,20 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     /// fit a message however many records each entry holds). At most `limit` entries are
     /// looked at; with `origins`, the others are skipped unparsed (`next` still covers them).
     public func readLog(_ txn: LMDBTransaction, from: UInt64, limit: Int, maxBytes: Int = .max, origins: Set<String>? = nil) throws -> LogRead {
-        var out = LogRead(entries: [], next: from, missing: false)
+        let raw = try readStoredLog(txn, from: from, limit: limit, maxBytes: maxBytes, origins: origins)
+        var out = LogRead(entries: [], next: raw.next, missing: raw.missing)
+        for bytes in raw.entries {
+            if let e = AuditEntry(json: try JSON.parse(bytes)), origins?.contains(e.origin) ?? true { out.entries.append(e) }
+        }
+        return out
+    }
+
+    /// `readLog` with the entries as stored (their bytes, unparsed): a publisher's auditd
+    /// passes them on as they are. An entry whose origin cannot be read from its bytes is
+    /// included (the caller parses it to decide).
+    public func readStoredLog(_ txn: LMDBTransaction, from: UInt64, limit: Int, maxBytes: Int = .max,
+                              origins: Set<String>? = nil) throws -> (entries: [[UInt8]], next: UInt64, missing: Bool) {
+        var out: (entries: [[UInt8]], next: UInt64, missing: Bool) = ([], from, false)
         let newest = try lastSequence(txn)
         let cursor = try txn.cursor(auditDB)
         var bytes = 0, looked = 0
@@ -174,7 +187,7 @@ public final class DatabaseEnvironment: @unchecked Sendable {
             }
             bytes += v.count
             if bytes > maxBytes, !out.entries.isEmpty { break }
-            if let e = AuditEntry(json: try JSON.parse(v)), origins?.contains(e.origin) ?? true { out.entries.append(e) }
+            out.entries.append(v)
             out.next = sequence + 1
             item = cursor.next()
         }
