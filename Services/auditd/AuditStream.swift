@@ -58,19 +58,17 @@ final class AuditStream: @unchecked Sendable {
             // its position were deleted: streaming on would silently skip them.
             let pruned = from < oldest || missing
             if !entries.isEmpty || next > from || Date() >= deadline || pruned {
-                // {"entries":[...stored bytes...], then the other fields} by hand, so the
-                // entries are copied, not parsed and serialized again.
+                // The entries are spliced in as stored: copied, not parsed and serialized again.
                 let rest: JSON = ["next": JSON(next), "oldest": JSON(oldest), "newest": JSON(newest), "pruned": .bool(pruned),
                                   "log_id": log, "clock": clock.map { .string(String($0.rawValue)) } ?? .null]
-                var body: [UInt8] = Array(#"{"entries":["#.utf8)
-                body.reserveCapacity(entries.reduce(64) { $0 + $1.count + 1 })
+                var list: [UInt8] = [UInt8(ascii: "[")]
+                list.reserveCapacity(entries.reduce(2) { $0 + $1.count + 1 })
                 for (i, e) in entries.enumerated() {
-                    if i > 0 { body.append(UInt8(ascii: ",")) }
-                    body.append(contentsOf: e)
+                    if i > 0 { list.append(UInt8(ascii: ",")) }
+                    list.append(contentsOf: e)
                 }
-                body.append(contentsOf: Array("],".utf8))
-                body.append(contentsOf: rest.serialized().dropFirst())
-                return body
+                list.append(UInt8(ascii: "]"))
+                return JSON.object(splicing: list[...], as: "entries", with: rest)
             }
             changed.lock()
             if generation[name, default: 0] == seen { _ = changed.wait(until: deadline) }

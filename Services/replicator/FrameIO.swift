@@ -13,6 +13,11 @@ enum FrameIO {
         try await socket.send(text: frame.text)
     }
 
+    /// A message already serialized (a batch with spliced entries).
+    static func send(bytes: [UInt8], _ socket: PeerSocket) async throws {
+        try await socket.send(text: String(decoding: bytes, as: UTF8.self))
+    }
+
     struct ProtocolError: Error, CustomStringConvertible {
         let description: String
     }
@@ -23,9 +28,20 @@ enum FrameIO {
     /// optimizer (coroutine splitting, release builds).
     @inline(never)
     static func next(_ socket: PeerSocket, received: (Int) -> Void = { _ in }) async throws -> ReplicationFrame? {
+        try await nextWithEntries(socket, received: received)?.frame
+    }
+
+    /// The next frame and, for a batch, its entries as received (to pass them on unparsed).
+    @inline(never)
+    static func nextWithEntries(_ socket: PeerSocket, received: (Int) -> Void = { _ in }) async throws
+        -> (frame: ReplicationFrame, entries: ReplicationFrame.RawEntries?)? {
         guard let text = try await socket.receive() else { return nil }
         received(text.utf8.count)
-        return try ReplicationFrame(text: text)
+        let frame = try ReplicationFrame(text: text)
+        guard case .message(.batch(_, _, let entries, _, _)) = frame, !entries.isEmpty else { return (frame, nil) }
+        let bytes = Array(text.utf8)
+        guard let range = JSON.topLevelValueRange(of: "entries", in: bytes) else { return (frame, nil) }
+        return (frame, ReplicationFrame.RawEntries(sequences: entries.map(\.sequence), bytes: bytes[range]))
     }
 
     static func nowMillis() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }

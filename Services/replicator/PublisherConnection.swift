@@ -26,6 +26,9 @@ struct PublisherConnection: Sendable {
     let status: ReplicationStatus
     let pruner: TombstonePruner
     let logger: Logger
+    /// The entries of the last log read as auditd sent them (stored bytes), so a batch of
+    /// all of them goes out spliced, not rebuilt and serialized again.
+    let lastRead = Locked<ReplicationFrame.RawEntries?>(nil)
 
     static let batchSize = 500
     /// Stored bytes per batch at most (entries of big inserts): well inside the 64 MB
@@ -103,7 +106,15 @@ struct PublisherConnection: Sendable {
         var ready = first
         var queue: [PublisherMachine.StoreCommand] = []
         while true {
-            for frame in ready.frames { try await FrameIO.send(frame, outbound) }
+            for frame in ready.frames {
+                if case .message(.batch(let from, let through, let entries, let newest, let clock)) = frame, !entries.isEmpty,
+                   let raw = lastRead.withLock({ $0 }), raw.are(entries) {
+                    try await FrameIO.send(bytes: ReplicationFrame.batchBytes(from: from, through: through, newest: newest, clock: clock, entries: raw.bytes),
+                                           outbound)
+                } else {
+                    try await FrameIO.send(frame, outbound)
+                }
+            }
             for event in ready.logs { logger.log(event, metadata: event.message == "peer subscribed" ? ["remote": .string(remoteAddress)] : [:]) }
             publishStatus(machine)
             if let close = ready.close {
@@ -146,12 +157,23 @@ struct PublisherConnection: Sendable {
             }
         case .readLog(let from, let origins, let max, let maxBytes):
             do {
-                let r = try await auditd.call(op: "audit_stream", body: [
+                let body: JSON = [
                     "database": db, "from": JSON(from), "max": JSON(max), "wait_ms": JSON(Self.waitMillis),
                     "origins": JSON(origins), "max_bytes": JSON(maxBytes), "previous": false,
-                ], timeoutMillis: config.timeoutMillis + Self.waitMillis)
+                ]
+                let reply = try await auditd.call(RPCRequest(header: ["op": "audit_stream"], body: body.serialized()),
+                                                  timeoutMillis: config.timeoutMillis + Self.waitMillis)
+                let r = try reply.result()
                 guard let log = r["log_id"]?.stringValue else { throw JSON.MissingField(field: "log_id", reply: r.text) }
-                return .log(.init(entries: (r["entries"]?.arrayValue ?? []).compactMap(AuditEntry.init(json:)), next: try r.requiredSequence("next"),
+                let listed = r["entries"]?.arrayValue ?? []
+                let entries = listed.compactMap(AuditEntry.init(json:))
+                lastRead.withLock {
+                    // Only when every listed entry is one the machine sees.
+                    $0 = entries.count != listed.count ? nil : JSON.topLevelValueRange(of: "entries", in: reply.body).map {
+                        ReplicationFrame.RawEntries(sequences: entries.map(\.sequence), bytes: reply.body[$0])
+                    }
+                }
+                return .log(.init(entries: entries, next: try r.requiredSequence("next"),
                                   oldest: try r.requiredSequence("oldest"), newest: try r.requiredSequence("newest"),
                                   pruned: r["pruned"]?.boolValue == true, log: log, clock: try r.optionalVersion("clock")))
             } catch {

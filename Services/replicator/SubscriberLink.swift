@@ -23,6 +23,8 @@ struct SubscriberLink: Sendable {
     let pruner: TombstonePruner
     let logger: Logger
     let machine: Locked<SubscriberMachine>
+    /// The entries of the last batch as received, for the apply that follows it.
+    let received = Locked<ReplicationFrame.RawEntries?>(nil)
 
     static let firstBackoffMillis: UInt64 = 100
     static let maxBackoffMillis: UInt64 = 5000
@@ -113,9 +115,10 @@ struct SubscriberLink: Sendable {
                         try await execute(machine.withLock { $0.step(.tick(now: now(), frontier: frontier)) }, socket, turn)
                     }
                 }
-                while let frame = try await FrameIO.next(socket, received: { bytes in
+                while let (frame, entries) = try await FrameIO.nextWithEntries(socket, received: { bytes in
                     status.update(peer: route.hostname, database: database) { $0.received.add(bytes, now: FrameIO.nowMillis()) }
                 }) {
+                    received.withLock { $0 = entries }
                     try await execute(machine.withLock { $0.step(.frame(frame, now: now())) }, socket, turn)
                 }
                 group.cancelAll()
@@ -173,10 +176,16 @@ struct SubscriberLink: Sendable {
                 return n > 0
             })
         case .apply(let entries, let through, let log, let restart):
-            let reply = try await store.call(op: "replication_apply", body: [
-                "database": db, "peer": peer, "through": JSON(through), "entries": .array(entries.map(\.json)),
-                "log_id": log.map(JSON.string) ?? .null, "restart": .bool(restart),
-            ])
+            var request: JSON = ["database": db, "peer": peer, "through": JSON(through), "log_id": log.map(JSON.string) ?? .null, "restart": .bool(restart)]
+            let reply: JSON
+            if let raw = received.withLock({ $0 }), raw.are(entries) {
+                // The whole batch: its entries go to the store as they came, not rebuilt.
+                let body = JSON.object(splicing: raw.bytes, as: "entries", with: request)
+                reply = try await store.call(RPCRequest(header: ["op": "replication_apply"], body: body)).result()
+            } else {
+                request = request.adding("entries", .array(entries.map(\.json)))
+                reply = try await store.call(op: "replication_apply", body: request)
+            }
             return .applied(cursor: try reply.requiredSequence("cursor"))
         case .createDatabases(let names):
             try await createMissing(names)

@@ -264,3 +264,54 @@ struct JSONParser {
         return v
     }
 }
+
+extension JSON {
+    /// Where the value of `key` lies in the top-level object `bytes` (its byte range), without
+    /// building anything: nested values are skipped. Nil when `bytes` is not an object or
+    /// has no such key. For passing a large part of a message on as it came (the entries of
+    /// a replication batch) while only its small fields are parsed.
+    public static func topLevelValueRange(of key: String, in bytes: [UInt8]) -> Range<Int>? {
+        var p = JSONParser(bytes: bytes)
+        p.skipSpace()
+        guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "{") else { return nil }
+        p.index += 1
+        do {
+            while true {
+                p.skipSpace()
+                guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "\"") else { return nil }
+                let name = try p.parseString()
+                p.skipSpace()
+                guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: ":") else { return nil }
+                p.index += 1
+                p.skipSpace()
+                guard p.index < bytes.count else { return nil }
+                let start = p.index
+                if bytes[start] == UInt8(ascii: "{") || bytes[start] == UInt8(ascii: "[") {
+                    try p.skipContainer()
+                } else {
+                    _ = try p.parseValue()
+                }
+                if name == key { return start..<p.index }
+                p.skipSpace()
+                guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: ",") else { return nil }
+                p.index += 1
+            }
+        } catch {
+            return nil
+        }
+    }
+
+    /// `{"KEY":RAW,` followed by the fields of `rest` (an object): a message whose large
+    /// part is spliced in as bytes, never parsed or serialized again.
+    public static func object(splicing raw: ArraySlice<UInt8>, as key: String, with rest: JSON) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(raw.count + 256)
+        JSON.writeString(key, into: &out)
+        out.append(UInt8(ascii: ":"))
+        out.append(contentsOf: raw)
+        let tail = rest.serialized()
+        if tail.count > 2 { out.append(UInt8(ascii: ",")) }
+        out.append(contentsOf: tail.dropFirst())
+        return out
+    }
+}

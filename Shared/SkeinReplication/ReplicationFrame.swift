@@ -56,6 +56,35 @@ public enum ReplicationFrame: Sendable, Equatable {
     /// The text of one WebSocket message.
     public var text: String { json.text }
 
+    /// A batch's message with its entries given as the bytes of a JSON array (as auditd
+    /// returned them), spliced in rather than built and serialized again; the same message
+    /// as `.batch(...).text` with those entries.
+    public static func batchBytes(from: UInt64, through: UInt64, newest: UInt64?, clock: UInt64?, entries: ArraySlice<UInt8>) -> [UInt8] {
+        var rest = ReplicationFrame.message(.batch(from: from, through: through, entries: [], newest: newest, clock: clock)).json
+        if case .object(var o) = rest {
+            o["entries"] = nil
+            rest = .object(o)
+        }
+        return JSON.object(splicing: entries, as: "entries", with: rest)
+    }
+
+    /// The entries of a batch as received: sequences and the bytes of their JSON array, so a
+    /// subscriber can hand them to its store without building and serializing them again.
+    public struct RawEntries: Sendable {
+        public let sequences: [UInt64]
+        public let bytes: ArraySlice<UInt8>
+
+        public init(sequences: [UInt64], bytes: ArraySlice<UInt8>) {
+            self.sequences = sequences
+            self.bytes = bytes
+        }
+
+        /// Whether these are exactly `entries` (drawn from the same batch, in order).
+        public func are(_ entries: [AuditEntry]) -> Bool {
+            entries.count == sequences.count && entries.first?.sequence == sequences.first && entries.last?.sequence == sequences.last
+        }
+    }
+
     public init(text: String) throws(DecodeError) {
         let parsed: JSON
         do { parsed = try JSON.parse(text) } catch { throw DecodeError(reason: "\(error)") }
