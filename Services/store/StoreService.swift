@@ -33,6 +33,11 @@ final class StoreService: @unchecked Sendable {
             do {
                 let req = try OperationRequest(bytes: request.body)
                 let op = request.operation.isEmpty ? (req.operation ?? "") : request.operation
+                if op == "tombstone_prune", try !tombstonesDue(req) {
+                    // Nothing to drop: no write transaction (no commit, no fsync, no notice).
+                    respond(RPCReply(json: ["pruned": 0]))
+                    return
+                }
                 if let job = try writeJob(op, req, user: request.user, respond: respond) {
                     writer.submit(job)
                     return
@@ -42,6 +47,14 @@ final class StoreService: @unchecked Sendable {
                 respond(writer.reply(for: error))
             }
         }
+    }
+
+    /// Whether a `tombstone_prune` would drop anything.
+    private func tombstonesDue(_ req: OperationRequest) throws -> Bool {
+        guard let env = try registry.database(try req.database()), let text = try req.string("through"), let through = UInt64(text) else {
+            return true  // let the write job answer (404, 400)
+        }
+        return try env.lmdb.read { try env.hasTombstones($0, through: through) }
     }
 
     private func read(_ op: String, _ req: OperationRequest) throws -> JSON {

@@ -187,6 +187,21 @@ extension DatabaseEnvironment {
         return pruned
     }
 
+    /// Whether any tombstone of any table is not newer than `through` (a read: the
+    /// replicator's pruning asks every few seconds, and most of the time nothing is due).
+    public func hasTombstones(_ txn: LMDBTransaction, through: UInt64) throws -> Bool {
+        for table in try tables(txn) {
+            guard let db = try readHandle(txn, StorageLayout.tombstones(table.name)), try txn.count(db) > 0 else { continue }
+            let cursor = try txn.cursor(db)
+            var entry = cursor.first()
+            while let (_, value) = entry {
+                if value.count >= 8, KeyCodec.decodeUInt64(Array(value.prefix(8))) <= through { return true }
+                entry = cursor.next()
+            }
+        }
+        return false
+    }
+
     /// How many tombstones a table holds (`describe_table`'s `tombstone_count`).
     public func tombstoneCount(_ txn: LMDBTransaction, _ table: String) throws -> Int {
         guard let db = try readHandle(txn, StorageLayout.tombstones(table)) else { return 0 }

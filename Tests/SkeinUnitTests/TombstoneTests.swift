@@ -120,6 +120,8 @@ struct TombstoneTests {
             return ctx.version
         }
         #expect(try f.read { try f.env.tombstoneCount($0, "dog") } == 3)
+        #expect(try f.read { try f.env.hasTombstones($0, through: first.rawValue - 1) } == false)
+        #expect(try f.read { try f.env.hasTombstones($0, through: first.rawValue) } == true)
         let pruned = try f.env.lmdb.write { try f.env.pruneTombstones($0, through: second.rawValue - 1) }
         #expect(pruned == 3 && first < second)
         #expect(try f.read { try f.env.tombstoneCount($0, "dog") } == 1)
