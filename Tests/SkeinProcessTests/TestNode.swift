@@ -178,25 +178,42 @@ final class TestNode: @unchecked Sendable {
         return out
     }
 
+    /// Ports handed out by this test process: never twice (a port closed after the check
+    /// can come back from the kernel for the next node's other listener).
+    private final class GivenPorts: @unchecked Sendable {
+        private let lock = NSLock()
+        private var ports: Set<Int> = []
+        func take(_ port: Int) -> Bool { lock.withLock { ports.insert(port).inserted } }
+    }
+    private static let givenPorts = GivenPorts()
+
+    /// A port free on 127.0.0.1 now, below the kernel's ephemeral range (32768 and up), so
+    /// no outgoing connection of a running node takes it before the node binds it.
     static func freePort() -> Int {
+        for _ in 0..<200 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            guard givenPorts.take(candidate) else { continue }
+            if canBind(candidate) { return candidate }
+        }
+        return Int.random(in: 20_000..<32_000)
+    }
+
+    private static func canBind(_ port: Int) -> Bool {
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        if fd >= 0 {
-            defer { close(fd) }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = 0
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &addr) { p in
-                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                    bind(fd, sa, len) == 0 && getsockname(fd, sa, &len) == 0
-                }
-            }
-            if bound { return Int(UInt16(bigEndian: addr.sin_port)) }
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 }
         }
+        #else
+        return true
         #endif
-        return Int.random(in: 20000...40000)
     }
 
     // MARK: Processes
