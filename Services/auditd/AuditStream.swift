@@ -51,7 +51,7 @@ final class AuditStream: @unchecked Sendable {
                 // Read with `newest`: every write of this node up to it is in the log so far.
                 let clock = try env.clockHighWater(txn)
                 let read = try env.readStoredLog(txn, from: from, limit: max, maxBytes: maxBytes, origins: origins)
-                let entries = try read.entries.compactMap { bytes in try Self.wanted(bytes, tables: tables, origins: origins, withPrevious: withPrevious) }
+                let entries = try read.entries.compactMap { bytes in try Self.wanted(bytes, tables: tables, withPrevious: withPrevious) }
                 return (entries, read.next, oldest, newest, read.missing, clock)
             }
             // `pruned`: the caller's position is older than what is retained, or entries at
@@ -76,13 +76,12 @@ final class AuditStream: @unchecked Sendable {
         }
     }
 
-    /// One stored entry as the reply carries it, or nil when the caller did not ask for it.
-    /// The bytes pass as they are (or with `previous` cut out); an entry is parsed only
-    /// when its origin cannot be read from its bytes, or tables are asked for.
-    static func wanted(_ bytes: [UInt8], tables: Set<String>?, origins: Set<String>?, withPrevious: Bool) throws -> [UInt8]? {
-        if tables != nil || (origins != nil && AuditEntry.origin(ofStored: bytes) == nil) {
-            guard let e = AuditEntry(json: try JSON.parse(bytes)),
-                  tables?.contains(e.table) ?? true, origins?.contains(e.origin) ?? true else { return nil }
+    /// One stored entry (already of the asked origins) as the reply carries it, or nil when
+    /// the caller did not ask for its table. The bytes pass as they are (or with `previous`
+    /// cut out); an entry is parsed only when tables are asked for.
+    static func wanted(_ bytes: [UInt8], tables: Set<String>?, withPrevious: Bool) throws -> [UInt8]? {
+        if let tables {
+            guard let e = AuditEntry(json: try JSON.parse(bytes)), tables.contains(e.table) else { return nil }
         }
         guard !withPrevious else { return bytes }
         return AuditEntry.withoutPrevious(stored: bytes) ?? bytes

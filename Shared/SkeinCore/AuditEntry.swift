@@ -94,51 +94,53 @@ public struct AuditEntry: Sendable, Equatable {
     /// keys before it (`details`, `ids`, `op`) hold no such key, and a quote inside a string
     /// is always escaped.
     public static func origin(ofStored bytes: [UInt8]) -> String? {
-        let pattern: [UInt8] = Array(#""origin":""#.utf8)
-        return bytes.withUnsafeBufferPointer { b -> String? in
-            guard b.count > pattern.count else { return nil }
-            var i = 0
-            let last = b.count - pattern.count
-            while i <= last {
-                if b[i] == pattern[0] {
-                    var j = 1
-                    while j < pattern.count && b[i + j] == pattern[j] { j += 1 }
-                    if j == pattern.count {
-                        let start = i + pattern.count
-                        var end = start
-                        while end < b.count && b[end] != UInt8(ascii: "\"") {
-                            if b[end] == UInt8(ascii: "\\") { return nil }  // escapes: parse instead
-                            end += 1
-                        }
-                        guard end < b.count else { return nil }
-                        return String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)
-                    }
-                }
-                i += 1
-            }
-            return nil
+        guard let key = Self.firstRange(of: Self.originKey, in: bytes) else { return nil }
+        var end = key.upperBound
+        while end < bytes.count && bytes[end] != UInt8(ascii: "\"") {
+            if bytes[end] == UInt8(ascii: "\\") { return nil }  // escapes: parse instead
+            end += 1
         }
+        guard end < bytes.count else { return nil }
+        return String(decoding: bytes[key.upperBound..<end], as: UTF8.self)
     }
 
     /// A stored entry without its before-images (`previous`), cut out of the bytes without
     /// parsing the rest: what peers are sent. Nil when it has none or cannot be cut safely.
     /// As for `origin(ofStored:)`, the first `,"previous":[` is the top-level key.
     public static func withoutPrevious(stored bytes: [UInt8]) -> [UInt8]? {
-        let pattern: [UInt8] = Array(#","previous":["#.utf8)
-        guard bytes.count > pattern.count else { return nil }
-        var start: Int? = nil
-        var i = 0
-        while i <= bytes.count - pattern.count {
-            if bytes[i] == pattern[0] && bytes[i + 1] == pattern[1] && Array(bytes[i..<(i + pattern.count)]) == pattern { start = i; break }
-            i += 1
-        }
-        guard let start else { return nil }
+        guard let key = Self.firstRange(of: Self.previousKey, in: bytes) else { return nil }
+        let start = key.lowerBound
         var parser = JSONParser(bytes: bytes)
-        parser.index = start + pattern.count - 1  // at the array's "["
+        parser.index = key.upperBound - 1  // at the array's "["
         do { try parser.skipContainer() } catch { return nil }
         var out = Array(bytes[..<start])
         out.append(contentsOf: bytes[parser.index...])
         return out
+    }
+
+    static let originKey: [UInt8] = Array(#""origin":""#.utf8)
+    static let previousKey: [UInt8] = Array(#","previous":["#.utf8)
+
+    /// Where `pattern` first occurs in `bytes` (a plain scan: the stdlib's generic
+    /// `firstRange(of:)` costs a third of a 3-node cluster's throughput on this path).
+    static func firstRange(of pattern: [UInt8], in bytes: [UInt8]) -> Range<Int>? {
+        guard !pattern.isEmpty, bytes.count >= pattern.count else { return nil }
+        return bytes.withUnsafeBufferPointer { b in
+            pattern.withUnsafeBufferPointer { p in
+                let first = p[0]
+                var i = 0
+                let last = b.count - p.count
+                while i <= last {
+                    if b[i] == first {
+                        var j = 1
+                        while j < p.count && b[i + j] == p[j] { j += 1 }
+                        if j == p.count { return i..<(i + p.count) }
+                    }
+                    i += 1
+                }
+                return nil
+            }
+        }
     }
 
     public init?(json: JSON) {

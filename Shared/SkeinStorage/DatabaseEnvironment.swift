@@ -157,14 +157,14 @@ public final class DatabaseEnvironment: @unchecked Sendable {
         let raw = try readStoredLog(txn, from: from, limit: limit, maxBytes: maxBytes, origins: origins)
         var out = LogRead(entries: [], next: raw.next, missing: raw.missing)
         for bytes in raw.entries {
-            if let e = AuditEntry(json: try JSON.parse(bytes)), origins?.contains(e.origin) ?? true { out.entries.append(e) }
+            if let e = AuditEntry(json: try JSON.parse(bytes)) { out.entries.append(e) }
         }
         return out
     }
 
     /// `readLog` with the entries as stored (their bytes, unparsed): a publisher's auditd
-    /// passes them on as they are. An entry whose origin cannot be read from its bytes is
-    /// included (the caller parses it to decide).
+    /// passes them on as they are. Every entry returned is of `origins` (one whose origin
+    /// cannot be read from its bytes is parsed to tell).
     public func readStoredLog(_ txn: LMDBTransaction, from: UInt64, limit: Int, maxBytes: Int = .max,
                               origins: Set<String>? = nil) throws -> (entries: [[UInt8]], next: UInt64, missing: Bool) {
         var out: (entries: [[UInt8]], next: UInt64, missing: Bool) = ([], from, false)
@@ -180,7 +180,8 @@ public final class DatabaseEnvironment: @unchecked Sendable {
                 return out
             }
             looked += 1
-            if let origins, let origin = AuditEntry.origin(ofStored: v), !origins.contains(origin) {
+            if let origins, let origin = try AuditEntry.origin(ofStored: v) ?? AuditEntry(json: JSON.parse(v))?.origin,
+               !origins.contains(origin) {
                 out.next = sequence + 1
                 item = cursor.next()
                 continue
