@@ -36,7 +36,7 @@ extension DatabaseEnvironment {
 
         let recordsDB = try txn.database(StorageLayout.records(name), create: true)!
         let tombDB = try txn.database(StorageLayout.tombstones(name), create: true)!
-        var indexes = IndexWriter(txn: txn, schema: schema)
+        var indexes = IndexWriter(txn: txn, schema: schema, backlog: backlogDB)
         var known = Set(schema.attributes)
         // Most tables have no tombstones: then there is nothing to clear per record.
         let hasTombstones = try txn.count(tombDB) > 0
@@ -68,7 +68,7 @@ extension DatabaseEnvironment {
                 known.insert(attribute)
                 schema.attributes.append(attribute)
             }
-            try indexes.update(key: item.key, old: oldFields, new: value, primaryKey: pk)
+            try indexes.change(key: item.key, previous: existingBytes.flatMap(StoredRecord.jsonBytes), old: oldFields, new: value)
             written.append(item.id)
             newValues.append(json)
             entryBytes += json.count
@@ -118,7 +118,7 @@ extension DatabaseEnvironment {
         }
         let recordsDB = try txn.database(StorageLayout.records(name), create: true)!
         let tombDB = try txn.database(StorageLayout.tombstones(name), create: true)!
-        var indexes = IndexWriter(txn: txn, schema: schema)
+        var indexes = IndexWriter(txn: txn, schema: schema, backlog: backlogDB)
         var deleted: [JSON] = [], skipped: [JSON] = [], previous: [JSON] = []
         for (id, key) in keys {
             guard let bytes = try txn.get(recordsDB, key), let old = StoredRecord.decode(bytes) else {
@@ -126,7 +126,7 @@ extension DatabaseEnvironment {
                 continue
             }
             try txn.delete(recordsDB, key)
-            try indexes.update(key: key, old: old.value.objectValue ?? [:], new: [:], primaryKey: schema.primaryKey)
+            try indexes.change(key: key, previous: StoredRecord.jsonBytes(bytes), old: old.value.objectValue ?? [:], new: [:])
             // The tombstone keeps the delete's version so an older write cannot resurrect it.
             var tomb = KeyCodec.encodeUInt64(context.version.rawValue)
             tomb.append(contentsOf: Array(context.origin.utf8.prefix(255)))
@@ -146,18 +146,34 @@ extension DatabaseEnvironment {
     }
 }
 
-/// Keeps the secondary indexes (`i:table:attr`, value → primary key) in step with a record.
+/// Keeps the secondary indexes (`i:table:attr`, value → primary key) in step with a record,
+/// at once or through the backlog (`IndexBacklog`).
 struct IndexWriter {
     let txn: LMDBTransaction
     let table: String
+    let primaryKey: String
     /// The declared indexes (nil: every attribute but the primary key).
     let indexed: Set<String>?
+    /// Set: changes are noted there for a later catch-up; nil: indexes change at once.
+    let backlog: LMDBDatabase?
     var handles: [String: LMDBDatabase] = [:]
 
-    init(txn: LMDBTransaction, schema: TableSchema) {
+    init(txn: LMDBTransaction, schema: TableSchema, backlog: LMDBDatabase? = nil) {
         self.txn = txn
         table = schema.name
+        primaryKey = schema.primaryKey
         indexed = schema.indexed
+        self.backlog = backlog
+    }
+
+    /// The record under `key` changes from `old` (stored as the JSON `previous`, nil when
+    /// there was none) to `new` (empty when deleted).
+    mutating func change(key: [UInt8], previous: ArraySlice<UInt8>?, old: @autoclosure () -> [String: JSON], new: [String: JSON]) throws {
+        if let backlog {
+            try IndexBacklog.note(txn, backlog, table: table, key: key, previous: previous)
+        } else {
+            try update(key: key, old: old(), new: new, primaryKey: primaryKey)
+        }
     }
 
     /// Index keys of a value: a scalar gives one, an array one per scalar element.

@@ -36,6 +36,7 @@ extension DatabaseEnvironment {
     /// too (`drop_table` with `replicated: true`); otherwise they keep their copy.
     public func dropTable(_ txn: LMDBTransaction, name: String, context: WriteContext, replicated: Bool = false) throws -> String {
         guard let schema = try table(txn, name) else { throw SkeinError.notFound("Table '\(self.name).\(name)' does not exist") }
+        try discardIndexBacklog(txn, table: name)
         var names = [StorageLayout.records(name), StorageLayout.tombstones(name)]
         names += schema.indexedAttributes.map { StorageLayout.index(name, $0) }
         for n in names {
@@ -68,6 +69,8 @@ extension DatabaseEnvironment {
         }
         guard attribute != schema.primaryKey else { throw SkeinError.badRequest("cannot drop the primary key '\(attribute)'") }
         guard !TableSchema.timestampAttributes.contains(attribute) else { throw SkeinError.badRequest("cannot drop '\(attribute)'") }
+        // The index is dropped below: nothing of it may wait in the backlog.
+        try catchUpIndexes(txn, table: name)
         // The values go too (Harper's behaviour): rewrite every record without the field.
         let records = try txn.database(StorageLayout.records(name), create: true)!
         let cursor = try txn.cursor(records)

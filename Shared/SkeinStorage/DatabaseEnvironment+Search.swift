@@ -50,7 +50,7 @@ extension DatabaseEnvironment {
             guard let r = StoredRecord.decode(bytes), case .object(let fields) = r.value, condition.matches(fields) else { return }
             matches.append(fields)
         }
-        if let keys = try candidates(txn, schema, condition) {
+        if let keys = try candidates(txn, schema, condition, backlog: BacklogView(env: self, txn: txn, table: name)) {
             var seen = Set<[UInt8]>()
             for key in keys where seen.insert(key).inserted {
                 if let bytes = try txn.get(recordsDB, key) { consider(bytes) }
@@ -97,20 +97,21 @@ extension DatabaseEnvironment {
     // MARK: Index planning
 
     /// Primary keys that may match, from an index or the primary key; nil means "scan".
-    func candidates(_ txn: LMDBTransaction, _ schema: TableSchema, _ condition: SearchCondition) throws -> [[UInt8]]? {
+    func candidates(_ txn: LMDBTransaction, _ schema: TableSchema, _ condition: SearchCondition, backlog: BacklogView? = nil) throws -> [[UInt8]]? {
+        let backlog = try backlog ?? BacklogView(env: self, txn: txn, table: schema.name)
         switch condition {
         case .group(.and, let children):
             // Prefer an equality; any indexable child narrows an AND.
             let ordered = children.sorted { a, b in Self.isEquality(a) && !Self.isEquality(b) }
             for child in ordered {
-                if let keys = try candidates(txn, schema, child) { return keys }
+                if let keys = try candidates(txn, schema, child, backlog: backlog) { return keys }
             }
             return nil
         case .group(.or, let children):
             guard !children.isEmpty else { return nil }
             var all: [[UInt8]] = []
             for child in children {
-                guard let keys = try candidates(txn, schema, child) else { return nil }
+                guard let keys = try candidates(txn, schema, child, backlog: backlog) else { return nil }
                 all += keys
             }
             return all
@@ -121,7 +122,7 @@ extension DatabaseEnvironment {
             guard schema.attributes.contains(attribute), schema.isIndexed(attribute),
                 let db = try readHandle(txn, StorageLayout.index(schema.name, attribute))
             else { return nil }
-            return try indexCandidates(txn, db, comparator, value)
+            return try indexCandidates(txn, db, comparator, value, backlog: backlog.isEmpty ? nil : backlog.entries(attribute))
         }
     }
 
@@ -149,16 +150,36 @@ extension DatabaseEnvironment {
         return Self.equalityKeys(value)
     }
 
-    func indexCandidates(_ txn: LMDBTransaction, _ db: LMDBDatabase, _ comparator: SearchCondition.Comparator, _ value: JSON) throws -> [[UInt8]]? {
+    /// `backlog`: the index keys of records in the index backlog, by their current values
+    /// (`BacklogView.entries`); their entries in the index may be stale.
+    func indexCandidates(_ txn: LMDBTransaction, _ db: LMDBDatabase, _ comparator: SearchCondition.Comparator, _ value: JSON,
+                         backlog: BacklogView.Entries? = nil) throws -> [[UInt8]]? {
         let cursor = try txn.cursor(db)
         var out: [[UInt8]] = []
-        /// Every primary key under index keys in [low, high) (high nil: to the end of low's tag).
+        /// Every primary key under index keys from `low` on while `inRange`, in index order.
         func range(from low: [UInt8], while inRange: ([UInt8]) -> Bool) {
             var entry = cursor.seek(low)
+            guard let backlog else {
+                while let (k, v) = entry, inRange(k) {
+                    out.append(v)
+                    entry = cursor.next()
+                }
+                return
+            }
+            // Records in the backlog come by their current values, merged in index order.
+            let current = backlog.sorted.filter { !$0.index.lexicographicallyPrecedes(low) && inRange($0.index) }
+            var i = current.startIndex
             while let (k, v) = entry, inRange(k) {
-                out.append(v)
+                if !backlog.records.contains(v) {
+                    while i < current.endIndex, BacklogView.precedes(current[i], (k, v)) {
+                        out.append(current[i].record)
+                        i += 1
+                    }
+                    out.append(v)
+                }
                 entry = cursor.next()
             }
+            out += current[i...].map(\.record)
         }
         switch comparator {
         case .equals:

@@ -14,6 +14,8 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     public let schemaDB: LMDBDatabase
     public let metaDB: LMDBDatabase
     public let auditDB: LMDBDatabase
+    /// `IndexBacklog`.
+    public let backlogDB: LMDBDatabase
     /// Inode of data.mdb when opened: a dropped and re-created database has a new one.
     public let inode: UInt64
     /// The log's identity (`StorageLayout.logIDKey`), carried in replication's `hello` and
@@ -23,7 +25,7 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     public init(name: String, path: String, mapSize: UInt64) throws {
         self.name = name
         lmdb = try LMDBEnvironment(path: path, mapSize: mapSize)
-        (schemaDB, metaDB, auditDB, logID) = try lmdb.write { txn in
+        (schemaDB, metaDB, auditDB, backlogDB, logID) = try lmdb.write { txn in
             let meta = try txn.database(StorageLayout.meta, create: true)!
             // Store and auditd may open a new environment at once: LMDB serialises the two
             // write transactions, so the second reads the identity the first chose.
@@ -35,7 +37,8 @@ public final class DatabaseEnvironment: @unchecked Sendable {
             }
             return (
                 try txn.database(StorageLayout.schema, create: true)!, meta,
-                try txn.database(StorageLayout.audit, create: true)!, id!
+                try txn.database(StorageLayout.audit, create: true)!,
+                try txn.database(StorageLayout.indexBacklog, create: true)!, id!
             )
         }
         inode = Self.inode(of: path)

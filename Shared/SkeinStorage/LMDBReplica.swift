@@ -11,7 +11,7 @@ struct LMDBReplica: ReplicaStore {
 
     func table(_ name: String) throws -> LMDBReplicaTable? {
         guard let schema = try env.table(txn, name) else { return nil }
-        return try LMDBReplicaTable(txn: txn, schema: schema)
+        return try LMDBReplicaTable(txn: txn, schema: schema, backlog: env.backlogDB)
     }
 
     func createTable(_ name: String, primaryKey: String, for entry: AuditEntry) throws {
@@ -46,25 +46,25 @@ struct LMDBReplicaTable: ReplicaTable {
     private var known: Set<String>
     private(set) var grew = false
     /// The stored record found by the last `currentVersion` (the write that follows replaces it).
-    private var looked: (key: [UInt8], record: StoredRecord?)?
+    private var looked: (key: [UInt8], stored: [UInt8]?)?
     /// Serialized new values (puts only) and previous values of the winners, in order.
     private(set) var values: [[UInt8]] = []
     private(set) var previous: [[UInt8]] = []
 
-    init(txn: LMDBTransaction, schema: TableSchema) throws {
+    init(txn: LMDBTransaction, schema: TableSchema, backlog: LMDBDatabase) throws {
         self.txn = txn
         self.schema = schema
         records = try txn.database(StorageLayout.records(schema.name), create: true)!
         tombstones = try txn.database(StorageLayout.tombstones(schema.name), create: true)!
-        indexes = IndexWriter(txn: txn, schema: schema)
+        indexes = IndexWriter(txn: txn, schema: schema, backlog: backlog)
         known = Set(schema.attributes)
     }
 
     mutating func currentVersion(of id: JSON) throws -> RecordVersion? {
         guard let key = KeyCodec.encode(id) else { return nil }
-        if let bytes = try txn.get(records, key), let r = StoredRecord.decode(bytes) {
-            looked = (key, r)
-            return RecordVersion(version: r.version, origin: r.origin)
+        if let bytes = try txn.get(records, key), let v = StoredRecord.version(bytes) {
+            looked = (key, bytes)
+            return v
         }
         looked = (key, nil)
         if let t = try txn.get(tombstones, key), t.count >= 8 {
@@ -75,16 +75,17 @@ struct LMDBReplicaTable: ReplicaTable {
 
     mutating func store(_ write: ReplicatedWrite) throws {
         guard let key = KeyCodec.encode(write.id) else { return }
-        let old = looked?.key == key ? looked?.record : try txn.get(records, key).flatMap(StoredRecord.decode)
+        let stored = looked?.key == key ? looked?.stored : try txn.get(records, key)
         looked = nil
-        let oldFields = old?.value.objectValue ?? [:]
+        let oldJSON = stored.flatMap(StoredRecord.jsonBytes)
+        let oldFields = { (try? oldJSON.map { try JSON.parse($0) })??.objectValue ?? [:] }
         switch write.change {
         case .put(let value):
             let fields = value.objectValue ?? [:]
             let json = value.serialized()
             try txn.put(records, key, StoredRecord.encode(version: write.version.version, origin: write.version.origin, json: json))
             try txn.delete(tombstones, key)
-            try indexes.update(key: key, old: oldFields, new: fields, primaryKey: schema.primaryKey)
+            try indexes.change(key: key, previous: oldJSON, old: oldFields(), new: fields)
             for a in fields.keys where !known.contains(a) {
                 known.insert(a)
                 schema.attributes.append(a)
@@ -93,11 +94,11 @@ struct LMDBReplicaTable: ReplicaTable {
             values.append(json)
         case .delete:
             try txn.delete(records, key)
-            try indexes.update(key: key, old: oldFields, new: [:], primaryKey: schema.primaryKey)
+            try indexes.change(key: key, previous: oldJSON, old: oldFields(), new: [:])
             var tomb = KeyCodec.encodeUInt64(write.version.version.rawValue)
             tomb.append(contentsOf: Array(write.version.origin.utf8.prefix(255)))
             try txn.put(tombstones, key, tomb)
         }
-        previous.append(old.map { $0.value.serialized() } ?? DatabaseEnvironment.nullBytes)
+        previous.append(oldJSON.map(Array.init) ?? DatabaseEnvironment.nullBytes)
     }
 }

@@ -1,4 +1,5 @@
 import SkeinCore
+import SkeinReplication
 
 /// Names of the LMDB sub-databases inside one database's environment. One place, because
 /// `store` writes them and `auditd` reads and prunes them.
@@ -9,6 +10,8 @@ public enum StorageLayout {
     public static let meta = "__meta"
     /// The audit log, keyed by big-endian sequence.
     public static let audit = "__audit"
+    /// Records whose secondary index entries wait for a catch-up (`IndexBacklog`).
+    public static let indexBacklog = "__index_backlog"
 
     public static func records(_ table: String) -> String { "t:" + table }
     public static func tombstones(_ table: String) -> String { "x:" + table }
@@ -70,6 +73,13 @@ public struct StoredRecord: Sendable {
         guard bytes.count >= 9 else { return nil }
         let start = 9 + Int(bytes[8])
         return bytes.count >= start ? bytes[start...] : nil
+    }
+
+    /// The version and origin of stored bytes, without parsing the record.
+    public static func version(_ bytes: [UInt8]) -> RecordVersion? {
+        guard bytes.count >= 9, bytes.count >= 9 + Int(bytes[8]) else { return nil }
+        return RecordVersion(version: HLCTimestamp(rawValue: KeyCodec.decodeUInt64(bytes[0..<8])),
+                             origin: String(decoding: bytes[9..<(9 + Int(bytes[8]))], as: UTF8.self))
     }
 
     public static func decode(_ bytes: [UInt8]) -> StoredRecord? {

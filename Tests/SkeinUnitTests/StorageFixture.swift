@@ -46,6 +46,12 @@ final class StorageFixture {
         try write { txn, ctx in try env.write(txn, table: table, records: records, mode: mode, context: ctx) }
     }
 
+    /// Brings the secondary indexes up to date (the store's writer does it in batches).
+    @discardableResult
+    func catchUpIndexes() throws -> Int {
+        try env.lmdb.write { try env.catchUpIndexes($0) }
+    }
+
     func audit(from: UInt64 = 1) throws -> [AuditEntry] {
         try read { try env.auditEntries($0, from: from, limit: 100_000) }
     }

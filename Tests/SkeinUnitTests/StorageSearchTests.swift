@@ -8,8 +8,9 @@ import SkeinLMDB
 struct StorageSearchTests {
     static let breeds = ["lab", "labradoodle", "beagle", "boxer", "collie", "corgi", "pug"]
 
-    /// 300 dogs with numeric, string, array and sometimes-missing attributes.
-    static func populated() throws -> StorageFixture {
+    /// 300 dogs with numeric, string, array and sometimes-missing attributes; their index
+    /// entries caught up unless `caughtUp` is false (then all are in the backlog).
+    static func populated(caughtUp: Bool = true) throws -> StorageFixture {
         let f = try StorageFixture()
         try f.createTable(attributes: ["name", "age"])
         var rng = SplitMix(seed: 11)
@@ -23,7 +24,25 @@ struct StorageSearchTests {
             records.append(.object(r))
         }
         try f.insert(records)
+        if caughtUp { try f.catchUpIndexes() }
         return f
+    }
+
+    /// Updates, deletes and inserts after a catch-up, left in the backlog: a third of the
+    /// records change breed, age, weight or tags, some lose fields, some go, new ones come.
+    static func changedAfterCatchUp(_ f: StorageFixture) throws {
+        var rng = SplitMix(seed: 23)
+        var updates: [JSON] = []
+        for i in stride(from: 0, to: 300, by: 3) {
+            var r: [String: JSON] = ["id": .number(Double(i))]
+            r["age"] = .number(Double(rng.next() % 20))
+            r["breed"] = i % 2 == 0 ? .string(breeds[Int(rng.next() % UInt64(breeds.count))]) : .null
+            r["tags"] = .array((0..<Int(rng.next() % 3)).map { _ in .string(["good", "loud", "old", "new"][Int(rng.next() % 4)]) })
+            updates.append(.object(r))
+        }
+        try f.insert(updates, mode: .update)
+        try f.write { txn, ctx in _ = try f.env.delete(txn, table: "dog", ids: (0..<30).map { .number(Double($0 * 7)) }, context: ctx) }
+        try f.insert((300..<340).map { i in ["id": .number(Double(i)), "name": .string("pup-\(i)"), "age": .number(Double(i % 20)), "breed": "pug"] })
     }
 
     static func ids(_ records: [JSON]) -> Set<Double> { Set(records.compactMap { $0["id"]?.doubleValue }) }
@@ -69,10 +88,12 @@ struct StorageSearchTests {
         ("unindexed attribute", .leaf(attribute: "unknown", comparator: .equals, value: nil)),
     ]
 
-    @Test func indexedSearchEqualsFullScan() throws {
-        let f = try Self.populated()
+    @Test(arguments: ["caught up", "all in the backlog", "changed after a catch-up"])
+    func indexedSearchEqualsFullScan(state: String) throws {
+        let f = try Self.populated(caughtUp: state != "all in the backlog")
+        if state == "changed after a catch-up" { try Self.changedAfterCatchUp(f) }
         let all = try f.allRecords()
-        #expect(all.count == 300)
+        #expect(all.count == (state == "changed after a catch-up" ? 310 : 300))
         for (name, condition) in Self.conditions {
             let expected = Set(all.filter { condition.matches($0) }.compactMap { $0["id"]?.doubleValue })
             let found = try f.read { try f.env.search($0, table: "dog", condition: condition, options: .init()) }
@@ -95,6 +116,24 @@ struct StorageSearchTests {
             #expect(try f.env.candidates(txn, schema, .leaf(attribute: "unknown", comparator: .equals, value: 1)) == nil)
             let narrow = try f.env.candidates(txn, schema, .leaf(attribute: "id", comparator: .equals, value: 1))
             #expect(narrow?.count == 2) // 1 and "1"
+        }
+    }
+
+    /// Records in the backlog come in index order: a search answers the same records in the
+    /// same order before and after the catch-up.
+    @Test func backlogKeepsIndexOrder() throws {
+        let f = try Self.populated()
+        try Self.changedAfterCatchUp(f)
+        let before = try Self.conditions.map { _, c in try f.read { try f.env.search($0, table: "dog", condition: c, options: .init()) } }
+        try f.read { txn throws in
+            let schema = try f.env.requireTable(txn, "dog")
+            #expect(try f.env.candidates(txn, schema, Self.conditions[0].1) != nil, "an index answers while records wait")
+        }
+        #expect(try f.catchUpIndexes() > 0)
+        #expect(try f.read { try f.env.indexBacklogCount($0) } == 0)
+        let after = try Self.conditions.map { _, c in try f.read { try f.env.search($0, table: "dog", condition: c, options: .init()) } }
+        for (i, (name, _)) in Self.conditions.enumerated() {
+            #expect(before[i] == after[i], "\(name)")
         }
     }
 
