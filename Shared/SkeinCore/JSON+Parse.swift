@@ -315,3 +315,39 @@ extension JSON {
         return out
     }
 }
+
+extension JSON {
+    /// Calls `body` with the name and value of each top-level field of the object `bytes`,
+    /// in the order they are written, without building the object: nested objects come
+    /// back empty (`{}`), arrays whole. For reading a stored record's scalars (its index
+    /// keys) where a dictionary of every field would be waste.
+    public static func forEachField(in bytes: [UInt8], _ body: (String, JSON) throws -> Void) throws {
+        var p = JSONParser(bytes: bytes)
+        p.skipSpace()
+        guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "{") else { throw p.fail("expected an object") }
+        p.index += 1
+        p.skipSpace()
+        if p.index < bytes.count, bytes[p.index] == UInt8(ascii: "}") { return }
+        while true {
+            p.skipSpace()
+            guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "\"") else { throw p.fail("expected a string key") }
+            let name = try p.parseString()
+            p.skipSpace()
+            guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: ":") else { throw p.fail("expected ':'") }
+            p.index += 1
+            p.skipSpace()
+            guard p.index < bytes.count else { throw p.fail("unexpected end of input") }
+            if bytes[p.index] == UInt8(ascii: "{") {
+                try p.skipContainer()
+                try body(name, .object([:]))
+            } else {
+                try body(name, try p.parseValue())
+            }
+            p.skipSpace()
+            guard p.index < bytes.count else { throw p.fail("unexpected end of input") }
+            if bytes[p.index] == UInt8(ascii: ",") { p.index += 1; continue }
+            if bytes[p.index] == UInt8(ascii: "}") { return }
+            throw p.fail("expected ',' or '}'")
+        }
+    }
+}

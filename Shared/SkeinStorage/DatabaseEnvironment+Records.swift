@@ -185,6 +185,22 @@ struct IndexWriter {
         }
     }
 
+    /// Whether `attribute` has an index here.
+    func isIndexed(_ attribute: String) -> Bool {
+        attribute != primaryKey && (indexed?.contains(attribute) ?? true)
+    }
+
+    /// The index entries of a record's JSON: an attribute and key for every indexed
+    /// attribute's value (one per scalar element of an array).
+    func entries(of json: [UInt8]) throws -> [(attribute: String, key: [UInt8])] {
+        var out: [(attribute: String, key: [UInt8])] = []
+        try JSON.forEachField(in: json) { name, value in
+            guard isIndexed(name) else { return }
+            for k in Self.keys(value) { out.append((name, k)) }
+        }
+        return out
+    }
+
     mutating func handle(_ attribute: String) throws -> LMDBDatabase {
         if let h = handles[attribute] { return h }
         let h = try txn.database(StorageLayout.index(table, attribute), create: true, dupSort: true)!

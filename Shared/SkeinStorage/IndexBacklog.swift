@@ -1,3 +1,4 @@
+import Foundation
 import SkeinCore
 import SkeinLMDB
 
@@ -59,36 +60,32 @@ extension DatabaseEnvironment {
 
     /// Brings the secondary indexes up to date for up to `limit` records of the backlog (of
     /// `table` only, when given), in the caller's write transaction; returns how many.
+    /// Index keys come from the records' bytes (no object is built), and each index gets
+    /// its changes in key order, so neighbouring keys share the pages just read.
     @discardableResult
     public func catchUpIndexes(_ txn: LMDBTransaction, limit: Int = .max, table only: String? = nil) throws -> Int {
         let cursor = try txn.cursor(backlogDB)
         let start = only.map(IndexBacklog.prefix)
         var entry = start.map { cursor.seek($0) } ?? cursor.first()
-        // Per table: its index writer and records, or nil once it is known to be gone.
-        var tables: [String: (indexes: IndexWriter, records: LMDBDatabase)?] = [:]
+        var batch: IndexBatch? = nil
         var done = 0
         while let (k, v) = entry, done < limit {
             if let start, !k.starts(with: start) { break }
             if let (name, key) = IndexBacklog.split(k) {
-                if tables[name] == nil {
-                    if let schema = try table(txn, name), let records = try txn.database(StorageLayout.records(name)) {
-                        tables[name] = (IndexWriter(txn: txn, schema: schema), records)
-                    } else {
-                        tables[name] = .some(nil)
+                if batch?.table != name {
+                    try batch?.apply()
+                    batch = try table(txn, name).flatMap { schema in
+                        try txn.database(StorageLayout.records(name)).map { IndexBatch(txn: txn, schema: schema, records: $0) }
                     }
                 }
-                if case .some(.some(var t)) = tables[name] {
-                    let old = v.first == 1 ? (try JSON.parse(v.dropFirst())).objectValue ?? [:] : [:]
-                    let new = try txn.get(t.records, key).flatMap(StoredRecord.decode)?.value.objectValue ?? [:]
-                    try t.indexes.update(key: key, old: old, new: new, primaryKey: t.indexes.primaryKey)
-                    tables[name] = t
-                }
+                try batch?.add(key: key, previous: v.first == 1 ? Array(v.dropFirst()) : nil)
             }
             try cursor.deleteCurrent()
             done += 1
             // MDB_NEXT after a delete moves to the entry that followed the deleted one.
             entry = cursor.next()
         }
+        try batch?.apply()
         return done
     }
 
@@ -161,5 +158,82 @@ final class BacklogView {
     /// Index order: by index key, then by record key (LMDB's order for duplicates).
     static func precedes(_ a: (index: [UInt8], record: [UInt8]), _ b: (index: [UInt8], record: [UInt8])) -> Bool {
         a.index == b.index ? a.record.lexicographicallyPrecedes(b.record) : a.index.lexicographicallyPrecedes(b.index)
+    }
+}
+
+/// One table's share of a catch-up: the index entries to remove and to add, gathered per
+/// attribute and applied in key order.
+struct IndexBatch {
+    let table: String
+    private var indexes: IndexWriter
+    private let txn: LMDBTransaction
+    private let records: LMDBDatabase
+    private var removals: [String: PairRun] = [:]
+    private var additions: [String: PairRun] = [:]
+
+    init(txn: LMDBTransaction, schema: TableSchema, records: LMDBDatabase) {
+        table = schema.name
+        indexes = IndexWriter(txn: txn, schema: schema)
+        self.txn = txn
+        self.records = records
+    }
+
+    /// The record under `key` had `previous` (its JSON) in the indexes, nil for nothing.
+    mutating func add(key: [UInt8], previous: [UInt8]?) throws {
+        let old = try previous.map(indexes.entries) ?? []
+        let stored = try txn.get(records, key).flatMap(StoredRecord.jsonBytes)
+        let new = try stored.map { try indexes.entries(of: Array($0)) } ?? []
+        for e in old where !new.contains(where: { $0 == e }) { removals[e.attribute, default: PairRun()].append(e.key, key) }
+        for e in new where !old.contains(where: { $0 == e }) { additions[e.attribute, default: PairRun()].append(e.key, key) }
+    }
+
+    mutating func apply() throws {
+        for (attribute, run) in removals {
+            let db = try indexes.handle(attribute)
+            try run.inOrder { try txn.delete(db, key: $0, value: $1) }
+        }
+        for (attribute, run) in additions {
+            let db = try indexes.handle(attribute)
+            try run.inOrder { try txn.put(db, key: $0, value: $1) }
+        }
+        removals.removeAll()
+        additions.removeAll()
+    }
+}
+
+/// Key/value pairs in one byte buffer, handed out in LMDB's dup-sorted order (key, then
+/// value, each by memcmp). Why not an array of array pairs: sorting those cost more than
+/// the puts (reference counting at every move).
+struct PairRun {
+    private var bytes: [UInt8] = []
+    private var pairs: [(start: Int, keyCount: Int, valueCount: Int)] = []
+
+    mutating func append(_ key: [UInt8], _ value: [UInt8]) {
+        pairs.append((bytes.count, key.count, value.count))
+        bytes.append(contentsOf: key)
+        bytes.append(contentsOf: value)
+    }
+
+    func inOrder(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+        try bytes.withUnsafeBytes { raw in
+            func key(_ p: (start: Int, keyCount: Int, valueCount: Int)) -> UnsafeRawBufferPointer {
+                UnsafeRawBufferPointer(rebasing: raw[p.start..<(p.start + p.keyCount)])
+            }
+            func value(_ p: (start: Int, keyCount: Int, valueCount: Int)) -> UnsafeRawBufferPointer {
+                UnsafeRawBufferPointer(rebasing: raw[(p.start + p.keyCount)..<(p.start + p.keyCount + p.valueCount)])
+            }
+            let sorted = pairs.sorted { a, b in
+                let c = Self.compare(key(a), key(b))
+                return c != 0 ? c < 0 : Self.compare(value(a), value(b)) < 0
+            }
+            for p in sorted { try body(key(p), value(p)) }
+        }
+    }
+
+    /// memcmp, then the shorter first.
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        let c = n == 0 ? 0 : Int(memcmp(a.baseAddress!, b.baseAddress!, n))
+        return c != 0 ? c : a.count - b.count
     }
 }
