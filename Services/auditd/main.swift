@@ -10,7 +10,7 @@ HealthCheck.runIfRequested(service: "auditd", endpoint: config.auditdEndpoint, o
 let logger = ServiceLogging.bootstrap(service: "auditd", logDir: config.logDir, level: config.logLevel)
 
 do {
-    let registry = try DatabaseRegistry(dataDir: config.dataDir, mapSize: config.mapSize)
+    let registry = try DatabaseRegistry(dataDir: config.dataDir, mapSize: config.mapSize, indexes: false)
     let queries = AuditQueries(registry: registry)
     let stream = AuditStream(registry: registry)
     let retention = AuditRetention(registry: registry, retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize)

@@ -33,13 +33,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let lock = NSLock()
     private let wake = NSCondition()
     private var queue: [Job] = []
-    /// Databases that may have records waiting in their index backlog (`IndexBacklog`):
-    /// caught up when the backlog is large, or once the writer has been idle a moment.
-    private var backlogged = Set<String>()
-    /// How long the writer waits idle before it catches the indexes up.
-    static let idleCatchUp: TimeInterval = 0.2
     private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
+    /// Called after each commit that wrote (the index worker's nudge).
+    var afterWrite: (@Sendable () -> Void)?
     /// Largest number of jobs taken into one transaction, and counters for /metrics-like status.
     private(set) var stats = Stats()
 
@@ -47,7 +44,6 @@ final class GroupCommitWriter: @unchecked Sendable {
         var commits = 0
         var jobs = 0
         var largestGroup = 0
-        var indexCatchUps = 0
     }
 
     init(registry: DatabaseRegistry, config: NodeConfig, clock: HybridLogicalClock, publisher: NoticePublisher?, logger: Logger) {
@@ -59,8 +55,6 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     func start() {
-        // A backlog left by the last run is caught up at the first idle moment.
-        backlogged = Set(registry.names())
         let t = Thread { [self] in loop() }
         t.name = "writer"
         t.start()
@@ -109,15 +103,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func loop() {
         while true {
             wake.lock()
-            while queue.isEmpty && !stopping {
-                if backlogged.isEmpty {
-                    wake.wait()
-                } else if !wake.wait(until: Date(timeIntervalSinceNow: Self.idleCatchUp)) && queue.isEmpty && !stopping {
-                    wake.unlock()
-                    catchUpIndexes(backlogged, threshold: 1)
-                    wake.lock()
-                }
-            }
+            while queue.isEmpty && !stopping { wake.wait() }
             let batch = queue
             queue.removeAll(keepingCapacity: true)
             let done = stopping && batch.isEmpty
@@ -126,29 +112,6 @@ final class GroupCommitWriter: @unchecked Sendable {
             run(batch)
         }
         stopped.signal()
-    }
-
-    /// Brings the secondary indexes of `databases` up to date where at least `threshold`
-    /// records wait, each database in a transaction of its own (after the writes that made
-    /// the backlog were answered). A failure leaves the backlog for the next try: searches
-    /// stay exact meanwhile.
-    private func catchUpIndexes(_ databases: Set<String>, threshold: Int) {
-        for name in databases {
-            do {
-                guard let env = try registry.database(name) else {
-                    backlogged.remove(name)
-                    continue
-                }
-                let (count, done) = try env.lmdb.write { txn -> (Int, Int) in
-                    let count = try env.indexBacklogCount(txn)
-                    return (count, count >= threshold ? try env.catchUpIndexes(txn) : 0)
-                }
-                if count == 0 || done == count { backlogged.remove(name) }
-                if done > 0 { stats.indexCatchUps += 1 }
-            } catch {
-                logger.error("index catch-up failed", metadata: ["database": .string(name), "error": .string("\(error)")])
-            }
-        }
     }
 
     /// An open group transaction on one database and the replies waiting for its commit.
@@ -210,12 +173,12 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
         }
         commit(&groups, order)
-        catchUpIndexes(Set(order).intersection(backlogged), threshold: IndexBacklog.catchUpThreshold)
         stats.jobs += batch.count
         stats.largestGroup = max(stats.largestGroup, batch.count)
     }
 
     private func commit(_ groups: inout [String: OpenGroup], _ order: [String]) {
+        defer { if order.contains(where: { groups[$0]?.wrote == true }) { afterWrite?() } }
         for name in order {
             guard let group = groups[name] else { continue }
             do {
@@ -224,7 +187,6 @@ final class GroupCommitWriter: @unchecked Sendable {
                 if group.wrote { try group.env.setClockHighWater(group.txn, clock.last) }
                 try group.txn.commit()
                 stats.commits += 1
-                if group.wrote { backlogged.insert(name) }
                 for (respond, reply) in group.replies { respond(reply) }
                 if group.wrote, let publisher {
                     let seq = (try? group.env.lmdb.read { try group.env.lastSequence($0) }) ?? 0

@@ -18,6 +18,8 @@ do {
     for name in registry.names() {
         guard let env = try registry.database(name) else { continue }
         try env.openAllTables()
+        // Indexes and backlog in step (a catch-up cut short by a crash, or a rebuild).
+        try env.reconcileIndexes()
         let last = try env.lmdb.read { try env.lastVersion($0) }
         if last > clock.last { clock.receive(last, now: config.wallClock.nowMillis()) }
     }
@@ -25,7 +27,10 @@ do {
     try system.bootstrap(context: WriteContext(version: clock.tick(now: config.wallClock.nowMillis()), origin: config.nodeName, user: nil, auditEnabled: config.auditLog).bootstrap)
     let publisher = try NoticePublisher(endpoint: config.storeNoticesEndpoint)
     let writer = GroupCommitWriter(registry: registry, config: config, clock: clock, publisher: publisher, logger: logger)
+    let indexer = IndexWorker(registry: registry, writer: writer, logger: logger)
+    writer.afterWrite = { indexer.nudge() }
     writer.start()
+    indexer.start()
     let service = StoreService(config: config, logger: logger, registry: registry, writer: writer)
     let server = RPCServer(endpoint: config.storeEndpoint, logger: logger) { request, respond in
         service.handle(request, respond: respond)
@@ -36,6 +41,7 @@ do {
     logger.info("store stopping")
     // Drain the writer first: its replies still go out through the server, which sends
     // what is queued before it closes.
+    indexer.stop()
     writer.stop()
     server.stop()
     publisher.close()

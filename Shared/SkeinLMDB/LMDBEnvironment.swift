@@ -66,6 +66,11 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
+    /// Begins a read transaction the caller ends with `abort` (one that outlives a closure).
+    public func beginRead() throws -> LMDBTransaction {
+        try LMDBTransaction(env: self, parent: nil, readOnly: true)
+    }
+
     /// Begins a write transaction the caller commits or aborts (the group-commit writer).
     public func beginWrite() throws -> LMDBTransaction {
         try LMDBTransaction(env: self, parent: nil, readOnly: false)

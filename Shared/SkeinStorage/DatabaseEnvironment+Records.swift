@@ -36,7 +36,7 @@ extension DatabaseEnvironment {
 
         let recordsDB = try txn.database(StorageLayout.records(name), create: true)!
         let tombDB = try txn.database(StorageLayout.tombstones(name), create: true)!
-        var indexes = IndexWriter(txn: txn, schema: schema, backlog: backlogDB)
+        let indexes = IndexWriter(txn: txn, schema: schema, backlog: backlogDB)
         var known = Set(schema.attributes)
         // Most tables have no tombstones: then there is nothing to clear per record.
         let hasTombstones = try txn.count(tombDB) > 0
@@ -60,7 +60,6 @@ extension DatabaseEnvironment {
                 for (k, v) in item.fields { value[k] = v }
             }
             value["__updatedtime__"] = now
-            let oldFields = existing?.value.objectValue ?? [:]
             let json = JSON.object(value).serialized()
             try txn.put(recordsDB, item.key, StoredRecord.encode(version: context.version, origin: context.origin, json: json))
             if hasTombstones { try txn.delete(tombDB, item.key) }
@@ -68,7 +67,7 @@ extension DatabaseEnvironment {
                 known.insert(attribute)
                 schema.attributes.append(attribute)
             }
-            try indexes.change(key: item.key, previous: existingBytes.flatMap(StoredRecord.jsonBytes), old: oldFields, new: value)
+            try indexes.change(key: item.key, previous: existingBytes.flatMap(StoredRecord.jsonBytes))
             written.append(item.id)
             newValues.append(json)
             entryBytes += json.count
@@ -118,7 +117,7 @@ extension DatabaseEnvironment {
         }
         let recordsDB = try txn.database(StorageLayout.records(name), create: true)!
         let tombDB = try txn.database(StorageLayout.tombstones(name), create: true)!
-        var indexes = IndexWriter(txn: txn, schema: schema, backlog: backlogDB)
+        let indexes = IndexWriter(txn: txn, schema: schema, backlog: backlogDB)
         var deleted: [JSON] = [], skipped: [JSON] = [], previous: [JSON] = []
         for (id, key) in keys {
             guard let bytes = try txn.get(recordsDB, key), let old = StoredRecord.decode(bytes) else {
@@ -126,7 +125,7 @@ extension DatabaseEnvironment {
                 continue
             }
             try txn.delete(recordsDB, key)
-            try indexes.change(key: key, previous: StoredRecord.jsonBytes(bytes), old: old.value.objectValue ?? [:], new: [:])
+            try indexes.change(key: key, previous: StoredRecord.jsonBytes(bytes))
             // The tombstone keeps the delete's version so an older write cannot resurrect it.
             var tomb = KeyCodec.encodeUInt64(context.version.rawValue)
             tomb.append(contentsOf: Array(context.origin.utf8.prefix(255)))
@@ -146,34 +145,32 @@ extension DatabaseEnvironment {
     }
 }
 
-/// Keeps the secondary indexes (`i:table:attr`, value → primary key) in step with a record,
-/// at once or through the backlog (`IndexBacklog`).
+/// A table's secondary indexes (`IndexEnvironment`, value → primary key) as its writes and
+/// catch-ups see them: which attributes are indexed, a record's index keys, and noting a
+/// changed record in the backlog (`IndexBacklog`).
 struct IndexWriter {
     let txn: LMDBTransaction
     let table: String
     let primaryKey: String
+    let storageID: String?
     /// The declared indexes (nil: every attribute but the primary key).
     let indexed: Set<String>?
-    /// Set: changes are noted there for a later catch-up; nil: indexes change at once.
+    /// Where changes are noted (nil: only reading keys, in a catch-up).
     let backlog: LMDBDatabase?
-    var handles: [String: LMDBDatabase] = [:]
 
     init(txn: LMDBTransaction, schema: TableSchema, backlog: LMDBDatabase? = nil) {
         self.txn = txn
         table = schema.name
         primaryKey = schema.primaryKey
+        storageID = schema.storageID
         indexed = schema.indexed
         self.backlog = backlog
     }
 
-    /// The record under `key` changes from `old` (stored as the JSON `previous`, nil when
-    /// there was none) to `new` (empty when deleted).
-    mutating func change(key: [UInt8], previous: ArraySlice<UInt8>?, old: @autoclosure () -> [String: JSON], new: [String: JSON]) throws {
-        if let backlog {
-            try IndexBacklog.note(txn, backlog, table: table, key: key, previous: previous)
-        } else {
-            try update(key: key, old: old(), new: new, primaryKey: primaryKey)
-        }
+    /// The record under `key` changes; `previous` is its JSON before (nil: there was none).
+    func change(key: [UInt8], previous: ArraySlice<UInt8>?) throws {
+        guard let backlog else { return }
+        try IndexBacklog.note(txn, backlog, table: table, key: key, previous: previous)
     }
 
     /// Index keys of a value: a scalar gives one, an array one per scalar element.
@@ -199,40 +196,5 @@ struct IndexWriter {
             for k in Self.keys(value) { out.append((name, k)) }
         }
         return out
-    }
-
-    mutating func handle(_ attribute: String) throws -> LMDBDatabase {
-        if let h = handles[attribute] { return h }
-        let h = try txn.database(StorageLayout.index(table, attribute), create: true, dupSort: true)!
-        handles[attribute] = h
-        return h
-    }
-
-    mutating func update(key: [UInt8], old: [String: JSON], new: [String: JSON], primaryKey: String) throws {
-        if let indexed {
-            // Declared indexes: only those attributes, whatever else the records hold.
-            for attribute in indexed where attribute != primaryKey {
-                let previous = old[attribute], value = new[attribute]
-                if previous == value { continue }
-                try replace(attribute, key: key, before: Self.keys(previous), after: Self.keys(value))
-            }
-            return
-        }
-        // Attributes in the new record (changed or added), then those only in the old one.
-        for (attribute, value) in new where attribute != primaryKey {
-            let previous = old[attribute]
-            if previous == value { continue }
-            try replace(attribute, key: key, before: Self.keys(previous), after: Self.keys(value))
-        }
-        for (attribute, value) in old where attribute != primaryKey && new[attribute] == nil {
-            try replace(attribute, key: key, before: Self.keys(value), after: [])
-        }
-    }
-
-    private mutating func replace(_ attribute: String, key: [UInt8], before: [[UInt8]], after: [[UInt8]]) throws {
-        if before == after { return }
-        let db = try handle(attribute)
-        for k in before where !after.contains(k) { try txn.delete(db, k, value: key) }
-        for k in after where !before.contains(k) { try txn.put(db, k, key) }
     }
 }

@@ -64,7 +64,6 @@ extension DatabaseEnvironment {
                 !schema.attributes.contains(a) else { return 0 }
             schema.attributes.append(a)
             schema.indexed?.insert(a)
-            _ = try txn.database(StorageLayout.index(entry.table, a), create: true, dupSort: true)
             try putTable(txn, schema)
             return 1
         case "drop_table":

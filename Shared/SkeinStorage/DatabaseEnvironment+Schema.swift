@@ -20,13 +20,11 @@ extension DatabaseEnvironment {
             guard StorageLayout.isValidAttribute(a) else { throw SkeinError.badRequest("invalid attribute name '\(a)'") }
             attrs.append(a)
         }
-        let schema = TableSchema(database: self.name, name: name, primaryKey: primaryKey, attributes: attrs, createdTime: context.txnTime,
+        var schema = TableSchema(database: self.name, name: name, primaryKey: primaryKey, attributes: attrs, createdTime: context.txnTime,
                                  indexed: indexed)
+        schema.storageID = Self.newStorageID()
         _ = try txn.database(StorageLayout.records(name), create: true)
         _ = try txn.database(StorageLayout.tombstones(name), create: true)
-        for a in schema.indexedAttributes {
-            _ = try txn.database(StorageLayout.index(name, a), create: true, dupSort: true)
-        }
         try putTable(txn, schema)
         try audit(txn, context, operation: "create_table", table: name, details: schema.json)
         return "table '\(self.name).\(name)' successfully created."
@@ -37,8 +35,9 @@ extension DatabaseEnvironment {
     public func dropTable(_ txn: LMDBTransaction, name: String, context: WriteContext, replicated: Bool = false) throws -> String {
         guard let schema = try table(txn, name) else { throw SkeinError.notFound("Table '\(self.name).\(name)' does not exist") }
         try discardIndexBacklog(txn, table: name)
-        var names = [StorageLayout.records(name), StorageLayout.tombstones(name)]
-        names += schema.indexedAttributes.map { StorageLayout.index(name, $0) }
+        try noteIndexDrop(txn)
+        // Its indexes go at the next catch-up (the worker drops indexes of tables gone).
+        let names = [StorageLayout.records(name), StorageLayout.tombstones(name)]
         for n in names {
             if let db = try txn.database(n) { try txn.drop(db) }
         }
@@ -56,7 +55,6 @@ extension DatabaseEnvironment {
         schema.attributes.append(attribute)
         // An attribute created on purpose is indexed, in a declared table too.
         schema.indexed?.insert(attribute)
-        _ = try txn.database(StorageLayout.index(name, attribute), create: true, dupSort: true)
         try putTable(txn, schema)
         try audit(txn, context, operation: "create_attribute", table: name, details: ["attribute": .string(attribute)])
         return "attribute '\(self.name).\(name).\(attribute)' successfully created."
@@ -69,8 +67,6 @@ extension DatabaseEnvironment {
         }
         guard attribute != schema.primaryKey else { throw SkeinError.badRequest("cannot drop the primary key '\(attribute)'") }
         guard !TableSchema.timestampAttributes.contains(attribute) else { throw SkeinError.badRequest("cannot drop '\(attribute)'") }
-        // The index is dropped below: nothing of it may wait in the backlog.
-        try catchUpIndexes(txn, table: name)
         // The values go too (Harper's behaviour): rewrite every record without the field.
         let records = try txn.database(StorageLayout.records(name), create: true)!
         let cursor = try txn.cursor(records)
@@ -85,7 +81,8 @@ extension DatabaseEnvironment {
             entry = cursor.next()
         }
         for (k, r) in rewrites { try txn.put(records, k, r.encoded()) }
-        if let index = try txn.database(StorageLayout.index(name, attribute), dupSort: true) { try txn.drop(index) }
+        // Its index goes at the next catch-up (the worker drops indexes of attributes gone).
+        try noteIndexDrop(txn)
         schema.attributes.removeAll { $0 == attribute }
         try putTable(txn, schema)
         try audit(txn, context, operation: "drop_attribute", table: name, details: ["attribute": .string(attribute)])

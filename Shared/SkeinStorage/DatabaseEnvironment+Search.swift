@@ -119,10 +119,10 @@ extension DatabaseEnvironment {
             if attribute == schema.primaryKey {
                 return try primaryKeyCandidates(txn, schema, comparator, value)
             }
-            guard schema.attributes.contains(attribute), schema.isIndexed(attribute),
-                let db = try readHandle(txn, StorageLayout.index(schema.name, attribute))
+            guard schema.attributes.contains(attribute), schema.isIndexed(attribute), let id = schema.storageID,
+                let itxn = backlog.indexTxn, let db = indexes?.handle(id, attribute)
             else { return nil }
-            return try indexCandidates(txn, db, comparator, value, backlog: backlog.isEmpty ? nil : backlog.entries(attribute))
+            return try indexCandidates(itxn, db, comparator, value, backlog: backlog.isEmpty ? nil : backlog.entries(attribute))
         }
     }
 

@@ -22,9 +22,14 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     /// stored with every peer's cursor.
     public let logID: String
 
-    public init(name: String, path: String, mapSize: UInt64) throws {
+    /// The secondary indexes (`IndexEnvironment`); nil where this process does not search
+    /// (auditd).
+    public let indexes: IndexEnvironment?
+
+    public init(name: String, path: String, mapSize: UInt64, indexes withIndexes: Bool = true) throws {
         self.name = name
         lmdb = try LMDBEnvironment(path: path, mapSize: mapSize)
+        indexes = withIndexes ? try IndexEnvironment(path: path + "/indexes", mapSize: mapSize) : nil
         (schemaDB, metaDB, auditDB, backlogDB, logID) = try lmdb.write { txn in
             let meta = try txn.database(StorageLayout.meta, create: true)!
             // Store and auditd may open a new environment at once: LMDB serialises the two
@@ -65,9 +70,6 @@ public final class DatabaseEnvironment: @unchecked Sendable {
             for table in try tables(txn) {
                 _ = try txn.database(StorageLayout.records(table.name), create: true)
                 _ = try txn.database(StorageLayout.tombstones(table.name), create: true)
-                for a in table.indexedAttributes {
-                    _ = try txn.database(StorageLayout.index(table.name, a), create: true, dupSort: true)
-                }
             }
         }
     }
@@ -91,7 +93,7 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     }
 
     public func putTable(_ txn: LMDBTransaction, _ schema: TableSchema) throws {
-        try txn.put(schemaDB, Array(schema.name.utf8), schema.json.serialized())
+        try txn.put(schemaDB, Array(schema.name.utf8), schema.catalogJSON.serialized())
     }
 
     /// A handle for reading: only handles this process already opened (see type doc).

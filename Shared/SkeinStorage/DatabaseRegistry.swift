@@ -9,14 +9,17 @@ import SkeinLMDB
 public final class DatabaseRegistry: @unchecked Sendable {
     public let dataDir: String
     let mapSize: UInt64
+    /// Whether databases open their index environment (store: yes; auditd never searches).
+    let indexes: Bool
     private let lock = NSLock()
     private var open: [String: DatabaseEnvironment] = [:]
 
     public static let systemDatabase = "system"
 
-    public init(dataDir: String, mapSize: UInt64) throws {
+    public init(dataDir: String, mapSize: UInt64, indexes: Bool = true) throws {
         self.dataDir = dataDir
         self.mapSize = mapSize
+        self.indexes = indexes
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
     }
 
@@ -38,7 +41,7 @@ public final class DatabaseRegistry: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let env = open[name], !env.isStale { return env }
-        let env = try DatabaseEnvironment(name: name, path: path(name), mapSize: mapSize)
+        let env = try DatabaseEnvironment(name: name, path: path(name), mapSize: mapSize, indexes: indexes)
         open[name] = env
         return env
     }
@@ -52,7 +55,7 @@ public final class DatabaseRegistry: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if existed, let env = open[name], !env.isStale { return (env, false) }
-        let env = try DatabaseEnvironment(name: name, path: path(name), mapSize: mapSize)
+        let env = try DatabaseEnvironment(name: name, path: path(name), mapSize: mapSize, indexes: indexes)
         open[name] = env
         return (env, !existed)
     }

@@ -1,15 +1,17 @@
 import Foundation
 import SkeinCore
 import SkeinLMDB
+import SkeinReplication
 
-/// Secondary indexes are brought up to date in batches, not by every write.
+/// Secondary indexes are brought up to date in batches (catch-ups), not by every write.
 ///
 /// Why: an index entry of a random value (an amount, a tag, a text) lands on a random page
 /// of its B-tree, and LMDB copies and writes every page a transaction touches. Indexed per
 /// write, a record of eight attributes costed ~4 pages (17 KB) of disk writes. A write now
 /// notes its record in the backlog (`__index_backlog`, one small entry in a small tree) in
-/// its own transaction, and the writer catches the indexes up for thousands of records in
-/// one transaction, where records share the pages they touch.
+/// its own transaction, and the store's index worker catches the indexes (in their own
+/// environment, `IndexEnvironment`) up for thousands of records at once, in key order,
+/// where records share the pages they touch.
 ///
 /// The backlog entry of a record holds what the indexes reflect for it: its value before
 /// the first write since the last catch-up (tag 1 and the record JSON) or nothing (tag 0,
@@ -47,47 +49,265 @@ public enum IndexBacklog {
         try txn.put(db, Self.key(table: table, record: key), value, noOverwrite: true)
     }
 
-    /// A catch-up once this many records wait: large enough that most touched index pages
-    /// take many entries each, small enough that searches check few records by value.
-    public static let catchUpThreshold = 16_384
+    /// The most records one catch-up takes (its memory: their index keys and values).
+    public static let catchUpLimit = 65_536
+}
+
+
+/// One catch-up, prepared from a snapshot of the data environment (`prepareCatchUp`),
+/// applied to the index environment (`applyCatchUp`), then settled in the data
+/// environment's backlog (`confirmCatchUp`) by the writer: entries of records unchanged
+/// since the snapshot go, the others now say what the indexes hold (the snapshot's value).
+/// Only the confirm runs on the writer, and it is small.
+public struct CatchUpBatch: @unchecked Sendable {
+    /// The catch-up's number: the data environment's `index_confirmed` + 1.
+    public let number: UInt64
+    /// Each record taken: its backlog key, its stored version at the snapshot (`StoredRecord`
+    /// header bytes, empty when there was no record) and its JSON then.
+    struct Item {
+        let key: [UInt8]
+        let version: [UInt8]
+        let json: ArraySlice<UInt8>?
+    }
+    var items: [Item] = []
+    /// Per index (`IndexEnvironment.indexName`): entries to remove and to add.
+    var removals: [String: PairRun] = [:]
+    var additions: [String: PairRun] = [:]
+    /// The indexes that exist at the snapshot; any other `i:` index is dropped.
+    var live: [String: TableSchema] = [:]
+    /// The data environment's `index_drops` at the snapshot (cleared by the confirm if unchanged).
+    var drops: [UInt8]? = nil
+
+    public var count: Int { items.count }
+
+    /// `[u16 key length][key][u8 version length][version]` per record: what a restart needs
+    /// to settle a catch-up that was applied but not confirmed.
+    var encodedKeys: [UInt8] {
+        var out: [UInt8] = []
+        for item in items {
+            out.append(UInt8(item.key.count >> 8))
+            out.append(UInt8(item.key.count & 0xFF))
+            out.append(contentsOf: item.key)
+            out.append(UInt8(item.version.count))
+            out.append(contentsOf: item.version)
+        }
+        return out
+    }
+
+    static func decodeKeys(_ bytes: [UInt8]) -> [(key: [UInt8], version: [UInt8])] {
+        var out: [(key: [UInt8], version: [UInt8])] = []
+        var i = 0
+        while i + 2 <= bytes.count {
+            let n = Int(bytes[i]) << 8 | Int(bytes[i + 1])
+            guard i + 2 + n + 1 <= bytes.count else { break }
+            let key = Array(bytes[(i + 2)..<(i + 2 + n)])
+            let m = Int(bytes[i + 2 + n])
+            guard i + 3 + n + m <= bytes.count else { break }
+            out.append((key, Array(bytes[(i + 3 + n)..<(i + 3 + n + m)])))
+            i += 3 + n + m
+        }
+        return out
+    }
 }
 
 extension DatabaseEnvironment {
+    static let indexConfirmedKey: [UInt8] = Array("index_confirmed".utf8)
+    /// Set (a counter) when a table or attribute was dropped: the next catch-up runs even
+    /// with an empty backlog, to drop their indexes.
+    static let indexDropsKey: [UInt8] = Array("index_drops".utf8)
+
+    /// Notes that indexes of a dropped table or attribute are to go.
+    func noteIndexDrop(_ txn: LMDBTransaction) throws {
+        let n = try txn.get(metaDB, Self.indexDropsKey).map(KeyCodec.decodeUInt64) ?? 0
+        try txn.put(metaDB, Self.indexDropsKey, KeyCodec.encodeUInt64(n + 1))
+    }
+
     /// Records whose index entries wait for a catch-up.
     public func indexBacklogCount(_ txn: LMDBTransaction) throws -> Int {
         try txn.count(backlogDB)
     }
 
-    /// Brings the secondary indexes up to date for up to `limit` records of the backlog (of
-    /// `table` only, when given), in the caller's write transaction; returns how many.
-    /// Index keys come from the records' bytes (no object is built), and each index gets
-    /// its changes in key order, so neighbouring keys share the pages just read.
-    @discardableResult
-    public func catchUpIndexes(_ txn: LMDBTransaction, limit: Int = .max, table only: String? = nil) throws -> Int {
-        let cursor = try txn.cursor(backlogDB)
-        let start = only.map(IndexBacklog.prefix)
-        var entry = start.map { cursor.seek($0) } ?? cursor.first()
-        var batch: IndexBatch? = nil
-        var done = 0
-        while let (k, v) = entry, done < limit {
-            if let start, !k.starts(with: start) { break }
-            if let (name, key) = IndexBacklog.split(k) {
-                if batch?.table != name {
-                    try batch?.apply()
-                    batch = try table(txn, name).flatMap { schema in
-                        try txn.database(StorageLayout.records(name)).map { IndexBatch(txn: txn, schema: schema, records: $0) }
-                    }
-                }
-                try batch?.add(key: key, previous: v.first == 1 ? Array(v.dropFirst()) : nil)
-            }
-            try cursor.deleteCurrent()
-            done += 1
-            // MDB_NEXT after a delete moves to the entry that followed the deleted one.
-            entry = cursor.next()
-        }
-        try batch?.apply()
-        return done
+    /// The number of the last catch-up settled in this environment.
+    func indexConfirmed(_ txn: LMDBTransaction) throws -> UInt64 {
+        try txn.get(metaDB, Self.indexConfirmedKey).map(KeyCodec.decodeUInt64) ?? 0
     }
+
+    /// The stored record's header (version and origin), the identity of one write of it.
+    static func versionBytes(_ stored: [UInt8]?) -> [UInt8] {
+        guard let stored, stored.count >= 9, stored.count >= 9 + Int(stored[8]) else { return [] }
+        return Array(stored[0..<(9 + Int(stored[8]))])
+    }
+
+    /// Up to `limit` records of the backlog and their index changes, read in `txn` (a
+    /// snapshot; nothing is written). Nil when nothing waits.
+    public func prepareCatchUp(_ txn: LMDBTransaction, limit: Int = IndexBacklog.catchUpLimit) throws -> CatchUpBatch? {
+        let drops = try txn.get(metaDB, Self.indexDropsKey)
+        guard try txn.count(backlogDB) > 0 || drops != nil else { return nil }
+        var batch = CatchUpBatch(number: try indexConfirmed(txn) + 1)
+        batch.drops = drops
+        for schema in try tables(txn) {
+            if let id = schema.storageID { batch.live[id] = schema }
+        }
+        var writers: [String: (IndexWriter, LMDBDatabase)?] = [:]
+        let cursor = try txn.cursor(backlogDB)
+        var entry = cursor.first()
+        while let (k, v) = entry, batch.items.count < limit {
+            entry = cursor.next()
+            guard let (name, key) = IndexBacklog.split(k) else { continue }
+            if writers[name] == nil {
+                let schema = try table(txn, name)
+                let records = try readHandle(txn, StorageLayout.records(name)) ?? (txn.readOnly ? nil : txn.database(StorageLayout.records(name)))
+                if let schema, schema.storageID != nil, let records {
+                    writers[name] = (IndexWriter(txn: txn, schema: schema), records)
+                } else {
+                    writers[name] = .some(nil)
+                }
+            }
+            guard case .some(.some(let (indexes, records))) = writers[name], let id = indexes.storageID else {
+                batch.items.append(.init(key: k, version: [], json: nil))
+                continue
+            }
+            let stored = try txn.get(records, key)
+            let json = stored.flatMap(StoredRecord.jsonBytes)
+            batch.items.append(.init(key: k, version: Self.versionBytes(stored), json: json))
+            let old = v.first == 1 ? try indexes.entries(of: Array(v.dropFirst())) : []
+            let new = try json.map { try indexes.entries(of: Array($0)) } ?? []
+            for e in old where !new.contains(where: { $0 == e }) {
+                batch.removals[IndexEnvironment.indexName(id, e.attribute), default: PairRun()].append(e.key, key)
+            }
+            for e in new where !old.contains(where: { $0 == e }) {
+                batch.additions[IndexEnvironment.indexName(id, e.attribute), default: PairRun()].append(e.key, key)
+            }
+        }
+        return batch
+    }
+
+    /// Writes a prepared catch-up into the index environment (each index's changes in key
+    /// order), with its number and record keys, and drops indexes of tables and attributes
+    /// gone at its snapshot. Runs on the index worker, beside the writer.
+    public func applyCatchUp(_ batch: CatchUpBatch) throws {
+        guard let indexes else { return }
+        let existing = try indexes.lmdb.databaseNames().filter { $0.hasPrefix("i:") }
+        try indexes.lmdb.write { txn in
+            for (name, run) in batch.removals {
+                guard let db = try txn.database(name, dupSort: true) else { continue }
+                try run.inOrder { try txn.delete(db, key: $0, value: $1) }
+            }
+            for (name, run) in batch.additions {
+                let db = try txn.database(name, create: true, dupSort: true)!
+                try run.inOrder { try txn.put(db, key: $0, value: $1) }
+            }
+            for name in existing where !Self.isLive(name, batch.live) {
+                if let db = try txn.database(name, dupSort: true) { try txn.drop(db) }
+            }
+            try txn.put(indexes.metaDB, IndexEnvironment.appliedKey, KeyCodec.encodeUInt64(batch.number))
+            try txn.put(indexes.metaDB, IndexEnvironment.batchKey, batch.encodedKeys)
+        }
+    }
+
+    /// Whether an index named `i:ID:ATTR` belongs to a table and attribute that exist.
+    static func isLive(_ name: String, _ live: [String: TableSchema]) -> Bool {
+        let parts = name.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let schema = live[String(parts[1])] else { return false }
+        let attribute = String(parts[2])
+        return schema.isIndexed(attribute) && schema.attributes.contains(attribute)
+    }
+
+    /// Settles an applied catch-up in the backlog, in the writer's transaction: a record
+    /// unchanged since the snapshot leaves the backlog; a changed one's entry now holds the
+    /// snapshot's value (what the indexes hold). Skipped unless it is the next catch-up.
+    public func confirmCatchUp(_ txn: LMDBTransaction, _ batch: CatchUpBatch) throws {
+        guard try indexConfirmed(txn) + 1 == batch.number else { return }
+        for item in batch.items {
+            guard try txn.get(backlogDB, item.key) != nil else { continue }
+            let current = try IndexBacklog.split(item.key).flatMap { (name, key) in
+                try txn.database(StorageLayout.records(name)).flatMap { try txn.get($0, key) }
+            }
+            if Self.versionBytes(current) == item.version {
+                try txn.delete(backlogDB, item.key)
+            } else {
+                var value: [UInt8] = [item.json == nil ? 0 : 1]
+                if let json = item.json { value.append(contentsOf: json) }
+                try txn.put(backlogDB, item.key, value)
+            }
+        }
+        if let drops = batch.drops, try txn.get(metaDB, Self.indexDropsKey) == drops { try txn.delete(metaDB, Self.indexDropsKey) }
+        try txn.put(metaDB, Self.indexConfirmedKey, KeyCodec.encodeUInt64(batch.number))
+    }
+
+    /// After a restart: a catch-up applied to the indexes but not confirmed here is settled
+    /// from its record keys. Records changed since keep their backlog entry as it was, so
+    /// the indexes may keep a stale entry for them (searches check every candidate, so it
+    /// costs a look-up, never a wrong answer).
+    func recoverCatchUp(_ txn: LMDBTransaction, number: UInt64, keys: [(key: [UInt8], version: [UInt8])]) throws {
+        for item in keys {
+            guard try txn.get(backlogDB, item.key) != nil else { continue }
+            let current = try IndexBacklog.split(item.key).flatMap { (name, key) in
+                try txn.database(StorageLayout.records(name)).flatMap { try txn.get($0, key) }
+            }
+            if Self.versionBytes(current) == item.version { try txn.delete(backlogDB, item.key) }
+        }
+        try txn.put(metaDB, Self.indexConfirmedKey, KeyCodec.encodeUInt64(number))
+    }
+
+    /// Prepares, applies and confirms catch-ups until nothing waits (tests, start-up).
+    /// Not while the store's writer runs: the confirm writes the data environment.
+    @discardableResult
+    public func catchUpIndexesNow() throws -> Int {
+        var total = 0
+        while let batch = try lmdb.read({ try prepareCatchUp($0) }) {
+            try applyCatchUp(batch)
+            try lmdb.write { try confirmCatchUp($0, batch) }
+            total += batch.count
+        }
+        return total
+    }
+
+    /// Start-up (store only): brings the data and index environments into step. An index
+    /// environment that is missing, behind or ahead of what the data environment settled,
+    /// a table without a storage identity, or indexes left in the data environment by an
+    /// older version: the indexes are rebuilt (every record goes into the backlog).
+    public func reconcileIndexes() throws {
+        guard let indexes else { return }
+        let oldIndexes = try lmdb.databaseNames().filter { $0.hasPrefix("i:") }
+        let (confirmed, needsRebuild) = try lmdb.read { txn -> (UInt64, Bool) in
+            (try indexConfirmed(txn), try !oldIndexes.isEmpty || tables(txn).contains { $0.storageID == nil })
+        }
+        let (applied, keys) = try indexes.lmdb.read { try (indexes.applied($0), indexes.lastBatchKeys($0)) }
+        if !needsRebuild, applied == confirmed { return }
+        if !needsRebuild, applied == confirmed + 1 {
+            try lmdb.write { try recoverCatchUp($0, number: applied, keys: keys) }
+            return
+        }
+        try indexes.clear()
+        try lmdb.write { txn in
+            let cursor = try txn.cursor(backlogDB)
+            var e = cursor.first()
+            while e != nil {
+                try cursor.deleteCurrent()
+                e = cursor.next()
+            }
+            for name in oldIndexes {
+                if let db = try txn.database(name, dupSort: true) { try txn.drop(db) }
+            }
+            for var schema in try tables(txn) {
+                if schema.storageID == nil {
+                    schema.storageID = Self.newStorageID()
+                    try putTable(txn, schema)
+                }
+                guard let records = try txn.database(StorageLayout.records(schema.name)) else { continue }
+                let rc = try txn.cursor(records)
+                var r = rc.first()
+                while let (k, _) = r {
+                    try txn.put(backlogDB, IndexBacklog.key(table: schema.name, record: k), [0])
+                    r = rc.next()
+                }
+            }
+            try txn.put(metaDB, Self.indexConfirmedKey, KeyCodec.encodeUInt64(0))
+        }
+    }
+
+    static func newStorageID() -> String { newLogID() }
 
     /// Forgets the backlog of a table that is being dropped (its indexes go with it).
     func discardIndexBacklog(_ txn: LMDBTransaction, table: String) throws {
@@ -114,8 +334,13 @@ extension DatabaseEnvironment {
     }
 }
 
-/// One search's view of a table's index backlog: which records' index entries may be stale,
-/// and the index keys of their current values, read once per attribute.
+/// One search's view of the indexes: a read transaction of the index environment, and of a
+/// table's backlog, which records' index entries may be stale, and the index keys of their
+/// current values, read once per attribute.
+///
+/// The index transaction begins after the caller's data transaction, so it may include one
+/// catch-up that snapshot has not confirmed (never more: the worker waits for each confirm);
+/// that catch-up's records then count as waiting too.
 final class BacklogView {
     /// Index keys of the backlog's records for one attribute, sorted as the index is.
     struct Entries {
@@ -123,12 +348,24 @@ final class BacklogView {
         let sorted: [(index: [UInt8], record: [UInt8])]
     }
 
+    let indexTxn: LMDBTransaction?
     private let records: [(key: [UInt8], fields: [String: JSON])]
     private let keys: Set<[UInt8]>
     private var byAttribute: [String: Entries] = [:]
 
     init(env: DatabaseEnvironment, txn: LMDBTransaction, table: String) throws {
-        let keys = try env.indexBacklog(txn, table: table)
+        var keys = try env.indexBacklog(txn, table: table)
+        var indexTxn: LMDBTransaction? = nil
+        if let indexes = env.indexes {
+            let itxn = try indexes.lmdb.beginRead()
+            if try indexes.applied(itxn) > env.indexConfirmed(txn) {
+                let prefix = IndexBacklog.prefix(table)
+                keys += try indexes.lastBatchKeys(itxn).filter { $0.key.starts(with: prefix) }.map { Array($0.key[prefix.count...]) }
+                keys = Array(Set(keys))
+            }
+            indexTxn = itxn
+        }
+        self.indexTxn = indexTxn
         var records: [(key: [UInt8], fields: [String: JSON])] = []
         // Readers use only handles the writer opened (`readHandle`); a write transaction may open one.
         if !keys.isEmpty, let db = try env.readHandle(txn, StorageLayout.records(table)) ?? (txn.readOnly ? nil : txn.database(StorageLayout.records(table))) {
@@ -140,6 +377,8 @@ final class BacklogView {
         self.records = records
         self.keys = Set(keys)
     }
+
+    deinit { indexTxn?.abort() }
 
     var isEmpty: Bool { keys.isEmpty }
 
@@ -158,46 +397,6 @@ final class BacklogView {
     /// Index order: by index key, then by record key (LMDB's order for duplicates).
     static func precedes(_ a: (index: [UInt8], record: [UInt8]), _ b: (index: [UInt8], record: [UInt8])) -> Bool {
         a.index == b.index ? a.record.lexicographicallyPrecedes(b.record) : a.index.lexicographicallyPrecedes(b.index)
-    }
-}
-
-/// One table's share of a catch-up: the index entries to remove and to add, gathered per
-/// attribute and applied in key order.
-struct IndexBatch {
-    let table: String
-    private var indexes: IndexWriter
-    private let txn: LMDBTransaction
-    private let records: LMDBDatabase
-    private var removals: [String: PairRun] = [:]
-    private var additions: [String: PairRun] = [:]
-
-    init(txn: LMDBTransaction, schema: TableSchema, records: LMDBDatabase) {
-        table = schema.name
-        indexes = IndexWriter(txn: txn, schema: schema)
-        self.txn = txn
-        self.records = records
-    }
-
-    /// The record under `key` had `previous` (its JSON) in the indexes, nil for nothing.
-    mutating func add(key: [UInt8], previous: [UInt8]?) throws {
-        let old = try previous.map(indexes.entries) ?? []
-        let stored = try txn.get(records, key).flatMap(StoredRecord.jsonBytes)
-        let new = try stored.map { try indexes.entries(of: Array($0)) } ?? []
-        for e in old where !new.contains(where: { $0 == e }) { removals[e.attribute, default: PairRun()].append(e.key, key) }
-        for e in new where !old.contains(where: { $0 == e }) { additions[e.attribute, default: PairRun()].append(e.key, key) }
-    }
-
-    mutating func apply() throws {
-        for (attribute, run) in removals {
-            let db = try indexes.handle(attribute)
-            try run.inOrder { try txn.delete(db, key: $0, value: $1) }
-        }
-        for (attribute, run) in additions {
-            let db = try indexes.handle(attribute)
-            try run.inOrder { try txn.put(db, key: $0, value: $1) }
-        }
-        removals.removeAll()
-        additions.removeAll()
     }
 }
 

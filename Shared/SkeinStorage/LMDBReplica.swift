@@ -42,7 +42,7 @@ struct LMDBReplicaTable: ReplicaTable {
     private let txn: LMDBTransaction
     private let records: LMDBDatabase
     private let tombstones: LMDBDatabase
-    private var indexes: IndexWriter
+    private let indexes: IndexWriter
     private var known: Set<String>
     private(set) var grew = false
     /// The stored record found by the last `currentVersion` (the write that follows replaces it).
@@ -78,14 +78,13 @@ struct LMDBReplicaTable: ReplicaTable {
         let stored = looked?.key == key ? looked?.stored : try txn.get(records, key)
         looked = nil
         let oldJSON = stored.flatMap(StoredRecord.jsonBytes)
-        let oldFields = { (try? oldJSON.map { try JSON.parse($0) })??.objectValue ?? [:] }
         switch write.change {
         case .put(let value):
             let fields = value.objectValue ?? [:]
             let json = value.serialized()
             try txn.put(records, key, StoredRecord.encode(version: write.version.version, origin: write.version.origin, json: json))
             try txn.delete(tombstones, key)
-            try indexes.change(key: key, previous: oldJSON, old: oldFields(), new: fields)
+            try indexes.change(key: key, previous: oldJSON)
             for a in fields.keys where !known.contains(a) {
                 known.insert(a)
                 schema.attributes.append(a)
@@ -94,7 +93,7 @@ struct LMDBReplicaTable: ReplicaTable {
             values.append(json)
         case .delete:
             try txn.delete(records, key)
-            try indexes.change(key: key, previous: oldJSON, old: oldFields(), new: [:])
+            try indexes.change(key: key, previous: oldJSON)
             var tomb = KeyCodec.encodeUInt64(write.version.version.rawValue)
             tomb.append(contentsOf: Array(write.version.origin.utf8.prefix(255)))
             try txn.put(tombstones, key, tomb)

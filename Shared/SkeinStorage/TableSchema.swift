@@ -14,6 +14,10 @@ public struct TableSchema: Sendable, Equatable {
     public var indexed: Set<String>?
     public var createdTime: Double
     public var lastUpdated: Double?
+    /// This node's name for the table's storage in the index environment (`i:ID:ATTR`):
+    /// chosen when the table is created here, so a table dropped and created again never
+    /// finds the old table's index entries. Local: not part of `json`.
+    public var storageID: String?
 
     public init(database: String, name: String, primaryKey: String, attributes: [String], createdTime: Double, indexed: Set<String>? = nil) {
         self.database = database
@@ -36,6 +40,11 @@ public struct TableSchema: Sendable, Equatable {
         return .object(o)
     }
 
+    /// The catalog form (`__schema`): `json` and the local storage identity.
+    public var catalogJSON: JSON {
+        storageID.map { json.adding("storage_id", .string($0)) } ?? json
+    }
+
     public init?(json: JSON) {
         guard let db = json["database"]?.stringValue, let name = json["name"]?.stringValue,
             let pk = json["primary_key"]?.stringValue
@@ -46,6 +55,7 @@ public struct TableSchema: Sendable, Equatable {
             createdTime: json["created"]?.doubleValue ?? 0,
             indexed: json["indexed"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) })
         lastUpdated = json["last_updated"]?.doubleValue
+        storageID = json["storage_id"]?.stringValue
     }
 
     /// Whether `attribute` has a secondary index.

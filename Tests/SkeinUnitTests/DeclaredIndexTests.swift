@@ -17,10 +17,10 @@ struct DeclaredIndexTests {
         try f.insert([["id": 1, "name": "Rex", "body": "long text", "extra": 7], ["id": 2, "name": "Ace", "body": "other", "extra": 8]])
         let schema = try #require(try f.read { try f.env.table($0, "dog") })
         #expect(schema.isIndexed("name") && !schema.isIndexed("body") && !schema.isIndexed("extra") && schema.isIndexed("__createdtime__"))
-        let handles = try f.read { txn in
-            try ["name", "body", "extra"].map { try f.env.readHandle(txn, StorageLayout.index("dog", $0)) != nil }
-        }
-        #expect(handles == [true, false, false], "index databases of name, body (not indexed), extra (seen later)")
+        try f.catchUpIndexes()
+        let id = try #require(schema.storageID)
+        let handles = ["name", "body", "extra"].map { f.env.indexes?.handle(id, $0) != nil }
+        #expect(handles == [true, false, false], "indexes of name, body (not indexed), extra (seen later)")
         for (attribute, value, id) in [("name", JSON("Rex"), 1), ("body", JSON("other"), 2), ("extra", JSON(7), 1)] {
             let rows = try f.read {
                 try f.env.search($0, table: "dog", condition: .leaf(attribute: attribute, comparator: .equals, value: value), options: DatabaseEnvironment.SearchOptions())

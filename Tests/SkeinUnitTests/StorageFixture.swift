@@ -49,7 +49,7 @@ final class StorageFixture {
     /// Brings the secondary indexes up to date (the store's writer does it in batches).
     @discardableResult
     func catchUpIndexes() throws -> Int {
-        try env.lmdb.write { try env.catchUpIndexes($0) }
+        try env.catchUpIndexesNow()
     }
 
     func audit(from: UInt64 = 1) throws -> [AuditEntry] {
