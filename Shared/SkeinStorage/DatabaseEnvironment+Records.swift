@@ -177,9 +177,19 @@ struct IndexWriter {
     static func keys(_ value: JSON?) -> [[UInt8]] {
         switch value {
         case .none, .some(.object): return []
-        case .some(.array(let items)): return items.compactMap { $0.isKeyScalar || $0.boolValue != nil ? KeyCodec.encode($0) : nil }
-        case .some(let v): return KeyCodec.encode(v).map { [$0] } ?? []
+        case .some(.array(let items)): return items.compactMap { $0.isKeyScalar || $0.boolValue != nil ? KeyCodec.encode($0).map(indexKey) : nil }
+        case .some(let v): return KeyCodec.encode(v).map { [indexKey($0)] } ?? []
         }
+    }
+
+    /// Index keys keep the first 64 bytes of an encoded value. A search looks up the same
+    /// prefix and checks every candidate's full value, so a long text costs a few extra
+    /// candidates, never a wrong answer; and the index of a text attribute is a few times
+    /// smaller (a 250-byte text took a 270-byte entry).
+    static let maxIndexKeyBytes = 64
+
+    static func indexKey(_ encoded: [UInt8]) -> [UInt8] {
+        encoded.count > maxIndexKeyBytes ? Array(encoded.prefix(maxIndexKeyBytes)) : encoded
     }
 
     /// Whether `attribute` has an index here.

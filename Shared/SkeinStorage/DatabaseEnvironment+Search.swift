@@ -183,17 +183,17 @@ extension DatabaseEnvironment {
         }
         switch comparator {
         case .equals:
-            guard let keys = Self.equalityKeys(value) else { return nil }
+            guard let keys = Self.equalityKeys(value)?.map(IndexWriter.indexKey) else { return nil }
             for key in keys { range(from: key) { $0 == key } }
         case .starts_with:
             // Only string fields match text comparators; a number value means its text.
             guard let text = value.stringValue ?? (value.doubleValue != nil ? value.text : nil),
-                !KeyCodec.isTruncated(.string(text)), let prefix = KeyCodec.encode(.string(text)) else { return nil }
+                !KeyCodec.isTruncated(.string(text)), let prefix = KeyCodec.encode(.string(text)).map(IndexWriter.indexKey) else { return nil }
             range(from: prefix) { $0.starts(with: prefix) }
         case .greater_than, .greater_than_equal, .less_than, .less_than_equal, .between:
             // Range over one type (numbers or strings), bounded by that type's tag.
             let bound: JSON = comparator == .between ? (value.arrayValue?.first ?? value) : value
-            guard bound.isKeyScalar, !KeyCodec.isTruncated(bound), let boundKey = KeyCodec.encode(bound) else { return nil }
+            guard bound.isKeyScalar, !KeyCodec.isTruncated(bound), let boundKey = KeyCodec.encode(bound).map(IndexWriter.indexKey) else { return nil }
             let tag = boundKey[0]
             switch comparator {
             case .greater_than, .greater_than_equal, .between:

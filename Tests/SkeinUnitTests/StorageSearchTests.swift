@@ -137,6 +137,32 @@ struct StorageSearchTests {
         }
     }
 
+    /// Index keys keep 64 bytes: texts that share a longer prefix share a key, and every
+    /// comparator still answers exactly (candidates are checked by value).
+    @Test func longTextsShareIndexKeysAndSearchesStayExact() throws {
+        let f = try StorageFixture()
+        try f.createTable()
+        let stem = String(repeating: "k", count: 70)
+        let texts = ["a", "b", "c", "ca"].map { stem + $0 } + ["short", stem]
+        try f.insert(texts.enumerated().map { i, t in ["id": .number(Double(i)), "text": .string(t)] })
+        try f.catchUpIndexes()
+        let conditions: [SearchCondition] = [
+            .leaf(attribute: "text", comparator: .equals, value: .string(stem + "b")),
+            .leaf(attribute: "text", comparator: .starts_with, value: .string(stem + "c")),
+            .leaf(attribute: "text", comparator: .starts_with, value: "kk"),
+            .leaf(attribute: "text", comparator: .greater_than, value: .string(stem + "b")),
+            .leaf(attribute: "text", comparator: .less_than_equal, value: .string(stem + "b")),
+            .leaf(attribute: "text", comparator: .between, value: [.string(stem + "a"), .string(stem + "c")]),
+        ]
+        let all = try f.allRecords()
+        for condition in conditions {
+            let expected = Set(all.filter { condition.matches($0) }.compactMap { $0["id"]?.doubleValue })
+            #expect(try f.read { try f.env.candidates($0, f.env.requireTable($0, "dog"), condition) } != nil, "\(condition)")
+            let found = try f.read { try f.env.search($0, table: "dog", condition: condition, options: .init()) }
+            #expect(Self.ids(found) == expected && found.count == expected.count, "\(condition)")
+        }
+    }
+
     @Test func sortOffsetLimit() throws {
         let f = try Self.populated()
         let everything = SearchCondition.group(.and, [])
