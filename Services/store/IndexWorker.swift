@@ -67,9 +67,11 @@ final class IndexWorker: @unchecked Sendable {
             let done = stopping
             wake.unlock()
             if done { break }
-            for name in registry.names() where !isStopping {
+            // Only databases already open: opening one here could re-create the files of a
+            // database being dropped.
+            for name in registry.openedNames() where !isStopping {
                 do {
-                    guard let env = try registry.database(name) else { continue }
+                    guard let env = registry.opened(name) else { continue }
                     let waiting = try env.lmdb.read { try env.indexBacklogCount($0) }
                     let last = lastCatchUp[name] ?? Date()
                     lastCatchUp[name] = last

@@ -46,6 +46,22 @@ public final class DatabaseRegistry: @unchecked Sendable {
         return env
     }
 
+    /// The environment of a database this process has open, never opening one: for a
+    /// background worker, which must not re-create files of a database being dropped.
+    public func opened(_ name: String) -> DatabaseEnvironment? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let env = open[name], !env.isStale else { return nil }
+        return env
+    }
+
+    /// Names of the databases this process has open.
+    public func openedNames() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return open.keys.sorted()
+    }
+
     /// Opens, creating when missing. Returns the environment and whether it was created.
     public func create(_ name: String) throws -> (DatabaseEnvironment, Bool) {
         guard StorageLayout.isValidName(name) else {

@@ -50,7 +50,7 @@ public enum IndexBacklog {
     }
 
     /// The most records one catch-up takes (its memory: their index keys and values).
-    public static let catchUpLimit = 65_536
+    public static let catchUpLimit = 32_768
 }
 
 
@@ -149,6 +149,7 @@ extension DatabaseEnvironment {
             if let id = schema.storageID { batch.live[id] = schema }
         }
         var writers: [String: (IndexWriter, LMDBDatabase)?] = [:]
+        var removals: [String: [String: PairRun]] = [:], additions: [String: [String: PairRun]] = [:]
         let cursor = try txn.cursor(backlogDB)
         var entry = cursor.first()
         while let (k, v) = entry, batch.items.count < limit {
@@ -173,12 +174,15 @@ extension DatabaseEnvironment {
             let old = v.first == 1 ? try indexes.entries(of: Array(v.dropFirst())) : []
             let new = try json.map { try indexes.entries(of: Array($0)) } ?? []
             for e in old where !new.contains(where: { $0 == e }) {
-                batch.removals[IndexEnvironment.indexName(id, e.attribute), default: PairRun()].append(e.key, key)
+                removals[id, default: [:]][e.attribute, default: PairRun()].append(e.key, key)
             }
             for e in new where !old.contains(where: { $0 == e }) {
-                batch.additions[IndexEnvironment.indexName(id, e.attribute), default: PairRun()].append(e.key, key)
+                additions[id, default: [:]][e.attribute, default: PairRun()].append(e.key, key)
             }
         }
+        // Per table and attribute while reading (no index name is built per entry).
+        for (id, runs) in removals { for (a, run) in runs { batch.removals[IndexEnvironment.indexName(id, a)] = run } }
+        for (id, runs) in additions { for (a, run) in runs { batch.additions[IndexEnvironment.indexName(id, a)] = run } }
         return batch
     }
 
