@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+import SkeinCore
+import SkeinLMDB
+@testable import SkeinStorage
+
+/// The index backlog and its catch-ups (`IndexBacklog`, `IndexEnvironment`): every step of a
+/// catch-up can be interrupted or overtaken by writes, and searches stay exact throughout.
+@Suite("Index backlog")
+struct IndexBacklogTests {
+    static let colors = ["red", "green", "blue", "black"]
+
+    /// 200 records with a color and a size, caught up.
+    static func populated() throws -> StorageFixture {
+        let f = try StorageFixture()
+        try f.createTable()
+        try f.insert((0..<200).map { i in ["id": .number(Double(i)), "color": .string(colors[i % 4]), "size": .number(Double(i % 7))] })
+        try f.catchUpIndexes()
+        return f
+    }
+
+    /// Every search by color and size answers what a scan of the records answers.
+    static func expectExact(_ f: StorageFixture, _ note: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let all = try f.allRecords()
+        var conditions: [SearchCondition] = (colors + ["white"]).map { .leaf(attribute: "color", comparator: .equals, value: .string($0)) }
+        conditions += [.leaf(attribute: "size", comparator: .greater_than_equal, value: 5), .leaf(attribute: "size", comparator: .equals, value: 2)]
+        for c in conditions {
+            let expected = Set(all.filter { c.matches($0) }.compactMap { $0["id"]?.doubleValue })
+            let found = try f.read { try f.env.search($0, table: "dog", condition: c, options: .init()) }
+            #expect(found.count == expected.count && Set(found.compactMap { $0["id"]?.doubleValue }) == expected, "\(note): \(c)",
+                    sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Index entries of one attribute (key → ids), read straight from the index environment.
+    static func indexEntries(_ f: StorageFixture, _ attribute: String) throws -> Int {
+        let id = try #require(try f.read { try f.env.table($0, "dog") }?.storageID)
+        guard let db = f.env.indexes?.handle(id, attribute) else { return 0 }
+        return try #require(f.env.indexes).lmdb.read { try $0.count(db) }
+    }
+
+    @Test func writesBetweenSnapshotAndConfirmAreCaughtUpExactly() throws {
+        let f = try Self.populated()
+        try f.insert((0..<50).map { i in ["id": .number(Double(i)), "color": "white"] }, mode: .update)
+        let batch = try #require(try f.read { try f.env.prepareCatchUp($0) })
+        #expect(batch.count == 50)
+        try f.env.applyCatchUp(batch)
+        // Applied, not confirmed: the indexes hold the snapshot, the backlog the older values.
+        try Self.expectExact(f, "applied, not confirmed")
+        // Writes overtake the catch-up: 10 of its records change again, 5 go.
+        try f.insert((0..<10).map { i in ["id": .number(Double(i)), "color": "red", "size": 99] }, mode: .update)
+        try f.write { txn, ctx in _ = try f.env.delete(txn, table: "dog", ids: (40..<45).map { .number(Double($0)) }, context: ctx) }
+        try Self.expectExact(f, "overtaken")
+        try f.env.lmdb.write { try f.env.confirmCatchUp($0, batch) }
+        try Self.expectExact(f, "confirmed")
+        #expect(try f.read { try f.env.indexBacklogCount($0) } == 15, "the changed records wait again")
+        try f.catchUpIndexes()
+        try Self.expectExact(f, "caught up")
+        // No stale entry is left: one color entry per record.
+        #expect(try Self.indexEntries(f, "color") == 195)
+        #expect(try Self.indexEntries(f, "size") == 195)
+    }
+
+    @Test func aCatchUpAppliedButNotConfirmedIsSettledAtStart() throws {
+        let f = try Self.populated()
+        try f.insert((0..<30).map { i in ["id": .number(Double(i)), "color": "white"] }, mode: .update)
+        let batch = try #require(try f.read { try f.env.prepareCatchUp($0) })
+        try f.env.applyCatchUp(batch)
+        try f.insert([["id": 3, "color": "green"]], mode: .update)
+        // The store stopped here (a crash): start-up settles the catch-up from its keys.
+        try f.env.reconcileIndexes()
+        #expect(try f.read { try f.env.indexConfirmed($0) } == batch.number)
+        #expect(try f.read { try f.env.indexBacklogCount($0) } == 1, "only the record written since waits")
+        try Self.expectExact(f, "settled")
+        try f.catchUpIndexes()
+        try Self.expectExact(f, "caught up")
+    }
+
+    @Test func indexesAreRebuiltWhenTheirEnvironmentIsLost() throws {
+        let f = try Self.populated()
+        try f.insert([["id": 500, "color": "blue", "size": 1]])
+        f.registry.closeAll()
+        try FileManager.default.removeItem(atPath: f.dir + "/database/data/indexes")
+        let registry = try DatabaseRegistry(dataDir: f.dir + "/database", mapSize: 1 << 28)
+        defer { registry.closeAll() }
+        let env = try #require(try registry.database("data"))
+        try env.reconcileIndexes()
+        #expect(try env.lmdb.read { try env.indexBacklogCount($0) } == 201, "every record waits")
+        #expect(try env.catchUpIndexesNow() == 201)
+        let found = try env.lmdb.read {
+            try env.search($0, table: "dog", condition: .leaf(attribute: "color", comparator: .equals, value: "blue"), options: .init())
+        }
+        #expect(found.count == 51)
+        #expect(try env.lmdb.read { txn in try env.candidates(txn, env.requireTable(txn, "dog"), .leaf(attribute: "color", comparator: .equals, value: "blue")) }?.count == 51)
+    }
+
+    @Test func indexesLeftInTheDataEnvironmentByAnOlderVersionAreRebuilt() throws {
+        let f = try Self.populated()
+        // An older layout: indexes in the data environment, tables without a storage identity.
+        try f.write { txn, _ in
+            let db = try #require(try txn.database(StorageLayout.index("dog", "color"), create: true, dupSort: true))
+            try txn.put(db, KeyCodec.encode("red")!, KeyCodec.encode(0)!)
+            var schema = try #require(try f.env.table(txn, "dog"))
+            schema.storageID = nil
+            try f.env.putTable(txn, schema)
+        }
+        try f.env.reconcileIndexes()
+        #expect(try !f.env.lmdb.databaseNames().contains { $0.hasPrefix("i:") })
+        #expect(try f.read { try f.env.table($0, "dog") }?.storageID != nil)
+        try Self.expectExact(f, "everything waits")
+        try f.catchUpIndexes()
+        try Self.expectExact(f, "rebuilt")
+    }
+
+    @Test func aDroppedTablesIndexesGoAndANewTableOfTheNameStartsEmpty() throws {
+        let f = try Self.populated()
+        let oldID = try #require(try f.read { try f.env.table($0, "dog") }?.storageID)
+        try f.write { txn, ctx in _ = try f.env.dropTable(txn, name: "dog", context: ctx) }
+        try f.createTable()
+        try f.insert([["id": 1, "color": "red"]])
+        try f.catchUpIndexes()
+        #expect(try !f.env.indexes!.lmdb.databaseNames().contains { $0.contains(oldID) })
+        try Self.expectExact(f, "new table")
+        #expect(try Self.indexEntries(f, "color") == 1)
+    }
+}
