@@ -159,6 +159,20 @@ extension ProcessTests {
                 let count = try #require(t["record_count"]?.intValue)
                 #expect(count >= ids.count)
                 #expect(count == logged.count, "records \(count) vs logged ids \(logged.count)")
+
+                // The secondary indexes (caught up in the background, across the kills) find
+                // what a scan finds: every record under its writer, once.
+                let everything = try await node.ok(["operation": "search_by_value", "database": "dur", "table": "rec", "attribute": "id", "value": "*"])
+                var byWriter: [Int: Set<Int>] = [:]
+                for r in everything.arrayValue ?? [] {
+                    if let id = r["id"]?.intValue, let w = r["writer"]?.intValue { byWriter[w, default: []].insert(id) }
+                }
+                #expect(byWriter.values.reduce(0) { $0 + $1.count } == count)
+                for (w, expected) in byWriter {
+                    let found = try await node.ok(["operation": "search_by_value", "database": "dur", "table": "rec", "attribute": "writer", "value": JSON(w)])
+                    let ids = (found.arrayValue ?? []).compactMap { $0["id"]?.intValue }
+                    #expect(ids.count == expected.count && Set(ids) == expected, "writer \(w): the index found \(ids.count) of \(expected.count)")
+                }
             }
         }
     }
