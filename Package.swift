@@ -30,6 +30,8 @@ let package = Package(
         // C bindings over the Debian packages.
         .systemLibrary(name: "CLMDB", path: "Shared/CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CZMQ", path: "Shared/CZMQ", providers: [.apt(["libzmq3-dev"])]),
+        // Per-thread CPU and I/O priority (Linux syscalls Swift cannot call directly).
+        .systemLibrary(name: "CThread", path: "Shared/CThread"),
 
         // Safe wrappers.
         .target(name: "SkeinLMDB", dependencies: ["CLMDB"], path: "Shared/SkeinLMDB", swiftSettings: swiftSettings),
@@ -74,7 +76,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .executableTarget(name: "skein-store", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinReplication", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/store", swiftSettings: swiftSettings),
+        .executableTarget(name: "skein-store", dependencies: ["CThread", "SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinReplication", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/store", swiftSettings: swiftSettings),
         .executableTarget(name: "skein-auditd", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/auditd", swiftSettings: swiftSettings),
         .executableTarget(
             name: "skein-gateway",

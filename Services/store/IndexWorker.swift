@@ -1,3 +1,4 @@
+import CThread
 import Foundation
 import Logging
 import SkeinCore
@@ -59,6 +60,11 @@ final class IndexWorker: @unchecked Sendable {
     }
 
     private func loop() {
+        // Catch-ups yield to the writer and the replicators: a lower CPU priority, and disk
+        // I/O after theirs (its commits write thousands of pages).
+        if skein_lower_thread_priority(10, 7) != 0 {
+            logger.notice("index worker runs at normal priority (setpriority/ioprio_set refused)")
+        }
         while true {
             wake.lock()
             _ = wake.wait(until: Date(timeIntervalSinceNow: Self.interval))

@@ -107,6 +107,24 @@ struct JSONParser {
         throw fail("unexpected end of input")
     }
 
+    /// Skips one value of any kind without building it.
+    mutating func skipValue() throws(JSONParseError) {
+        guard index < bytes.count else { throw fail("unexpected end of input") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            try skipContainer()
+        case UInt8(ascii: "\""):
+            index += 1
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+            }
+            guard index < bytes.count else { throw fail("unterminated string") }
+            index += 1
+        default:
+            _ = try parseValue()
+        }
+    }
+
     mutating func expectWord(_ word: StaticString) throws(JSONParseError) {
         let count = word.utf8CodeUnitCount
         guard index + count <= bytes.count else { throw fail("unexpected end of input") }
@@ -322,6 +340,12 @@ extension JSON {
     /// back empty (`{}`), arrays whole. For reading a stored record's scalars (its index
     /// keys) where a dictionary of every field would be waste.
     public static func forEachField(in bytes: [UInt8], _ body: (String, JSON) throws -> Void) throws {
+        try forEachField(in: bytes, where: { _ in true }, body)
+    }
+
+    /// `forEachField` for the fields `wanted` accepts; the others' values are skipped
+    /// unread (a record's unindexed text is never made a `String`).
+    public static func forEachField(in bytes: [UInt8], where wanted: (String) -> Bool, _ body: (String, JSON) throws -> Void) throws {
         var p = JSONParser(bytes: bytes)
         p.skipSpace()
         guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "{") else { throw p.fail("expected an object") }
@@ -337,7 +361,9 @@ extension JSON {
             p.index += 1
             p.skipSpace()
             guard p.index < bytes.count else { throw p.fail("unexpected end of input") }
-            if bytes[p.index] == UInt8(ascii: "{") {
+            if !wanted(name) {
+                try p.skipValue()
+            } else if bytes[p.index] == UInt8(ascii: "{") {
                 try p.skipContainer()
                 try body(name, .object([:]))
             } else {

@@ -201,8 +201,7 @@ struct IndexWriter {
     /// attribute's value (one per scalar element of an array).
     func entries(of json: [UInt8]) throws -> [(attribute: String, key: [UInt8])] {
         var out: [(attribute: String, key: [UInt8])] = []
-        try JSON.forEachField(in: json) { name, value in
-            guard isIndexed(name) else { return }
+        try JSON.forEachField(in: json, where: isIndexed) { name, value in
             for k in Self.keys(value) { out.append((name, k)) }
         }
         return out

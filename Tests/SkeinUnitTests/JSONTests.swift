@@ -17,6 +17,19 @@ struct JSONTests {
         #expect(try JSON.parse(text).text == text)
     }
 
+    /// Fields read one by one from bytes: values of unwanted fields are skipped unread,
+    /// nested objects come back empty, arrays whole; broken input still throws.
+    @Test func forEachFieldReadsWantedFieldsOnly() throws {
+        let text = #"{"a": 1, "skip": "x\"}{[", "b": ["p", 2], "o": {"k": [1, {"z": "}"}]}, "skip2": {"q": "]"}, "c": "q\u00e9"}"#
+        var seen: [(String, JSON)] = []
+        try JSON.forEachField(in: Array(text.utf8), where: { !$0.hasPrefix("skip") }) { seen.append(($0, $1)) }
+        #expect(seen.map(\.0) == ["a", "b", "o", "c"])
+        #expect(seen.map(\.1) == [1, ["p", 2], .object([:]), "qé"])
+        for broken in [#"{"a": 1, "skip": "open}"#, #"{"a" 1}"#, #"[1]"#, #"{"skip": {"x": 1}"#] {
+            #expect(throws: (any Error).self, "\(broken)") { try JSON.forEachField(in: Array(broken.utf8), where: { !$0.hasPrefix("skip") }) { _, _ in } }
+        }
+    }
+
     @Test func parsesWhitespaceAroundEverything() throws {
         let v = try JSON.parse(" \n\t{ \"a\" : [ 1 , 2 ] ,\r\n \"b\" : null } \n")
         #expect(v == ["a": [1, 2], "b": nil])

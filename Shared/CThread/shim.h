@@ -1,0 +1,15 @@
+// Linux thread scheduling calls Swift cannot make directly (syscall is variadic).
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/// Lowers the calling thread's CPU priority to `nice_value` and puts its disk I/O in the
+/// best-effort class at `io_level` (0 highest, 7 lowest). Returns 0, or -1 when either
+/// call failed (the thread runs on at the normal priority).
+static inline int skein_lower_thread_priority(int nice_value, int io_level) {
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    int rc = setpriority(PRIO_PROCESS, (id_t)tid, nice_value);
+    // ioprio_set(IOPRIO_WHO_PROCESS = 1, tid, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE = 2, level))
+    long io = syscall(SYS_ioprio_set, 1, tid, (2 << 13) | (io_level & 7));
+    return (rc == 0 && io == 0) ? 0 : -1;
+}
