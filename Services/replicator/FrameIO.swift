@@ -37,12 +37,21 @@ enum FrameIO {
         -> (frame: ReplicationFrame, entries: ReplicationFrame.RawEntries?)? {
         guard let text = try await socket.receive() else { return nil }
         received(text.utf8.count)
-        let frame = try ReplicationFrame(text: text)
-        guard case .message(.batch(_, _, let entries, _, _)) = frame, !entries.isEmpty else { return (frame, nil) }
         let bytes = Array(text.utf8)
-        guard let range = JSON.topLevelValueRange(of: "entries", in: bytes) else { return (frame, nil) }
-        return (frame, ReplicationFrame.RawEntries(sequences: entries.map(\.sequence), bytes: bytes[range]))
+        // A batch's entries are decoded down to their headers only (sequence, version,
+        // origin: what the machine looks at); their records go to the store as bytes.
+        // Anything else, or a batch whose entries cannot be cut out, is decoded whole.
+        if let range = JSON.topLevelValueRange(of: "entries", in: bytes),
+           let light = try? ReplicationFrame(json: JSON.parse(bytes, buildingDepth: Self.entryHeaderDepth)),
+           case .message(.batch(_, _, let entries, _, _)) = light, !entries.isEmpty {
+            return (light, ReplicationFrame.RawEntries(sequences: entries.map(\.sequence), bytes: bytes[range]))
+        }
+        return (try ReplicationFrame(text: text), nil)
     }
+
+    /// Frame or reply object → `entries` array → entry object: their fields' containers
+    /// (records, ids, before-images, details) are left unbuilt.
+    static let entryHeaderDepth = 3
 
     static func nowMillis() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 }

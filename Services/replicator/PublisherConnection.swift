@@ -107,10 +107,21 @@ struct PublisherConnection: Sendable {
         var queue: [PublisherMachine.StoreCommand] = []
         while true {
             for frame in ready.frames {
-                if case .message(.batch(let from, let through, let entries, let newest, let clock)) = frame, !entries.isEmpty,
-                   let raw = lastRead.withLock({ $0 }), raw.are(entries) {
-                    try await FrameIO.send(bytes: ReplicationFrame.batchBytes(from: from, through: through, newest: newest, clock: clock, entries: raw.bytes),
-                                           outbound)
+                if case .message(.batch(let from, let through, let entries, let newest, let clock)) = frame, !entries.isEmpty {
+                    // The log read decoded entries to their headers only: a batch goes out as
+                    // the stored bytes, or (part of a read) with its entries read whole.
+                    guard let raw = lastRead.withLock({ $0 }) else {
+                        throw SkeinError.internal("a batch without the log read it came from")
+                    }
+                    if raw.are(entries) {
+                        try await FrameIO.send(bytes: ReplicationFrame.batchBytes(from: from, through: through, newest: newest, clock: clock, entries: raw.bytes),
+                                               outbound)
+                    } else {
+                        guard let whole = raw.whole(entries) else {
+                            throw SkeinError.internal("batch entries \(from)...\(through) are not in the last log read")
+                        }
+                        try await FrameIO.send(.message(.batch(from: from, through: through, entries: whole, newest: newest, clock: clock)), outbound)
+                    }
                 } else {
                     try await FrameIO.send(frame, outbound)
                 }
@@ -163,16 +174,17 @@ struct PublisherConnection: Sendable {
                 ]
                 let reply = try await auditd.call(RPCRequest(header: ["op": "audit_stream"], body: body.serialized()),
                                                   timeoutMillis: config.timeoutMillis + Self.waitMillis)
-                let r = try reply.result()
+                // Entries down to their headers only: what the machine decides on. Their
+                // bytes go out as they are (`execute`), or are read whole when needed.
+                if reply.status >= 400 { _ = try reply.result() }  // throws the error it carries
+                let r = try JSON.parse(reply.body, buildingDepth: FrameIO.entryHeaderDepth)
                 guard let log = r["log_id"]?.stringValue else { throw JSON.MissingField(field: "log_id", reply: r.text) }
                 let listed = r["entries"]?.arrayValue ?? []
                 let entries = listed.compactMap(AuditEntry.init(json:))
-                lastRead.withLock {
-                    // Only when every listed entry is one the machine sees.
-                    $0 = entries.count != listed.count ? nil : JSON.topLevelValueRange(of: "entries", in: reply.body).map {
-                        ReplicationFrame.RawEntries(sequences: entries.map(\.sequence), bytes: reply.body[$0])
-                    }
+                guard entries.count == listed.count, let range = JSON.topLevelValueRange(of: "entries", in: reply.body) ?? (listed.isEmpty ? 0..<0 : nil) else {
+                    throw JSON.MissingField(field: "entries", reply: String(decoding: reply.body.prefix(300), as: UTF8.self))
                 }
+                lastRead.withLock { $0 = ReplicationFrame.RawEntries(sequences: entries.map(\.sequence), bytes: reply.body[range]) }
                 return .log(.init(entries: entries, next: try r.requiredSequence("next"),
                                   oldest: try r.requiredSequence("oldest"), newest: try r.requiredSequence("newest"),
                                   pruned: r["pruned"]?.boolValue == true, log: log, clock: try r.optionalVersion("clock")))

@@ -178,12 +178,18 @@ struct SubscriberLink: Sendable {
         case .apply(let entries, let through, let log, let restart):
             var request: JSON = ["database": db, "peer": peer, "through": JSON(through), "log_id": log.map(JSON.string) ?? .null, "restart": .bool(restart)]
             let reply: JSON
-            if let raw = received.withLock({ $0 }), raw.are(entries) {
+            let raw = received.withLock({ $0 })
+            if let raw, raw.are(entries) {
                 // The whole batch: its entries go to the store as they came, not rebuilt.
                 let body = JSON.object(splicing: raw.bytes, as: "entries", with: request)
                 reply = try await store.call(RPCRequest(header: ["op": "replication_apply"], body: body)).result()
             } else {
-                request = request.adding("entries", .array(entries.map(\.json)))
+                // Part of a batch (cut at a clock-skew pause): the entries were decoded to
+                // their headers only, so they are read whole from the batch's bytes.
+                guard let whole = entries.isEmpty ? [] : raw?.whole(entries) else {
+                    throw SkeinError.internal("the entries to apply are not in the batch received")
+                }
+                request = request.adding("entries", .array(whole.map(\.json)))
                 reply = try await store.call(op: "replication_apply", body: request)
             }
             return .applied(cursor: try reply.requiredSequence("cursor"))

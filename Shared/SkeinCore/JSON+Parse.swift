@@ -18,7 +18,16 @@ extension JSON {
     /// known. For routers that look at a few fields of a large body and pass it on.
     public static func parseShallow<Bytes: Collection>(_ bytes: Bytes) throws(JSONParseError) -> JSON where Bytes.Element == UInt8 {
         var parser = JSONParser(bytes: Array(bytes))
-        parser.shallow = true
+        parser.buildDepth = 1
+        return try parser.parseDocument()
+    }
+
+    /// Parses containers down to `depth` levels (1: the top-level one's scalars only);
+    /// deeper arrays and objects are checked for balance and come back empty. For messages
+    /// whose bulk (the records of a batch's entries) is passed on as bytes, not read.
+    public static func parse(_ bytes: [UInt8], buildingDepth depth: Int) throws(JSONParseError) -> JSON {
+        var parser = JSONParser(bytes: bytes)
+        parser.buildDepth = depth
         return try parser.parseDocument()
     }
 
@@ -33,8 +42,8 @@ struct JSONParser {
     let bytes: [UInt8]
     var index = 0
     var depth = 0
-    /// When set, values nested below the top level are skipped, not built.
-    var shallow = false
+    /// When set, containers nested this deep (1: below the top level) are skipped, not built.
+    var buildDepth: Int? = nil
     static let maxDepth = 256
 
     init(bytes: [UInt8]) { self.bytes = bytes }
@@ -60,7 +69,7 @@ struct JSONParser {
 
     mutating func parseValue() throws(JSONParseError) -> JSON {
         guard index < bytes.count else { throw fail("unexpected end of input") }
-        if shallow && depth >= 1 {
+        if let buildDepth, depth >= buildDepth {
             switch bytes[index] {
             case UInt8(ascii: "{"): try skipContainer(); return .object([:])
             case UInt8(ascii: "["): try skipContainer(); return .array([])

@@ -83,6 +83,17 @@ public enum ReplicationFrame: Sendable, Equatable {
         public func are(_ entries: [AuditEntry]) -> Bool {
             entries.count == sequences.count && entries.first?.sequence == sequences.first && entries.last?.sequence == sequences.last
         }
+
+        /// `wanted` (some of these entries, in order) read whole from the bytes: the entries
+        /// a reader decoded only down to their headers (`JSON.parse(_:buildingDepth:)`) when
+        /// a batch must be built from part of them. Nil when one of them is not here.
+        public func whole(_ wanted: [AuditEntry]) -> [AuditEntry]? {
+            guard let listed = try? JSON.parse(bytes).arrayValue else { return nil }
+            var bySequence: [UInt64: AuditEntry] = [:]
+            for e in listed.compactMap(AuditEntry.init(json:)) { bySequence[e.sequence] = e }
+            let out = wanted.compactMap { bySequence[$0.sequence] }
+            return out.count == wanted.count ? out : nil
+        }
     }
 
     public init(text: String) throws(DecodeError) {

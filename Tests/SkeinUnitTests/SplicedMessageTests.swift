@@ -28,4 +28,19 @@ struct SplicedMessageTests {
         #expect(JSON.topLevelValueRange(of: "a", in: Array("[1]".utf8)) == nil)
         #expect(JSON.object(splicing: Array("[1]".utf8)[...], as: "a", with: [:]) == Array(#"{"a":[1]}"#.utf8))
     }
+
+    /// A batch decoded to its entries' headers: the machine sees sequence, version, origin
+    /// and operation; records are not built; part of it is read whole from the bytes.
+    @Test func entriesDecodedToTheirHeadersAreReadWholeWhenNeeded() throws {
+        let text = Array(ReplicationFrame.message(.batch(from: 1, through: 3, entries: Self.entries, newest: 3, clock: 5)).text.utf8)
+        let light = try ReplicationFrame(json: JSON.parse(text, buildingDepth: 3))
+        guard case .message(.batch(1, 3, let headers, 3, 5)) = light else { Issue.record("not the batch: \(light)"); return }
+        #expect(headers.map(\.sequence) == [1, 2, 3] && headers.map(\.version) == Self.entries.map(\.version))
+        #expect(headers.allSatisfy { $0.origin == "node-a" && $0.operation == "insert" && $0.records.isEmpty })
+        let raw = ReplicationFrame.RawEntries(sequences: [1, 2, 3], bytes: text[try #require(JSON.topLevelValueRange(of: "entries", in: text))])
+        #expect(raw.are(headers))
+        #expect(raw.whole(Array(headers[1...])) == Array(Self.entries[1...]))
+        #expect(raw.whole([Self.entries[0], AuditEntry(sequence: 9, version: HLCTimestamp(millis: 1, counter: 0), origin: "x", user: nil,
+                                                       operation: "insert", table: "t", ids: [], records: [], previous: [], details: nil)]) == nil)
+    }
 }
