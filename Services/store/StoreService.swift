@@ -38,7 +38,7 @@ final class StoreService: @unchecked Sendable {
                     respond(RPCReply(json: ["pruned": 0]))
                     return
                 }
-                if let job = try writeJob(op, req, user: request.user, respond: respond) {
+                if let job = try writeJob(op, req, requestBytes: request.body, user: request.user, respond: respond) {
                     writer.submit(job)
                     return
                 }
@@ -102,7 +102,7 @@ final class StoreService: @unchecked Sendable {
 
     /// Writes that come from peers: applied by last-write-wins, with the peer's cursor in the
     /// same transaction (docs/INTERFACES.md §5).
-    private func replicationJob(_ op: String, _ req: OperationRequest, user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job {
+    private func replicationJob(_ op: String, _ req: OperationRequest, body: [UInt8], user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job {
         let database = try req.database()
         let writer = self.writer
         if op == "replication_import" {
@@ -142,9 +142,11 @@ final class StoreService: @unchecked Sendable {
             let reply: JSON = ["applied": 0, "cursor": JSON(through), "log_id": log.map(JSON.string) ?? .null, "duplicate": false]
             return .init(kind: .control({ _ in reply }), user: user, respond: answer)
         }
+        let received = entries.isEmpty ? nil : ReceivedRecords(body: body, entries: entries)
         return .init(kind: .write(database: database, createDatabase: !entries.isEmpty, { env, txn, _ in
             for e in entries { try writer.observe(e.version) }
-            let outcome = try env.applyReplicated(txn, peer: peer, log: log, entries: entries, through: UInt64(through), restart: restart)
+            let outcome = try env.applyReplicated(txn, peer: peer, log: log, entries: entries, through: UInt64(through), restart: restart,
+                                                  received: received)
             return ["applied": JSON(outcome.applied), "cursor": JSON(outcome.cursor.sequence), "log_id": outcome.cursor.log.map(JSON.string) ?? .null,
                     "duplicate": .bool(outcome.duplicate)]
         }), user: user, respond: answer)
@@ -176,7 +178,7 @@ final class StoreService: @unchecked Sendable {
         }
     }
 
-    private func writeJob(_ op: String, _ req: OperationRequest, user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job? {
+    private func writeJob(_ op: String, _ req: OperationRequest, requestBytes: [UInt8], user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job? {
         if let plan = try writes.plan(op, req) {
             switch plan {
             case .write(let db, let create, let body):
@@ -207,7 +209,7 @@ final class StoreService: @unchecked Sendable {
         case "node_upsert": body = { try system.upsertNode(req, $0, $1, $2) }
         case "node_remove": body = { try system.removeNode(req, $0, $1, $2) }
         case "replication_apply", "replication_import":
-            return try replicationJob(op, req, user: user, respond: respond)
+            return try replicationJob(op, req, body: requestBytes, user: user, respond: respond)
         default: body = nil
         }
         guard let body else { return nil }

@@ -328,6 +328,35 @@ extension JSON {
         }
     }
 
+    /// The byte ranges of the elements of the array at `range` in `bytes`, without building
+    /// them; nil when it is not an array.
+    public static func elementRanges(ofArrayAt range: Range<Int>, in bytes: [UInt8]) -> [Range<Int>]? {
+        var p = JSONParser(bytes: bytes)
+        p.index = range.lowerBound
+        p.skipSpace()
+        guard p.index < range.upperBound, bytes[p.index] == UInt8(ascii: "[") else { return nil }
+        p.index += 1
+        var out: [Range<Int>] = []
+        p.skipSpace()
+        if p.index < range.upperBound, bytes[p.index] == UInt8(ascii: "]") { return out }
+        do {
+            while p.index < range.upperBound {
+                p.skipSpace()
+                let start = p.index
+                try p.skipValue()
+                out.append(start..<p.index)
+                p.skipSpace()
+                guard p.index < range.upperBound else { return nil }
+                if bytes[p.index] == UInt8(ascii: "]") { return out }
+                guard bytes[p.index] == UInt8(ascii: ",") else { return nil }
+                p.index += 1
+            }
+        } catch {
+            return nil
+        }
+        return nil
+    }
+
     /// `{"KEY":RAW,` followed by the fields of `rest` (an object): a message whose large
     /// part is spliced in as bytes, never parsed or serialized again.
     public static func object(splicing raw: ArraySlice<UInt8>, as key: String, with rest: JSON) -> [UInt8] {

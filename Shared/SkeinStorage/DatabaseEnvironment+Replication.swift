@@ -43,9 +43,10 @@ extension DatabaseEnvironment {
 
     /// Applies entries of `peer`'s log `log` past the stored cursor and moves the cursor to
     /// `through`, in the caller's transaction (`ReplicaMerge.apply`: the rule the simulation runs).
+    /// `received`: the records' bytes as they came, stored as they are.
     public func applyReplicated(_ txn: LMDBTransaction, peer: String, log: String? = nil, entries: [AuditEntry],
-                                through: UInt64, restart: Bool = false) throws -> ReplicaMerge.Outcome {
-        var replica = LMDBReplica(env: self, txn: txn)
+                                through: UInt64, restart: Bool = false, received: ReceivedRecords? = nil) throws -> ReplicaMerge.Outcome {
+        var replica = LMDBReplica(env: self, txn: txn, received: received)
         return try ReplicaMerge.apply(entries, from: peer, log: log, through: through, restart: restart, into: &replica)
     }
 

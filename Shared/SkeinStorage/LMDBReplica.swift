@@ -8,10 +8,12 @@ import SkeinReplication
 struct LMDBReplica: ReplicaStore {
     let env: DatabaseEnvironment
     let txn: LMDBTransaction
+    /// The records' bytes as received, stored as they are (nil: serialize each value).
+    var received: ReceivedRecords? = nil
 
     func table(_ name: String) throws -> LMDBReplicaTable? {
         guard let schema = try env.table(txn, name) else { return nil }
-        return try LMDBReplicaTable(txn: txn, schema: schema, backlog: env.backlogDB)
+        return try LMDBReplicaTable(txn: txn, schema: schema, backlog: env.backlogDB, received: received)
     }
 
     func createTable(_ name: String, primaryKey: String, for entry: AuditEntry) throws {
@@ -51,8 +53,11 @@ struct LMDBReplicaTable: ReplicaTable {
     private(set) var values: [[UInt8]] = []
     private(set) var previous: [[UInt8]] = []
 
-    init(txn: LMDBTransaction, schema: TableSchema, backlog: LMDBDatabase) throws {
+    private let received: ReceivedRecords?
+
+    init(txn: LMDBTransaction, schema: TableSchema, backlog: LMDBDatabase, received: ReceivedRecords? = nil) throws {
         self.txn = txn
+        self.received = received
         self.schema = schema
         records = try txn.database(StorageLayout.records(schema.name), create: true)!
         tombstones = try txn.database(StorageLayout.tombstones(schema.name), create: true)!
@@ -81,7 +86,7 @@ struct LMDBReplicaTable: ReplicaTable {
         switch write.change {
         case .put(let value):
             let fields = value.objectValue ?? [:]
-            let json = value.serialized()
+            let json = received?.json(version: write.version.version, id: key).map(Array.init) ?? value.serialized()
             try txn.put(records, key, StoredRecord.encode(version: write.version.version, origin: write.version.origin, json: json))
             try txn.delete(tombstones, key)
             try indexes.change(key: key, previous: oldJSON)
