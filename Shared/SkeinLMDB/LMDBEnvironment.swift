@@ -14,7 +14,12 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private var closed = false
 
     public init(path: String, mapSize: UInt64, maxDatabases: UInt32 = 4096, readOnly: Bool = false) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        // Private to the service user whatever the umask: the files hold every record and
+        // the users' password hashes. Existing files and directories are made private too.
+        if !readOnly {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            chmod(path, 0o700)
+        }
         var e: OpaquePointer?
         try LMDBError.check(mdb_env_create(&e), "env_create")
         guard let e else { throw LMDBError(code: -1, operation: "env_create") }
@@ -24,7 +29,10 @@ public final class LMDBEnvironment: @unchecked Sendable {
             try LMDBError.check(mdb_env_set_maxreaders(e, 1022), "set_maxreaders")
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
-            try LMDBError.check(mdb_env_open(e, path, flags, 0o644), "env_open \(path)")
+            try LMDBError.check(mdb_env_open(e, path, flags, 0o600), "env_open \(path)")
+            if !readOnly {
+                for file in ["data.mdb", "lock.mdb"] { chmod(path + "/" + file, 0o600) }
+            }
         } catch {
             mdb_env_close(e)
             throw error

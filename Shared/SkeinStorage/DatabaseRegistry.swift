@@ -20,7 +20,8 @@ public final class DatabaseRegistry: @unchecked Sendable {
         self.dataDir = dataDir
         self.mapSize = mapSize
         self.indexes = indexes
-        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        chmod(dataDir, 0o700)
     }
 
     func path(_ name: String) -> String { dataDir + "/" + name }
