@@ -61,8 +61,14 @@ public final class LogSink: @unchecked Sendable {
 
     public init(path: String?) {
         if let path {
-            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            // Private to the service user whatever the umask (logs name users and peers).
+            let dir = (path as NSString).deletingLastPathComponent
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            chmod(dir, 0o700)
+            if !FileManager.default.fileExists(atPath: path) {
+                FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            }
+            chmod(path, 0o600)
             file = FileHandle(forWritingAtPath: path)
             _ = try? file?.seekToEnd()
         } else {

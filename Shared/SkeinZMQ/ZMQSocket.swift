@@ -52,7 +52,10 @@ public final class ZMQSocket: @unchecked Sendable {
     public func bind(_ endpoint: String) throws(ZMQError) {
         if endpoint.hasPrefix("ipc://") {
             let path = String(endpoint.dropFirst(6))
-            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            // The run directory is private to the service user: only its own services connect.
+            let dir = (path as NSString).deletingLastPathComponent
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            chmod(dir, 0o700)
             unlink(path)
         }
         if zmq_bind(handle, endpoint) != 0 { throw ZMQError.last("bind \(endpoint)") }

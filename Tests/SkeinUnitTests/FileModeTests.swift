@@ -3,6 +3,8 @@ import Testing
 import SkeinCore
 import SkeinLMDB
 @testable import SkeinStorage
+import SkeinService
+import SkeinZMQ
 
 /// A node's data is private to the service user whatever the umask: LMDB files 0600, their
 /// directories 0700 (issue: LMDB files were created 0644, bcrypt hashes readable by anyone).
@@ -45,5 +47,21 @@ struct FileModeTests {
         _ = try again.database("data")
         #expect(try Self.mode(root + "/database/data/data.mdb") == 0o600)
         #expect(try Self.mode(root + "/database/data") == 0o700)
+    }
+
+    @Test func logAndRunDirectoriesArePrivateWhateverTheUmask() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("skein-modes-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let old = umask(0)
+        do {
+            defer { umask(old) }
+            _ = LogSink(path: root + "/log/store.log")
+            let socket = try ZMQSocket(type: .router)
+            try socket.bind("ipc://" + root + "/run/store.sock")
+            socket.close()
+        }
+        #expect(try Self.mode(root + "/log") == 0o700)
+        #expect(try Self.mode(root + "/log/store.log") == 0o600)
+        #expect(try Self.mode(root + "/run") == 0o700)
     }
 }
