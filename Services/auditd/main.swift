@@ -8,6 +8,7 @@ import SkeinStorage
 let config = ServiceMain.loadConfig(service: "auditd")
 HealthCheck.runIfRequested(service: "auditd", endpoint: config.auditdEndpoint, op: "audit_status")
 let logger = ServiceLogging.bootstrap(service: "auditd", logDir: config.logDir, level: config.logLevel)
+InstanceLock.hold("auditd", config: config, logger: logger)
 
 do {
     let registry = try DatabaseRegistry(dataDir: config.dataDir, mapSize: config.mapSize, indexes: false)

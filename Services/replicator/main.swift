@@ -6,6 +6,7 @@ import SkeinService
 let config = ServiceMain.loadConfig(service: "replicator")
 HealthCheck.runIfRequested(service: "replicator", endpoint: config.replicatorEndpoint, op: "replication_status")
 let logger = ServiceLogging.bootstrap(service: config.logName(service: "replicator"), logDir: config.logDir, level: config.logLevel)
+InstanceLock.hold(config.logName(service: "replicator"), config: config, logger: logger)
 
 let tls: PeerTLS
 do {

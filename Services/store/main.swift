@@ -9,6 +9,7 @@ import SkeinZMQ
 let config = ServiceMain.loadConfig(service: "store")
 HealthCheck.runIfRequested(service: "store", endpoint: config.storeEndpoint, op: "store_status")
 let logger = ServiceLogging.bootstrap(service: "store", logDir: config.logDir, level: config.logLevel)
+InstanceLock.hold("store", config: config, logger: logger)
 
 do {
     let registry = try DatabaseRegistry(dataDir: config.dataDir, mapSize: config.mapSize)

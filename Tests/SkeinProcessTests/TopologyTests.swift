@@ -68,8 +68,11 @@ extension ProcessTests {
                 })
                 #expect(holders == ["node-b": "us", "node-c": "eu"], "\(status)")
                 // Each region's replicator logs to its own file; read_log shows them together.
-                let eu = (try? String(contentsOfFile: a.node.root + "/log/replicator-eu.log", encoding: .utf8)) ?? ""
-                #expect(eu.contains("subscribed") && eu.contains("node-c"))
+                // (node-c's subscription may land a moment after the links show connected.)
+                _ = try await pollUntil("node-c subscribed to the eu replicator", timeout: 30) { () -> Bool? in
+                    let eu = (try? String(contentsOfFile: a.node.root + "/log/replicator-eu.log", encoding: .utf8)) ?? ""
+                    return eu.contains("subscribed") && eu.contains("node-c") ? true : nil
+                }
                 let lines = try await a.node.ok(["operation": "read_log", "service": "replicator", "limit": 10000])
                 let services = Set((lines.arrayValue ?? []).compactMap { $0["service"]?.stringValue })
                 #expect(services == ["replicator-us", "replicator-eu"], "\(services)")
