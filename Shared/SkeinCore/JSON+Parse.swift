@@ -103,12 +103,7 @@ struct JSONParser {
                 index += 1
                 if level == 0 { return }
             case UInt8(ascii: "\""):
-                index += 1
-                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
-                    index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
-                }
-                guard index < bytes.count else { throw fail("unterminated string") }
-                index += 1
+                try skipString()
             default:
                 index += 1
             }
@@ -123,15 +118,20 @@ struct JSONParser {
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             try skipContainer()
         case UInt8(ascii: "\""):
-            index += 1
-            while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
-                index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
-            }
-            guard index < bytes.count else { throw fail("unterminated string") }
-            index += 1
+            try skipString()
         default:
             _ = try parseValue()
         }
+    }
+
+    /// Skips a string (at its opening quote) without decoding it.
+    mutating func skipString() throws(JSONParseError) {
+        index += 1
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+            index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+        }
+        guard index < bytes.count else { throw fail("unterminated string") }
+        index += 1
     }
 
     mutating func expectWord(_ word: StaticString) throws(JSONParseError) {

@@ -132,6 +132,18 @@ extension DatabaseEnvironment {
         try txn.get(metaDB, Self.indexConfirmedKey).map(KeyCodec.decodeUInt64) ?? 0
     }
 
+    /// A table's records handle: one the writer opened (readers use only those, see
+    /// `readHandle`), or opened here in a write transaction.
+    func recordsHandle(_ txn: LMDBTransaction, _ table: String) throws -> LMDBDatabase? {
+        try readHandle(txn, StorageLayout.records(table)) ?? (txn.readOnly ? nil : txn.database(StorageLayout.records(table)))
+    }
+
+    /// The stored bytes of the record a backlog key names (nil: none, or its table is gone).
+    func storedRecord(_ txn: LMDBTransaction, backlogKey: [UInt8]) throws -> [UInt8]? {
+        guard let (name, key) = IndexBacklog.split(backlogKey), let db = try recordsHandle(txn, name) else { return nil }
+        return try txn.get(db, key)
+    }
+
     /// The stored record's header (version and origin), the identity of one write of it.
     static func versionBytes(_ stored: [UInt8]?) -> [UInt8] {
         guard let stored, stored.count >= 9, stored.count >= 9 + Int(stored[8]) else { return [] }
@@ -157,7 +169,7 @@ extension DatabaseEnvironment {
             guard let (name, key) = IndexBacklog.split(k) else { continue }
             if writers[name] == nil {
                 let schema = try table(txn, name)
-                let records = try readHandle(txn, StorageLayout.records(name)) ?? (txn.readOnly ? nil : txn.database(StorageLayout.records(name)))
+                let records = try recordsHandle(txn, name)
                 if let schema, schema.storageID != nil, let records {
                     writers[name] = (IndexWriter(txn: txn, schema: schema), records)
                 } else {
@@ -224,9 +236,7 @@ extension DatabaseEnvironment {
         guard try indexConfirmed(txn) + 1 == batch.number else { return }
         for item in batch.items {
             guard try txn.get(backlogDB, item.key) != nil else { continue }
-            let current = try IndexBacklog.split(item.key).flatMap { (name, key) in
-                try txn.database(StorageLayout.records(name)).flatMap { try txn.get($0, key) }
-            }
+            let current = try storedRecord(txn, backlogKey: item.key)
             if Self.versionBytes(current) == item.version {
                 try txn.delete(backlogDB, item.key)
             } else {
@@ -246,9 +256,7 @@ extension DatabaseEnvironment {
     func recoverCatchUp(_ txn: LMDBTransaction, number: UInt64, keys: [(key: [UInt8], version: [UInt8])]) throws {
         for item in keys {
             guard try txn.get(backlogDB, item.key) != nil else { continue }
-            let current = try IndexBacklog.split(item.key).flatMap { (name, key) in
-                try txn.database(StorageLayout.records(name)).flatMap { try txn.get($0, key) }
-            }
+            let current = try storedRecord(txn, backlogKey: item.key)
             if Self.versionBytes(current) == item.version { try txn.delete(backlogDB, item.key) }
         }
         try txn.put(metaDB, Self.indexConfirmedKey, KeyCodec.encodeUInt64(number))
@@ -371,8 +379,7 @@ final class BacklogView {
         }
         self.indexTxn = indexTxn
         var records: [(key: [UInt8], fields: [String: JSON])] = []
-        // Readers use only handles the writer opened (`readHandle`); a write transaction may open one.
-        if !keys.isEmpty, let db = try env.readHandle(txn, StorageLayout.records(table)) ?? (txn.readOnly ? nil : txn.database(StorageLayout.records(table))) {
+        if !keys.isEmpty, let db = try env.recordsHandle(txn, table) {
             for key in keys {
                 let fields = try txn.get(db, key).flatMap(StoredRecord.decode)?.value.objectValue ?? [:]
                 records.append((key, fields))
@@ -400,7 +407,8 @@ final class BacklogView {
 
     /// Index order: by index key, then by record key (LMDB's order for duplicates).
     static func precedes(_ a: (index: [UInt8], record: [UInt8]), _ b: (index: [UInt8], record: [UInt8])) -> Bool {
-        a.index == b.index ? a.record.lexicographicallyPrecedes(b.record) : a.index.lexicographicallyPrecedes(b.index)
+        let c = PairRun.compare(a.index, b.index)
+        return c != 0 ? c < 0 : PairRun.compare(a.record, b.record) < 0
     }
 }
 
@@ -431,6 +439,11 @@ struct PairRun {
             }
             for p in sorted { try body(key(p), value(p)) }
         }
+    }
+
+    /// memcmp, then the shorter first (LMDB's order), for arrays.
+    static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in compare(pa, pb) } }
     }
 
     /// memcmp, then the shorter first.
