@@ -48,14 +48,14 @@ struct AuditQueries {
             }
             let cursor = try txn.cursor(env.auditDB)
             var out: [JSON] = []
-            var entry = cursor.first()
+            var entry = try cursor.first()
             while let (_, v) = entry {
                 if let limit, out.count >= limit { break }
                 if let e = AuditEntry(json: try JSON.parse(v)), e.table == table {
                     if let endTime, e.timestamp > endTime { break }
                     if filter(e) { out.append(e.harperShape) }
                 }
-                entry = cursor.next()
+                entry = try cursor.next()
             }
             return .array(out)
         }
@@ -64,10 +64,10 @@ struct AuditQueries {
     /// A dropped table's history stays readable while its entries are retained.
     func tableWasKnown(_ txn: LMDBTransaction, _ env: DatabaseEnvironment, _ table: String) throws -> Bool {
         let cursor = try txn.cursor(env.auditDB)
-        var entry = cursor.first()
+        var entry = try cursor.first()
         while let (_, v) = entry {
             if let e = AuditEntry(json: try JSON.parse(v)), e.table == table { return true }
-            entry = cursor.next()
+            entry = try cursor.next()
         }
         return false
     }
@@ -79,16 +79,16 @@ struct AuditQueries {
         let deleted = try env.lmdb.write { txn -> Int in
             let cursor = try txn.cursor(env.auditDB)
             var n = 0
-            var entry = cursor.first()
+            var entry = try cursor.first()
             while let (_, v) = entry {
-                guard let e = AuditEntry(json: try JSON.parse(v)) else { entry = cursor.next(); continue }
+                guard let e = AuditEntry(json: try JSON.parse(v)) else { entry = try cursor.next(); continue }
                 if e.timestamp >= timestamp { break }
                 if e.table == table {
                     try cursor.deleteCurrent()
                     n += 1
                 }
                 // LMDB: MDB_NEXT after a cursor delete yields the entry that followed it.
-                entry = cursor.next()
+                entry = try cursor.next()
             }
             return n
         }

@@ -11,6 +11,7 @@ final class AuditStream: @unchecked Sendable {
     let registry: DatabaseRegistry
     private let changed = NSCondition()
     private var generation: [String: UInt64] = [:]
+    private var stopping = false
 
     init(registry: DatabaseRegistry) { self.registry = registry }
 
@@ -18,6 +19,14 @@ final class AuditStream: @unchecked Sendable {
     func notify(database: String) {
         changed.lock()
         generation[database, default: 0] += 1
+        changed.broadcast()
+        changed.unlock()
+    }
+
+    /// Shutting down: waiting reads answer now with what they have, and none waits again.
+    func stop() {
+        changed.lock()
+        stopping = true
         changed.broadcast()
         changed.unlock()
     }
@@ -42,6 +51,7 @@ final class AuditStream: @unchecked Sendable {
         while true {
             changed.lock()
             let seen = generation[name, default: 0]
+            let stopping = self.stopping
             changed.unlock()
             guard let env = try registry.database(name) else { throw SkeinError.notFound("database '\(name)' does not exist") }
             let log = JSON.string(env.logID)
@@ -57,7 +67,7 @@ final class AuditStream: @unchecked Sendable {
             // `pruned`: the caller's position is older than what is retained, or entries at
             // its position were deleted: streaming on would silently skip them.
             let pruned = from < oldest || missing
-            if !entries.isEmpty || next > from || Date() >= deadline || pruned {
+            if !entries.isEmpty || next > from || Date() >= deadline || pruned || stopping {
                 // The entries are spliced in as stored: copied, not parsed and serialized again.
                 let rest: JSON = ["next": JSON(next), "oldest": JSON(oldest), "newest": JSON(newest), "pruned": .bool(pruned),
                                   "log_id": log, "clock": clock.map { .string(String($0.rawValue)) } ?? .null]
@@ -71,7 +81,7 @@ final class AuditStream: @unchecked Sendable {
                 return JSON.object(splicing: list[...], as: "entries", with: rest)
             }
             changed.lock()
-            if generation[name, default: 0] == seen { _ = changed.wait(until: deadline) }
+            if generation[name, default: 0] == seen && !self.stopping { _ = changed.wait(until: deadline) }
             changed.unlock()
         }
     }

@@ -81,12 +81,14 @@ do {
     timer.resume()
     logger.info("auditd started", metadata: ["retention_seconds": .string("\(config.auditRetentionSeconds)"), "max_size": .string("\(config.auditMaxSize)")])
     ServiceMain.waitForTermination()
-    logger.info("auditd stopping")
-    timer.cancel()
-    notices.stop()
-    server.stop()
-    pruneQueue.sync {}
-    registry.closeAll()
+    var shutdown = ShutdownSequence()
+    shutdown.then("refuse new requests") { server.refuseNew(service: "auditd") }
+    // Long polls answer at once with what they have; queries in flight finish.
+    shutdown.then("drain requests") { stream.stop(); work.sync(flags: .barrier) {} }
+    shutdown.then("stop pruning") { timer.cancel(); pruneQueue.sync {} }
+    shutdown.then("flush replies, close sockets") { notices.stop(); server.stop() }
+    shutdown.then("close LMDB") { registry.closeAll() }
+    shutdown.run(service: "auditd", logger: logger)
     exit(0)
 } catch {
     logger.critical("auditd failed to start: \(error)")

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HummingbirdBcrypt
 import SkeinCore
@@ -19,37 +20,76 @@ struct AuthenticatedUser: Sendable {
     }
 }
 
+/// Login refused for now: too many failures from this address (429 with Retry-After), or
+/// too many password checks in progress (503 with Retry-After).
+struct LoginRefused: Error {
+    let error: SkeinError
+    let retryAfterSeconds: Int
+}
+
 /// HTTP Basic authentication against `hdb_user` (bcrypt hashes).
 ///
-/// bcrypt is slow on purpose, so a successful (user, password, hash) check is remembered;
-/// a changed password or user record invalidates it. User records are re-read from the
-/// store at most once a second (and at once after a user change through this gateway).
+/// bcrypt is slow on purpose, so a successful check is remembered as a keyed digest of the
+/// password (HMAC-SHA256 with a key made at start, compared in constant time; never the
+/// password itself); a changed password or user record invalidates it. User records are
+/// re-read from the store at most once a second (and at once after a user change through
+/// this gateway). Both caches are bounded. Unknown users cost a bcrypt run like known ones
+/// (no user enumeration by timing); failures are throttled per client address and user
+/// (`LoginThrottle`); at most `maxConcurrentChecks` bcrypt runs at once.
 actor Authenticator {
     let store: RPCClient
     private var users: [String: (user: JSON, fetched: Date)] = [:]
-    private var verified: [String: (password: String, hash: String)] = [:]
+    private var verified: [String: (digest: [UInt8], hash: String)] = [:]
+    private var throttle = LoginThrottle()
+    private var checksInFlight = 0
+    private let digestKey = SymmetricKey(size: .bits256)
     static let userTTL: TimeInterval = 1
     static let bcryptCost: UInt8 = 10
+    static let maxCachedUsers = 1000
+    static let maxConcurrentChecks = 4
+    /// Checked for unknown users, so they take as long as known ones.
+    static let dummyHash = Bcrypt.hash("skein-no-such-user", cost: bcryptCost)
 
     init(store: RPCClient) { self.store = store }
 
-    func authenticate(authorization: String?) async throws(SkeinError) -> AuthenticatedUser {
+    /// The caller's credentials, checked. `address`: the client's IP address (throttling).
+    func authenticate(authorization: String?, address: String = "") async throws -> AuthenticatedUser {
         guard let authorization, authorization.lowercased().hasPrefix("basic "),
             let data = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
             let decoded = String(data: data, encoding: .utf8), let colon = decoded.firstIndex(of: ":")
-        else { throw .unauthorized("Login failed: HTTP Basic credentials are required") }
+        else { throw SkeinError.unauthorized("Login failed: HTTP Basic credentials are required") }
         let username = String(decoded[..<colon]), password = String(decoded[decoded.index(after: colon)...])
-        let user = try await fetchUser(username)
-        guard let user, let hash = user["password"]?.stringValue, user["active"]?.boolValue != false else {
-            throw .unauthorized("Login failed")
+        let now = ServiceMain.nowMillis()
+        if let wait = throttle.wait(address: address, username: username, now: now) {
+            throw LoginRefused(error: SkeinError(status: 429, "Login failed too often: try again later"), retryAfterSeconds: Int((wait + 999) / 1000))
         }
-        if let v = verified[username], v.password == password, v.hash == hash {
+        let user = try await fetchUser(username)
+        let hash = user.flatMap { $0["active"]?.boolValue == false ? nil : $0["password"]?.stringValue }
+        let digest = Array(HMAC<SHA256>.authenticationCode(for: Array(password.utf8), using: digestKey))
+        if let user, let hash, let v = verified[username], v.hash == hash, Self.constantTimeEqual(v.digest, digest) {
             return Self.makeUser(username, user)
         }
-        let ok = await Self.verifyOffPool(password, hash)
-        guard ok else { throw .unauthorized("Login failed") }
-        verified[username] = (password, hash)
+        guard checksInFlight < Self.maxConcurrentChecks else {
+            throw LoginRefused(error: .unavailable("too many logins in progress"), retryAfterSeconds: 1)
+        }
+        checksInFlight += 1
+        let ok = await Self.verifyOffPool(password, hash ?? Self.dummyHash) && hash != nil
+        checksInFlight -= 1
+        guard ok, let user, let hash else {
+            throttle.failed(address: address, username: username, now: ServiceMain.nowMillis())
+            throw SkeinError.unauthorized("Login failed")
+        }
+        throttle.succeeded(address: address, username: username)
+        if verified.count >= Self.maxCachedUsers { verified.removeAll() }
+        verified[username] = (digest, hash)
         return Self.makeUser(username, user)
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var diff: UInt8 = 0
+        for i in a.indices { diff |= a[i] ^ b[i] }
+        return diff == 0
     }
 
     static func makeUser(_ username: String, _ user: JSON) -> AuthenticatedUser {
@@ -64,6 +104,7 @@ actor Authenticator {
             return cached.user.isNull ? nil : cached.user
         }
         let user = try await store.call(op: "get_user", body: ["username": .string(username)])
+        if users.count >= Self.maxCachedUsers { users.removeAll() }
         users[username] = (user, Date())
         return user.isNull ? nil : user
     }

@@ -16,16 +16,47 @@ struct OperationsHandler: Sendable {
     let logger: Logger
     let startedAt = Date()
 
-    struct Outcome: Sendable {
+    struct Outcome: Error, Sendable {
         var status: Int
         var body: [UInt8]
         var operation: String
+        /// `Retry-After` (seconds) for 429 and 503 answers that know when to come back.
+        var retryAfter: Int? = nil
+
+        init(status: Int, body: [UInt8], operation: String, retryAfter: Int? = nil) {
+            self.status = status
+            self.body = body
+            self.operation = operation
+            self.retryAfter = retryAfter
+        }
+
+        init(_ error: SkeinError, operation: String = "unknown", retryAfter: Int? = nil) {
+            self.init(status: error.status, body: error.body.serialized(), operation: operation, retryAfter: retryAfter)
+        }
     }
 
-    func handle(body: [UInt8], authorization: String?) async -> Outcome {
+    /// Checks the credentials from the headers alone, before any body is read: a caller
+    /// without valid credentials never gets the gateway to read (or hold) a body.
+    func login(authorization: String?, address: String) async -> Result<AuthenticatedUser, Outcome> {
+        do {
+            return .success(try await authenticator.authenticate(authorization: authorization, address: address))
+        } catch let refused as LoginRefused {
+            return .failure(Outcome(refused.error, retryAfter: refused.retryAfterSeconds))
+        } catch let error as SkeinError {
+            return .failure(Outcome(error))
+        } catch {
+            logger.error("authentication failed", metadata: ["error": .string("\(error)")])
+            return .failure(Outcome(.internal("\(error)")))
+        }
+    }
+
+    /// `idempotencyKey`: the `Idempotency-Key` header; the store answers a retry of a write
+    /// that committed with its first result (docs/API.md "Retries and idempotency keys").
+    func handle(body: [UInt8], user: AuthenticatedUser, idempotencyKey: String? = nil) async -> Outcome {
         var operation = "unknown"
         do {
-            let user = try await authenticator.authenticate(authorization: authorization)
+            if let idempotencyKey, !IdempotencyHeader.isValid(idempotencyKey) { throw SkeinError.badRequest(IdempotencyHeader.invalidMessage) }
+            let idempotency = idempotencyKey.map { (key: $0, hash: IdempotencyHeader.requestHash(body)) }
             // Routing needs only top-level fields: don't build the records of a large insert here.
             var req = try OperationRequest(shallowBytes: body)
             guard let op = try req.string("operation") else { throw SkeinError.badRequest("'operation' is required") }
@@ -36,7 +67,7 @@ struct OperationsHandler: Sendable {
                 req = try OperationRequest(bytes: body)
             }
             try authorize(user, entry.requirement, req, op)
-            let reply = try await dispatch(op, entry.target, req, body, user)
+            let reply = try await dispatch(op, entry.target, req, body, user, idempotency: idempotency)
             return Outcome(status: reply.status, body: reply.body, operation: operation)
         } catch let error as SkeinError {
             return Outcome(status: error.status, body: error.body.serialized(), operation: operation)
@@ -59,12 +90,13 @@ struct OperationsHandler: Sendable {
         }
     }
 
-    func dispatch(_ op: String, _ target: OperationCatalog.Target, _ req: OperationRequest, _ body: [UInt8], _ user: AuthenticatedUser) async throws -> RPCReply {
+    func dispatch(_ op: String, _ target: OperationCatalog.Target, _ req: OperationRequest, _ body: [UInt8], _ user: AuthenticatedUser,
+                  idempotency: (key: String, hash: UInt64)? = nil) async throws -> RPCReply {
         switch target {
         case .store:
             var forwarded = body
             if OperationCatalog.passwordOperations.contains(op) { forwarded = try await hashPassword(req, op) }
-            let reply = try await call(store, op, forwarded, user)
+            let reply = try await call(store, op, forwarded, user, idempotency: idempotency)
             if OperationCatalog.userChanging.contains(op) { await authenticator.invalidate() }
             return reply
         case .auditd:
@@ -76,8 +108,12 @@ struct OperationsHandler: Sendable {
         }
     }
 
-    func call(_ client: RPCClient, _ op: String, _ body: [UInt8], _ user: AuthenticatedUser) async throws -> RPCReply {
-        let header: JSON = ["op": .string(op), "user": .string(user.username), "role": .string(user.role)]
+    func call(_ client: RPCClient, _ op: String, _ body: [UInt8], _ user: AuthenticatedUser,
+              idempotency: (key: String, hash: UInt64)? = nil) async throws -> RPCReply {
+        var header: JSON = ["op": .string(op), "user": .string(user.username), "role": .string(user.role)]
+        if let idempotency {
+            header = header.adding("idempotency_key", .string(idempotency.key)).adding("request_hash", .string(String(idempotency.hash)))
+        }
         let started = Date()
         do {
             let reply = try await client.call(RPCRequest(header: header, body: body))

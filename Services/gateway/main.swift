@@ -39,19 +39,30 @@ final class ReadyFlag: @unchecked Sendable {
 }
 let bootstrapped = ReadyFlag()
 
-let router = Router()
-router.post("/") { request, _ -> Response in
+let router = Router(context: GatewayRequestContext.self)
+let idempotencyKeyField = IdempotencyHeader.name.lowercased()
+router.post("/") { request, context -> Response in
     let started = Date()
     var request = request
     let outcome: OperationsHandler.Outcome
-    do {
-        let buffer = try await request.collectBody(upTo: Int(config.maxBodySize))
-        outcome = await handler.handle(body: Array(buffer.readableBytesView), authorization: request.headers[.authorization])
-    } catch is NIOTooManyBytesError {
-        outcome = .init(status: 413, body: SkeinError.tooLarge("request body larger than \(config.maxBodySize) bytes (operationsApi.network.maxBodySize)").body.serialized(), operation: "unknown")
+    switch await handler.login(authorization: request.headers[.authorization], address: context.clientAddress) {
+    case .failure(let refused):
+        // The body is never read: answered at once, the connection closed after it.
+        outcome = refused
+    case .success(let user):
+        do {
+            let buffer = try await request.collectBody(upTo: Int(config.maxBodySize))
+            outcome = await handler.handle(body: Array(buffer.readableBytesView), user: user,
+                                           idempotencyKey: request.headers.first { $0.name.canonicalName == idempotencyKeyField }?.value)
+        } catch is NIOTooManyBytesError {
+            outcome = .init(.tooLarge("request body larger than \(config.maxBodySize) bytes (operationsApi.network.maxBodySize)"))
+        }
     }
     metrics.recordRequest(operation: outcome.operation, status: outcome.status, seconds: Date().timeIntervalSince(started))
-    return jsonResponse(outcome.status, outcome.body)
+    var response = jsonResponse(outcome.status, outcome.body)
+    if let retryAfter = outcome.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+    if outcome.status == 401 || outcome.status == 429 { response.headers[.connection] = "close" }
+    return response
 }
 router.get("/health") { _, _ -> Response in
     async let s = try? store.call(op: "store_status", body: [:], timeoutMillis: 1000)
@@ -62,7 +73,20 @@ router.get("/health") { _, _ -> Response in
                       "store": .string(storeStatus != nil ? "up" : "unavailable"), "auditd": .string(auditStatus != nil ? "up" : "unavailable")]
     return jsonResponse(ok ? 200 : 503, body.serialized())
 }
-router.get("/metrics") { _, _ -> Response in
+router.get("/metrics") { request, context -> Response in
+    // Peer names, databases and lag are not for anyone who can reach the port (review F22).
+    if config.metricsRequireAuth {
+        switch await handler.login(authorization: request.headers[.authorization], address: context.clientAddress) {
+        case .failure(let refused):
+            var response = jsonResponse(refused.status, refused.body)
+            if let retryAfter = refused.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+            return response
+        case .success(let user) where !user.isSuperUser:
+            return jsonResponse(403, SkeinError.forbidden("/metrics is restricted to super users").body.serialized())
+        case .success:
+            break
+        }
+    }
     var headers = HTTPFields()
     headers[.contentType] = "text/plain; version=0.0.4"
     let replication = ReplicationMetrics.render(await replicators.clusterStatus())
@@ -91,8 +115,13 @@ func ensureAdmin() async {
 
 var appLogger = logger
 appLogger.logLevel = .warning
+let connectionLimits = ConnectionGuard.Limits(
+    maxConnections: config.maxConnections, headersTimeout: .milliseconds(Int64(config.headersTimeoutMillis)),
+    requestTimeout: .milliseconds(Int64(config.requestTimeoutMillis)), keepAliveTimeout: .milliseconds(Int64(config.keepAliveTimeoutMillis)))
+let openConnections = ConnectionGuard.Counter()
 let app = Application(
     router: router,
+    server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: connectionLimits, counter: openConnections)])),
     configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "skein"),
     onServerRunning: { _ in logger.info("gateway listening", metadata: ["url": .string("http://\(config.httpHost):\(config.httpPort)")]) },
     logger: appLogger

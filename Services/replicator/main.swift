@@ -57,19 +57,21 @@ logger.info("replicator started", metadata: [
 // stopping mid-batch loses nothing; the peer resends from our cursor next time.
 Thread.detachNewThread {
     ServiceMain.waitForTermination()
-    logger.info("replicator stopping")
-    directoryTask.cancel()
-    prunerTask.cancel()
-    let stopped = DispatchSemaphore(value: 0)
-    Task {
-        await supervisor.stopAll()
-        stopped.signal()
+    var shutdown = ShutdownSequence()
+    shutdown.then("refuse new requests") { rpc.refuseNew(service: "replicator") }
+    shutdown.then("stop peer discovery and pruning") { directoryTask.cancel(); prunerTask.cancel() }
+    shutdown.then("close peer links") {
+        let stopped = DispatchSemaphore(value: 0)
+        Task {
+            await supervisor.stopAll()
+            stopped.signal()
+        }
+        _ = stopped.wait(timeout: .now() + 2)
     }
-    _ = stopped.wait(timeout: .now() + 2)
-    rpc.stop()
+    shutdown.then("flush replies, close the socket") { rpc.stop() }
     // The store/auditd clients close with the process: stopping them first would only fail
     // the calls in flight and log it.
-    logger.info("replicator stopped")
+    shutdown.run(service: "replicator", logger: logger)
     exit(0)
 }
 

@@ -31,14 +31,19 @@ final class StoreService: @unchecked Sendable {
     func handle(_ request: RPCRequest, respond: @escaping @Sendable (RPCReply) -> Void) {
         readQueue.async { [self] in
             do {
-                let req = try OperationRequest(bytes: request.body)
+                // A peer's batch: its records stay the bytes they came in (`ReceivedBatch`).
+                let batch = request.operation == "replication_apply" ? try ReceivedBatch(bytes: request.body) : nil
+                let req = try batch.map { OperationRequest(body: $0.fields) } ?? OperationRequest(bytes: request.body)
                 let op = request.operation.isEmpty ? (req.operation ?? "") : request.operation
                 if op == "tombstone_prune", try !tombstonesDue(req) {
                     // Nothing to drop: no write transaction (no commit, no fsync, no notice).
                     respond(RPCReply(json: ["pruned": 0]))
                     return
                 }
-                if let job = try writeJob(op, req, requestBytes: request.body, user: request.user, respond: respond) {
+                if var job = try writeJob(op, req, received: batch?.entries, user: request.user, respond: respond) {
+                    job.deadline = request.header["deadline"]?.doubleValue.flatMap { UInt64(exactly: $0.rounded()) }
+                    job.idempotency = try Self.idempotencyKey(request)
+                    job.bytes = request.body.count
                     writer.submit(job)
                     return
                 }
@@ -48,6 +53,19 @@ final class StoreService: @unchecked Sendable {
             }
         }
     }
+
+    /// The `Idempotency-Key` the gateway passed on (`idempotency_key`, with `request_hash`
+    /// over the client's body as it sent it) and who sent it.
+    static func idempotencyKey(_ request: RPCRequest) throws -> IdempotencyKeys.Key? {
+        guard let key = request.header["idempotency_key"]?.stringValue else { return nil }
+        guard IdempotencyHeader.isValid(key), let hash = request.header["request_hash"]?.stringValue.flatMap({ UInt64($0) }) else {
+            throw SkeinError.badRequest(IdempotencyHeader.invalidMessage)
+        }
+        return IdempotencyKeys.Key(user: request.user ?? "", key: key, requestHash: hash)
+    }
+
+    /// Waits for every request handed to `handle` so far to be read or queued to the writer.
+    func drain() { readQueue.sync(flags: .barrier) {} }
 
     /// Whether a `tombstone_prune` would drop anything.
     private func tombstonesDue(_ req: OperationRequest) throws -> Bool {
@@ -102,7 +120,7 @@ final class StoreService: @unchecked Sendable {
 
     /// Writes that come from peers: applied by last-write-wins, with the peer's cursor in the
     /// same transaction (docs/INTERFACES.md §5).
-    private func replicationJob(_ op: String, _ req: OperationRequest, body: [UInt8], user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job {
+    private func replicationJob(_ op: String, _ req: OperationRequest, received: [AuditEntry]?, user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job {
         let database = try req.database()
         let writer = self.writer
         if op == "replication_import" {
@@ -119,10 +137,12 @@ final class StoreService: @unchecked Sendable {
         let log = try req.string("log_id")
         let restart = try req.bool("restart") ?? false
         guard let through = try req.int("through"), through >= 0 else { throw SkeinError.badRequest("'through' must be a sequence number") }
-        var entries: [AuditEntry] = []
-        for (i, e) in try req.requiredArray("entries").enumerated() {
-            guard let entry = AuditEntry(json: e) else { throw SkeinError.badRequest("entries[\(i)] is not an audit entry") }
-            entries.append(entry)
+        var entries: [AuditEntry] = received ?? []
+        if received == nil {
+            for (i, e) in try req.requiredArray("entries").enumerated() {
+                guard let entry = AuditEntry(json: e) else { throw SkeinError.badRequest("entries[\(i)] is not an audit entry") }
+                entries.append(entry)
+            }
         }
         // A peer's create_database and replicated drop_database (logged in its system
         // database): done here once the entries are applied, in order, as a job of its own,
@@ -142,11 +162,9 @@ final class StoreService: @unchecked Sendable {
             let reply: JSON = ["applied": 0, "cursor": JSON(through), "log_id": log.map(JSON.string) ?? .null, "duplicate": false]
             return .init(kind: .control({ _ in reply }), user: user, respond: answer)
         }
-        let received = entries.isEmpty ? nil : ReceivedRecords(body: body, entries: entries)
         return .init(kind: .write(database: database, createDatabase: !entries.isEmpty, { env, txn, _ in
             for e in entries { try writer.observe(e.version) }
-            let outcome = try env.applyReplicated(txn, peer: peer, log: log, entries: entries, through: UInt64(through), restart: restart,
-                                                  received: received)
+            let outcome = try env.applyReplicated(txn, peer: peer, log: log, entries: entries, through: UInt64(through), restart: restart)
             return ["applied": JSON(outcome.applied), "cursor": JSON(outcome.cursor.sequence), "log_id": outcome.cursor.log.map(JSON.string) ?? .null,
                     "duplicate": .bool(outcome.duplicate)]
         }), user: user, respond: answer)
@@ -178,7 +196,7 @@ final class StoreService: @unchecked Sendable {
         }
     }
 
-    private func writeJob(_ op: String, _ req: OperationRequest, requestBytes: [UInt8], user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job? {
+    private func writeJob(_ op: String, _ req: OperationRequest, received: [AuditEntry]?, user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job? {
         if let plan = try writes.plan(op, req) {
             switch plan {
             case .write(let db, let create, let body):
@@ -209,7 +227,7 @@ final class StoreService: @unchecked Sendable {
         case "node_upsert": body = { try system.upsertNode(req, $0, $1, $2) }
         case "node_remove": body = { try system.removeNode(req, $0, $1, $2) }
         case "replication_apply", "replication_import":
-            return try replicationJob(op, req, body: requestBytes, user: user, respond: respond)
+            return try replicationJob(op, req, received: received, user: user, respond: respond)
         default: body = nil
         }
         guard let body else { return nil }

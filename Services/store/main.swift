@@ -12,7 +12,7 @@ let logger = ServiceLogging.bootstrap(service: "store", logDir: config.logDir, l
 InstanceLock.hold("store", config: config, logger: logger)
 
 do {
-    let registry = try DatabaseRegistry(dataDir: config.dataDir, mapSize: config.mapSize)
+    let registry = try DatabaseRegistry(dataDir: config.dataDir, mapSize: config.mapSize, maxAttributes: config.maxAttributesPerTable)
     // Seed the clock past every version already written, so versions never go backwards
     // even if the wall clock did while we were down.
     var clock = HybridLogicalClock()
@@ -39,16 +39,17 @@ do {
     try server.start()
     logger.info("store started", metadata: ["node": .string(config.nodeName), "data": .string(config.dataDir), "databases": .string(registry.names().joined(separator: ","))])
     ServiceMain.waitForTermination()
-    logger.info("store stopping")
-    // Drain the writer first: its replies still go out through the server, which sends
-    // what is queued before it closes.
-    indexer.stop()
-    writer.stop()
-    server.stop()
-    publisher.close()
-    ZMQContext.shared.drain()
-    registry.closeAll()
-    logger.info("store stopped")
+    var shutdown = ShutdownSequence()
+    shutdown.then("refuse new requests") { server.refuseNew(service: "store") }
+    // Requests being parsed or read finish (writes among them reach the writer's queue).
+    shutdown.then("drain reads") { service.drain() }
+    shutdown.then("stop the index worker") { indexer.stop() }
+    // Every queued write commits or fails; its reply joins the server's queue.
+    shutdown.then("drain the writer") { writer.stop() }
+    shutdown.then("flush replies, close the socket") { server.stop() }
+    shutdown.then("close notices") { publisher.close(); ZMQContext.shared.drain() }
+    shutdown.then("close LMDB") { registry.closeAll() }
+    shutdown.run(service: "store", logger: logger)
     exit(0)
 } catch {
     logger.critical("store failed to start: \(error)")

@@ -21,6 +21,9 @@ public struct AuditEntry: Sendable, Equatable {
     public var previous: [JSON]
     /// Extra operation data (schema operations put the table description here).
     public var details: JSON?
+    /// A peer's records as the bytes they came in, aligned with `ids`, in place of `records`
+    /// (`ReceivedBatch`: what a receiving store stores without parsing); nil otherwise.
+    public var received: [ArraySlice<UInt8>]? = nil
 
     public init(sequence: UInt64, version: HLCTimestamp, origin: String, user: String?, operation: String,
                 table: String, ids: [JSON], records: [JSON], previous: [JSON], details: JSON? = nil) {
@@ -167,6 +170,9 @@ public struct AuditEntry: Sendable, Equatable {
 }
 
 extension AuditEntry {
+    /// Data operations whose entries carry record changes.
+    public static let recordOperations: Set<String> = ["insert", "update", "upsert", "delete"]
+
     /// A record entry's `details`: its table's primary key, so a peer that does not have the
     /// table yet (its creation is still on the way from another node) creates it instead of
     /// losing the write.

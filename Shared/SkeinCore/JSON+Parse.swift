@@ -148,12 +148,27 @@ struct JSONParser {
     }
 
     mutating func parseObject() throws(JSONParseError) -> JSON {
+        var object: [String: JSON] = [:]
+        try forEachMember { (p, key) throws(JSONParseError) in object[key] = try p.parseValue() }
+        return .object(object)
+    }
+
+    mutating func parseArray() throws(JSONParseError) -> JSON {
+        var array: [JSON] = []
+        try forEachElement { (p) throws(JSONParseError) in array.append(try p.parseValue()) }
+        return .array(array)
+    }
+
+    /// Walks the object at `index`, handing each member's key to `body` with the parser at
+    /// the member's value, which `body` must consume.
+    @inline(__always)
+    mutating func forEachMember(_ body: (inout JSONParser, String) throws(JSONParseError) -> Void) throws(JSONParseError) {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { throw fail("expected an object") }
         try enter()
         defer { depth -= 1 }
         index += 1
-        var object: [String: JSON] = [:]
         skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(object) }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return }
         while true {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
@@ -162,29 +177,34 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipSpace()
-            object[key] = try parseValue()
+            guard index < bytes.count else { throw fail("unexpected end of input") }
+            try body(&self, key)
             skipSpace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(object) }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; return }
             throw fail("expected ',' or '}'")
         }
     }
 
-    mutating func parseArray() throws(JSONParseError) -> JSON {
+    /// Walks the array at `index`, calling `body` with the parser at each element, which
+    /// `body` must consume.
+    @inline(__always)
+    mutating func forEachElement(_ body: (inout JSONParser) throws(JSONParseError) -> Void) throws(JSONParseError) {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "[") else { throw fail("expected an array") }
         try enter()
         defer { depth -= 1 }
         index += 1
-        var array: [JSON] = []
         skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(array) }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return }
         while true {
             skipSpace()
-            array.append(try parseValue())
+            guard index < bytes.count else { throw fail("unexpected end of input") }
+            try body(&self)
             skipSpace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(array) }
+            if bytes[index] == UInt8(ascii: "]") { index += 1; return }
             throw fail("expected ',' or ']'")
         }
     }

@@ -66,6 +66,25 @@ public struct NodeConfig: Sendable {
     /// default 60 s). A link meeting a write further ahead pauses (nothing applied, the clock
     /// not advanced) until local time has caught up.
     public var maxClockSkewMillis: UInt64
+    /// How long the store keeps the result of a write sent with an `Idempotency-Key`
+    /// (`operationsApi.idempotencyWindow`, default 1h): a retry within it gets that result.
+    public var idempotencyWindowMillis: UInt64
+    /// Open connections the gateway accepts (`operationsApi.network.maxConnections`, default
+    /// 1000); the one over gets 503 and is closed.
+    public var maxConnections: Int
+    /// A request's headers must arrive within this (`operationsApi.network.headersTimeout`, ms,
+    /// default 10 s), its body within `operationsApi.network.timeout` (ms, default 120 s) of
+    /// them, and a keep-alive connection may idle `operationsApi.network.keepAliveTimeout`
+    /// (ms, default 30 s) between requests; then the connection is closed.
+    public var headersTimeoutMillis: Int
+    /// `GET /metrics` asks for a super user's Basic credentials (`operationsApi.metrics.requireAuth`,
+    /// default true; false for a scraper on a private network).
+    public var metricsRequireAuth: Bool
+    /// Attributes one table may have (`storage.maxAttributesPerTable`, default 500): a write
+    /// that would add more is refused with 400 (each indexed attribute is an LMDB database).
+    public var maxAttributesPerTable: Int
+    public var requestTimeoutMillis: Int
+    public var keepAliveTimeoutMillis: Int
     /// Fault injection for tests (`testing.clockOffsetMs`, default 0): this node's wall clock
     /// runs this many milliseconds ahead (or behind, when negative) of the machine's.
     public var clockOffsetMillis: Int64
@@ -142,6 +161,7 @@ public struct NodeConfig: Sendable {
         auditRetentionSeconds = try v.duration("logging.auditRetention") ?? 3 * 86400
         auditMaxSize = try v.size("logging.maxSize") ?? 1 << 30
         mapSize = try v.size("storage.mapSize") ?? 64 << 30
+        maxAttributesPerTable = try v.positive("storage.maxAttributesPerTable") ?? 500
         runDir = try v.string("services.runDir") ?? root + "/run"
         storeEndpoint = try v.string("services.store") ?? "ipc://\(runDir)/store.sock"
         storeNoticesEndpoint = try v.string("services.storeNotices") ?? "ipc://\(runDir)/store-notices.sock"
@@ -178,6 +198,12 @@ public struct NodeConfig: Sendable {
         revokedSerials = Set(try v.stringList("tls.revokedSerials")?.map(Self.normalizedSerial) ?? [])
         maxClockSkewMillis = UInt64((try v.duration("replication.maxClockSkew") ?? 60) * 1000)
         clockOffsetMillis = Int64(try v.int("testing.clockOffsetMs") ?? 0)
+        idempotencyWindowMillis = UInt64((try v.duration("operationsApi.idempotencyWindow") ?? 3600) * 1000)
+        maxConnections = try v.positive("operationsApi.network.maxConnections") ?? 1000
+        metricsRequireAuth = try v.bool("operationsApi.metrics.requireAuth") ?? true
+        headersTimeoutMillis = try v.positive("operationsApi.network.headersTimeout") ?? 10_000
+        requestTimeoutMillis = try v.positive("operationsApi.network.timeout") ?? 120_000
+        keepAliveTimeoutMillis = try v.positive("operationsApi.network.keepAliveTimeout") ?? 30_000
         let source = try v.string("replication.sourceAddress")
         if let source, !source.isEmpty {
             guard Self.isIPAddress(source) else { throw ConfigError(key: "replication.sourceAddress", problem: "\"\(source)\" is not an IP address") }
@@ -276,6 +302,13 @@ struct ConfigValues {
             default: throw ConfigError(key: "\(key)[\(i)]", problem: "expected a string")
             }
         }
+    }
+
+    /// A whole number above 0.
+    func positive(_ key: String) throws -> Int? {
+        guard let n = try int(key) else { return nil }
+        guard n > 0 else { throw ConfigError(key: key, problem: "must be positive") }
+        return n
     }
 
     func duration(_ key: String) throws -> Double? {

@@ -19,7 +19,11 @@ public struct SkeinError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func notFound(_ m: String) -> SkeinError { SkeinError(status: 404, m) }
     public static func conflict(_ m: String) -> SkeinError { SkeinError(status: 409, m) }
     public static func tooLarge(_ m: String) -> SkeinError { SkeinError(status: 413, m) }
+    public static func unprocessable(_ m: String) -> SkeinError { SkeinError(status: 422, m) }
+    /// Not accepted: the request provably never reached the service, safe to retry.
     public static func unavailable(_ m: String) -> SkeinError { SkeinError(status: 503, m) }
+    /// Sent, but no answer in time: it may or may not have been applied.
+    public static func outcomeUnknown(_ m: String) -> SkeinError { SkeinError(status: 504, m) }
     public static func `internal`(_ m: String) -> SkeinError { SkeinError(status: 500, m) }
 
     /// The JSON body sent to clients.

@@ -20,29 +20,35 @@ public final class LMDBCursor {
 
     public typealias Entry = (key: [UInt8], value: [UInt8])
 
-    private func op(_ o: MDB_cursor_op, key: [UInt8]? = nil, value: [UInt8]? = nil) -> Entry? {
+    /// One cursor step: the entry, nil only at the end of the data (`MDB_NOTFOUND`); any
+    /// other failure (a corrupted page, a failed transaction) throws, so it is never taken
+    /// for the end of a table, a log or a copy.
+    private func op(_ o: MDB_cursor_op, key: [UInt8]? = nil, value: [UInt8]? = nil) throws(LMDBError) -> Entry? {
         var k = key ?? []
         var v = value ?? []
-        return k.withUnsafeMutableBytes { kp in
-            v.withUnsafeMutableBytes { vp in
+        let (rc, entry) = k.withUnsafeMutableBytes { kp in
+            v.withUnsafeMutableBytes { vp -> (Int32, Entry?) in
                 var kv = MDB_val(mv_size: kp.count, mv_data: key == nil ? nil : kp.baseAddress)
                 var vv = MDB_val(mv_size: vp.count, mv_data: value == nil ? nil : vp.baseAddress)
-                guard mdb_cursor_get(cursor, &kv, &vv, o) == 0 else { return nil }
-                return (LMDBTransaction.bytes(kv), LMDBTransaction.bytes(vv))
+                let rc = mdb_cursor_get(cursor, &kv, &vv, o)
+                return rc == 0 ? (0, (LMDBTransaction.bytes(kv), LMDBTransaction.bytes(vv))) : (rc, nil)
             }
         }
+        if rc == MDB_NOTFOUND { return nil }
+        try LMDBError.check(rc, "cursor_get")
+        return entry
     }
 
-    public func first() -> Entry? { op(MDB_FIRST) }
-    public func last() -> Entry? { op(MDB_LAST) }
-    public func next() -> Entry? { op(MDB_NEXT) }
-    public func prev() -> Entry? { op(MDB_PREV) }
+    public func first() throws(LMDBError) -> Entry? { try op(MDB_FIRST) }
+    public func last() throws(LMDBError) -> Entry? { try op(MDB_LAST) }
+    public func next() throws(LMDBError) -> Entry? { try op(MDB_NEXT) }
+    public func prev() throws(LMDBError) -> Entry? { try op(MDB_PREV) }
     /// Positions at the first key >= `key`.
-    public func seek(_ key: [UInt8]) -> Entry? { op(MDB_SET_RANGE, key: key) }
+    public func seek(_ key: [UInt8]) throws(LMDBError) -> Entry? { try op(MDB_SET_RANGE, key: key) }
     /// Next value of the same key (dup-sorted databases).
-    public func nextDuplicate() -> Entry? { op(MDB_NEXT_DUP) }
+    public func nextDuplicate() throws(LMDBError) -> Entry? { try op(MDB_NEXT_DUP) }
     /// First entry of the next key (dup-sorted databases).
-    public func nextKey() -> Entry? { op(MDB_NEXT_NODUP) }
+    public func nextKey() throws(LMDBError) -> Entry? { try op(MDB_NEXT_NODUP) }
 
     /// Deletes the entry at the cursor (write transactions only).
     public func deleteCurrent() throws {

@@ -8,9 +8,13 @@ public final class LMDBEnvironment: @unchecked Sendable {
     let env: OpaquePointer
     public let path: String
     /// Named-database handles are per environment and `mdb_dbi_open` must not run
-    /// concurrently, so handles are opened once, under this lock, and cached.
+    /// concurrently, so handles are opened once, under this lock, and cached. A handle opened
+    /// in a write transaction is published only once that transaction committed, stamped
+    /// with a generation: a transaction sees only handles published before it began (LMDB
+    /// refuses, with EINVAL, a handle that did not exist when a transaction began).
     private let handleLock = NSLock()
-    private var handles: [String: MDB_dbi] = [:]
+    private var handles: [String: (dbi: MDB_dbi, published: UInt64)] = [:]
+    private var generation: UInt64 = 0
     private var closed = false
 
     public init(path: String, mapSize: UInt64, maxDatabases: UInt32 = 4096, readOnly: Bool = false) throws {
@@ -91,8 +95,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
     public func database(_ name: String, dupSort: Bool = false) throws -> LMDBDatabase? {
         handleLock.lock()
         defer { handleLock.unlock() }
-        if let dbi = handles[name] { return LMDBDatabase(dbi: dbi, name: name) }
-        let txn = try LMDBTransaction(env: self, parent: nil, readOnly: true)
+        if let h = handles[name] { return LMDBDatabase(dbi: h.dbi, name: name) }
+        let txn = try LMDBTransaction(env: self, parent: nil, readOnly: true, generation: generation)
         var dbi: MDB_dbi = 0
         var flags: UInt32 = 0
         if dupSort { flags |= UInt32(MDB_DUPSORT) }
@@ -100,14 +104,16 @@ public final class LMDBEnvironment: @unchecked Sendable {
         if rc == MDB_NOTFOUND { txn.abort(); return nil }
         if rc != 0 { txn.abort(); throw LMDBError(code: rc, operation: "dbi_open \(name)") }
         try txn.commit()
-        handles[name] = dbi
+        generation += 1
+        handles[name] = (dbi, generation)
         return LMDBDatabase(dbi: dbi, name: name)
     }
 
     func openInWrite(_ txn: LMDBTransaction, name: String, create: Bool, dupSort: Bool) throws -> LMDBDatabase? {
         handleLock.lock()
         defer { handleLock.unlock() }
-        if let dbi = handles[name] { return LMDBDatabase(dbi: dbi, name: name) }
+        if let h = handles[name] { return LMDBDatabase(dbi: h.dbi, name: name) }
+        if let dbi = txn.openedHere(name) { return LMDBDatabase(dbi: dbi, name: name) }
         var dbi: MDB_dbi = 0
         var flags: UInt32 = 0
         if create { flags |= UInt32(MDB_CREATE) }
@@ -115,11 +121,27 @@ public final class LMDBEnvironment: @unchecked Sendable {
         let rc = mdb_dbi_open(txn.txn, name, flags, &dbi)
         if rc == MDB_NOTFOUND { return nil }
         try LMDBError.check(rc, "dbi_open \(name)")
-        // Cached now; if the transaction aborts LMDB closes the handle, so callers forget
-        // handles of aborted creations through `forgetHandles`.
-        handles[name] = dbi
-        txn.createdHandles.append(name)
+        // Private to this transaction (and its children) until its top-level commit
+        // publishes it; an abort closes it in LMDB and here it is simply dropped.
+        txn.createdHandles[name] = dbi
         return LMDBDatabase(dbi: dbi, name: name)
+    }
+
+    /// After a top-level write committed: its new handles become visible to transactions
+    /// that begin from now on.
+    func publish(_ created: [String: MDB_dbi]) {
+        guard !created.isEmpty else { return }
+        handleLock.lock()
+        defer { handleLock.unlock() }
+        generation += 1
+        for (name, dbi) in created { handles[name] = (dbi, generation) }
+    }
+
+    /// The generation a transaction beginning now sees (taken before `mdb_txn_begin`).
+    func currentGeneration() -> UInt64 {
+        handleLock.lock()
+        defer { handleLock.unlock() }
+        return generation
     }
 
     func forget(_ names: [String]) {
@@ -129,11 +151,14 @@ public final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// A handle already opened in this process, without touching LMDB: readers use this so
-    /// that only the writer ever calls `mdb_dbi_open` while transactions are live.
-    public func cached(_ name: String) -> LMDBDatabase? {
+    /// that only the writer ever calls `mdb_dbi_open` while transactions are live. With
+    /// `txn`: only a handle valid in it (published before it began, or opened in it).
+    public func cached(_ name: String, in txn: LMDBTransaction? = nil) -> LMDBDatabase? {
         handleLock.lock()
         defer { handleLock.unlock() }
-        return handles[name].map { LMDBDatabase(dbi: $0, name: name) }
+        if let txn, let dbi = txn.openedHere(name) { return LMDBDatabase(dbi: dbi, name: name) }
+        guard let h = handles[name], txn.map({ h.published <= $0.generation }) ?? true else { return nil }
+        return LMDBDatabase(dbi: h.dbi, name: name)
     }
 
     /// Names of all named databases in this environment.
@@ -144,10 +169,10 @@ public final class LMDBEnvironment: @unchecked Sendable {
             var main: MDB_dbi = 0
             try LMDBError.check(mdb_dbi_open(txn.txn, nil, 0, &main), "dbi_open main")
             let cursor = try txn.cursor(LMDBDatabase(dbi: main, name: ""))
-            var next = cursor.first()
+            var next = try cursor.first()
             while let (k, _) = next {
                 names.append(String(decoding: k, as: UTF8.self))
-                next = cursor.next()
+                next = try cursor.next()
             }
             return names
         }

@@ -7,11 +7,16 @@ public final class LMDBTransaction {
     unowned let environment: LMDBEnvironment
     public let readOnly: Bool
     private(set) var finished = false
-    /// Handles first opened in this transaction: LMDB closes them if it aborts.
-    var createdHandles: [String] = []
+    /// Handles first opened in this transaction: LMDB closes them if it aborts; published
+    /// to the environment when the top-level transaction commits.
+    var createdHandles: [String: MDB_dbi] = [:]
     weak var parent: LMDBTransaction?
+    /// The environment's handle generation when this transaction began: handles published
+    /// later are not valid in it.
+    let generation: UInt64
 
-    init(env: LMDBEnvironment, parent: LMDBTransaction?, readOnly: Bool) throws(LMDBError) {
+    init(env: LMDBEnvironment, parent: LMDBTransaction?, readOnly: Bool, generation: UInt64? = nil) throws(LMDBError) {
+        self.generation = generation ?? parent?.generation ?? env.currentGeneration()
         var t: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(env.env, parent?.txn, readOnly ? UInt32(MDB_RDONLY) : 0, &t), "txn_begin")
         txn = t!
@@ -31,20 +36,29 @@ public final class LMDBTransaction {
         guard !finished else { return }
         finished = true
         let rc = mdb_txn_commit(txn)
-        if rc != 0 {
-            environment.forget(createdHandles)
-            throw LMDBError(code: rc, operation: "txn_commit")
+        if rc != 0 { throw LMDBError(code: rc, operation: "txn_commit") }
+        if let parent {
+            parent.createdHandles.merge(createdHandles) { $1 }
+        } else {
+            environment.publish(createdHandles)
         }
-        if let parent { parent.createdHandles.append(contentsOf: createdHandles) }
+    }
+
+    /// A handle opened in this transaction or one of its parents, not yet published.
+    func openedHere(_ name: String) -> MDB_dbi? {
+        var t: LMDBTransaction? = self
+        while let current = t {
+            if let dbi = current.createdHandles[name] { return dbi }
+            t = current.parent
+        }
+        return nil
     }
 
     public func abort() {
         guard !finished else { return }
         finished = true
+        // Handles this transaction opened die with it; they were never published.
         mdb_txn_abort(txn)
-        // Only handles this transaction opened die with it (and read transactions open
-        // none, so `LMDBEnvironment.database` may abort one while holding its lock).
-        if !createdHandles.isEmpty { environment.forget(createdHandles) }
     }
 
     /// Opens a named database in this transaction, creating it when `create` is set.

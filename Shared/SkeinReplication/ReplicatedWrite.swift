@@ -5,7 +5,18 @@ import SkeinCore
 public struct ReplicatedWrite: Sendable, Equatable {
     public enum Change: Sendable, Equatable {
         case put(JSON)
+        /// A record as the bytes a peer sent (a JSON object), stored as they are.
+        case putReceived(ArraySlice<UInt8>)
         case delete
+
+        /// The record after the write (received bytes parsed); nil for a delete.
+        public func record() throws -> JSON? {
+            switch self {
+            case .put(let value): value
+            case .putReceived(let bytes): try JSON.parse(bytes)
+            case .delete: nil
+            }
+        }
     }
 
     public let table: String
@@ -22,9 +33,6 @@ public struct ReplicatedWrite: Sendable, Equatable {
 }
 
 extension AuditEntry {
-    /// Data operations whose entries carry record changes.
-    public static let recordOperations: Set<String> = ["insert", "update", "upsert", "delete"]
-
     /// The record changes in this entry (empty for schema operations).
     public var writes: [ReplicatedWrite] {
         let v = RecordVersion(version: version, origin: origin)
@@ -32,6 +40,9 @@ extension AuditEntry {
         case "delete":
             return ids.map { ReplicatedWrite(table: table, id: $0, change: .delete, version: v) }
         case "insert", "update", "upsert":
+            if let received {
+                return zip(ids, received).map { ReplicatedWrite(table: table, id: $0, change: .putReceived($1), version: v) }
+            }
             return zip(ids, records).map { ReplicatedWrite(table: table, id: $0, change: .put($1), version: v) }
         default:
             return []
@@ -46,6 +57,7 @@ extension ReplicatedWrite {
         var row: [String: JSON] = ["id": id, "version": .string(String(version.version.rawValue)), "origin": .string(version.origin)]
         switch change {
         case .put(let record): row["record"] = record
+        case .putReceived(let bytes): row["record"] = (try? JSON.parse(bytes)) ?? .null
         case .delete: row["deleted"] = true
         }
         return .object(row)

@@ -6,9 +6,13 @@ import SkeinZMQ
 /// Calls a service over a ZeroMQ DEALER socket owned by one background thread.
 ///
 /// Many callers may have requests in flight at once; replies are matched by request id.
-/// A request fails fast with 503 "<service> unavailable" when the service is not
-/// connected, and with the same error when no reply comes within the timeout, so a
-/// stopped process never hangs a caller. ZeroMQ reconnects by itself when it returns.
+/// A request fails fast with 503 "<service> unavailable" when it could not be handed to a
+/// connected service (it provably never arrived: safe to retry), and with 504 "outcome
+/// unknown" when it was sent and no reply came within the timeout, so a stopped process
+/// never hangs a caller and a caller never mistakes a write that may have happened for one
+/// that did not. Every request carries its `deadline` (ms since the epoch) in the header:
+/// the store does not start a write whose caller stopped waiting. ZeroMQ reconnects by
+/// itself when the service returns.
 public final class RPCClient: @unchecked Sendable {
     public let serviceName: String
     let endpoint: String
@@ -27,7 +31,15 @@ public final class RPCClient: @unchecked Sendable {
 
     struct Pending {
         let deadline: UInt64
+        let waitMillis: Int
+        /// Handed to ZeroMQ: from then on a missing reply means "outcome unknown".
+        var sent = false
         let complete: @Sendable (Result<RPCReply, SkeinError>) -> Void
+
+        func failure(_ serviceName: String) -> SkeinError {
+            sent ? .outcomeUnknown("\(serviceName) did not answer within \(waitMillis) ms (services.timeoutMs): the outcome is unknown")
+                : .unavailable("\(serviceName) unavailable")
+        }
     }
 
     public init(serviceName: String, endpoint: String, timeoutMillis: Int, logger: Logger) {
@@ -81,7 +93,8 @@ public final class RPCClient: @unchecked Sendable {
     }
 
     func send(_ request: RPCRequest, timeoutMillis: Int?, complete: @escaping @Sendable (Result<RPCReply, SkeinError>) -> Void) {
-        let deadline = Self.nowMillis() + UInt64(timeoutMillis ?? self.timeoutMillis)
+        let wait = timeoutMillis ?? self.timeoutMillis
+        let deadline = Self.nowMillis() + UInt64(wait)
         if socketLoop.isStopping {
             complete(.failure(unavailable))
             return
@@ -89,9 +102,10 @@ public final class RPCClient: @unchecked Sendable {
         lock.lock()
         let id = nextID
         nextID += 1
-        pending[id] = Pending(deadline: deadline, complete: complete)
+        pending[id] = Pending(deadline: deadline, waitMillis: wait, complete: complete)
         let now = Self.nowMillis()
-        outbox.append((id, [KeyCodec.encodeUInt64(id), request.header.serialized(), request.body], min(deadline, now + Self.connectGraceMillis)))
+        let header = request.header.adding("deadline", JSON(deadline))
+        outbox.append((id, [KeyCodec.encodeUInt64(id), header.serialized(), request.body], min(deadline, now + Self.connectGraceMillis)))
         lock.unlock()
         wakeup.wake()
     }
@@ -111,7 +125,7 @@ public final class RPCClient: @unchecked Sendable {
             let all = pending
             pending.removeAll()
             lock.unlock()
-            for p in all.values { p.complete(.failure(unavailable)) }
+            for p in all.values { p.complete(.failure(p.failure(serviceName))) }
         }
         while true {
             if socketLoop.isStopping { return }
@@ -123,7 +137,12 @@ public final class RPCClient: @unchecked Sendable {
             let now = Self.nowMillis()
             for item in toSend {
                 let sent = (try? socket.send(item.frames, dontWait: true)) ?? false
-                if sent { continue }
+                if sent {
+                    lock.lock()
+                    pending[item.id]?.sent = true
+                    lock.unlock()
+                    continue
+                }
                 if now < item.sendBy { retry.append(item) } else { finish(item.id, .failure(unavailable)) }
             }
             if !retry.isEmpty {
@@ -155,7 +174,7 @@ public final class RPCClient: @unchecked Sendable {
         let expired = pending.filter { $0.value.deadline <= now }
         for id in expired.keys { pending[id] = nil }
         lock.unlock()
-        for p in expired.values { p.complete(.failure(unavailable)) }
+        for p in expired.values { p.complete(.failure(p.failure(serviceName))) }
     }
 }
 

@@ -19,6 +19,11 @@ public final class RPCServer: @unchecked Sendable {
     private var wakeup: WakeupPipe { socketLoop.wakeup }
     private let lock = NSLock()
     private var outbox: [[[UInt8]]] = []
+    /// Set by `refuseNew`: requests are answered 503 at once instead of handled. Read and
+    /// set under `dispatchLock`, held while a request is handed over: once `refuseNew`
+    /// returns, no request is being or will be handed to the handler.
+    private var refusal: SkeinError?
+    private let dispatchLock = NSLock()
 
     public init(endpoint: String, logger: Logger, handler: @escaping Handler) {
         self.endpoint = endpoint
@@ -35,6 +40,15 @@ public final class RPCServer: @unchecked Sendable {
         logger.info("listening", metadata: ["endpoint": .string(endpoint)])
     }
 
+    /// The first step of a shutdown: every request from now on is answered `503 SERVICE is
+    /// shutting down` without being handled (so it provably did not happen), while replies to
+    /// the requests already handed over still go out.
+    public func refuseNew(service: String) {
+        dispatchLock.withLock { refusal = .unavailable("\(service) is shutting down") }
+    }
+
+    /// Sends what is queued, answers requests still waiting in the socket with the refusal,
+    /// and closes the socket (lingering so the last replies leave).
     public func stop() { socketLoop.stop() }
 
     private func enqueue(_ frames: [[UInt8]]) {
@@ -55,7 +69,12 @@ public final class RPCServer: @unchecked Sendable {
                 do { try socket.send(frames, dontWait: true) } catch { logger.warning("reply not sent: \(error)") }
             }
             if done {
-                // Replies just handed to ZeroMQ must still leave: linger briefly on close.
+                // Requests that arrived but were never handed over get a definite answer
+                // (not applied) rather than none; replies must still leave: linger on close.
+                let answer = dispatchLock.withLock { self.refusal } ?? SkeinError.unavailable("service is shutting down")
+                while let frames = try? socket.receive(dontWait: true), frames.count == 4 {
+                    try? socket.send([frames[0], frames[1], Self.statusHeader(answer.status), answer.body.serialized()], dontWait: true)
+                }
                 try? socket.setOption(ZMQ_LINGER_OPTION, 2000)
                 return
             }
@@ -87,9 +106,15 @@ public final class RPCServer: @unchecked Sendable {
             return
         }
         let request = RPCRequest(header: header, body: frames[3])
-        handler(request) { [weak self] reply in
-            self?.enqueue([identity, requestID, Self.statusHeader(reply.status), reply.body])
+        let refused: SkeinError? = dispatchLock.withLock {
+            if let refusal { return refusal }
+            // Handlers only queue the work (a reply may come from any thread, later).
+            handler(request) { [weak self] reply in
+                self?.enqueue([identity, requestID, Self.statusHeader(reply.status), reply.body])
+            }
+            return nil
         }
+        if let refused { enqueue([identity, requestID, Self.statusHeader(refused.status), refused.body.serialized()]) }
     }
 
     static func statusHeader(_ status: Int) -> [UInt8] { Array("{\"status\":\(status)}".utf8) }

@@ -48,7 +48,7 @@ public struct AuditRetention: Sendable {
             let (n, more) = try env.lmdb.write { txn -> (Int, Bool) in
                 let cursor = try txn.cursor(env.auditDB)
                 var n = 0
-                var entry = cursor.first()
+                var entry = try cursor.first()
                 while let (k, v) = entry, n < Self.chunk {
                     let held = keepFrom.map { KeyCodec.decodeUInt64(k) >= $0 } ?? false
                     let tooOld = try !held && (AuditEntry(json: JSON.parse(v))?.timestamp ?? 0) < cutoff
@@ -56,7 +56,7 @@ public struct AuditRetention: Sendable {
                     guard tooOld || tooBig else { break }
                     try cursor.deleteCurrent()
                     n += 1
-                    entry = cursor.next()
+                    entry = try cursor.next()
                 }
                 return (n, n == Self.chunk)
             }

@@ -67,6 +67,7 @@ extension DatabaseEnvironment {
                 known.insert(attribute)
                 schema.attributes.append(attribute)
             }
+            if schema.attributes.count > maxAttributes { try schema.checkAttributeCount(maxAttributes, database: self.name) }
             try indexes.change(key: item.key, previous: existingBytes.flatMap(StoredRecord.jsonBytes))
             written.append(item.id)
             newValues.append(json)

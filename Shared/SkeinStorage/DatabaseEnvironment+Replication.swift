@@ -27,10 +27,10 @@ extension DatabaseEnvironment {
         let prefix = Array("cursor:".utf8)
         var found: [String: ReplicationCursor] = [:]
         let cursor = try txn.cursor(metaDB)
-        var entry = cursor.seek(prefix)
+        var entry = try cursor.seek(prefix)
         while let (k, v) = entry, k.starts(with: prefix) {
             found[String(decoding: k.dropFirst(prefix.count), as: UTF8.self)] = Self.decodeCursor(v)
-            entry = cursor.next()
+            entry = try cursor.next()
         }
         return found
     }
@@ -43,10 +43,9 @@ extension DatabaseEnvironment {
 
     /// Applies entries of `peer`'s log `log` past the stored cursor and moves the cursor to
     /// `through`, in the caller's transaction (`ReplicaMerge.apply`: the rule the simulation runs).
-    /// `received`: the records' bytes as they came, stored as they are.
     public func applyReplicated(_ txn: LMDBTransaction, peer: String, log: String? = nil, entries: [AuditEntry],
-                                through: UInt64, restart: Bool = false, received: ReceivedRecords? = nil) throws -> ReplicaMerge.Outcome {
-        var replica = LMDBReplica(env: self, txn: txn, received: received)
+                                through: UInt64, restart: Bool = false) throws -> ReplicaMerge.Outcome {
+        var replica = LMDBReplica(env: self, txn: txn)
         return try ReplicaMerge.apply(entries, from: peer, log: log, through: through, restart: restart, into: &replica)
     }
 
@@ -58,7 +57,7 @@ extension DatabaseEnvironment {
         case "create_table":
             guard try table(txn, entry.table) == nil, let schema = entry.details.flatMap(TableSchema.init(json:)) else { return 0 }
             _ = try createTable(txn, name: entry.table, primaryKey: schema.primaryKey, attributes: schema.attributes, indexed: schema.indexed,
-                                context: context)
+                                context: context, limited: false)
             return 1
         case "create_attribute":
             guard var schema = try table(txn, entry.table), let a = entry.details?["attribute"]?.stringValue,
@@ -99,8 +98,8 @@ extension DatabaseEnvironment {
             guard let db = try readHandle(txn, dbName) else { continue }
             let cursor = try txn.cursor(db)
             let start = afterKey.flatMap(KeyCodec.encode)
-            var entry = start.map { cursor.seek($0) } ?? cursor.first()
-            if let start, let (k, _) = entry, k == start { entry = cursor.next() }
+            var entry = try start.map { try cursor.seek($0) } ?? cursor.first()
+            if let start, let (k, _) = entry, k == start { entry = try cursor.next() }
             var n = 0, bytes = 0
             // Each run stops at the row count or the byte bound: the merged page is cut at
             // both below, and neither run can end before the page does.
@@ -117,7 +116,7 @@ extension DatabaseEnvironment {
                 }
                 n += 1
                 bytes += v.count
-                entry = cursor.next()
+                entry = try cursor.next()
             }
             if entry != nil, let lastRead = rows.last?.key {
                 if bound == nil || lastRead.lexicographicallyPrecedes(bound!) { bound = lastRead }
@@ -174,14 +173,14 @@ extension DatabaseEnvironment {
         for table in try tables(txn) {
             guard let db = try txn.database(StorageLayout.tombstones(table.name)), try txn.count(db) > 0 else { continue }
             let cursor = try txn.cursor(db)
-            var entry = cursor.first()
+            var entry = try cursor.first()
             while let (_, value) = entry {
                 if value.count >= 8, KeyCodec.decodeUInt64(Array(value.prefix(8))) <= through {
                     try cursor.deleteCurrent()
                     pruned += 1
                     // MDB_NEXT after a delete moves to the entry that followed the deleted one.
                 }
-                entry = cursor.next()
+                entry = try cursor.next()
             }
         }
         return pruned
@@ -193,10 +192,10 @@ extension DatabaseEnvironment {
         for table in try tables(txn) {
             guard let db = try readHandle(txn, StorageLayout.tombstones(table.name)), try txn.count(db) > 0 else { continue }
             let cursor = try txn.cursor(db)
-            var entry = cursor.first()
+            var entry = try cursor.first()
             while let (_, value) = entry {
                 if value.count >= 8, KeyCodec.decodeUInt64(Array(value.prefix(8))) <= through { return true }
-                entry = cursor.next()
+                entry = try cursor.next()
             }
         }
         return false

@@ -6,8 +6,9 @@ import SkeinLMDB
 extension DatabaseEnvironment {
     /// `indexed`: nil for a dynamic table (every attribute indexed), else the declared
     /// attributes to index.
+    /// `limited`: refuse more attributes than `maxAttributes` (a peer's table is created as it is).
     public func createTable(_ txn: LMDBTransaction, name: String, primaryKey: String, attributes: [String], indexed: Set<String>? = nil,
-                            context: WriteContext) throws -> String {
+                            context: WriteContext, limited: Bool = true) throws -> String {
         guard StorageLayout.isValidName(name) else {
             throw SkeinError.badRequest("invalid table name '\(name)': use letters, digits, '_' and '-' (at most 64)")
         }
@@ -22,6 +23,7 @@ extension DatabaseEnvironment {
         }
         var schema = TableSchema(database: self.name, name: name, primaryKey: primaryKey, attributes: attrs, createdTime: context.txnTime,
                                  indexed: indexed)
+        if limited { try schema.checkAttributeCount(maxAttributes, database: self.name) }
         schema.storageID = Self.newStorageID()
         _ = try txn.database(StorageLayout.records(name), create: true)
         _ = try txn.database(StorageLayout.tombstones(name), create: true)
@@ -53,6 +55,7 @@ extension DatabaseEnvironment {
             throw SkeinError.badRequest("attribute '\(attribute)' already exists in \(self.name).\(name)")
         }
         schema.attributes.append(attribute)
+        try schema.checkAttributeCount(maxAttributes, database: self.name)
         // An attribute created on purpose is indexed, in a declared table too.
         schema.indexed?.insert(attribute)
         try putTable(txn, schema)
@@ -71,14 +74,14 @@ extension DatabaseEnvironment {
         let records = try txn.database(StorageLayout.records(name), create: true)!
         let cursor = try txn.cursor(records)
         var rewrites: [([UInt8], StoredRecord)] = []
-        var entry = cursor.first()
+        var entry = try cursor.first()
         while let (k, v) = entry {
             if var r = StoredRecord.decode(v), case .object(var fields) = r.value, fields[attribute] != nil {
                 fields[attribute] = nil
                 r.value = .object(fields)
                 rewrites.append((k, r))
             }
-            entry = cursor.next()
+            entry = try cursor.next()
         }
         for (k, r) in rewrites { try txn.put(records, k, r.encoded()) }
         // Its index goes at the next catch-up (the worker drops indexes of attributes gone).

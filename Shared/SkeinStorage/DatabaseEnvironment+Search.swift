@@ -58,11 +58,11 @@ extension DatabaseEnvironment {
             }
         } else {
             let cursor = try txn.cursor(recordsDB)
-            var entry = cursor.first()
+            var entry = try cursor.first()
             while let (_, v) = entry {
                 consider(v)
                 if let enough, matches.count >= enough { break }
-                entry = cursor.next()
+                entry = try cursor.next()
             }
         }
         if let sortAttribute = options.sortAttribute {
@@ -120,7 +120,7 @@ extension DatabaseEnvironment {
                 return try primaryKeyCandidates(txn, schema, comparator, value)
             }
             guard schema.attributes.contains(attribute), schema.isIndexed(attribute), let id = schema.storageID,
-                let itxn = backlog.indexTxn, let db = indexes?.handle(id, attribute)
+                let itxn = backlog.indexTxn, let db = indexes?.handle(id, attribute, in: itxn)
             else { return nil }
             return try indexCandidates(itxn, db, comparator, value, backlog: backlog.isEmpty ? nil : backlog.entries(attribute))
         }
@@ -157,12 +157,12 @@ extension DatabaseEnvironment {
         let cursor = try txn.cursor(db)
         var out: [[UInt8]] = []
         /// Every primary key under index keys from `low` on while `inRange`, in index order.
-        func range(from low: [UInt8], while inRange: ([UInt8]) -> Bool) {
-            var entry = cursor.seek(low)
+        func range(from low: [UInt8], while inRange: ([UInt8]) -> Bool) throws {
+            var entry = try cursor.seek(low)
             guard let backlog else {
                 while let (k, v) = entry, inRange(k) {
                     out.append(v)
-                    entry = cursor.next()
+                    entry = try cursor.next()
                 }
                 return
             }
@@ -177,19 +177,19 @@ extension DatabaseEnvironment {
                     }
                     out.append(v)
                 }
-                entry = cursor.next()
+                entry = try cursor.next()
             }
             out += current[i...].map(\.record)
         }
         switch comparator {
         case .equals:
             guard let keys = Self.equalityKeys(value)?.map(IndexWriter.indexKey) else { return nil }
-            for key in keys { range(from: key) { $0 == key } }
+            for key in keys { try range(from: key) { $0 == key } }
         case .starts_with:
             // Only string fields match text comparators; a number value means its text.
             guard let text = value.stringValue ?? (value.doubleValue != nil ? value.text : nil),
                 !KeyCodec.isTruncated(.string(text)), let prefix = KeyCodec.encode(.string(text)).map(IndexWriter.indexKey) else { return nil }
-            range(from: prefix) { $0.starts(with: prefix) }
+            try range(from: prefix) { $0.starts(with: prefix) }
         case .greater_than, .greater_than_equal, .less_than, .less_than_equal, .between:
             // Range over one type (numbers or strings), bounded by that type's tag.
             let bound: JSON = comparator == .between ? (value.arrayValue?.first ?? value) : value
@@ -197,9 +197,9 @@ extension DatabaseEnvironment {
             let tag = boundKey[0]
             switch comparator {
             case .greater_than, .greater_than_equal, .between:
-                range(from: boundKey) { $0.first == tag }
+                try range(from: boundKey) { $0.first == tag }
             default:
-                range(from: [tag]) { $0.first == tag && $0.lexicographicallyPrecedes(boundKey + [0xFF]) }
+                try range(from: [tag]) { $0.first == tag && $0.lexicographicallyPrecedes(boundKey + [0xFF]) }
             }
         default:
             return nil

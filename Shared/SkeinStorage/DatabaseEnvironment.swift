@@ -10,6 +10,9 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     public let name: String
     /// The largest audit entry a write may produce (`ReplicationLimits.maxEntryBytes`; tests lower it).
     public var maxEntryBytes = ReplicationLimits.maxEntryBytes
+    /// Attributes one table may have (`storage.maxAttributesPerTable`): each indexed one is
+    /// an LMDB database of its own, and an environment holds a bounded number (review F15).
+    public var maxAttributes = TableSchema.defaultMaxAttributes
     public let lmdb: LMDBEnvironment
     public let schemaDB: LMDBDatabase
     public let metaDB: LMDBDatabase
@@ -84,10 +87,10 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     public func tables(_ txn: LMDBTransaction) throws -> [TableSchema] {
         let cursor = try txn.cursor(schemaDB)
         var out: [TableSchema] = []
-        var entry = cursor.first()
+        var entry = try cursor.first()
         while let (_, v) = entry {
             if let t = TableSchema(json: try JSON.parse(v)) { out.append(t) }
-            entry = cursor.next()
+            entry = try cursor.next()
         }
         return out
     }
@@ -98,7 +101,7 @@ public final class DatabaseEnvironment: @unchecked Sendable {
 
     /// A handle for reading: only handles this process already opened (see type doc).
     public func readHandle(_ txn: LMDBTransaction, _ name: String) throws -> LMDBDatabase? {
-        if let h = lmdb.cached(name) { return h }
+        if let h = lmdb.cached(name, in: txn) { return h }
         return nil
     }
 
@@ -134,12 +137,12 @@ public final class DatabaseEnvironment: @unchecked Sendable {
         let cursor = try txn.cursor(auditDB)
         var out: [AuditEntry] = []
         var bytes = 0
-        var entry = cursor.seek(KeyCodec.encodeUInt64(from))
+        var entry = try cursor.seek(KeyCodec.encodeUInt64(from))
         while let (_, v) = entry, out.count < limit {
             bytes += v.count
             if bytes > maxBytes, !out.isEmpty { break }
             if let e = AuditEntry(json: try JSON.parse(v)) { out.append(e) }
-            entry = cursor.next()
+            entry = try cursor.next()
         }
         return out
     }
@@ -176,7 +179,7 @@ public final class DatabaseEnvironment: @unchecked Sendable {
         let newest = try lastSequence(txn)
         let cursor = try txn.cursor(auditDB)
         var bytes = 0, looked = 0
-        var item = cursor.seek(KeyCodec.encodeUInt64(from))
+        var item = try cursor.seek(KeyCodec.encodeUInt64(from))
         while let (k, v) = item, looked < limit {
             let sequence = KeyCodec.decodeUInt64(k)
             if sequence != out.next {
@@ -188,14 +191,14 @@ public final class DatabaseEnvironment: @unchecked Sendable {
             if let origins, let origin = try AuditEntry.origin(ofStored: v) ?? AuditEntry(json: JSON.parse(v))?.origin,
                !origins.contains(origin) {
                 out.next = sequence + 1
-                item = cursor.next()
+                item = try cursor.next()
                 continue
             }
             bytes += v.count
             if bytes > maxBytes, !out.entries.isEmpty { break }
             out.entries.append(v)
             out.next = sequence + 1
-            item = cursor.next()
+            item = try cursor.next()
         }
         // Everything up to the newest sequence should have been there.
         let retained = try retainedFrom(txn)
@@ -206,7 +209,7 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     /// The oldest retained sequence (0 when the log is empty).
     public func oldestSequence(_ txn: LMDBTransaction) throws -> UInt64 {
         let cursor = try txn.cursor(auditDB)
-        guard let (k, _) = cursor.first() else { return 0 }
+        guard let (k, _) = try cursor.first() else { return 0 }
         return KeyCodec.decodeUInt64(k)
     }
 
@@ -224,7 +227,7 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     public func lastVersion(_ txn: LMDBTransaction) throws -> HLCTimestamp {
         var newest = try txn.get(metaDB, StorageLayout.clockKey).map { HLCTimestamp(rawValue: KeyCodec.decodeUInt64($0)) } ?? .zero
         let cursor = try txn.cursor(auditDB)
-        if let (_, v) = cursor.last(), let e = AuditEntry(json: try JSON.parse(v)), e.version > newest { newest = e.version }
+        if let (_, v) = try cursor.last(), let e = AuditEntry(json: try JSON.parse(v)), e.version > newest { newest = e.version }
         return newest
     }
 

@@ -16,10 +16,14 @@ public final class DatabaseRegistry: @unchecked Sendable {
 
     public static let systemDatabase = "system"
 
-    public init(dataDir: String, mapSize: UInt64, indexes: Bool = true) throws {
+    /// Attributes per table (`storage.maxAttributesPerTable`), given to every environment.
+    public let maxAttributes: Int
+
+    public init(dataDir: String, mapSize: UInt64, indexes: Bool = true, maxAttributes: Int = TableSchema.defaultMaxAttributes) throws {
         self.dataDir = dataDir
         self.mapSize = mapSize
         self.indexes = indexes
+        self.maxAttributes = maxAttributes
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         chmod(dataDir, 0o700)
     }
@@ -43,6 +47,7 @@ public final class DatabaseRegistry: @unchecked Sendable {
         defer { lock.unlock() }
         if let env = open[name], !env.isStale { return env }
         let env = try DatabaseEnvironment(name: name, path: path(name), mapSize: mapSize, indexes: indexes)
+        env.maxAttributes = maxAttributes
         open[name] = env
         return env
     }
@@ -73,6 +78,14 @@ public final class DatabaseRegistry: @unchecked Sendable {
         defer { lock.unlock() }
         if existed, let env = open[name], !env.isStale { return (env, false) }
         let env = try DatabaseEnvironment(name: name, path: path(name), mapSize: mapSize, indexes: indexes)
+        env.maxAttributes = maxAttributes
+        if !existed {
+            // The new directories and files outlive a power loss before the first write that
+            // is acknowledged in them (F27).
+            if indexes { try DirectorySync.sync(path(name) + "/indexes") }
+            try DirectorySync.sync(path(name))
+            try DirectorySync.sync(dataDir)
+        }
         open[name] = env
         return (env, !existed)
     }

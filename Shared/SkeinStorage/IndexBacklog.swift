@@ -163,9 +163,9 @@ extension DatabaseEnvironment {
         var writers: [String: (IndexWriter, LMDBDatabase)?] = [:]
         var removals: [String: [String: PairRun]] = [:], additions: [String: [String: PairRun]] = [:]
         let cursor = try txn.cursor(backlogDB)
-        var entry = cursor.first()
+        var entry = try cursor.first()
         while let (k, v) = entry, batch.items.count < limit {
-            entry = cursor.next()
+            entry = try cursor.next()
             guard let (name, key) = IndexBacklog.split(k) else { continue }
             if writers[name] == nil {
                 let schema = try table(txn, name)
@@ -294,10 +294,10 @@ extension DatabaseEnvironment {
         try indexes.clear()
         try lmdb.write { txn in
             let cursor = try txn.cursor(backlogDB)
-            var e = cursor.first()
+            var e = try cursor.first()
             while e != nil {
                 try cursor.deleteCurrent()
-                e = cursor.next()
+                e = try cursor.next()
             }
             for name in oldIndexes {
                 if let db = try txn.database(name, dupSort: true) { try txn.drop(db) }
@@ -309,10 +309,10 @@ extension DatabaseEnvironment {
                 }
                 guard let records = try txn.database(StorageLayout.records(schema.name)) else { continue }
                 let rc = try txn.cursor(records)
-                var r = rc.first()
+                var r = try rc.first()
                 while let (k, _) = r {
                     try txn.put(backlogDB, IndexBacklog.key(table: schema.name, record: k), [0])
-                    r = rc.next()
+                    r = try rc.next()
                 }
             }
             try txn.put(metaDB, Self.indexConfirmedKey, KeyCodec.encodeUInt64(0))
@@ -325,10 +325,10 @@ extension DatabaseEnvironment {
     func discardIndexBacklog(_ txn: LMDBTransaction, table: String) throws {
         let prefix = IndexBacklog.prefix(table)
         let cursor = try txn.cursor(backlogDB)
-        var entry = cursor.seek(prefix)
+        var entry = try cursor.seek(prefix)
         while let (k, _) = entry, k.starts(with: prefix) {
             try cursor.deleteCurrent()
-            entry = cursor.next()
+            entry = try cursor.next()
         }
     }
 
@@ -337,10 +337,10 @@ extension DatabaseEnvironment {
         let prefix = IndexBacklog.prefix(table)
         let cursor = try txn.cursor(backlogDB)
         var out: [[UInt8]] = []
-        var entry = cursor.seek(prefix)
+        var entry = try cursor.seek(prefix)
         while let (k, _) = entry, k.starts(with: prefix) {
             out.append(Array(k[prefix.count...]))
-            entry = cursor.next()
+            entry = try cursor.next()
         }
         return out
     }

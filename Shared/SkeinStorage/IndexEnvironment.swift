@@ -45,9 +45,9 @@ public final class IndexEnvironment: @unchecked Sendable {
         return CatchUpBatch.decodeKeys(bytes)
     }
 
-    /// A read handle of an index (nil: it has no entries yet).
-    func handle(_ storageID: String, _ attribute: String) -> LMDBDatabase? {
-        lmdb.cached(Self.indexName(storageID, attribute))
+    /// A handle of an index valid in `txn` (nil: it had no entries when `txn` began).
+    func handle(_ storageID: String, _ attribute: String, in txn: LMDBTransaction) -> LMDBDatabase? {
+        lmdb.cached(Self.indexName(storageID, attribute), in: txn)
     }
 
     /// Empties the environment: every index and the catch-up counter (a rebuild).

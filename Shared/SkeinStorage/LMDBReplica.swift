@@ -8,12 +8,10 @@ import SkeinReplication
 struct LMDBReplica: ReplicaStore {
     let env: DatabaseEnvironment
     let txn: LMDBTransaction
-    /// The records' bytes as received, stored as they are (nil: serialize each value).
-    var received: ReceivedRecords? = nil
 
     func table(_ name: String) throws -> LMDBReplicaTable? {
         guard let schema = try env.table(txn, name) else { return nil }
-        return try LMDBReplicaTable(txn: txn, schema: schema, backlog: env.backlogDB, received: received)
+        return try LMDBReplicaTable(txn: txn, schema: schema, backlog: env.backlogDB, maxAttributes: env.maxAttributes)
     }
 
     func createTable(_ name: String, primaryKey: String, for entry: AuditEntry) throws {
@@ -53,11 +51,14 @@ struct LMDBReplicaTable: ReplicaTable {
     private(set) var values: [[UInt8]] = []
     private(set) var previous: [[UInt8]] = []
 
-    private let received: ReceivedRecords?
+    /// A peer's records are stored whatever attributes they carry (refusing them would stop
+    /// the stream), but past this many the table learns no more of them: those are not
+    /// indexed here and searches on them scan.
+    private let maxAttributes: Int
 
-    init(txn: LMDBTransaction, schema: TableSchema, backlog: LMDBDatabase, received: ReceivedRecords? = nil) throws {
+    init(txn: LMDBTransaction, schema: TableSchema, backlog: LMDBDatabase, maxAttributes: Int = TableSchema.defaultMaxAttributes) throws {
         self.txn = txn
-        self.received = received
+        self.maxAttributes = maxAttributes
         self.schema = schema
         records = try txn.database(StorageLayout.records(schema.name), create: true)!
         tombstones = try txn.database(StorageLayout.tombstones(schema.name), create: true)!
@@ -85,17 +86,14 @@ struct LMDBReplicaTable: ReplicaTable {
         let oldJSON = stored.flatMap(StoredRecord.jsonBytes)
         switch write.change {
         case .put(let value):
-            let fields = value.objectValue ?? [:]
-            let json = received?.json(version: write.version.version, id: key).map(Array.init) ?? value.serialized()
-            try txn.put(records, key, StoredRecord.encode(version: write.version.version, origin: write.version.origin, json: json))
-            try txn.delete(tombstones, key)
-            try indexes.change(key: key, previous: oldJSON)
-            for a in fields.keys where !known.contains(a) {
-                known.insert(a)
-                schema.attributes.append(a)
-                grew = true
-            }
-            values.append(json)
+            try put(key, value.serialized(), previous: oldJSON, version: write.version)
+            learn((value.objectValue ?? [:]).keys)
+        case .putReceived(let bytes):
+            let json = Array(bytes)
+            try put(key, json, previous: oldJSON, version: write.version)
+            var names: [String] = []
+            try JSON.forEachField(in: json, where: { names.append($0); return false }) { _, _ in }
+            learn(names)
         case .delete:
             try txn.delete(records, key)
             try indexes.change(key: key, previous: oldJSON)
@@ -104,5 +102,21 @@ struct LMDBReplicaTable: ReplicaTable {
             try txn.put(tombstones, key, tomb)
         }
         previous.append(oldJSON.map(Array.init) ?? DatabaseEnvironment.nullBytes)
+    }
+
+    private mutating func put(_ key: [UInt8], _ json: [UInt8], previous oldJSON: ArraySlice<UInt8>?, version: RecordVersion) throws {
+        try txn.put(records, key, StoredRecord.encode(version: version.version, origin: version.origin, json: json))
+        try txn.delete(tombstones, key)
+        try indexes.change(key: key, previous: oldJSON)
+        values.append(json)
+    }
+
+    /// Attributes a replicated record brings that the table did not list yet.
+    private mutating func learn(_ names: some Sequence<String>) {
+        for a in names where !known.contains(a) && schema.attributes.count < maxAttributes {
+            known.insert(a)
+            schema.attributes.append(a)
+            grew = true
+        }
     }
 }

@@ -59,6 +59,17 @@ public struct TableSchema: Sendable, Equatable {
     }
 
     /// Whether `attribute` has a secondary index.
+    /// Attributes a table may have unless `storage.maxAttributesPerTable` says otherwise.
+    public static let defaultMaxAttributes = 500
+
+    /// 400 when `attributes` is more than `limit` (writes that would grow a table past it
+    /// change nothing).
+    public func checkAttributeCount(_ limit: Int, database: String) throws {
+        guard attributes.count <= limit else {
+            throw SkeinError.badRequest("table '\(database).\(name)' would have \(attributes.count) attributes, more than \(limit) (storage.maxAttributesPerTable)")
+        }
+    }
+
     public func isIndexed(_ attribute: String) -> Bool {
         attribute != primaryKey && (indexed?.contains(attribute) ?? true)
     }

@@ -158,7 +158,7 @@ extension ProcessTests {
                 }
                 #expect(try await record(a, "sk", 1) == nil, "applied although 8 s ahead")
                 #expect(paused["clock_skew_pauses"]?.intValue ?? 0 >= 1, "\(paused)")
-                let (_, metrics) = try await a.node.get("/metrics")
+                let (_, metrics) = try await a.node.get("/metrics", asAdmin: true)
                 let text = String(decoding: metrics, as: UTF8.self)
                 #expect(text.contains("skein_replication_clock_skew_paused{peer=\"node-b\",database=\"data\"} 1.0"), "\(text)")
                 // node-a's own writes are stamped with its own time (at most the allowed 3 s

@@ -177,7 +177,7 @@ extension ProcessTests {
                     return (s["refused_connections"]?.intValue ?? 0) >= 1 ? true : nil
                 }
                 // ...and in its Prometheus metrics.
-                let (code, body) = try await a.node.get("/metrics")
+                let (code, body) = try await a.node.get("/metrics", asAdmin: true)
                 let line = String(decoding: body, as: UTF8.self).split(separator: "\n")
                     .first { $0.hasPrefix("skein_replication_refused_connections_total ") }
                 #expect(code == 200 && (line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0) >= 1, "\(line ?? "no metric")")

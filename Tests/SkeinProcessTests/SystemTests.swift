@@ -80,13 +80,26 @@ extension ProcessTests {
             let node = try TestNode.shared()
             try await node.ok(["operation": "describe_all"])
             _ = try await node.post(["operation": "nope"])
-            let (status, data) = try await node.get("/metrics")
+            let (status, data) = try await node.get("/metrics", asAdmin: true)
             #expect(status == 200)
             let text = String(decoding: data, as: UTF8.self)
             #expect(text.contains("skein_requests_total"))
             #expect(text.contains("skein_requests_total{operation=\"describe_all\",status=\"200\"}"))
             #expect(text.contains("status=\"400\""))
             #expect(text.contains("skein_request_duration_seconds_count"))
+        }
+
+        /// `/metrics` names peers, databases and lag: a super user's credentials are needed
+        /// (security review F22); `/health` stays open for probes.
+        @Test func metricsNeedASuperUser() async throws {
+            let node = try TestNode.shared()
+            #expect(try await node.get("/metrics").status == 401)
+            #expect(try await node.get("/health").status == 200)
+            try await node.ok(["operation": "add_role", "role": "metrics_reader", "permission": ["super_user": false]])
+            try await node.ok(["operation": "add_user", "username": "scraper", "password": "pw-scraper", "role": "metrics_reader", "active": true])
+            #expect(try await node.get("/metrics", user: ("scraper", "pw-scraper")).status == 403)
+            try await node.ok(["operation": "drop_user", "username": "scraper"])
+            try await node.ok(["operation": "drop_role", "role": "metrics_reader"])
         }
 
         /// The metrics text must stay valid Prometheus exposition whatever a client sends as
@@ -98,7 +111,7 @@ extension ProcessTests {
             let r = try await node.post(["operation": .string(evil)])
             #expect(r.status == 400)
             _ = try await node.post(["operation": "pipe|op"])
-            let text = String(decoding: try await node.get("/metrics").body, as: UTF8.self)
+            let text = String(decoding: try await node.get("/metrics", asAdmin: true).body, as: UTF8.self)
             #expect(!text.contains("\ninjected_metric"), "a client injected a metric line")
             let sample = try Regex(#"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\.)*",?)*\})? [-+0-9.eE]+(Inf)?$"#)
             let status = try Regex(#"status="[0-9]{3}"\}"#)

@@ -280,6 +280,12 @@ final class TestNode: @unchecked Sendable {
         await signal(service, SIGKILL, timeout: 10)
     }
 
+    /// SIGSTOP (`paused: true`) or SIGCONT: a service that holds its connections but answers nothing.
+    func pause(_ service: Service, _ paused: Bool = true) {
+        guard let p = lock.withLock({ processes[service] }), p.isRunning else { return }
+        _ = Glibc.kill(p.processIdentifier, paused ? SIGSTOP : SIGCONT)
+    }
+
     @discardableResult
     private func signal(_ service: Service, _ sig: Int32, timeout: Double) async -> Int32? {
         let p = lock.withLock { processes[service] }
@@ -326,8 +332,9 @@ final class TestNode: @unchecked Sendable {
     // MARK: HTTP
 
     /// `POST /` with a JSON body as `user` (the admin by default; nil sends no credentials).
-    func post(_ body: JSON, user: String? = "", password: String? = nil, timeout: Double = 30) async throws -> (status: Int, json: JSON) {
-        var headers = ["Content-Type": "application/json"]
+    func post(_ body: JSON, user: String? = "", password: String? = nil, timeout: Double = 30,
+              headers extra: [String: String] = [:]) async throws -> (status: Int, json: JSON) {
+        var headers = extra.merging(["Content-Type": "application/json"]) { $1 }
         if let user {
             let name = user.isEmpty ? adminUser : user
             let pass = password ?? (user.isEmpty ? adminPassword : "")
@@ -351,8 +358,13 @@ final class TestNode: @unchecked Sendable {
         ["Content-Type": "application/json", "Authorization": Self.basic(adminUser, adminPassword)]
     }
 
-    func get(_ path: String, timeout: Double = 30) async throws -> (status: Int, body: Data) {
-        try await send(URLRequest(url: baseURL.appendingPathComponent(path), timeoutInterval: timeout))
+    /// `GET path`, with the admin's Basic credentials when `asAdmin`, or `user`'s.
+    func get(_ path: String, timeout: Double = 30, asAdmin: Bool = false, user: (name: String, password: String)? = nil) async throws -> (status: Int, body: Data) {
+        var request = URLRequest(url: baseURL.appendingPathComponent(path), timeoutInterval: timeout)
+        if let credentials = asAdmin ? (adminUser, adminPassword) : user {
+            request.setValue(Self.basic(credentials.0, credentials.1), forHTTPHeaderField: "Authorization")
+        }
+        return try await send(request)
     }
 
     private func send(_ request: URLRequest) async throws -> (status: Int, body: Data) {

@@ -210,11 +210,10 @@ struct SimTable: ReplicaTable {
     mutating func currentVersion(of id: JSON) throws -> RecordVersion? { records[id]?.version }
 
     mutating func store(_ write: ReplicatedWrite) throws {
-        switch write.change {
-        case .put(let v):
+        if let v = try write.change.record() {
             records[write.id] = (write.version, v)
             values.append(v)
-        case .delete:
+        } else {
             records[write.id] = (write.version, nil)
         }
     }

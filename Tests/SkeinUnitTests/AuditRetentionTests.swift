@@ -196,13 +196,13 @@ struct LogHoleTests {
             // What delete_audit_logs_before does for table cat: remove its entries only.
             let cursor = try txn.cursor(f.env.auditDB)
             var n = 0
-            var e = cursor.first()
+            var e = try cursor.first()
             while let (_, v) = e {
                 if let entry = AuditEntry(json: try JSON.parse(v)), entry.table == "cat", entry.operation == "insert", entry.timestamp < cutoff {
                     try cursor.deleteCurrent()
                     n += 1
                 }
-                e = cursor.next()
+                e = try cursor.next()
             }
             return n
         }

@@ -111,12 +111,35 @@ struct LMDBTests {
             try env.write { parent throws in
                 let child = try parent.child()
                 #expect(try child.database("ephemeral", create: true) != nil)
-                #expect(env.cached("ephemeral") != nil)
+                #expect(env.cached("ephemeral") == nil, "not published before a commit")
+                #expect(env.cached("ephemeral", in: child) != nil)
                 child.abort()
                 #expect(env.cached("ephemeral") == nil)
                 #expect(try parent.database("ephemeral") == nil)
             }
             #expect(try !namedDatabaseExists(env, "ephemeral"))
+        }
+    }
+
+    /// A handle opened in a write is visible to other transactions only once the write
+    /// committed, and only to those begun after: LMDB refuses (EINVAL) a handle that did
+    /// not exist when a transaction began, so a reader must never be handed one.
+    @Test func aNewHandleIsPublishedAtCommitToLaterTransactions() throws {
+        try withEnv { env, _ throws in
+            let before = try env.beginRead()
+            defer { before.abort() }
+            try env.write { txn throws in
+                let db = try #require(try txn.database("fresh", create: true))
+                try txn.put(db, bytes("k"), bytes("v"))
+                #expect(env.cached("fresh") == nil)
+                #expect(env.cached("fresh", in: before) == nil)
+            }
+            #expect(env.cached("fresh") != nil)
+            #expect(env.cached("fresh", in: before) == nil, "a transaction begun before the commit must not get it")
+            try env.read { txn throws in
+                let db = try #require(env.cached("fresh", in: txn))
+                #expect(try txn.get(db, bytes("k")) == bytes("v"))
+            }
         }
     }
 
@@ -147,30 +170,30 @@ struct LMDBTests {
             }
             try env.read { txn throws in
                 let c = try txn.cursor(db)
-                #expect(c.first().map { index($0.key) } == 10)
-                #expect(c.next().map { index($0.key) } == 20)
-                #expect(c.prev().map { index($0.key) } == 10)
-                #expect(c.prev() == nil)
-                #expect(c.last().map { index($0.key) } == 100)
-                #expect(c.next() == nil)
+                #expect(try c.first().map { index($0.key) } == 10)
+                #expect(try c.next().map { index($0.key) } == 20)
+                #expect(try c.prev().map { index($0.key) } == 10)
+                #expect(try c.prev() == nil)
+                #expect(try c.last().map { index($0.key) } == 100)
+                #expect(try c.next() == nil)
                 // Seek positions at the first key >= the given one.
-                let hit = c.seek(key(35))
+                let hit = try c.seek(key(35))
                 #expect(hit.map { index($0.key) } == 40)
                 #expect(hit?.value == bytes("v40"))
-                #expect(c.next().map { index($0.key) } == 50)
-                #expect(c.prev().map { index($0.key) } == 40)
-                #expect(c.prev().map { index($0.key) } == 30)
-                #expect(c.seek(key(50)).map { index($0.key) } == 50)
-                #expect(c.seek(key(101)) == nil)
-                #expect(c.seek(key(0)).map { index($0.key) } == 10)
+                #expect(try c.next().map { index($0.key) } == 50)
+                #expect(try c.prev().map { index($0.key) } == 40)
+                #expect(try c.prev().map { index($0.key) } == 30)
+                #expect(try c.seek(key(50)).map { index($0.key) } == 50)
+                #expect(try c.seek(key(101)) == nil)
+                #expect(try c.seek(key(0)).map { index($0.key) } == 10)
                 // Walk everything forward and backward.
                 var forward: [Int] = []
-                var e = c.first()
-                while let (k, _) = e { forward.append(index(k)); e = c.next() }
+                var e = try c.first()
+                while let (k, _) = e { forward.append(index(k)); e = try c.next() }
                 #expect(forward == Array(stride(from: 10, through: 100, by: 10)))
                 var backward: [Int] = []
-                e = c.last()
-                while let (k, _) = e { backward.append(index(k)); e = c.prev() }
+                e = try c.last()
+                while let (k, _) = e { backward.append(index(k)); e = try c.prev() }
                 #expect(backward == forward.reversed())
             }
         }
@@ -180,10 +203,10 @@ struct LMDBTests {
         try withEnv { env, db in
             try env.read { txn throws in
                 let c = try txn.cursor(db)
-                #expect(c.first() == nil)
-                #expect(c.last() == nil)
-                #expect(c.seek([0]) == nil)
-                #expect(c.next() == nil)
+                #expect(try c.first() == nil)
+                #expect(try c.last() == nil)
+                #expect(try c.seek([0]) == nil)
+                #expect(try c.next() == nil)
             }
         }
     }
@@ -201,20 +224,20 @@ struct LMDBTests {
             try env.read { txn throws in
                 #expect(try txn.count(db) == 6)
                 let c = try txn.cursor(db)
-                let first = c.seek(bytes("red"))
+                let first = try c.seek(bytes("red"))
                 #expect(first?.value == bytes("a"))
-                #expect(c.nextDuplicate()?.value == bytes("b"))
-                #expect(c.nextDuplicate()?.value == bytes("c"))
-                #expect(c.nextDuplicate() == nil)
+                #expect(try c.nextDuplicate()?.value == bytes("b"))
+                #expect(try c.nextDuplicate()?.value == bytes("c"))
+                #expect(try c.nextDuplicate() == nil)
                 // nextKey skips the remaining duplicates.
-                #expect(c.seek(bytes("green"))?.value == bytes("y"))
-                let n = c.nextKey()
+                #expect(try c.seek(bytes("green"))?.value == bytes("y"))
+                let n = try c.nextKey()
                 #expect(n?.key == bytes("red"))
                 #expect(n?.value == bytes("a"))
                 // Plain next walks every pair in (key, value) order.
                 var all: [String] = []
-                var e = c.first()
-                while let (k, v) = e { all.append("\(String(decoding: k, as: UTF8.self))=\(String(decoding: v, as: UTF8.self))"); e = c.next() }
+                var e = try c.first()
+                while let (k, v) = e { all.append("\(String(decoding: k, as: UTF8.self))=\(String(decoding: v, as: UTF8.self))"); e = try c.next() }
                 #expect(all == ["blue=x", "green=y", "green=z", "red=a", "red=b", "red=c"])
             }
             try env.write { txn throws in
@@ -248,13 +271,13 @@ struct LMDBTests {
             var visited: [Int] = []
             try env.write { txn throws in
                 let c = try txn.cursor(db)
-                var e = c.first()
+                var e = try c.first()
                 while let (k, _) = e {
                     let i = index(k)
                     visited.append(i)
                     if visited.count > n { break } // never loop forever on a broken cursor
                     if shouldDelete(i) { try c.deleteCurrent() }
-                    e = c.next()
+                    e = try c.next()
                 }
             }
             #expect(visited == Array(0..<n), "each entry exactly once, in order")
@@ -263,8 +286,8 @@ struct LMDBTests {
                 #expect(try txn.count(db) == kept.count)
                 let c = try txn.cursor(db)
                 var remaining: [Int] = []
-                var e = c.first()
-                while let (k, _) = e { remaining.append(index(k)); e = c.next() }
+                var e = try c.first()
+                while let (k, _) = e { remaining.append(index(k)); e = try c.next() }
                 #expect(remaining == kept)
             }
         }
@@ -378,6 +401,37 @@ struct LMDBTests {
         }
     }
 
+    /// A cursor step that fails (here: its transaction failed on a full map) throws; only
+    /// `MDB_NOTFOUND` is the end of the data (security review F19).
+    @Test func aCursorErrorIsNotTheEndOfData() throws {
+        try withTemporaryDirectory { dir in
+            let env = try LMDBEnvironment(path: dir + "/env", mapSize: 64 * 1024)
+            defer { env.close() }
+            let db = try env.write { txn throws in
+                let db = try txn.database("d", create: true)!
+                for i in 0..<3 { try txn.put(db, key(i), bytes("v")) }
+                return db
+            }
+            let txn = try env.beginWrite()
+            defer { txn.abort() }
+            let cursor = try txn.cursor(db)
+            #expect(try cursor.first()?.key == key(0))
+            var full = false
+            for i in 3..<10_000 {
+                do { try txn.put(db, key(i), [UInt8](repeating: 0, count: 100)) } catch { full = true; break }
+            }
+            #expect(full)
+            #expect(throws: LMDBError.self) { try cursor.next() }
+            #expect(throws: LMDBError.self) { try cursor.seek(key(1)) }
+            // In a healthy transaction the end of the data is nil, not an error.
+            try env.read { r throws in
+                let c = try r.cursor(db)
+                #expect(try c.seek(key(2))?.key == key(2))
+                #expect(try c.next() == nil)
+            }
+        }
+    }
+
     @Test func errorsCarryLMDBMessage() throws {
         try withTemporaryDirectory { dir in
             let env = try LMDBEnvironment(path: dir + "/env", mapSize: 64 * 1024)
@@ -401,4 +455,16 @@ func withTemporaryDirectoryAsync<T>(_ body: (String) async throws -> T) async th
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: path) }
     return try await body(path)
+}
+
+@Suite("Directory sync")
+struct DirectorySyncTests {
+    @Test func syncsADirectoryAndRefusesWhatIsNotOne() throws {
+        try withTemporaryDirectory { dir in
+            try DirectorySync.sync(dir)
+            #expect(throws: LMDBError.self) { try DirectorySync.sync(dir + "/missing") }
+            FileManager.default.createFile(atPath: dir + "/file", contents: Data())
+            #expect(throws: LMDBError.self) { try DirectorySync.sync(dir + "/file") }
+        }
+    }
 }

@@ -62,10 +62,10 @@ final class StorageFixture {
             guard let db = env.lmdb.cached(StorageLayout.records(table)) else { return [] }
             let cursor = try txn.cursor(db)
             var out: [[String: JSON]] = []
-            var e = cursor.first()
+            var e = try cursor.first()
             while let (_, v) = e {
                 if let r = StoredRecord.decode(v), let o = r.value.objectValue { out.append(o) }
-                e = cursor.next()
+                e = try cursor.next()
             }
             return out
         }
@@ -73,5 +73,12 @@ final class StorageFixture {
 
     func record(_ id: JSON, table: String = "dog") throws -> [String: JSON]? {
         try read { try env.searchByID($0, table: table, ids: [id], attributes: nil) }.first?.objectValue
+    }
+}
+
+extension IndexEnvironment {
+    /// An index's handle once published (any transaction begun from now on may use it).
+    func publishedHandle(_ storageID: String, _ attribute: String) -> LMDBDatabase? {
+        lmdb.cached(Self.indexName(storageID, attribute))
     }
 }

@@ -111,6 +111,21 @@ struct ZMQTests {
         Issue.record("client never connected")
     }
 
+    /// A started server with `handler` and a client connected to it, both stopped after `body`.
+    func withRPC<T>(service: String, timeoutMillis: Int, handler: @escaping RPCServer.Handler,
+                    _ body: (RPCServer, RPCClient) async throws -> T) async throws -> T {
+        let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
+        let server = RPCServer(endpoint: endpoint.url, logger: Self.logger, handler: handler)
+        try server.start()
+        defer { server.stop() }
+        let client = RPCClient(serviceName: service, endpoint: endpoint.url, timeoutMillis: timeoutMillis, logger: Self.logger)
+        try client.start()
+        defer { client.stop() }
+        try await waitUntilConnected(client)
+        return try await body(server, client)
+    }
+
     @Test func manyConcurrentCallsEachGetTheirOwnReply() async throws {
         let endpoint = IPCEndpoint()
         defer { endpoint.remove() }
@@ -192,29 +207,40 @@ struct ZMQTests {
         }
     }
 
-    @Test func unansweredCallTimesOutWith503() async throws {
-        let endpoint = IPCEndpoint()
-        defer { endpoint.remove() }
+    /// Sent and not answered in time: 504, the outcome unknown (it may have been applied).
+    @Test func unansweredCallTimesOutWith504() async throws {
         let seen = Locked(0)
-        let server = RPCServer(endpoint: endpoint.url, logger: Self.logger) { request, respond in
+        try await withRPC(service: "auditd", timeoutMillis: 200, handler: { request, respond in
             if request.operation == "ping" { respond(RPCReply(json: [:])) } else { seen.update { $0 += 1 } } // never answers
+        }) { _, client in
+            let started = Date()
+            do {
+                _ = try await client.call(op: "slow", body: [:])
+                Issue.record("expected a timeout")
+            } catch let error as SkeinError {
+                #expect(error == SkeinError(status: 504, "auditd did not answer within 200 ms (services.timeoutMs): the outcome is unknown"))
+            }
+            #expect(Date().timeIntervalSince(started) >= 0.19)  // not before its timeout
         }
-        try server.start()
-        defer { server.stop() }
-        let client = RPCClient(serviceName: "auditd", endpoint: endpoint.url, timeoutMillis: 200, logger: Self.logger)
-        try client.start()
-        defer { client.stop() }
-        try await waitUntilConnected(client)
-
-        let started = Date()
-        do {
-            _ = try await client.call(op: "slow", body: [:])
-            Issue.record("expected a timeout")
-        } catch {
-            #expect(error == SkeinError(status: 503, "auditd unavailable"))
-        }
-        #expect(Date().timeIntervalSince(started) >= 0.19)  // not before its timeout
         #expect(seen.get() == 1)
+    }
+
+    /// A stopping service answers what it will not handle with 503: provably not applied.
+    @Test func aServerRefusingNewRequestsAnswers503WithoutHandlingThem() async throws {
+        let handled = Locked(0)
+        try await withRPC(service: "store", timeoutMillis: 5000, handler: { request, respond in
+            if request.operation != "ping" { handled.update { $0 += 1 } }
+            respond(RPCReply(json: [:]))
+        }) { server, client in
+            server.refuseNew(service: "store")
+            do {
+                _ = try await client.call(op: "insert", body: [:])
+                Issue.record("expected 503")
+            } catch let error as SkeinError {
+                #expect(error == SkeinError(status: 503, "store is shutting down"))
+            }
+        }
+        #expect(handled.get() == 0)
     }
 
     @Test func stoppingTheClientFailsPendingCalls() async throws {
@@ -233,7 +259,7 @@ struct ZMQTests {
         }
         try await Task.sleep(for: .milliseconds(50))
         client.stop()
-        #expect(await pending.value?.status == 503)
+        #expect(await pending.value?.status == 504, "it was sent: its outcome is unknown")
         // Calls after stop fail at once.
         await #expect(throws: SkeinError.self) { try await client.call(op: "ping", body: [:]) }
     }
