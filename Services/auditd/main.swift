@@ -7,7 +7,8 @@ import SkeinStorage
 
 let config = ServiceMain.loadConfig(service: "auditd")
 HealthCheck.runIfRequested(service: "auditd", endpoint: config.auditdEndpoint, op: "audit_status")
-let logger = ServiceLogging.bootstrap(service: "auditd", logDir: config.logDir, level: config.logLevel)
+let logger = ServiceLogging.bootstrap(service: "auditd", logDir: config.logDir, level: config.logLevel,
+                                      rotateBytes: config.logRotateBytes, retain: config.logRetain)
 InstanceLock.hold("auditd", config: config, logger: logger)
 
 do {

@@ -7,12 +7,14 @@ struct LogReader {
     static let services = ["store", "auditd", "gateway", "replicator"]
 
     /// The log files of a service (`replicator` has one per region: `replicator-us.log`), or
-    /// of every service when `service` is nil.
+    /// of every service when `service` is nil, rotated ones (`store.log.1`, ...) included.
     func logFiles(service: String?) -> [String] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: logDir)) ?? []
         return files.filter { file in
-            guard file.hasSuffix(".log") else { return false }
-            let name = String(file.dropLast(4))
+            guard let dot = file.range(of: ".log") else { return false }
+            let suffix = file[dot.upperBound...]
+            guard suffix.isEmpty || (suffix.first == "." && suffix.dropFirst().allSatisfy(\.isNumber) && suffix.count > 1) else { return false }
+            let name = String(file[..<dot.lowerBound])
             if let service { return name == service || (Self.services.contains(service) && name.hasPrefix("\(service)-")) }
             return Self.services.contains { name == $0 || name.hasPrefix("\($0)-") }
         }.sorted()

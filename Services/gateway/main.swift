@@ -1,13 +1,19 @@
 import Foundation
 import Hummingbird
 import Logging
+import HummingbirdCore
+import HummingbirdTLS
 import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import UnixSignals
 import SkeinCore
 import SkeinService
 
 let config = ServiceMain.loadConfig(service: "gateway")
 HealthProbe.runIfRequested(host: config.httpHost, port: config.httpPort)
-let logger = ServiceLogging.bootstrap(service: "gateway", logDir: config.logDir, level: config.logLevel)
+let logger = ServiceLogging.bootstrap(service: "gateway", logDir: config.logDir, level: config.logLevel,
+                                      rotateBytes: config.logRotateBytes, retain: config.logRetain)
 
 let store = RPCClient(serviceName: "store", endpoint: config.storeEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
 let auditd = RPCClient(serviceName: "auditd", endpoint: config.auditdEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
@@ -119,16 +125,37 @@ let connectionLimits = ConnectionGuard.Limits(
     maxConnections: config.maxConnections, headersTimeout: .milliseconds(Int64(config.headersTimeoutMillis)),
     requestTimeout: .milliseconds(Int64(config.requestTimeoutMillis)), keepAliveTimeout: .milliseconds(Int64(config.keepAliveTimeoutMillis)))
 let openConnections = ConnectionGuard.Counter()
+let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: connectionLimits, counter: openConnections)]))
 let app = Application(
     router: router,
-    server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: connectionLimits, counter: openConnections)])),
+    server: http1,
     configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "skein"),
     onServerRunning: { _ in logger.info("gateway listening", metadata: ["url": .string("http://\(config.httpHost):\(config.httpPort)")]) },
     logger: appLogger
 )
+// HTTPS on `operationsApi.network.securePort` with the node's `tls.*` certificate: the same
+// routes, limits and connection cap.
+var services: [any Service] = [app]
+if let securePort = config.secureHTTPPort, let certificate = config.tlsCertificate, let key = config.tlsPrivateKey {
+    do {
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+        services.append(Application(
+            router: router,
+            server: try .tls(http1, tlsConfiguration: tls),
+            configuration: .init(address: .hostname(config.httpHost, port: securePort), serverName: "skein"),
+            onServerRunning: { _ in logger.info("gateway listening", metadata: ["url": .string("https://\(config.httpHost):\(securePort)")]) },
+            logger: appLogger))
+    } catch {
+        logger.critical("cannot serve HTTPS on operationsApi.network.securePort: \(error)")
+        exit(2)
+    }
+}
 let adminTask = Task { await ensureAdmin() }
 do {
-    try await app.runService()
+    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: appLogger))
+    try await group.run()
 } catch {
     logger.critical("gateway failed: \(error)")
     exit(1)

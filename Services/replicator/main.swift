@@ -5,7 +5,8 @@ import SkeinService
 
 let config = ServiceMain.loadConfig(service: "replicator")
 HealthCheck.runIfRequested(service: "replicator", endpoint: config.replicatorEndpoint, op: "replication_status")
-let logger = ServiceLogging.bootstrap(service: config.logName(service: "replicator"), logDir: config.logDir, level: config.logLevel)
+let logger = ServiceLogging.bootstrap(service: config.logName(service: "replicator"), logDir: config.logDir, level: config.logLevel,
+                                      rotateBytes: config.logRotateBytes, retain: config.logRetain)
 InstanceLock.hold(config.logName(service: "replicator"), config: config, logger: logger)
 
 let tls: PeerTLS

@@ -8,7 +8,8 @@ import SkeinZMQ
 
 let config = ServiceMain.loadConfig(service: "store")
 HealthCheck.runIfRequested(service: "store", endpoint: config.storeEndpoint, op: "store_status")
-let logger = ServiceLogging.bootstrap(service: "store", logDir: config.logDir, level: config.logLevel)
+let logger = ServiceLogging.bootstrap(service: "store", logDir: config.logDir, level: config.logLevel,
+                                      rotateBytes: config.logRotateBytes, retain: config.logRetain)
 InstanceLock.hold("store", config: config, logger: logger)
 
 do {

@@ -23,6 +23,11 @@ public struct NodeConfig: Sendable {
     public var maxBodySize: UInt64
     public var logLevel: String
     public var logDir: String
+    /// Log files rotate at this size (`logging.rotation.maxSize`, default 100M; nil when
+    /// `logging.rotation.enabled` is false), keeping `logRetain` older files
+    /// (`logging.rotation.retain`, default 10): `SERVICE.log.1` is the newest of them.
+    public var logRotateBytes: UInt64?
+    public var logRetain: Int
     public var auditLog: Bool
     public var auditRetentionSeconds: Double
     public var auditMaxSize: UInt64
@@ -72,6 +77,9 @@ public struct NodeConfig: Sendable {
     /// Open connections the gateway accepts (`operationsApi.network.maxConnections`, default
     /// 1000); the one over gets 503 and is closed.
     public var maxConnections: Int
+    /// HTTPS port of the operations API (`operationsApi.network.securePort`, Harper's key;
+    /// off when unset), served with `tls.certificate` and `tls.privateKey`.
+    public var secureHTTPPort: Int?
     /// A request's headers must arrive within this (`operationsApi.network.headersTimeout`, ms,
     /// default 10 s), its body within `operationsApi.network.timeout` (ms, default 120 s) of
     /// them, and a keep-alive connection may idle `operationsApi.network.keepAliveTimeout`
@@ -156,6 +164,9 @@ public struct NodeConfig: Sendable {
             throw ConfigError(key: "logging.level", problem: "\"\(level)\" is not one of \(Self.logLevels.joined(separator: ", "))")
         }
         logLevel = level
+        let rotate = try v.bool("logging.rotation.enabled") ?? true
+        logRotateBytes = rotate ? try v.size("logging.rotation.maxSize") ?? 100 << 20 : nil
+        logRetain = try v.positive("logging.rotation.retain") ?? 10
         logDir = try v.string("logging.root") ?? root + "/log"
         auditLog = try v.bool("logging.auditLog") ?? true
         auditRetentionSeconds = try v.duration("logging.auditRetention") ?? 3 * 86400
@@ -200,6 +211,7 @@ public struct NodeConfig: Sendable {
         clockOffsetMillis = Int64(try v.int("testing.clockOffsetMs") ?? 0)
         idempotencyWindowMillis = UInt64((try v.duration("operationsApi.idempotencyWindow") ?? 3600) * 1000)
         maxConnections = try v.positive("operationsApi.network.maxConnections") ?? 1000
+        secureHTTPPort = try v.port("operationsApi.network.securePort")
         metricsRequireAuth = try v.bool("operationsApi.metrics.requireAuth") ?? true
         headersTimeoutMillis = try v.positive("operationsApi.network.headersTimeout") ?? 10_000
         requestTimeoutMillis = try v.positive("operationsApi.network.timeout") ?? 120_000
@@ -211,6 +223,12 @@ public struct NodeConfig: Sendable {
         } else {
             let unspecified = ["0.0.0.0", "::", "*"].contains(replicationHost)
             replicationSourceAddress = !unspecified && Self.isIPAddress(replicationHost) ? replicationHost : nil
+        }
+        if secureHTTPPort != nil, tlsCertificate == nil || tlsPrivateKey == nil {
+            throw ConfigError(key: "operationsApi.network.securePort", problem: "needs tls.certificate and tls.privateKey")
+        }
+        if let secure = secureHTTPPort, secure == httpPort {
+            throw ConfigError(key: "operationsApi.network.securePort", problem: "must differ from operationsApi.network.port")
         }
         if let region = replicationRegion, !routes.isEmpty, !routes.contains(where: { $0.region == region }) {
             throw ConfigError(key: "replication.region", problem: "no route in replication.routes has region \"\(region)\"")

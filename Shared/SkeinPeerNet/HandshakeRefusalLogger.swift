@@ -1,5 +1,7 @@
+import Foundation
 import Logging
 import NIOCore
+import SkeinCore
 import NIOSSL
 import NIOTLS
 
@@ -7,14 +9,30 @@ import NIOTLS
 /// CA, or a client that would not accept ours. NIO closes such connections before any
 /// request, so nothing else would see them; the replicator's operators grep for
 /// "refused replication connection". A connection that just ended mid-handshake (a port
-/// probe) is noted at debug. Leaves the pipeline once the handshake completes.
+/// probe) is noted at debug. Leaves the pipeline once the handshake completes. The
+/// warnings are rate-limited per server (`LogRateLimit`: a flood of bad certificates must
+/// not fill the disk); a line written after some were not says how many
+/// (`refusals_not_logged`).
 final class HandshakeRefusalLogger: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
-    private let logger: Logger
+    /// The limit every connection of one server shares.
+    final class Limit: @unchecked Sendable {
+        private let lock = NSLock()
+        private var limit: LogRateLimit
+        init(_ limit: LogRateLimit = LogRateLimit()) { self.limit = limit }
+        func admit() -> Int? {
+            let now = UInt64(Date().timeIntervalSince1970 * 1000)
+            return lock.withLock { limit.admit(now: now) }
+        }
+    }
 
-    init(logger: Logger) {
+    private let logger: Logger
+    private let limit: Limit
+
+    init(logger: Logger, limit: Limit) {
         self.logger = logger
+        self.limit = limit
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -26,12 +44,15 @@ final class HandshakeRefusalLogger: ChannelInboundHandler, RemovableChannelHandl
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let failure = TLSFailure(error) {
-            let metadata: Logger.Metadata = [
+            var metadata: Logger.Metadata = [
                 "reason": .string("\(failure.error)"),
                 "remote_address": .string(UpgradedConnection.describe(context.channel.remoteAddress)),
             ]
             if failure.isRefusal {
-                logger.warning("refused replication connection", metadata: metadata)
+                if let notLogged = limit.admit() {
+                    if notLogged > 0 { metadata["refusals_not_logged"] = .string("\(notLogged)") }
+                    logger.warning("refused replication connection", metadata: metadata)
+                }
             } else {
                 logger.debug("replication connection closed during the TLS handshake", metadata: metadata)
             }

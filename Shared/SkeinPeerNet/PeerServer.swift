@@ -124,11 +124,12 @@ private struct ServerPipeline: Sendable {
     let maxMessageBytes: Int
     let pingInterval: TimeAmount
     let logger: Logger
+    let refusals = HandshakeRefusalLogger.Limit()
 
     func configure(_ channel: any Channel) throws -> PendingConnection {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(NIOSSLServerHandler(context: context))
-        try pipeline.addHandler(HandshakeRefusalLogger(logger: logger))
+        try pipeline.addHandler(HandshakeRefusalLogger(logger: logger, limit: refusals))
         let (accept, maxMessageBytes, pingInterval) = (self.accept, self.maxMessageBytes, self.pingInterval)
         let upgrader = NIOTypedWebSocketServerUpgrader<PendingConnection.Upgrade>(
             maxFrameSize: maxMessageBytes, enableAutomaticErrorHandling: false,

@@ -55,25 +55,36 @@ public struct ServiceLogHandler: LogHandler {
 }
 
 /// The file and stdout a service's log lines go to; shared by every logger in a process.
+/// The file rotates by size: at `rotateBytes` it becomes `PATH.1` (older ones move up to
+/// `PATH.retain`, the oldest beyond is deleted) and a new `PATH` starts.
 public final class LogSink: @unchecked Sendable {
     private let lock = NSLock()
-    private let file: FileHandle?
+    private let path: String?
+    private var file: FileHandle?
+    private let rotateBytes: UInt64?
+    private let retain: Int
+    private var written: UInt64 = 0
 
-    public init(path: String?) {
+    public init(path: String?, rotateBytes: UInt64? = nil, retain: Int = 10) {
+        self.path = path
+        self.rotateBytes = rotateBytes
+        self.retain = max(1, retain)
         if let path {
             // Private to the service user whatever the umask (logs name users and peers).
             let dir = (path as NSString).deletingLastPathComponent
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             chmod(dir, 0o700)
-            if !FileManager.default.fileExists(atPath: path) {
-                FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-            }
-            chmod(path, 0o600)
-            file = FileHandle(forWritingAtPath: path)
-            _ = try? file?.seekToEnd()
-        } else {
-            file = nil
+            open(path)
         }
+    }
+
+    private func open(_ path: String) {
+        if !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        chmod(path, 0o600)
+        file = FileHandle(forWritingAtPath: path)
+        written = (try? file?.seekToEnd()) ?? 0
     }
 
     func write(_ line: [UInt8]) {
@@ -82,7 +93,23 @@ public final class LogSink: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         data.withUnsafeBytes { _ = Foundation.write(1, $0.baseAddress, $0.count) }
-        if let file { try? file.write(contentsOf: data) }
+        guard let file else { return }
+        try? file.write(contentsOf: data)
+        written += UInt64(data.count)
+        if let rotateBytes, written >= rotateBytes { rotate() }
+    }
+
+    /// `PATH` → `PATH.1` → ... → `PATH.retain`; the oldest beyond goes.
+    private func rotate() {
+        guard let path else { return }
+        try? file?.close()
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: "\(path).\(retain)")
+        for n in stride(from: retain - 1, through: 1, by: -1) where fm.fileExists(atPath: "\(path).\(n)") {
+            try? fm.moveItem(atPath: "\(path).\(n)", toPath: "\(path).\(n + 1)")
+        }
+        try? fm.moveItem(atPath: path, toPath: "\(path).1")
+        open(path)
     }
 
     /// The logs' timestamp format (ISO 8601 with milliseconds, UTC); also what
@@ -103,8 +130,9 @@ public final class LogSink: @unchecked Sendable {
 
 public enum ServiceLogging {
     /// Installs the JSON handler process-wide and returns the service's logger.
-    public static func bootstrap(service: String, logDir: String?, level: String) -> Logger {
-        let sink = LogSink(path: logDir.map { "\($0)/\(service).log" })
+    /// `rotateBytes`/`retain`: `logging.rotation.maxSize`/`retain` (`LogSink`).
+    public static func bootstrap(service: String, logDir: String?, level: String, rotateBytes: UInt64? = nil, retain: Int = 10) -> Logger {
+        let sink = LogSink(path: logDir.map { "\($0)/\(service).log" }, rotateBytes: rotateBytes, retain: retain)
         let lvl = ServiceLogHandler.level(named: level)
         LoggingSystem.bootstrap { _ in ServiceLogHandler(logLevel: lvl, service: service, sink: sink) }
         return Logger(label: "skein.\(service)")

@@ -74,16 +74,24 @@ struct TestPKI {
     }
 
     static func openssl(_ arguments: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = arguments
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw NodeError("openssl \(arguments.prefix(2).joined(separator: " ")) failed: \(p.terminationStatus)") }
+        let status = try runTool("/usr/bin/openssl", arguments).status
+        guard status == 0 else { throw NodeError("openssl \(arguments.prefix(2).joined(separator: " ")) failed: \(status)") }
     }
+}
+
+/// Runs a command-line tool to its end: its exit status and standard output.
+func runTool(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = arguments
+    p.standardInput = FileHandle.nullDevice
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// A node of a replication test: its gateway-facing TestNode plus its replication port.

@@ -152,6 +152,12 @@ struct ConfigTests {
         ("timeoutMs 0", "rootPath: /r\nservices:\n  timeoutMs: 0", "services.timeoutMs"),
         ("timeoutMs text", "rootPath: /r\nservices:\n  timeoutMs: soon", "services.timeoutMs"),
         ("rootPath a list", "rootPath: [a, b]", "rootPath"),
+        ("https without tls", "rootPath: /r\noperationsApi:\n  network:\n    securePort: 9443", "operationsApi.network.securePort"),
+        ("https on the http port", "rootPath: /r\ntls:\n  certificate: /c\n  privateKey: /k\noperationsApi:\n  network:\n    securePort: 9925", "operationsApi.network.securePort"),
+        ("maxConnections 0", "rootPath: /r\noperationsApi:\n  network:\n    maxConnections: 0", "operationsApi.network.maxConnections"),
+        ("maxAttributesPerTable", "rootPath: /r\nstorage:\n  maxAttributesPerTable: -3", "storage.maxAttributesPerTable"),
+        ("rotation maxSize", "rootPath: /r\nlogging:\n  rotation:\n    maxSize: big", "logging.rotation.maxSize"),
+        ("idempotencyWindow", "rootPath: /r\noperationsApi:\n  idempotencyWindow: forever", "operationsApi.idempotencyWindow"),
         ("invalid YAML", "rootPath: /r\n  bad: [unclosed", "(file)"),
         ("top level a list", "- a\n- b", "(file)"),
     ])

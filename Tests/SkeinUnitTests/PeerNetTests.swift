@@ -204,6 +204,22 @@ struct PeerNetTests {
         }
     }
 
+    /// A flood of bad certificates is logged a bounded number of times (LogRateLimit: 10 a minute).
+    @Test func refusedHandshakesAreRateLimitedInTheLog() async throws {
+        try await withNodes { pki, _, b in
+            let foreign = try PeerNetPKI(name: "Foreign CA")
+            defer { foreign.remove() }
+            let stranger = try foreign.node("node-a").trusting(pki)
+            let logs = CapturedLogs()
+            try await withPeerServer(server(b, logger: logs.logger), handler: { _, _ in }) { port in
+                for _ in 0..<15 { _ = try? await dial(port, as: stranger) }
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            let warnings = logs.records.get().filter { $0.message == "refused replication connection" }
+            #expect(warnings.count == 10, "\(warnings.count) warnings for 15 refused handshakes")
+        }
+    }
+
     @Test func aServerCertificateWithoutTheDialledNameIsRefused() async throws {
         try await withNodes { _, a, b in
             let ran = Locked(false)
