@@ -152,6 +152,11 @@ if let securePort = config.secureHTTPPort, let certificate = config.tlsCertifica
         exit(2)
     }
 }
+// Basic credentials in clear text beyond this machine (review F17): say so at start.
+if config.secureHTTPPort == nil, !["127.0.0.1", "::1", "localhost"].contains(config.httpHost), !config.httpHost.hasPrefix("127.") {
+    logger.warning("the operations API listens on a non-loopback address without HTTPS: passwords cross the network in clear text (set operationsApi.network.securePort)",
+                   metadata: ["host": .string(config.httpHost)])
+}
 let adminTask = Task { await ensureAdmin() }
 do {
     let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: appLogger))

@@ -16,11 +16,11 @@ public struct LogRateLimit: Sendable {
     /// nil: do not write this one (it is counted). Otherwise write it, noting the returned
     /// number of lines not written since the last one written.
     public mutating func admit(now: UInt64) -> Int? {
-        if let start = windowStart, now - start < intervalMillis, written >= burst {
+        if let start = windowStart, Self.since(start, now) < intervalMillis, written >= burst {
             dropped += 1
             return nil
         }
-        if windowStart.map({ now - $0 >= intervalMillis }) ?? true {
+        if windowStart.map({ Self.since($0, now) >= intervalMillis }) ?? true {
             windowStart = now
             written = 0
         }
@@ -28,4 +28,7 @@ public struct LogRateLimit: Sendable {
         defer { dropped = 0 }
         return dropped
     }
+
+    /// Milliseconds from `then` to `now`, 0 when the clock went back.
+    static func since(_ then: UInt64, _ now: UInt64) -> UInt64 { now >= then ? now - then : 0 }
 }

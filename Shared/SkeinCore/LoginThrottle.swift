@@ -47,13 +47,16 @@ public struct LoginThrottle: Sendable {
     public var entryCount: Int { pairs.count + addresses.count }
 
     private func live(_ r: Record, _ now: UInt64) -> UInt64 {
-        now - r.lastFailure > windowMillis ? 0 : r.blockedUntil
+        Self.since(r.lastFailure, now) > windowMillis ? 0 : r.blockedUntil
     }
+
+    /// Milliseconds from `then` to `now`, 0 when the clock went back.
+    static func since(_ then: UInt64, _ now: UInt64) -> UInt64 { now >= then ? now - then : 0 }
 
     private static func note(_ table: inout [String: Record], _ key: String, limit: Int,
                              rules: (window: UInt64, maxDelay: UInt64, maxEntries: Int), now: UInt64) {
         var r = table[key] ?? Record(failures: 0, lastFailure: now, blockedUntil: 0)
-        if now - r.lastFailure > rules.window { r = Record(failures: 0, lastFailure: now, blockedUntil: 0) }
+        if since(r.lastFailure, now) > rules.window { r = Record(failures: 0, lastFailure: now, blockedUntil: 0) }
         r.failures += 1
         r.lastFailure = now
         if r.failures >= limit {

@@ -124,6 +124,9 @@ public struct NodeConfig: Sendable {
 
     public var dataDir: String { rootPath + "/database" }
 
+    /// Passwords refused for the admin unless `admin.allowDefaultPassword` is true.
+    public static let defaultPasswords: Set<String> = ["change-me", "changeme", "password", "admin", "secret", "harper"]
+
     public static let logLevels = ["trace", "debug", "info", "notice", "warn", "error", "fatal"]
 
     /// Loads and validates a YAML file, applying `environment` overrides.
@@ -196,6 +199,11 @@ public struct NodeConfig: Sendable {
         timeoutMillis = timeout
         adminUsername = try v.string("admin.username") ?? environment["HDB_ADMIN_USERNAME"]
         adminPassword = try v.string("admin.password") ?? environment["HDB_ADMIN_PASSWORD"]
+        // A well-known default would be every new node's super user password (review F16).
+        if let password = adminPassword, Self.defaultPasswords.contains(password.lowercased()),
+           try v.bool("admin.allowDefaultPassword") != true {
+            throw ConfigError(key: "admin.password", problem: "\"\(password)\" is a well-known default: choose another (HDB_ADMIN_PASSWORD, SKEIN_ADMIN_PASSWORD for docker-compose), or set admin.allowDefaultPassword: true for a throwaway development cluster")
+        }
         replicationURL = try v.string("replication.url")
         replicationPort = try v.port("replication.securePort") ?? ReplicationRoute.defaultPort
         replicationHost = try v.string("replication.host") ?? httpHost

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
@@ -62,6 +63,7 @@ public final class PeerServer: Sendable {
             bootstrap = bootstrap.serverChannelOption(ChannelOptions.Types.SocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_REUSEPORT)), value: 1)
         }
         let pipeline = ServerPipeline(context: context, accept: accept, maxMessageBytes: maxMessageBytes, pingInterval: pingInterval, logger: logger)
+        pipeline.warmUp()
         let listener = try await bootstrap.bind(host: host, port: port) { channel in
             channel.eventLoop.makeCompletedFuture { try pipeline.configure(channel) }
         }
@@ -153,6 +155,17 @@ private struct ServerPipeline: Sendable {
         let deadline = channel.eventLoop.scheduleTask(in: PeerServer.upgradeTimeout) { channel.close(promise: nil) }
         upgrade.whenComplete { _ in deadline.cancel() }
         return PendingConnection(channel: channel, upgrade: upgrade)
+    }
+
+    /// Configures a throwaway in-memory channel once, on the calling thread, before any
+    /// connection is accepted: the first connections on two event loops at the same instant
+    /// both instantiated the pipeline's generic type metadata, and Swift's runtime crashed
+    /// doing so concurrently (a replicator died with SIGSEGV in
+    /// `configureUpgradableHTTPServerPipeline`, seen twice under load on 2026-11-30).
+    func warmUp() {
+        let channel = EmbeddedChannel()
+        _ = try? configure(channel)
+        _ = try? channel.finish()
     }
 
     /// The request target without its query.

@@ -39,5 +39,14 @@ extension ProcessTests {
                 #expect(try await node.post(["operation": "describe_all"]).status == 200)
             }
         }
+
+        /// Plain HTTP on a non-loopback address is announced at start (review F17).
+        @Test func plainHTTPOffLoopbackIsAWarningAtStart() async throws {
+            try await withNode(config: ["operationsApi.network.host": "0.0.0.0"]) { node async throws in
+                #expect(try await node.post(["operation": "describe_all"]).status == 200)
+                let out = try String(contentsOfFile: node.root + "/gateway.out", encoding: .utf8)
+                #expect(out.contains("without HTTPS: passwords cross the network in clear text"), "\(out.suffix(500))")
+            }
+        }
     }
 }

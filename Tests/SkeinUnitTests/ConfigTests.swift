@@ -34,7 +34,7 @@ struct ConfigTests {
           timeoutMs: 2500
         admin:
           username: root
-          password: secret
+          password: s3cret-pw
         """
 
     @Test func fullConfiguration() throws {
@@ -59,7 +59,7 @@ struct ConfigTests {
         #expect(c.auditdEndpoint == "ipc:///tmp/skein-run/a.sock")
         #expect(c.timeoutMillis == 2500)
         #expect(c.adminUsername == "root")
-        #expect(c.adminPassword == "secret")
+        #expect(c.adminPassword == "s3cret-pw")
     }
 
     @Test func defaultsWithOnlyRootPath() throws {
@@ -158,11 +158,21 @@ struct ConfigTests {
         ("maxAttributesPerTable", "rootPath: /r\nstorage:\n  maxAttributesPerTable: -3", "storage.maxAttributesPerTable"),
         ("rotation maxSize", "rootPath: /r\nlogging:\n  rotation:\n    maxSize: big", "logging.rotation.maxSize"),
         ("idempotencyWindow", "rootPath: /r\noperationsApi:\n  idempotencyWindow: forever", "operationsApi.idempotencyWindow"),
+        ("default admin password", "rootPath: /r\nadmin:\n  username: admin\n  password: change-me", "admin.password"),
         ("invalid YAML", "rootPath: /r\n  bad: [unclosed", "(file)"),
         ("top level a list", "- a\n- b", "(file)"),
     ])
     func errorsNameTheKey(name: String, yaml: String, key: String) {
         expectConfigError(key: key, name) { try NodeConfig.parse(yaml: yaml) }
+    }
+
+    /// A well-known default password is accepted only with the development flag, and the
+    /// environment's is checked like the file's.
+    @Test func aDefaultAdminPasswordNeedsTheDevelopmentFlag() throws {
+        let c = try NodeConfig.parse(yaml: "rootPath: /r\nadmin:\n  password: change-me\n  allowDefaultPassword: true")
+        #expect(c.adminPassword == "change-me")
+        expectConfigError(key: "admin.password") { try NodeConfig.parse(yaml: "rootPath: /r", environment: ["HDB_ADMIN_PASSWORD": "Password"]) }
+        #expect(try NodeConfig.parse(yaml: "rootPath: /r", environment: ["HDB_ADMIN_PASSWORD": "a-long-secret"]).adminPassword == "a-long-secret")
     }
 
     @Test func errorDescriptionMentionsKeyAndProblem() {
