@@ -1,4 +1,5 @@
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
@@ -23,6 +24,7 @@ public enum PeerDialer {
                                sourceAddress: String?,
                                tls: TLSConfiguration, maxMessageBytes: Int = 64 << 20,
                                pingInterval: TimeAmount = .seconds(15), connectTimeout: TimeAmount = .seconds(10)) async throws -> PeerSocket {
+        _ = Self.warmUp
         let context = try NIOSSLContext(configuration: tls)
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(connectTimeout)
         if let sourceAddress {
@@ -64,6 +66,17 @@ public enum PeerDialer {
             throw PeerNetError.upgradeRefused(status: observation.status ?? 0, path: path)
         }
     }
+
+    /// The client pipeline configured once on a throwaway in-memory channel, on the first
+    /// caller's thread, before any dial: as on the server side (`ServerPipeline.warmUp`),
+    /// Swift's runtime crashed when two event loops instantiated the pipeline's generic
+    /// metadata at the same instant.
+    private static let warmUp: Void = {
+        let channel = EmbeddedChannel()
+        let request = Request(port: 1, path: "/", serverName: "warm-up", maxMessageBytes: 1 << 16, pingInterval: .seconds(15))
+        _ = try? request.configure(channel, observation: DialObservation())
+        _ = try? channel.finish()
+    }()
 
     enum DialResult: Sendable {
         case upgraded(UpgradedConnection)

@@ -26,14 +26,21 @@ public final class DatabaseRegistry: @unchecked Sendable {
         self.maxAttributes = maxAttributes
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         chmod(dataDir, 0o700)
+        // What a drop cut short (a crash between its rename and its removal) goes now.
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: dataDir)) ?? [] where entry.hasPrefix(Self.droppedPrefix) {
+            try? FileManager.default.removeItem(atPath: dataDir + "/" + entry)
+        }
     }
+
+    /// A dropped database's directory is renamed to this prefix first, then removed.
+    static let droppedPrefix = ".dropped-"
 
     func path(_ name: String) -> String { dataDir + "/" + name }
 
     /// Names of the databases on disk, sorted.
     public func names() -> [String] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: dataDir)) ?? []
-        return entries.filter { FileManager.default.fileExists(atPath: path($0) + "/data.mdb") }.sorted()
+        return entries.filter { StorageLayout.isValidName($0) && FileManager.default.fileExists(atPath: path($0) + "/data.mdb") }.sorted()
     }
 
     public func exists(_ name: String) -> Bool {
@@ -46,6 +53,8 @@ public final class DatabaseRegistry: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let env = open[name], !env.isStale { return env }
+        // Dropped meanwhile: opening would create its files again.
+        guard exists(name) else { return nil }
         let env = try DatabaseEnvironment(name: name, path: path(name), mapSize: mapSize, indexes: indexes)
         env.maxAttributes = maxAttributes
         open[name] = env
@@ -93,10 +102,19 @@ public final class DatabaseRegistry: @unchecked Sendable {
     /// Forgets and deletes a database. Readers still holding the environment finish
     /// safely: LMDB's files stay mapped until the last reference closes them.
     public func drop(_ name: String) throws {
+        // Renamed under the lock, so no reader re-opens (and re-creates) it while its files
+        // are being removed (a search polling the database during a replicated drop did).
+        let trash = dataDir + "/" + Self.droppedPrefix + name + "-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         lock.lock()
         open[name] = nil
+        do {
+            try FileManager.default.moveItem(atPath: path(name), toPath: trash)
+        } catch {
+            lock.unlock()
+            throw error
+        }
         lock.unlock()
-        try FileManager.default.removeItem(atPath: path(name))
+        try FileManager.default.removeItem(atPath: trash)
     }
 
     public func closeAll() {
