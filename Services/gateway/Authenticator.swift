@@ -35,13 +35,17 @@ struct LoginRefused: Error {
 /// re-read from the store at most once a second (and at once after a user change through
 /// this gateway). Both caches are bounded. Unknown users cost a bcrypt run like known ones
 /// (no user enumeration by timing); failures are throttled per client address and user
-/// (`LoginThrottle`); at most `maxConcurrentChecks` bcrypt runs at once.
+/// (`LoginThrottle`); at most `maxConcurrentChecks` bcrypt runs at once, the same
+/// credentials arriving together sharing one.
 actor Authenticator {
     let store: RPCClient
     private var users: [String: (user: JSON, fetched: Date)] = [:]
     private var verified: [String: (digest: [UInt8], hash: String)] = [:]
     private var throttle = LoginThrottle()
     private var checksInFlight = 0
+    /// Checks under way, by user and password digest: the same credentials arriving at once
+    /// (many clients of one service starting together) share one bcrypt run.
+    private var pending: [[UInt8]: Task<Bool, Never>] = [:]
     private let digestKey = SymmetricKey(size: .bits256)
     static let userTTL: TimeInterval = 1
     static let bcryptCost: UInt8 = 10
@@ -69,12 +73,21 @@ actor Authenticator {
         if let user, let hash, let v = verified[username], v.hash == hash, Self.constantTimeEqual(v.digest, digest) {
             return Self.makeUser(username, user)
         }
-        guard checksInFlight < Self.maxConcurrentChecks else {
-            throw LoginRefused(error: .unavailable("too many logins in progress"), retryAfterSeconds: 1)
+        let key = Array(username.utf8) + [0] + digest + Array((hash ?? "").utf8)
+        let ok: Bool
+        if let shared = pending[key] {
+            ok = await shared.value
+        } else {
+            guard checksInFlight < Self.maxConcurrentChecks else {
+                throw LoginRefused(error: .unavailable("too many logins in progress"), retryAfterSeconds: 1)
+            }
+            checksInFlight += 1
+            let check = Task { await Self.verifyOffPool(password, hash ?? Self.dummyHash) && hash != nil }
+            pending[key] = check
+            ok = await check.value
+            pending[key] = nil
+            checksInFlight -= 1
         }
-        checksInFlight += 1
-        let ok = await Self.verifyOffPool(password, hash ?? Self.dummyHash) && hash != nil
-        checksInFlight -= 1
         guard ok, let user, let hash else {
             throttle.failed(address: address, username: username, now: ServiceMain.nowMillis())
             throw SkeinError.unauthorized("Login failed")

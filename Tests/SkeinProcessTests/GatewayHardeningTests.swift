@@ -73,6 +73,23 @@ extension ProcessTests {
             }
         }
 
+        /// Many clients with the same valid credentials at once (nothing cached yet) all get in:
+        /// they share one password check instead of running into the cap on checks.
+        @Test func clientsStartingTogetherShareOnePasswordCheck() async throws {
+            try await withNode { node in
+                try await node.ok(["operation": "add_user", "username": "svc", "password": "svc-pass-1", "role": "super_user", "active": true])
+                let statuses = await withTaskGroup(of: Int.self) { group in
+                    for _ in 0..<16 {
+                        group.addTask { (try? await node.post(["operation": "describe_all"], user: "svc", password: "svc-pass-1").status) ?? -1 }
+                    }
+                    var all: [Int] = []
+                    for await s in group { all.append(s) }
+                    return all
+                }
+                #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
+            }
+        }
+
         @Test func slowAndIdleConnectionsAreCutOff() async throws {
             try await withNode(config: ["operationsApi.network.headersTimeout": "1500", "operationsApi.network.keepAliveTimeout": "1500"]) { node in
                 // One byte of headers every 200 ms: the headers never finish within 1.5 s.
