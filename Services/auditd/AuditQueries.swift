@@ -1,6 +1,7 @@
 import Foundation
 import SkeinCore
 import SkeinLMDB
+import SkeinService
 import SkeinStorage
 
 /// `read_audit_log` and `delete_audit_logs_before`, over one database's log.
@@ -13,7 +14,10 @@ struct AuditQueries {
         return env
     }
 
-    func read(_ req: OperationRequest) throws -> JSON {
+    /// With `page`, at most a page of entries per call (docs/INTERFACES.md §5 "Paged
+    /// results"); the `more` token is where the next page starts and how many entries the
+    /// caller's `limit` still allows, so nothing is kept between pages.
+    func read(_ req: OperationRequest, page: PageRequest? = nil) throws -> RPCReply {
         let env = try database(req)
         let table = try req.table()
         let limit = try req.int("limit")
@@ -42,23 +46,53 @@ struct AuditQueries {
         case let other?:
             throw SkeinError.badRequest("'search_type' must be timestamp, username or hash_value, not '\(other)'")
         }
+        var from: UInt64 = 0
+        var remaining = limit
+        if let token = page?.continuation {
+            guard let position = Self.position(token) else { throw SkeinError.badRequest("malformed audit log page token '\(token)'") }
+            (from, remaining) = position
+            if page?.cancel == true { return RPCReply(json: []) }
+        }
+        let maxRows = page?.rows ?? .max, maxBytes = page?.bytes ?? .max
         return try env.lmdb.read { txn in
-            guard try env.table(txn, table) != nil || tableWasKnown(txn, env, table) else {
+            if from == 0, try env.table(txn, table) == nil, try !tableWasKnown(txn, env, table) {
                 throw SkeinError.notFound("Table '\(env.name).\(table)' does not exist")
             }
             let cursor = try txn.cursor(env.auditDB)
             var out: [JSON] = []
-            var entry = try cursor.first()
-            while let (_, v) = entry {
-                if let limit, out.count >= limit { break }
+            var bytes = 0
+            var entry = try cursor.seek(KeyCodec.encodeUInt64(from))
+            while let (k, v) = entry {
+                if let remaining, out.count >= remaining { break }
+                if out.count >= maxRows || bytes >= maxBytes {
+                    let token = Self.token(from: KeyCodec.decodeUInt64(k), remaining: remaining.map { $0 - out.count })
+                    return RPCReply(status: 200, body: JSON.array(out).serialized(), more: token)
+                }
                 if let e = AuditEntry(json: try JSON.parse(v)), e.table == table {
                     if let endTime, e.timestamp > endTime { break }
-                    if filter(e) { out.append(e.harperShape) }
+                    if filter(e) {
+                        out.append(e.harperShape)
+                        bytes += v.count
+                    }
                 }
                 entry = try cursor.next()
             }
-            return .array(out)
+            return RPCReply(json: .array(out))
         }
+    }
+
+    /// A page token: the sequence the next page starts at, and the entries `limit` still
+    /// allows (`-` for no limit).
+    static func token(from sequence: UInt64, remaining: Int?) -> String {
+        "\(sequence)/\(remaining.map(String.init) ?? "-")"
+    }
+
+    static func position(_ token: String) -> (UInt64, Int?)? {
+        let parts = token.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let sequence = UInt64(parts[0]), sequence > 0 else { return nil }
+        if parts[1] == "-" { return (sequence, nil) }
+        guard let remaining = Int(parts[1]), remaining >= 0 else { return nil }
+        return (sequence, remaining)
     }
 
     /// A dropped table's history stays readable while its entries are retained.

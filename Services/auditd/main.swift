@@ -45,8 +45,11 @@ do {
                     respond(RPCReply(status: 200, body: try stream.read(req)))
                     return
                 }
+                if request.operation == "read_audit_log" {
+                    respond(try queries.read(req, page: PageRequest(header: request.header)))
+                    return
+                }
                 switch request.operation {
-                case "read_audit_log": result = try queries.read(req)
                 case "delete_audit_logs_before": result = try queries.deleteBefore(req)
                 case "audit_hold":
                     let database = try req.database(), peer = try req.requiredString("peer")

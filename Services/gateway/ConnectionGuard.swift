@@ -6,7 +6,8 @@ import NIOHTTPTypes
 /// Per-connection limits of the operations API, in the channel pipeline after HTTP
 /// decoding: a cap on open connections (the connection over it gets one 503 and is
 /// closed), a time limit for a request's headers (a slow client sending a byte a second is
-/// cut off), for its body, and for an idle keep-alive connection.
+/// cut off), for its body, for an idle keep-alive connection, and for a response the client
+/// stopped reading (a long result streams only as fast as the client takes it).
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -34,6 +35,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var counted = false
     private var refusing = false
     private var timer: Scheduled<Void>?
+    private var stalled: Scheduled<Void>?
 
     init(limits: Limits, counter: Counter) {
         self.limits = limits
@@ -48,6 +50,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
+        stalled?.cancel()
         if counted { counter.release() }
         counted = false
     }
@@ -68,6 +71,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             timer?.cancel()
         }
         context.fireChannelRead(data)
+    }
+
+    /// A client that takes nothing of a response for the request time limit is cut off.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        stalled?.cancel()
+        stalled = nil
+        if !context.channel.isWritable {
+            let channel = context.channel
+            stalled = context.eventLoop.scheduleTask(in: limits.requestTimeout) { channel.close(promise: nil) }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -1,5 +1,6 @@
 import Foundation
 import SkeinCore
+import SkeinService
 
 /// `read_log`: reads the services' JSON-lines log files of this node and filters them.
 struct LogReader {
@@ -35,20 +36,30 @@ struct LogReader {
         if let wanted, !Self.services.contains(wanted), !Self.services.contains(where: { wanted.hasPrefix("\($0)-") }) {
             throw SkeinError.badRequest("'service' must be one of \(Self.services.joined(separator: ", ")) (or replicator-REGION)")
         }
-        var lines: [(String, JSON)] = []
-        for file in logFiles(service: wanted) {
-            guard let data = FileManager.default.contents(atPath: "\(logDir)/\(file)") else { continue }
-            for line in data.split(separator: 0x0A) {
-                guard let entry = try? JSON.parse(line), let ts = entry["timestamp"]?.stringValue else { continue }
-                if let level, entry["level"]?.stringValue != level { continue }
-                if let from, ts < from { continue }
-                if let until, ts > until { continue }
-                lines.append((ts, entry))
-            }
+        guard limit <= Self.maxLimit else {
+            throw SkeinError.badRequest("'limit' must be at most \(Self.maxLimit) (read further with 'start')")
         }
-        lines.sort { order == "asc" ? $0.0 < $1.0 : $0.0 > $1.0 }
-        return .array(lines.dropFirst(start).prefix(limit).map(\.1))
+        // Merged newest or oldest first, a line per file at a time: memory is the page asked for.
+        let newestFirst = order == "desc"
+        var merge = LogMerge<JSON>(paths: logFiles(service: wanted).map { "\(logDir)/\($0)" }, newestFirst: newestFirst) { bytes in
+            guard let entry = try? JSON.parse(bytes), let ts = entry["timestamp"]?.stringValue else { return nil }
+            if let level, entry["level"]?.stringValue != level { return nil }
+            return (ts, entry)
+        }
+        var out: [JSON] = []
+        var skipped = 0
+        while out.count < limit, let entry = merge.next() {
+            let ts = entry["timestamp"]?.stringValue ?? ""
+            if let from, ts < from { if newestFirst { break } else { continue } }
+            if let until, ts > until { if newestFirst { continue } else { break } }
+            if skipped < start { skipped += 1; continue }
+            out.append(entry)
+        }
+        return .array(out)
     }
+
+    /// The most lines one `read_log` returns; more are read page by page with `start`.
+    static let maxLimit = 10_000
 
     /// `from`/`until` as ISO-8601 text (compared as text, like the log's own timestamps) or
     /// epoch milliseconds.

@@ -46,6 +46,8 @@ enum OperationCatalog {
         return e
     }()
 
+    /// Operations whose results the store or auditd hand out in pages (`PagedResult`).
+    static let pagedOperations: Set<String> = ["search_by_id", "search_by_hash", "search_by_value", "search_by_conditions", "read_audit_log"]
     /// Operations that change users: the gateway hashes their password before forwarding.
     static let passwordOperations: Set<String> = ["add_user", "alter_user"]
     /// Operations after which cached users must be forgotten.

@@ -22,6 +22,8 @@ struct OperationsHandler: Sendable {
         var operation: String
         /// `Retry-After` (seconds) for 429 and 503 answers that know when to come back.
         var retryAfter: Int? = nil
+        /// Set when `body` is only the first page of a longer result.
+        var paged: PagedResult? = nil
 
         init(status: Int, body: [UInt8], operation: String, retryAfter: Int? = nil) {
             self.status = status
@@ -68,7 +70,12 @@ struct OperationsHandler: Sendable {
             }
             try authorize(user, entry.requirement, req, op)
             let reply = try await dispatch(op, entry.target, req, body, user, idempotency: idempotency)
-            return Outcome(status: reply.status, body: reply.body, operation: operation)
+            var outcome = Outcome(status: reply.status, body: reply.body, operation: operation)
+            if let more = reply.more, reply.status == 200 {
+                outcome.paged = PagedResult(client: entry.target == .auditd ? auditd : store, header: header(op, user),
+                                            body: body, firstPage: reply.body, more: more)
+            }
+            return outcome
         } catch let error as SkeinError {
             return Outcome(status: error.status, body: error.body.serialized(), operation: operation)
         } catch {
@@ -108,9 +115,16 @@ struct OperationsHandler: Sendable {
         }
     }
 
+    /// Who asks and what: the header of every request forwarded for a client.
+    func header(_ op: String, _ user: AuthenticatedUser) -> JSON {
+        ["op": .string(op), "user": .string(user.username), "role": .string(user.role)]
+    }
+
     func call(_ client: RPCClient, _ op: String, _ body: [UInt8], _ user: AuthenticatedUser,
               idempotency: (key: String, hash: UInt64)? = nil) async throws -> RPCReply {
-        var header: JSON = ["op": .string(op), "user": .string(user.username), "role": .string(user.role)]
+        var header = header(op, user)
+        // A long result comes in pages (`PagedResult` streams the rest).
+        if OperationCatalog.pagedOperations.contains(op) { header = PageRequest().adding(to: header) }
         if let idempotency {
             header = header.adding("idempotency_key", .string(idempotency.key)).adding("request_hash", .string(String(idempotency.hash)))
         }

@@ -66,6 +66,7 @@ router.post("/") { request, context -> Response in
     }
     metrics.recordRequest(operation: outcome.operation, status: outcome.status, seconds: Date().timeIntervalSince(started))
     var response = jsonResponse(outcome.status, outcome.body)
+    if let paged = outcome.paged { response.body = paged.responseBody }
     if let retryAfter = outcome.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
     if outcome.status == 401 || outcome.status == 429 { response.headers[.connection] = "close" }
     return response

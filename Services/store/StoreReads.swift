@@ -26,12 +26,32 @@ struct StoreReads {
             let env = try database(try req.database())
             let name = try req.table()
             return try env.lmdb.read { txn in try env.describe(txn, try env.requireTable(txn, name)) }
+        case "search_by_id", "search_by_hash", "search_by_value", "search_by_conditions":
+            guard let search = try searchPlan(op, req) else { return nil }
+            return .array(try search.env.lmdb.read { txn in
+                var cursor = try search.plan(txn)
+                return try cursor.next(env: search.env, txn: txn)
+            })
+        default:
+            return nil
+        }
+    }
+
+    /// The operations whose results can be read page by page (`ResultPages`).
+    static let pagedOperations: Set = ["search_by_id", "search_by_hash", "search_by_value", "search_by_conditions"]
+
+    typealias SearchPlan = (env: DatabaseEnvironment, plan: (LMDBTransaction) throws -> SearchCursor)
+
+    /// A search's database and how to plan it in a read transaction (the request is
+    /// validated here, before any transaction).
+    func searchPlan(_ op: String, _ req: OperationRequest) throws -> SearchPlan? {
+        switch op {
         case "search_by_id", "search_by_hash":
             let env = try database(try req.database())
             let table = try req.table()
             let ids = try req.requiredArray("ids", aliases: ["hash_values"])
             let attributes = try req.attributes()
-            return .array(try env.lmdb.read { try env.searchByID($0, table: table, ids: ids, attributes: attributes) })
+            return (env, { try SearchCursor(env: env, txn: $0, table: table, ids: ids, attributes: attributes) })
         case "search_by_value":
             let env = try database(try req.database())
             let table = try req.table()
@@ -45,7 +65,7 @@ struct StoreReads {
             options.limit = try nonNegative(req, "limit")
             options.offset = try nonNegative(req, "offset") ?? 0
             let condition = SearchCondition.byValue(attribute: attribute, value: value)
-            return .array(try env.lmdb.read { try env.search($0, table: table, condition: condition, options: options) })
+            return (env, { try SearchCursor(env: env, txn: $0, table: table, condition: condition, options: options) })
         case "search_by_conditions":
             let env = try database(try req.database())
             let table = try req.table()
@@ -66,7 +86,7 @@ struct StoreReads {
                 }
             }
             let condition = SearchCondition.group(op, children)
-            return .array(try env.lmdb.read { try env.search($0, table: table, condition: condition, options: options) })
+            return (env, { try SearchCursor(env: env, txn: $0, table: table, condition: condition, options: options) })
         default:
             return nil
         }

@@ -15,6 +15,7 @@ final class StoreService: @unchecked Sendable {
     let reads: StoreReads
     let writes: StoreWrites
     let system: SystemTables
+    let pages: ResultPages
     let readQueue = DispatchQueue(label: "store.reads", attributes: .concurrent)
     let startedAt = Date()
 
@@ -26,11 +27,17 @@ final class StoreService: @unchecked Sendable {
         reads = StoreReads(registry: registry)
         writes = StoreWrites(registry: registry)
         system = SystemTables(registry: registry)
+        pages = ResultPages(registry: registry)
     }
 
     func handle(_ request: RPCRequest, respond: @escaping @Sendable (RPCReply) -> Void) {
         readQueue.async { [self] in
             do {
+                let page = PageRequest(header: request.header)
+                if let page, let token = page.continuation {
+                    respond(try pages.next(token: token, user: request.user, page: page))
+                    return
+                }
                 // A peer's batch: its records stay the bytes they came in (`ReceivedBatch`).
                 let batch = request.operation == "replication_apply" ? try ReceivedBatch(bytes: request.body) : nil
                 let req = try batch.map { OperationRequest(body: $0.fields) } ?? OperationRequest(bytes: request.body)
@@ -45,6 +52,10 @@ final class StoreService: @unchecked Sendable {
                     job.idempotency = try Self.idempotencyKey(request)
                     job.bytes = request.body.count
                     writer.submit(job)
+                    return
+                }
+                if let page, StoreReads.pagedOperations.contains(op), let search = try reads.searchPlan(op, req) {
+                    respond(try pages.first(search, user: request.user, page: page))
                     return
                 }
                 respond(RPCReply(json: try read(op, req)))
@@ -111,6 +122,7 @@ final class StoreService: @unchecked Sendable {
             return [
                 "status": "ok", "node": .string(config.nodeName), "databases": JSON(registry.names()),
                 "commits": JSON(s.commits), "writes": JSON(s.jobs), "largest_group": JSON(s.largestGroup),
+                "open_result_cursors": JSON(pages.openCount),
                 "uptime_seconds": .number(Date().timeIntervalSince(startedAt).rounded()),
             ]
         default:

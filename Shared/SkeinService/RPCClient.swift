@@ -158,8 +158,8 @@ public final class RPCClient: @unchecked Sendable {
                 while let frames = try socket.receive(dontWait: true) {
                     guard frames.count == 3 else { continue }
                     let id = KeyCodec.decodeUInt64(frames[0])
-                    let status = (try? JSON.parse(frames[1]))?["status"]?.intValue ?? 500
-                    finish(id, .success(RPCReply(status: status, body: frames[2])))
+                    let header = try? JSON.parse(frames[1])
+                    finish(id, .success(RPCReply(status: header?["status"]?.intValue ?? 500, body: frames[2], more: header?["more"]?.stringValue)))
                 }
             } catch {
                 logger.error("rpc client loop: \(error)")

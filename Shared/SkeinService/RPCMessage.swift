@@ -20,14 +20,26 @@ public struct RPCRequest: Sendable {
 }
 
 /// A reply: an HTTP-like status and a JSON body (`{"error": ...}` when status >= 400).
-/// On the wire: `[request id][{"status": N}][body JSON bytes]`.
+/// On the wire: `[request id][{"status": N, "more": TOKEN}][body JSON bytes]`.
 public struct RPCReply: Sendable {
     public var status: Int
     public var body: [UInt8]
+    /// A paged result (docs/INTERFACES.md §5 "Paged results"): the body is one page, a JSON
+    /// array, and more rows follow when the same operation is asked again with header
+    /// `continue: more`.
+    public var more: String?
 
-    public init(status: Int, body: [UInt8]) {
+    public init(status: Int, body: [UInt8], more: String? = nil) {
         self.status = status
         self.body = body
+        self.more = more
+    }
+
+    /// The header frame.
+    public var header: [UInt8] {
+        var h: JSON = ["status": JSON(status)]
+        if let more { h = h.adding("more", .string(more)) }
+        return h.serialized()
     }
 
     public init(status: Int = 200, json: JSON) {

@@ -73,7 +73,7 @@ public final class RPCServer: @unchecked Sendable {
                 // (not applied) rather than none; replies must still leave: linger on close.
                 let answer = dispatchLock.withLock { self.refusal } ?? SkeinError.unavailable("service is shutting down")
                 while let frames = try? socket.receive(dontWait: true), frames.count == 4 {
-                    try? socket.send([frames[0], frames[1], Self.statusHeader(answer.status), answer.body.serialized()], dontWait: true)
+                    try? socket.send(Self.frames(frames[0], frames[1], RPCReply(error: answer)), dontWait: true)
                 }
                 try? socket.setOption(ZMQ_LINGER_OPTION, 2000)
                 return
@@ -102,7 +102,7 @@ public final class RPCServer: @unchecked Sendable {
         let identity = frames[0], requestID = frames[1]
         let header: JSON
         do { header = try JSON.parse(frames[2]) } catch {
-            enqueue([identity, requestID, Self.statusHeader(400), SkeinError.badRequest("malformed request header").body.serialized()])
+            enqueue(Self.frames(identity, requestID, RPCReply(error: .badRequest("malformed request header"))))
             return
         }
         let request = RPCRequest(header: header, body: frames[3])
@@ -110,14 +110,17 @@ public final class RPCServer: @unchecked Sendable {
             if let refusal { return refusal }
             // Handlers only queue the work (a reply may come from any thread, later).
             handler(request) { [weak self] reply in
-                self?.enqueue([identity, requestID, Self.statusHeader(reply.status), reply.body])
+                self?.enqueue(Self.frames(identity, requestID, reply))
             }
             return nil
         }
-        if let refused { enqueue([identity, requestID, Self.statusHeader(refused.status), refused.body.serialized()]) }
+        if let refused { enqueue(Self.frames(identity, requestID, RPCReply(error: refused))) }
     }
 
-    static func statusHeader(_ status: Int) -> [UInt8] { Array("{\"status\":\(status)}".utf8) }
+    /// A reply on the wire: `[identity][request id][header][body]`.
+    static func frames(_ identity: [UInt8], _ requestID: [UInt8], _ reply: RPCReply) -> [[UInt8]] {
+        [identity, requestID, reply.header, reply.body]
+    }
 }
 
 let ZMQ_LINGER_OPTION: Int32 = 17

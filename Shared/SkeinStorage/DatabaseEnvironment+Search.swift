@@ -21,14 +21,8 @@ extension DatabaseEnvironment {
     }
 
     public func searchByID(_ txn: LMDBTransaction, table name: String, ids: [JSON], attributes: [String]?) throws -> [JSON] {
-        _ = try requireTable(txn, name)
-        guard let db = try readHandle(txn, StorageLayout.records(name)) else { return [] }
-        var out: [JSON] = []
-        for id in ids {
-            guard let key = KeyCodec.encode(id), let bytes = try txn.get(db, key), let r = StoredRecord.decode(bytes) else { continue }
-            out.append(Self.project(r.value, attributes))
-        }
-        return out
+        var cursor = try SearchCursor(env: self, txn: txn, table: name, ids: ids, attributes: attributes)
+        return try cursor.next(env: self, txn: txn)
     }
 
     public struct SearchOptions: Sendable {
@@ -40,40 +34,10 @@ extension DatabaseEnvironment {
         public init() {}
     }
 
+    /// The whole result at once; `SearchCursor` reads it page by page.
     public func search(_ txn: LMDBTransaction, table name: String, condition: SearchCondition, options: SearchOptions) throws -> [JSON] {
-        let schema = try requireTable(txn, name)
-        guard let recordsDB = try readHandle(txn, StorageLayout.records(name)) else { return [] }
-        var matches: [[String: JSON]] = []
-        // Without a sort, stop as soon as offset+limit records matched.
-        let enough = options.sortAttribute == nil ? options.limit.map { $0 + options.offset } : nil
-        func consider(_ bytes: [UInt8]) {
-            guard let r = StoredRecord.decode(bytes), case .object(let fields) = r.value, condition.matches(fields) else { return }
-            matches.append(fields)
-        }
-        if let keys = try candidates(txn, schema, condition, backlog: BacklogView(env: self, txn: txn, table: name)) {
-            var seen = Set<[UInt8]>()
-            for key in keys where seen.insert(key).inserted {
-                if let bytes = try txn.get(recordsDB, key) { consider(bytes) }
-                if let enough, matches.count >= enough { break }
-            }
-        } else {
-            let cursor = try txn.cursor(recordsDB)
-            var entry = try cursor.first()
-            while let (_, v) = entry {
-                consider(v)
-                if let enough, matches.count >= enough { break }
-                entry = try cursor.next()
-            }
-        }
-        if let sortAttribute = options.sortAttribute {
-            matches.sort { a, b in
-                let o = SearchCondition.order(a[sortAttribute] ?? .null, b[sortAttribute] ?? .null) ?? Self.typeRank(a[sortAttribute]) - Self.typeRank(b[sortAttribute])
-                return options.sortDescending ? o > 0 : o < 0
-            }
-        }
-        var slice = matches.dropFirst(options.offset)
-        if let limit = options.limit { slice = slice.prefix(limit) }
-        return slice.map { Self.project(.object($0), options.attributes) }
+        var cursor = try SearchCursor(env: self, txn: txn, table: name, condition: condition, options: options)
+        return try cursor.next(env: self, txn: txn)
     }
 
     static func typeRank(_ v: JSON?) -> Int {

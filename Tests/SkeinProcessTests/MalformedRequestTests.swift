@@ -142,6 +142,7 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
         .init("read_log with a bad service", 400, op("read_log", ["service": "kernel"])),
         .init("read_log with a negative limit", 400, op("read_log", ["limit": -1])),
         .init("read_log with a bad order", 400, op("read_log", ["order": "sideways"])),
+        .init("read_log with a limit past one page", 400, op("read_log", ["limit": 10_001])),
     ]
 }
 

@@ -8,10 +8,14 @@ import Glibc
 final class RawHTTP {
     let fd: Int32
 
-    /// Connects to 127.0.0.1:`port`, leaving from `source` (any 127.x address) when given.
-    init(port: Int, source: String? = nil) throws {
+    /// Connects to 127.0.0.1:`port`, leaving from `source` (any 127.x address) when given;
+    /// `receiveBuffer` shrinks the socket's receive buffer (a client that reads slowly).
+    init(port: Int, source: String? = nil, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw NodeError("socket failed") }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         if let source {
             var local = Self.address(source, port: 0)
             let bound = withUnsafePointer(to: &local) {
@@ -50,8 +54,8 @@ final class RawHTTP {
 
     func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
-    /// Reads until the peer closes, `timeout` passes, or a whole response with a
-    /// Content-Length arrived. `closed`: the peer closed the connection.
+    /// Reads until the peer closes, `timeout` passes, or a whole response (with a
+    /// Content-Length, or chunked) arrived. `closed`: the peer closed the connection.
     func read(timeout: Double) -> (text: String, closed: Bool) {
         var data: [UInt8] = []
         let deadline = Date().addingTimeInterval(timeout)
@@ -72,6 +76,7 @@ final class RawHTTP {
         let text = String(decoding: data, as: UTF8.self)
         guard let end = text.range(of: "\r\n\r\n") else { return false }
         let head = text[..<end.lowerBound].lowercased()
+        if head.contains("transfer-encoding: chunked") { return text.hasSuffix("\r\n0\r\n\r\n") }
         guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
               let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) else { return false }
         return text.utf8.count - text[..<end.upperBound].utf8.count >= length

@@ -101,7 +101,7 @@ extension ProcessTests {
                 let files = try FileManager.default.contentsOfDirectory(atPath: node.root + "/log")
                 #expect(files.contains("store.log.1"), "the store's log did not rotate: \(files)")
                 // The first lines of the store are in a rotated file now, and read_log finds them.
-                let store = try await node.ok(["operation": "read_log", "service": "store", "limit": 100_000])
+                let store = try await node.ok(["operation": "read_log", "service": "store", "limit": 10_000])
                 #expect(store.arrayValue?.contains { $0["message"]?.stringValue == "store started" } == true)
             }
         }

@@ -270,7 +270,8 @@ struct ZMQTests {
         #expect(throws: SkeinError(status: 502, "error 502")) { try RPCReply(status: 502, json: [:]).result() }
         #expect((try? RPCReply(status: 200, body: Array("{oops".utf8)).result()) == nil)
         #expect(RPCReply(error: .forbidden("no")).status == 403)
-        #expect(RPCServer.statusHeader(201) == Array("{\"status\":201}".utf8))
+        #expect(try JSON.parse(RPCReply(status: 201, body: []).header) == ["status": 201])
+        #expect(try JSON.parse(RPCReply(status: 200, body: [], more: "t").header) == ["status": 200, "more": "t"])
     }
 
     // MARK: Notices
