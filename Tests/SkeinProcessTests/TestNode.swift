@@ -40,6 +40,8 @@ final class TestNode: @unchecked Sendable {
     private var outputs: [Service: FileHandle] = [:]
     /// Further processes of a service (a second replicator for a region), stopped with the node.
     private var extras: [Process] = []
+    /// The umask the services start with (`umask` of the shell that execs them); nil: ours.
+    private(set) var launchUmask: String?
     let session: URLSession
 
     var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
@@ -73,8 +75,9 @@ final class TestNode: @unchecked Sendable {
 
     /// Writes the config, starts the three services and waits (30 s at most) until
     /// `/health` answers 200 and the admin can log in. Shuts everything down on failure.
-    static func start(config extra: [String: String] = [:]) async throws -> TestNode {
+    static func start(config extra: [String: String] = [:], umask: String? = nil) async throws -> TestNode {
         let node = try TestNode(extraConfig: extra)
+        node.launchUmask = umask
         do {
             try await node.boot()
             return node
@@ -238,6 +241,11 @@ final class TestNode: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "\(Self.binDir)/skein-\(service.rawValue)")
         p.arguments = ["--config", configPath]
+        if let launchUmask {
+            // The shell sets the umask and execs the service: same pid, that umask.
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "umask \(launchUmask) && exec \"$0\" \"$@\"", "\(Self.binDir)/skein-\(service.rawValue)", "--config", configPath]
+        }
         // Only our config file: no SKEIN_* or HDB_* overrides from the test environment.
         p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") && !$0.key.hasPrefix("HDB_") }
         p.standardInput = FileHandle.nullDevice
