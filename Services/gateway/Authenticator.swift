@@ -6,9 +6,14 @@ import SkeinService
 
 /// An authenticated caller: the `hdb_user` record with its role expanded.
 struct AuthenticatedUser: Sendable {
+    /// How the caller proved who they are: a refresh token is good for nothing but
+    /// `refresh_operation_token`.
+    enum Credential: Sendable { case password, operationToken, refreshToken(String) }
+
     let username: String
     let role: String
     let permission: JSON
+    var credential: Credential = .password
 
     var isSuperUser: Bool { permission["super_user"]?.boolValue == true }
 
@@ -54,15 +59,50 @@ actor Authenticator {
     /// Checked for unknown users, so they take as long as known ones.
     static let dummyHash = Bcrypt.hash("skein-no-such-user", cost: bcryptCost)
 
-    init(store: RPCClient) { self.store = store }
+    let tokens: TokenService
 
-    /// The caller's credentials, checked. `address`: the client's IP address (throttling).
+    init(store: RPCClient, tokens: TokenService) {
+        self.store = store
+        self.tokens = tokens
+    }
+
+    static let credentialsRequired = SkeinError.unauthorized("Login failed: HTTP Basic credentials or a Bearer token are required")
+
+    /// The caller's credentials (Basic or Bearer), checked. `address`: the client's IP
+    /// address (throttling).
     func authenticate(authorization: String?, address: String = "") async throws -> AuthenticatedUser {
-        guard let authorization, authorization.lowercased().hasPrefix("basic "),
+        guard let authorization else { throw Self.credentialsRequired }
+        if authorization.lowercased().hasPrefix("bearer ") {
+            return try await bearer(String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        }
+        guard authorization.lowercased().hasPrefix("basic "),
             let data = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
             let decoded = String(data: data, encoding: .utf8), let colon = decoded.firstIndex(of: ":")
-        else { throw SkeinError.unauthorized("Login failed: HTTP Basic credentials are required") }
+        else { throw Self.credentialsRequired }
         let username = String(decoded[..<colon]), password = String(decoded[decoded.index(after: colon)...])
+        return try await authenticate(username: username, password: password, address: address)
+    }
+
+    /// An operation token, or a refresh token that is still its user's latest. The user must
+    /// still exist and be active: dropping or deactivating a user ends their tokens.
+    func bearer(_ token: String) async throws -> AuthenticatedUser {
+        let payload: TokenService.Payload
+        var credential = AuthenticatedUser.Credential.operationToken
+        do {
+            payload = try await tokens.verify(token, as: .operation)
+        } catch let error as SkeinError where error == TokenService.invalid {
+            payload = try await tokens.verify(token, as: .refresh)
+            credential = .refreshToken(token)
+        }
+        guard let user = try await fetchUser(payload.username), user["active"]?.boolValue != false else { throw TokenService.invalid }
+        if case .refreshToken = credential, user["refresh_token"]?.stringValue != TokenService.digest(token) { throw TokenService.invalid }
+        var authenticated = Self.makeUser(payload.username, user)
+        authenticated.credential = credential
+        return authenticated
+    }
+
+    /// A username and password, checked (bcrypt, cached as a keyed digest, throttled).
+    func authenticate(username: String, password: String, address: String) async throws -> AuthenticatedUser {
         let now = ServiceMain.nowMillis()
         if let wait = throttle.wait(address: address, username: username, now: now) {
             throw LoginRefused(error: SkeinError(status: 429, "Login failed too often: try again later"), retryAfterSeconds: Int((wait + 999) / 1000))
@@ -112,14 +152,15 @@ actor Authenticator {
             permission: role?["permission"] ?? [:])
     }
 
+    /// The user's record, nil when there is none.
     private func fetchUser(_ username: String) async throws(SkeinError) -> JSON? {
         if let cached = users[username], Date().timeIntervalSince(cached.fetched) < Self.userTTL {
-            return cached.user.isNull ? nil : cached.user
+            return cached.user.nonNull
         }
         let user = try await store.call(op: "get_user", body: ["username": .string(username)])
         if users.count >= Self.maxCachedUsers { users.removeAll() }
         users[username] = (user, Date())
-        return user.isNull ? nil : user
+        return user.nonNull
     }
 
     func invalidate() {

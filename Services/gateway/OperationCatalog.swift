@@ -36,6 +36,8 @@ enum OperationCatalog {
         e["read_audit_log"] = Entry(target: .auditd, requirement: .superUser)
         e["delete_audit_logs_before"] = Entry(target: .auditd, requirement: .superUser)
         e["user_info"] = Entry(target: .gateway, requirement: .anyUser)
+        e["create_authentication_tokens"] = Entry(target: .gateway, requirement: .anyUser)
+        e["refresh_operation_token"] = Entry(target: .gateway, requirement: .anyUser)
         for op in ["system_information", "get_configuration", "read_log", "cluster_status"] {
             e[op] = Entry(target: .gateway, requirement: .superUser)
         }

@@ -52,9 +52,32 @@ struct OperationsHandler: Sendable {
         }
     }
 
+    /// A request without an `Authorization` header: only `create_authentication_tokens` (with
+    /// `username` and `password` in the body) and `refresh_operation_token` (with
+    /// `refresh_token`) are answered; anything else is 401. The body was read with a small
+    /// cap (`TokenOperations.maxUnauthenticatedBody`).
+    func handleWithoutCredentials(body: [UInt8], address: String) async -> Outcome {
+        let op = (try? OperationRequest(shallowBytes: body))?.body["operation"]?.stringValue
+        guard let op, op == "create_authentication_tokens" || op == "refresh_operation_token" else {
+            return Outcome(Authenticator.credentialsRequired)
+        }
+        do {
+            let req = try OperationRequest(bytes: body)
+            return Outcome(status: 200, body: try await tokenOperations.handle(op, req, caller: nil, address: address).serialized(), operation: op)
+        } catch let refused as LoginRefused {
+            return Outcome(refused.error, operation: op, retryAfter: refused.retryAfterSeconds)
+        } catch let error as SkeinError {
+            return Outcome(error, operation: op)
+        } catch {
+            return Outcome(.internal("\(error)"), operation: op)
+        }
+    }
+
+    var tokenOperations: TokenOperations { TokenOperations(authenticator: authenticator) }
+
     /// `idempotencyKey`: the `Idempotency-Key` header; the store answers a retry of a write
     /// that committed with its first result (docs/API.md "Retries and idempotency keys").
-    func handle(body: [UInt8], user: AuthenticatedUser, idempotencyKey: String? = nil) async -> Outcome {
+    func handle(body: [UInt8], user: AuthenticatedUser, idempotencyKey: String? = nil, address: String = "") async -> Outcome {
         var operation = "unknown"
         do {
             if let idempotencyKey, !IdempotencyHeader.isValid(idempotencyKey) { throw SkeinError.badRequest(IdempotencyHeader.invalidMessage) }
@@ -68,8 +91,9 @@ struct OperationsHandler: Sendable {
             if entry.target == .gateway || entry.target == .replication || OperationCatalog.passwordOperations.contains(op) {
                 req = try OperationRequest(bytes: body)
             }
+            if case .refreshToken = user.credential, op != "refresh_operation_token" { throw TokenService.invalid }
             try authorize(user, entry.requirement, req, op)
-            let reply = try await dispatch(op, entry.target, req, body, user, idempotency: idempotency)
+            let reply = try await dispatch(op, entry.target, req, body, user, idempotency: idempotency, address: address)
             var outcome = Outcome(status: reply.status, body: reply.body, operation: operation)
             if let more = reply.more, reply.status == 200 {
                 outcome.paged = PagedResult(client: entry.target == .auditd ? auditd : store, header: header(op, user),
@@ -98,7 +122,7 @@ struct OperationsHandler: Sendable {
     }
 
     func dispatch(_ op: String, _ target: OperationCatalog.Target, _ req: OperationRequest, _ body: [UInt8], _ user: AuthenticatedUser,
-                  idempotency: (key: String, hash: UInt64)? = nil) async throws -> RPCReply {
+                  idempotency: (key: String, hash: UInt64)? = nil, address: String = "") async throws -> RPCReply {
         switch target {
         case .store:
             var forwarded = body
@@ -111,7 +135,7 @@ struct OperationsHandler: Sendable {
         case .replication:
             return RPCReply(json: try await cluster.handle(op, req))
         case .gateway:
-            return RPCReply(json: try await local(op, req, user))
+            return RPCReply(json: try await local(op, req, user, address: address))
         }
     }
 
@@ -151,8 +175,10 @@ struct OperationsHandler: Sendable {
         return JSON.object(body).serialized()
     }
 
-    func local(_ op: String, _ req: OperationRequest, _ user: AuthenticatedUser) async throws -> JSON {
+    func local(_ op: String, _ req: OperationRequest, _ user: AuthenticatedUser, address: String = "") async throws -> JSON {
         switch op {
+        case "create_authentication_tokens", "refresh_operation_token":
+            return try await tokenOperations.handle(op, req, caller: user, address: address)
         case "user_info":
             return ["username": .string(user.username), "role": ["role": .string(user.role), "permission": user.permission], "active": true]
         case "read_log":

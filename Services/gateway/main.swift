@@ -26,7 +26,9 @@ do {
     exit(1)
 }
 let metrics = GatewayMetrics()
-let authenticator = Authenticator(store: store)
+let tokens = TokenService(store: store, nodeName: config.nodeName, operationLifetime: config.operationTokenSeconds,
+                          refreshLifetime: config.refreshTokenSeconds)
+let authenticator = Authenticator(store: store, tokens: tokens)
 let handler = OperationsHandler(config: config, store: store, auditd: auditd, replicators: replicators, authenticator: authenticator, metrics: metrics, logger: logger)
 
 func jsonResponse(_ status: Int, _ body: [UInt8]) -> Response {
@@ -52,6 +54,16 @@ router.post("/") { request, context -> Response in
     var request = request
     let outcome: OperationsHandler.Outcome
     switch await handler.login(authorization: request.headers[.authorization], address: context.clientAddress) {
+    case .failure(let refused) where request.headers[.authorization] == nil
+        && (request.headers[.contentLength].flatMap { Int($0) } ?? 0) <= TokenOperations.maxUnauthenticatedBody:
+        // No credentials at all: only a login for tokens may follow, in a small body (a
+        // bigger one announced is refused from the headers, unread).
+        do {
+            let buffer = try await request.collectBody(upTo: TokenOperations.maxUnauthenticatedBody)
+            outcome = await handler.handleWithoutCredentials(body: Array(buffer.readableBytesView), address: context.clientAddress)
+        } catch {
+            outcome = refused
+        }
     case .failure(let refused):
         // The body is never read: answered at once, the connection closed after it.
         outcome = refused
@@ -59,7 +71,8 @@ router.post("/") { request, context -> Response in
         do {
             let buffer = try await request.collectBody(upTo: Int(config.maxBodySize))
             outcome = await handler.handle(body: Array(buffer.readableBytesView), user: user,
-                                           idempotencyKey: request.headers.first { $0.name.canonicalName == idempotencyKeyField }?.value)
+                                           idempotencyKey: request.headers.first { $0.name.canonicalName == idempotencyKeyField }?.value,
+                                           address: context.clientAddress)
         } catch is NIOTooManyBytesError {
             outcome = .init(.tooLarge("request body larger than \(config.maxBodySize) bytes (operationsApi.network.maxBodySize)"))
         }

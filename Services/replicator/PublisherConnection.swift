@@ -206,7 +206,7 @@ struct PublisherConnection: Sendable {
             if let since { body["since"] = JSON(since) }
             do {
                 let page = try await store.call(op: "replication_export", body: .object(body))
-                let last = page["last"].flatMap { $0.isNull ? nil : $0 }
+                let last = page["last"]?.nonNull
                 return .page(table: table, rows: page["rows"]?.arrayValue ?? [], last: last, oversized: page["oversized"]?.arrayValue ?? [])
             } catch {
                 // Dropped since it was listed: an empty table to the peer.

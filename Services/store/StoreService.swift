@@ -94,6 +94,7 @@ final class StoreService: @unchecked Sendable {
         case "list_users": return try system.listUsers()
         case "list_roles": return try system.listRoles()
         case "node_list": return try system.listNodes()
+        case "token_keys": return try system.tokenKeys()
         case "database_list": return JSON(registry.names().sorted())
         case "replication_cursor":
             let env = try reads.database(try req.database())
@@ -109,7 +110,7 @@ final class StoreService: @unchecked Sendable {
             let env = try reads.database(try req.database())
             let table = try req.table()
             let limit = min(10_000, max(1, try req.int("limit") ?? 1000))
-            let after = req.body["after"].flatMap { $0.isNull ? nil : $0 }
+            let after = req.body["after"]?.nonNull
             let since = try req.int("since").map { UInt64(max(0, $0)) }
             let maxBytes = max(1, try req.int("max_bytes") ?? Int.max)
             let maxRowBytes = max(1, try req.int("max_row_bytes") ?? Int.max)
@@ -238,6 +239,8 @@ final class StoreService: @unchecked Sendable {
         case "ensure_admin": body = { try system.ensureAdmin(req, $0, $1, $2) }
         case "node_upsert": body = { try system.upsertNode(req, $0, $1, $2) }
         case "node_remove": body = { try system.removeNode(req, $0, $1, $2) }
+        case "ensure_token_key": body = { try system.ensureTokenKey(req, $0, $1, $2) }
+        case "set_refresh_token": body = { try system.setRefreshToken(req, $0, $1, $2) }
         case "replication_apply", "replication_import":
             return try replicationJob(op, req, received: received, user: user, respond: respond)
         default: body = nil

@@ -57,6 +57,7 @@ struct SystemTables {
             return .array(all.map { u in
                 var u = u
                 u["password"] = nil
+                u["refresh_token"] = nil
                 if let r = u["role"]?.stringValue { u["role"] = byName[r] ?? .string(r) }
                 return u
             })

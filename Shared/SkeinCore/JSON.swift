@@ -27,6 +27,9 @@ extension JSON {
     public var arrayValue: [JSON]? { if case .array(let a) = self { return a } else { return nil } }
     public var objectValue: [String: JSON]? { if case .object(let o) = self { return o } else { return nil } }
     public var isNull: Bool { if case .null = self { return true } else { return false } }
+    /// The value, or nil for `null`. Write `x.nonNull`, never `x.isNull ? nil : x`: JSON is
+    /// nil-literal convertible, so that `nil` becomes `.null` and the result is never nil.
+    public var nonNull: JSON? { if case .null = self { return Optional<JSON>.none } else { return self } }
 
     /// An integer when the number is integral and in range.
     public var intValue: Int? {

@@ -74,6 +74,11 @@ public struct NodeConfig: Sendable {
     /// How long the store keeps the result of a write sent with an `Idempotency-Key`
     /// (`operationsApi.idempotencyWindow`, default 1h): a retry within it gets that result.
     public var idempotencyWindowMillis: UInt64
+    /// Lifetimes of authentication tokens in seconds (Harper's keys
+    /// `authentication.operationTokenTimeout`, default 1d, and
+    /// `authentication.refreshTokenTimeout`, default 30d).
+    public var operationTokenSeconds: Double
+    public var refreshTokenSeconds: Double
     /// Open connections the gateway accepts (`operationsApi.network.maxConnections`, default
     /// 1000); the one over gets 503 and is closed.
     public var maxConnections: Int
@@ -218,6 +223,11 @@ public struct NodeConfig: Sendable {
         maxClockSkewMillis = UInt64((try v.duration("replication.maxClockSkew") ?? 60) * 1000)
         clockOffsetMillis = Int64(try v.int("testing.clockOffsetMs") ?? 0)
         idempotencyWindowMillis = UInt64((try v.duration("operationsApi.idempotencyWindow") ?? 3600) * 1000)
+        operationTokenSeconds = try v.duration("authentication.operationTokenTimeout") ?? 86_400
+        refreshTokenSeconds = try v.duration("authentication.refreshTokenTimeout") ?? 30 * 86_400
+        for (key, value) in [("authentication.operationTokenTimeout", operationTokenSeconds), ("authentication.refreshTokenTimeout", refreshTokenSeconds)] {
+            guard value > 0 else { throw ConfigError(key: key, problem: "must be longer than 0 s") }
+        }
         maxConnections = try v.positive("operationsApi.network.maxConnections") ?? 1000
         secureHTTPPort = try v.port("operationsApi.network.securePort")
         metricsRequireAuth = try v.bool("operationsApi.metrics.requireAuth") ?? true

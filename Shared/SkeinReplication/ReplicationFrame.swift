@@ -137,7 +137,7 @@ public enum ReplicationFrame: Sendable, Equatable {
         switch type {
         case "hello":
             guard let node = o["node"]?.stringValue, !node.isEmpty else { throw DecodeError(reason: "hello.node must be a node name") }
-            let log = o["log"].flatMap { $0.isNull ? nil : $0 }
+            let log = o["log"]?.nonNull
             guard log == nil || (log?.stringValue.map { !$0.isEmpty } ?? false) else { throw DecodeError(reason: "hello.log must be a log identity") }
             self = .hello(node: node, time: try optionalNumber("time"), log: log?.stringValue)
         case "subscribe":
