@@ -275,24 +275,29 @@ struct ZMQTests {
 
     // MARK: Notices
 
-    @Test func noticesAreDelivered() throws {
-        let endpoint = IPCEndpoint()
-        defer { endpoint.remove() }
-        let publisher = try NoticePublisher(endpoint: endpoint.url)
+    /// Publishes a notice on `endpoint` until a subscriber has it (3 s at most); the first received.
+    func firstNotice(_ endpoint: String, curve: CurveKeys? = nil) throws -> (String, JSON)? {
+        let publisher = try NoticePublisher(endpoint: endpoint, curve: curve, logger: Self.logger)
         defer { publisher.close() }
         let received = Locked<[(String, JSON)]>([])
-        let subscriber = NoticeSubscriber(endpoint: endpoint.url) { database, notice in
+        let subscriber = NoticeSubscriber(endpoint: endpoint, curve: curve) { database, notice in
             received.update { $0.append((database, notice)) }
         }
         try subscriber.start()
         defer { subscriber.stop() }
         // PUB/SUB drops messages until the subscription has reached the publisher.
-        let deadline = Date().addingTimeInterval(2)
+        let deadline = Date().addingTimeInterval(3)
         while received.get().isEmpty && Date() < deadline {
             publisher.publish(database: "dogs", notice: ["database": "dogs", "seq": 7])
             Thread.sleep(forTimeInterval: 0.02)
         }
-        let first = try #require(received.get().first)
+        return received.get().first
+    }
+
+    @Test func noticesAreDelivered() throws {
+        let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
+        let first = try #require(try firstNotice(endpoint.url))
         #expect(first.0 == "dogs")
         #expect(first.1 == ["database": "dogs", "seq": 7])
     }
