@@ -14,16 +14,24 @@ extension ZMQTests {
     }
 
     /// A raw DEALER's request to `endpoint`: the reply, or nil when none came within
-    /// `timeoutMillis` (a refused handshake never delivers it).
-    func rawCall(_ endpoint: String, curve: (server: CurveKeys, client: CurveKeys)?, timeoutMillis: Int) throws -> [[UInt8]]? {
-        let dealer = try ZMQSocket(type: .dealer)
-        defer { dealer.close() }
-        if let curve {
-            try dealer.makeCurveClient(serverKey: curve.server.publicKey, publicKey: curve.client.publicKey, secretKey: curve.client.secretKey)
+    /// `timeoutMillis` (a refused handshake never delivers it). It waits on a thread of its
+    /// own: blocking one of the few threads Swift concurrency runs all tests on would starve
+    /// the suite's other tests.
+    func rawCall(_ endpoint: String, curve: (server: CurveKeys, client: CurveKeys)?, timeoutMillis: Int) async throws -> [[UInt8]]? {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result {
+                    let dealer = try ZMQSocket(type: .dealer)
+                    defer { dealer.close() }
+                    if let curve {
+                        try dealer.makeCurveClient(serverKey: curve.server.publicKey, publicKey: curve.client.publicKey, secretKey: curve.client.secretKey)
+                    }
+                    try dealer.connect(endpoint)
+                    try dealer.send([KeyCodec.encodeUInt64(1), Array("{\"op\":\"ping\"}".utf8), Array("{}".utf8)])
+                    return try receive(dealer, timeoutMillis: timeoutMillis)
+                })
+            }
         }
-        try dealer.connect(endpoint)
-        try dealer.send([KeyCodec.encodeUInt64(1), Array("{\"op\":\"ping\"}".utf8), Array("{}".utf8)])
-        return try receive(dealer, timeoutMillis: timeoutMillis)
     }
 
     @Test func aCurveServerAnswersTheNodeKeyAndRefusesOtherClients() async throws {
@@ -41,15 +49,15 @@ extension ZMQTests {
         #expect(try await client.call(op: "ping", body: [:]) == ["pong": true])
 
         // The same raw request with the node's keypair is answered...
-        #expect(try rawCall(endpoint.url, curve: (node, node), timeoutMillis: 2000)?.count == 3)
+        #expect(try await rawCall(endpoint.url, curve: (node, node), timeoutMillis: 2000)?.count == 3)
         // ...but not with a key that is not the node's, even knowing the server's: ZAP says no.
-        #expect(try rawCall(endpoint.url, curve: (node, stranger), timeoutMillis: 1500) == nil)
+        #expect(try await rawCall(endpoint.url, curve: (node, stranger), timeoutMillis: 1500) == nil)
         let refusal = logs.records.get().first { $0.message.contains("refused a ZeroMQ client") }
         #expect(refusal?.level == .warning)
         #expect(refusal?.metadata["client_key"] == .string(stranger.publicKeyText), "\(String(describing: refusal))")
         #expect(refusal?.metadata["remote_address"] == .string("127.0.0.1"))
         // No CURVE at all, or the wrong server key: the handshake fails, nothing is delivered.
-        #expect(try rawCall(endpoint.url, curve: nil, timeoutMillis: 500) == nil)
+        #expect(try await rawCall(endpoint.url, curve: nil, timeoutMillis: 500) == nil)
         let wrongServer = RPCClient(serviceName: "store", endpoint: endpoint.url, curve: stranger, timeoutMillis: 600_000, logger: Self.logger)
         try wrongServer.start()
         defer { wrongServer.stop() }
@@ -66,13 +74,13 @@ extension ZMQTests {
         let server = RPCServer(endpoint: endpoint.url, curve: node, logger: logs.logger) { _, respond in respond(RPCReply(json: [:])) }
         try server.start()
         defer { server.stop() }
-        for _ in 0..<30 { #expect(try rawCall(endpoint.url, curve: (node, stranger), timeoutMillis: 100) == nil) }
+        for _ in 0..<30 { #expect(try await rawCall(endpoint.url, curve: (node, stranger), timeoutMillis: 100) == nil) }
         let refusals = logs.records.get().filter { $0.message.contains("refused a ZeroMQ client") }
         #expect(refusals.count == LogRateLimit().burst, "\(refusals.count) refusals logged")
     }
 
-    @Test func noticesTravelOverCurve() throws {
-        let first = try firstNotice(TCPEndpoint().url, curve: try Self.newKeys())
+    @Test func noticesTravelOverCurve() async throws {
+        let first = try await firstNotice(TCPEndpoint().url, curve: try Self.newKeys())
         #expect(first?.0 == "dogs")
     }
 
