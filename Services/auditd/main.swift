@@ -6,7 +6,7 @@ import SkeinService
 import SkeinStorage
 
 let config = ServiceMain.loadConfig(service: "auditd")
-HealthCheck.runIfRequested(service: "auditd", endpoint: config.auditdEndpoint, op: "audit_status")
+HealthCheck.runIfRequested(service: "auditd", endpoint: config.auditdEndpoint, curve: config.curveKeys, op: "audit_status")
 let logger = ServiceLogging.bootstrap(service: "auditd", logDir: config.logDir, level: config.logLevel,
                                       rotateBytes: config.logRotateBytes, retain: config.logRetain)
 InstanceLock.hold("auditd", config: config, logger: logger)
@@ -36,7 +36,7 @@ do {
     let work = DispatchQueue(label: "auditd.requests", attributes: .concurrent)
     let pruneQueue = DispatchQueue(label: "auditd.prune")
 
-    let server = RPCServer(endpoint: config.auditdEndpoint, logger: logger) { request, respond in
+    let server = RPCServer(endpoint: config.auditdEndpoint, curve: config.curveKeys, logger: logger) { request, respond in
         work.async {
             do {
                 let req = try OperationRequest(bytes: request.body)
@@ -72,7 +72,7 @@ do {
             }
         }
     }
-    let notices = NoticeSubscriber(endpoint: config.storeNoticesEndpoint) { database, _ in
+    let notices = NoticeSubscriber(endpoint: config.storeNoticesEndpoint, curve: config.curveKeys) { database, _ in
         stream.notify(database: database)
     }
     try server.start()

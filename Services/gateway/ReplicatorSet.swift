@@ -27,7 +27,7 @@ final class ReplicatorSet: Sendable {
     private func client(_ endpoint: String) throws -> RPCClient {
         try clients.withLock { all in
             if let c = all[endpoint] { return c }
-            let c = RPCClient(serviceName: "replicator", endpoint: endpoint, timeoutMillis: config.timeoutMillis, logger: logger)
+            let c = RPCClient(serviceName: "replicator", endpoint: endpoint, curve: config.curveKeys, timeoutMillis: config.timeoutMillis, logger: logger)
             try c.start()
             all[endpoint] = c
             return c

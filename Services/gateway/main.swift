@@ -15,8 +15,8 @@ HealthProbe.runIfRequested(host: config.httpHost, port: config.httpPort)
 let logger = ServiceLogging.bootstrap(service: "gateway", logDir: config.logDir, level: config.logLevel,
                                       rotateBytes: config.logRotateBytes, retain: config.logRetain)
 
-let store = RPCClient(serviceName: "store", endpoint: config.storeEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
-let auditd = RPCClient(serviceName: "auditd", endpoint: config.auditdEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
+let store = RPCClient(serviceName: "store", endpoint: config.storeEndpoint, curve: config.curveKeys, timeoutMillis: config.timeoutMillis, logger: logger)
+let auditd = RPCClient(serviceName: "auditd", endpoint: config.auditdEndpoint, curve: config.curveKeys, timeoutMillis: config.timeoutMillis, logger: logger)
 let replicators = ReplicatorSet(config: config, logger: logger)
 do {
     try store.start()

@@ -4,7 +4,7 @@ import SkeinCore
 import SkeinService
 
 let config = ServiceMain.loadConfig(service: "replicator")
-HealthCheck.runIfRequested(service: "replicator", endpoint: config.replicatorEndpoint, op: "replication_status")
+HealthCheck.runIfRequested(service: "replicator", endpoint: config.replicatorEndpoint, curve: config.curveKeys, op: "replication_status")
 let logger = ServiceLogging.bootstrap(service: config.logName(service: "replicator"), logDir: config.logDir, level: config.logLevel,
                                       rotateBytes: config.logRotateBytes, retain: config.logRetain)
 InstanceLock.hold(config.logName(service: "replicator"), config: config, logger: logger)
@@ -18,10 +18,10 @@ do {
     exit(2)
 }
 
-let store = RPCClient(serviceName: "store", endpoint: config.storeEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
-let auditd = RPCClient(serviceName: "auditd", endpoint: config.auditdEndpoint, timeoutMillis: config.timeoutMillis, logger: logger)
+let store = RPCClient(serviceName: "store", endpoint: config.storeEndpoint, curve: config.curveKeys, timeoutMillis: config.timeoutMillis, logger: logger)
+let auditd = RPCClient(serviceName: "auditd", endpoint: config.auditdEndpoint, curve: config.curveKeys, timeoutMillis: config.timeoutMillis, logger: logger)
 let status = ReplicationStatus()
-let rpc = RPCServer(endpoint: config.replicatorEndpoint, logger: logger) { request, respond in
+let rpc = RPCServer(endpoint: config.replicatorEndpoint, curve: config.curveKeys, logger: logger) { request, respond in
     switch request.operation {
     case "replication_status": respond(RPCReply(json: status.json(config: config)))
     default: respond(RPCReply(error: .badRequest("Operation '\(request.operation)' not found")))

@@ -7,7 +7,7 @@ import SkeinStorage
 import SkeinZMQ
 
 let config = ServiceMain.loadConfig(service: "store")
-HealthCheck.runIfRequested(service: "store", endpoint: config.storeEndpoint, op: "store_status")
+HealthCheck.runIfRequested(service: "store", endpoint: config.storeEndpoint, curve: config.curveKeys, op: "store_status")
 let logger = ServiceLogging.bootstrap(service: "store", logDir: config.logDir, level: config.logLevel,
                                       rotateBytes: config.logRotateBytes, retain: config.logRetain)
 InstanceLock.hold("store", config: config, logger: logger)
@@ -27,14 +27,14 @@ do {
     }
     let system = SystemTables(registry: registry)
     try system.bootstrap(context: WriteContext(version: clock.tick(now: config.wallClock.nowMillis()), origin: config.nodeName, user: nil, auditEnabled: config.auditLog).bootstrap)
-    let publisher = try NoticePublisher(endpoint: config.storeNoticesEndpoint)
+    let publisher = try NoticePublisher(endpoint: config.storeNoticesEndpoint, curve: config.curveKeys, logger: logger)
     let writer = GroupCommitWriter(registry: registry, config: config, clock: clock, publisher: publisher, logger: logger)
     let indexer = IndexWorker(registry: registry, writer: writer, logger: logger)
     writer.afterWrite = { indexer.nudge() }
     writer.start()
     indexer.start()
     let service = StoreService(config: config, logger: logger, registry: registry, writer: writer)
-    let server = RPCServer(endpoint: config.storeEndpoint, logger: logger) { request, respond in
+    let server = RPCServer(endpoint: config.storeEndpoint, curve: config.curveKeys, logger: logger) { request, respond in
         service.handle(request, respond: respond)
     }
     try server.start()

@@ -36,6 +36,9 @@ public struct NodeConfig: Sendable {
     public var storeEndpoint: String
     public var storeNoticesEndpoint: String
     public var auditdEndpoint: String
+    /// The node's CURVE keypair (`services.curve.*`): required when a service endpoint is
+    /// `tcp://`, whose sockets then authenticate and encrypt with it; nil when not configured.
+    public var curveKeys: CurveKeys?
     public var timeoutMillis: Int
     public var adminUsername: String?
     public var adminPassword: String?
@@ -143,18 +146,7 @@ public struct NodeConfig: Sendable {
     }
 
     public static func parse(yaml: String, environment: [String: String] = [:]) throws -> NodeConfig {
-        let loaded: Any?
-        do {
-            loaded = try Yams.load(yaml: yaml)
-        } catch {
-            throw ConfigError(key: "(file)", problem: "not valid YAML: \(error)")
-        }
-        var tree: [String: Any] = [:]
-        if let loaded {
-            guard let dict = loaded as? [String: Any] else { throw ConfigError(key: "(file)", problem: "top level must be a mapping") }
-            tree = dict
-        }
-        let values = ConfigValues(tree: tree, environment: environment)
+        let values = ConfigValues(tree: try ConfigValues.tree(yaml: yaml), environment: environment)
         return try NodeConfig(values: values, environment: environment)
     }
 
@@ -190,8 +182,10 @@ public struct NodeConfig: Sendable {
         replicationRegion = region
         replicatorEndpoint = try v.string("services.replicator") ?? "ipc://\(runDir)/\(region.map { "replicator-\($0)" } ?? "replicator").sock"
         replicatorEndpoints = try v.stringList("services.replicators")
-        for (key, endpoint) in [("services.store", storeEndpoint), ("services.storeNotices", storeNoticesEndpoint), ("services.auditd", auditdEndpoint),
-                                ("services.replicator", replicatorEndpoint)] {
+        let endpoints = [("services.store", storeEndpoint), ("services.storeNotices", storeNoticesEndpoint), ("services.auditd", auditdEndpoint),
+                         ("services.replicator", replicatorEndpoint)]
+            + (replicatorEndpoints ?? []).enumerated().map { ("services.replicators[\($0)]", $1) }
+        for (key, endpoint) in endpoints {
             guard endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("tcp://") else {
                 throw ConfigError(key: key, problem: "\"\(endpoint)\" must start with ipc:// or tcp://")
             }
@@ -199,6 +193,8 @@ public struct NodeConfig: Sendable {
                 throw ConfigError(key: key, problem: "ipc path longer than 107 bytes; set services.runDir to a shorter directory")
             }
         }
+        curveKeys = try CurveKeys.configured(v)
+        try CurveKeys.requireKeys(curveKeys, forEndpoints: endpoints)
         let timeout = try v.int("services.timeoutMs") ?? 10_000
         guard timeout > 0 else { throw ConfigError(key: "services.timeoutMs", problem: "must be positive") }
         timeoutMillis = timeout
@@ -271,6 +267,19 @@ public struct NodeConfig: Sendable {
 struct ConfigValues {
     let tree: [String: Any]
     let environment: [String: String]
+
+    /// The mapping a YAML text holds (empty for an empty text).
+    static func tree(yaml: String) throws -> [String: Any] {
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: yaml)
+        } catch {
+            throw ConfigError(key: "(file)", problem: "not valid YAML: \(error)")
+        }
+        guard let loaded else { return [:] }
+        guard let dict = loaded as? [String: Any] else { throw ConfigError(key: "(file)", problem: "top level must be a mapping") }
+        return dict
+    }
 
     static func environmentName(_ key: String) -> String {
         "SKEIN_" + key.uppercased().replacingOccurrences(of: ".", with: "_")

@@ -13,11 +13,11 @@ public enum HealthCheck {
     }
 
     /// Exits the process with the outcome when `--health` was given; returns otherwise.
-    public static func runIfRequested(service: String, endpoint: String, op: String, arguments: [String] = CommandLine.arguments) {
+    public static func runIfRequested(service: String, endpoint: String, curve: CurveKeys?, op: String, arguments: [String] = CommandLine.arguments) {
         guard requested(arguments) else { return }
         var quiet = Logger(label: "skein-health")
         quiet.logLevel = .critical
-        let client = RPCClient(serviceName: service, endpoint: endpoint, timeoutMillis: timeoutMillis, logger: quiet)
+        let client = RPCClient(serviceName: service, endpoint: endpoint, curve: curve, timeoutMillis: timeoutMillis, logger: quiet)
         do {
             try client.start()
             let reply = try client.callBlocking(RPCRequest(header: ["op": .string(op)], body: Array("{}".utf8)))

@@ -11,9 +11,10 @@ import SkeinZMQ
 public final class NoticePublisher {
     let socket: ZMQSocket
 
-    public init(endpoint: String) throws {
+    /// `curve`: the node's keypair, required when `endpoint` is `tcp://` (`ServiceSocketSecurity`).
+    public init(endpoint: String, curve: CurveKeys? = nil, logger: Logger) throws {
         socket = try ZMQSocket(type: .pub)
-        try socket.bind(endpoint)
+        try ServiceSocketSecurity.bind(socket, endpoint, keys: curve, logger: logger)
     }
 
     /// Must be called from the thread that owns the publisher.
@@ -27,18 +28,20 @@ public final class NoticePublisher {
 /// Receives commit notices on its own thread and calls `onNotice(database, notice)`.
 public final class NoticeSubscriber: @unchecked Sendable {
     let endpoint: String
+    let curve: CurveKeys?
     let onNotice: @Sendable (String, JSON) -> Void
     private let socketLoop = SocketLoop()
 
-    public init(endpoint: String, onNotice: @escaping @Sendable (String, JSON) -> Void) {
+    public init(endpoint: String, curve: CurveKeys? = nil, onNotice: @escaping @Sendable (String, JSON) -> Void) {
         self.endpoint = endpoint
+        self.curve = curve
         self.onNotice = onNotice
     }
 
     public func start() throws {
         let socket = try ZMQSocket(type: .sub)
         try socket.subscribe()
-        try socket.connect(endpoint)
+        try ServiceSocketSecurity.connect(socket, endpoint, keys: curve)
         socketLoop.start(name: "notices", socket: socket) { [self] socket in
             while !socketLoop.isStopping {
                 guard let ready = try? ZMQPoller.pollIn([.socket(socket), .fd(socketLoop.wakeup.readEnd)], timeoutMillis: 1000) else { continue }

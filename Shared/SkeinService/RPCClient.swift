@@ -16,6 +16,7 @@ import SkeinZMQ
 public final class RPCClient: @unchecked Sendable {
     public let serviceName: String
     let endpoint: String
+    let curve: CurveKeys?
     let timeoutMillis: Int
     let logger: Logger
     private let socketLoop = SocketLoop()
@@ -42,9 +43,11 @@ public final class RPCClient: @unchecked Sendable {
         }
     }
 
-    public init(serviceName: String, endpoint: String, timeoutMillis: Int, logger: Logger) {
+    /// `curve`: the node's keypair, required when `endpoint` is `tcp://` (`ServiceSocketSecurity`).
+    public init(serviceName: String, endpoint: String, curve: CurveKeys? = nil, timeoutMillis: Int, logger: Logger) {
         self.serviceName = serviceName
         self.endpoint = endpoint
+        self.curve = curve
         self.timeoutMillis = timeoutMillis
         self.logger = logger
     }
@@ -55,7 +58,7 @@ public final class RPCClient: @unchecked Sendable {
         try socket.setOption(ZMQ_IMMEDIATE_OPTION, 1)
         try socket.setOption(ZMQ_RECONNECT_IVL_OPTION, 100)
         try socket.setOption(ZMQ_RECONNECT_IVL_MAX_OPTION, 1000)
-        try socket.connect(endpoint)
+        try ServiceSocketSecurity.connect(socket, endpoint, keys: curve)
         socketLoop.start(name: "rpc-client-\(serviceName)", socket: socket) { [self] in loop($0) }
     }
 

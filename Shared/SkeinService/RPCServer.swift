@@ -13,6 +13,7 @@ public final class RPCServer: @unchecked Sendable {
     public typealias Handler = @Sendable (RPCRequest, @escaping Respond) -> Void
 
     let endpoint: String
+    let curve: CurveKeys?
     let handler: Handler
     let logger: Logger
     private let socketLoop = SocketLoop()
@@ -25,8 +26,10 @@ public final class RPCServer: @unchecked Sendable {
     private var refusal: SkeinError?
     private let dispatchLock = NSLock()
 
-    public init(endpoint: String, logger: Logger, handler: @escaping Handler) {
+    /// `curve`: the node's keypair, required when `endpoint` is `tcp://` (`ServiceSocketSecurity`).
+    public init(endpoint: String, curve: CurveKeys? = nil, logger: Logger, handler: @escaping Handler) {
         self.endpoint = endpoint
+        self.curve = curve
         self.handler = handler
         self.logger = logger
     }
@@ -35,7 +38,7 @@ public final class RPCServer: @unchecked Sendable {
     public func start() throws {
         let socket = try ZMQSocket(type: .router)
         try socket.setOption(ZMQ_ROUTER_MANDATORY_OPTION, 0)
-        try socket.bind(endpoint)
+        try ServiceSocketSecurity.bind(socket, endpoint, keys: curve, logger: logger)
         socketLoop.start(name: "rpc-server", socket: socket) { [self] in loop($0) }
         logger.info("listening", metadata: ["endpoint": .string(endpoint)])
     }

@@ -12,12 +12,14 @@ public enum ServiceMain {
             if arguments[i] == "--config", i + 1 < arguments.count { path = arguments[i + 1]; i += 1 }
             else if arguments[i].hasPrefix("--config=") { path = String(arguments[i].dropFirst(9)) }
             else if arguments[i] == "--help" || arguments[i] == "-h" {
-                print("usage: skein-\(service) --config NODE.yaml [--health]   (keys: docs/INTERFACES.md)")
+                print("usage: skein-\(service) --config NODE.yaml [--health] | --generate-curve-keys   (keys: docs/INTERFACES.md)")
                 exit(0)
+            } else if arguments[i] == "--generate-curve-keys" {
+                generateCurveKeys(service: service)
             } else if arguments[i] != "--health" {
                 // An option we do not know must not start a service (a typo of --health
                 // would run a second store on the same data).
-                FileHandle.standardError.write(Data("skein-\(service): unknown option \(arguments[i]) (usage: --config NODE.yaml [--health])\n".utf8))
+                FileHandle.standardError.write(Data("skein-\(service): unknown option \(arguments[i]) (usage: --config NODE.yaml [--health] | --generate-curve-keys)\n".utf8))
                 exit(2)
             }
             i += 1
@@ -27,10 +29,23 @@ public enum ServiceMain {
             exit(2)
         }
         do {
-            return try NodeConfig.load(path: path)
+            let config = try NodeConfig.load(path: path)
+            try CurveKeySetup.check(config)
+            return config
         } catch {
             FileHandle.standardError.write(Data("skein-\(service): \(error)\n".utf8))
             exit(2)
+        }
+    }
+
+    /// `--generate-curve-keys`: prints a new keypair for `services.curve` and exits.
+    static func generateCurveKeys(service: String) -> Never {
+        do {
+            print(try CurveKeySetup.newKeypairYAML(), terminator: "")
+            exit(0)
+        } catch {
+            FileHandle.standardError.write(Data("skein-\(service): cannot make a CURVE keypair: \(error)\n".utf8))
+            exit(1)
         }
     }
 

@@ -2,7 +2,7 @@ import CZMQ
 import Foundation
 
 public enum ZMQSocketType: Int32, Sendable {
-    case pub = 1, sub = 2, dealer = 5, router = 6, pair = 0, push = 8, pull = 7
+    case pub = 1, sub = 2, dealer = 5, router = 6, pair = 0, push = 8, pull = 7, rep = 4
 
     var raw: Int32 {
         switch self {
@@ -13,6 +13,7 @@ public enum ZMQSocketType: Int32, Sendable {
         case .router: ZMQ_ROUTER
         case .push: ZMQ_PUSH
         case .pull: ZMQ_PULL
+        case .rep: ZMQ_REP
         }
     }
 }

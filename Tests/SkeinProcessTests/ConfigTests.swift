@@ -21,6 +21,13 @@ extension ProcessTests {
             BadConfig(key: "logging.maxSize", yaml: "rootPath: ROOT\nlogging:\n  maxSize: huge\n"),
             BadConfig(key: "services.timeoutMs", yaml: "rootPath: ROOT\nservices:\n  timeoutMs: 0\n"),
             BadConfig(key: "logging.level", yaml: "rootPath: ROOT\n", environment: ["SKEIN_LOGGING_LEVEL": "shouting"]),
+            // A tcp:// endpoint without the node's CURVE keys (docs/INTERFACES.md §5), keys
+            // that are not a pair, a key file that is not there.
+            BadConfig(key: "services.curve.secretKey", yaml: "rootPath: ROOT\nservices:\n  store: tcp://127.0.0.1:7001\n"),
+            BadConfig(key: "services.curve.secretKey", yaml: "rootPath: ROOT\n", environment: ["SKEIN_SERVICES_AUDITD": "tcp://127.0.0.1:7003"]),
+            BadConfig(key: "services.curve.publicKey", yaml: "rootPath: ROOT\nservices:\n  curve:\n    publicKey: \"\(Z85.encode([UInt8](repeating: 1, count: 32)))\"\n"
+                      + "    secretKey: \"\(Z85.encode([UInt8](repeating: 2, count: 32)))\"\n"),
+            BadConfig(key: "services.curve.keyFile", yaml: "rootPath: ROOT\nservices:\n  curve:\n    keyFile: ROOT/none\n"),
         ]
 
         /// Runs a service to its exit (10 s at most); returns the status and its stderr.

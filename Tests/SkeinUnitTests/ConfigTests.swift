@@ -32,6 +32,7 @@ struct ConfigTests {
           storeNotices: tcp://127.0.0.1:5556
           auditd: ipc:///tmp/skein-run/a.sock
           timeoutMs: 2500
+        \(CurveConfigTests.keysYAML)
         admin:
           username: root
           password: s3cret-pw
@@ -321,7 +322,7 @@ struct ReplicationConfigTests {
               certificateAuthority: /c/ca.pem
             services:
               replicator: tcp://127.0.0.1:7001
-
+            \(CurveConfigTests.keysYAML)
             """)
         #expect(c.replicationHost == "127.0.0.1")
         #expect(c.replicationDatabases == ["data", "dev"])

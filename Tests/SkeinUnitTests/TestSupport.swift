@@ -25,3 +25,21 @@ func bytesPrecede(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrece
 func namedDatabaseExists(_ env: LMDBEnvironment, _ name: String) throws -> Bool {
     try env.write { try $0.database(name) != nil }
 }
+
+/// A `tcp://` endpoint on loopback at a port the kernel just handed out (free now; the
+/// test binds it right away).
+struct TCPEndpoint {
+    let port: Int = {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }()
+    var url: String { "tcp://127.0.0.1:\(port)" }
+}

@@ -246,8 +246,9 @@ struct ZMQTests {
     @Test func stoppingTheClientFailsPendingCalls() async throws {
         let endpoint = IPCEndpoint()
         defer { endpoint.remove() }
+        let arrived = Locked(false)
         let server = RPCServer(endpoint: endpoint.url, logger: Self.logger) { request, respond in
-            if request.operation == "ping" { respond(RPCReply(json: [:])) }
+            if request.operation == "ping" { respond(RPCReply(json: [:])) } else { arrived.update { $0 = true } }
         }
         try server.start()
         defer { server.stop() }
@@ -257,7 +258,9 @@ struct ZMQTests {
         let pending = Task { () async -> SkeinError? in
             do { _ = try await client.call(op: "hang", body: [:]); return nil } catch let e as SkeinError { return e } catch { return nil }
         }
-        try await Task.sleep(for: .milliseconds(50))
+        // Stopped once the request reached the server (not after a fixed sleep, which a busy
+        // machine can outlast before the request is even sent).
+        while !arrived.get() { try await Task.sleep(for: .milliseconds(5)) }
         client.stop()
         #expect(await pending.value?.status == 504, "it was sent: its outcome is unknown")
         // Calls after stop fail at once.
@@ -276,24 +279,29 @@ struct ZMQTests {
 
     // MARK: Notices
 
-    @Test func noticesAreDelivered() throws {
-        let endpoint = IPCEndpoint()
-        defer { endpoint.remove() }
-        let publisher = try NoticePublisher(endpoint: endpoint.url)
+    /// Publishes a notice on `endpoint` until a subscriber has it (3 s at most); the first received.
+    func firstNotice(_ endpoint: String, curve: CurveKeys? = nil) async throws -> (String, JSON)? {
+        let publisher = try NoticePublisher(endpoint: endpoint, curve: curve, logger: Self.logger)
         defer { publisher.close() }
         let received = Locked<[(String, JSON)]>([])
-        let subscriber = NoticeSubscriber(endpoint: endpoint.url) { database, notice in
+        let subscriber = NoticeSubscriber(endpoint: endpoint, curve: curve) { database, notice in
             received.update { $0.append((database, notice)) }
         }
         try subscriber.start()
         defer { subscriber.stop() }
         // PUB/SUB drops messages until the subscription has reached the publisher.
-        let deadline = Date().addingTimeInterval(2)
+        let deadline = Date().addingTimeInterval(3)
         while received.get().isEmpty && Date() < deadline {
             publisher.publish(database: "dogs", notice: ["database": "dogs", "seq": 7])
-            Thread.sleep(forTimeInterval: 0.02)
+            try await Task.sleep(for: .milliseconds(20))
         }
-        let first = try #require(received.get().first)
+        return received.get().first
+    }
+
+    @Test func noticesAreDelivered() async throws {
+        let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
+        let first = try #require(try await firstNotice(endpoint.url))
         #expect(first.0 == "dogs")
         #expect(first.1 == ["database": "dogs", "seq": 7])
     }
