@@ -92,16 +92,26 @@ struct ClusterOperations: Sendable {
     /// The node a body names: `hostname` (or `name`), else the host of `url`.
     static func name(_ body: [String: JSON]) throws -> String {
         if let h = body["hostname"] ?? body["name"] {
-            guard let s = h.stringValue, !s.isEmpty, !s.contains(where: { $0.isWhitespace || $0 == "/" || $0 == ":" }) else {
-                throw SkeinError.badRequest("'hostname' must be a node name")
+            guard let s = h.stringValue, isNodeName(s) else {
+                throw SkeinError.badRequest("'hostname' must be a node name (at most 253 bytes, no spaces, control characters, '/' or ':')")
             }
             return s
         }
-        if let url = body["url"]?.stringValue, let host = URLComponents(string: url)?.host, !host.isEmpty { return host }
+        if let url = body["url"]?.stringValue, let host = URLComponents(string: url)?.host, !host.isEmpty {
+            guard isNodeName(host) else { throw SkeinError.badRequest("'url' must be wss://host:port") }
+            return host
+        }
         throw SkeinError.badRequest("'hostname' or 'url' (wss://host:port) is required")
     }
 
     static func name(_ route: JSON) throws -> String { try name(route.objectValue ?? [:]) }
+
+    /// A name a node can go by: not empty, at most 253 bytes (a DNS name), without whitespace,
+    /// control characters, '/' or ':'. A URL's host is checked too: it arrives percent-decoded.
+    static func isNodeName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 253
+            && !s.unicodeScalars.contains { $0.properties.isWhitespace || $0.properties.generalCategory == .control || $0 == "/" || $0 == ":" }
+    }
 
     /// An `hdb_nodes` record from an add_node body: name, url (`wss://host:port`, default
     /// port 9933), and the optional start_time and subscriptions.
@@ -109,7 +119,7 @@ struct ClusterOperations: Sendable {
         let name = try name(body)
         var url = "wss://\(name):\(ReplicationRoute.defaultPort)"
         if let given = body["url"] {
-            guard let s = given.stringValue, let c = URLComponents(string: s), c.scheme == "wss", let host = c.host, !host.isEmpty else {
+            guard let s = given.stringValue, let c = URLComponents(string: s), c.scheme == "wss", let host = c.host, isNodeName(host) else {
                 throw SkeinError.badRequest("'url' must be wss://host:port")
             }
             url = "wss://\(host):\(c.port ?? ReplicationRoute.defaultPort)"

@@ -238,27 +238,31 @@ struct JSONParser {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
+        // The raw (unescaped) bytes OR-ed: 0x80 or more when one is not ASCII.
+        var high: UInt8 = 0
         // Fast path: no escapes.
         while index < bytes.count {
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
-                let s = String(decoding: bytes[start..<index], as: UTF8.self)
+                let s = try utf8Text(bytes[start..<index], check: high >= 0x80)
                 index += 1
                 return s
             }
             if b == UInt8(ascii: "\\") { break }
             if b < 0x20 { throw fail("control character in string") }
+            high |= b
             index += 1
         }
         var out = Array(bytes[start..<index])
         while index < bytes.count {
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
+                let s = try utf8Text(out[...], check: high >= 0x80)
                 index += 1
-                return String(decoding: out, as: UTF8.self)
+                return s
             }
             if b < 0x20 { throw fail("control character in string") }
-            if b != UInt8(ascii: "\\") { out.append(b); index += 1; continue }
+            if b != UInt8(ascii: "\\") { out.append(b); high |= b; index += 1; continue }
             index += 1
             guard index < bytes.count else { break }
             let e = bytes[index]
@@ -291,6 +295,15 @@ struct JSONParser {
             }
         }
         throw fail("unterminated string")
+    }
+
+    /// A string's bytes as text. Bytes that are not UTF-8 are an error (RFC 8259 §8.1), not
+    /// replaced with U+FFFD: a client's text is taken as sent or refused, never altered.
+    /// `check`: a raw byte was above 0x7F; ASCII and escapes always give UTF-8 and skip the (slower) check.
+    func utf8Text(_ utf8: ArraySlice<UInt8>, check: Bool) throws(JSONParseError) -> String {
+        guard check else { return String(decoding: utf8, as: UTF8.self) }
+        guard let s = String(validating: utf8, as: UTF8.self) else { throw fail("invalid UTF-8 in string") }
+        return s
     }
 
     mutating func parseHex4() throws(JSONParseError) -> UInt32 {
