@@ -14,8 +14,8 @@ struct TokenOperations: Sendable {
     func handle(_ op: String, _ req: OperationRequest, caller: AuthenticatedUser?, address: String) async throws -> JSON {
         switch op {
         case "create_authentication_tokens":
+            let lifetime = try Self.expiresIn(req)  // input first: a bad request is 400 whoever sends it
             let user = try await tokenUser(req, caller: caller, address: address)
-            let lifetime = try Self.expiresIn(req)
             let (operation, refresh) = try await tokens.issue(for: user, operationLifetime: lifetime)
             await authenticator.invalidate()  // the user record now holds the new refresh token
             return ["operation_token": .string(operation), "refresh_token": .string(refresh)]
