@@ -3,7 +3,7 @@
 LAUNCHER := compose/local
 CLUSTER_DIR := $(or $(SKEIN_CLUSTER_DIR),.local-cluster)
 
-.PHONY: up down status deps test bench bench-cluster bench-vs-galera clean-cluster images images-debug compose-test
+.PHONY: up down status deps test test-deploy bench bench-cluster bench-vs-galera clean-cluster images images-debug compose-test
 
 # make up [NODES=N]
 up:
@@ -21,6 +21,11 @@ deps:
 test: deps
 	swift build --build-tests
 	swift test --skip-build --disable-xctest
+
+# The Kubernetes manifests: rendered from the compose configuration without drift, and valid
+# against the Kubernetes schemas (offline; installs kubernetes-validate into a virtualenv).
+test-deploy:
+	deploy/kubernetes/validate
 
 # make bench [BENCH_ARGS="--records N"]
 # The benchmark starts store, auditd and gateway from its own directory: build those too.
