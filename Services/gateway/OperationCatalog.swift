@@ -37,6 +37,10 @@ enum OperationCatalog {
         e["delete_audit_logs_before"] = Entry(target: .auditd, requirement: .superUser)
         e["user_info"] = Entry(target: .gateway, requirement: .anyUser)
         e["create_authentication_tokens"] = Entry(target: .gateway, requirement: .anyUser)
+        // Jobs run in the gateway; a CSV load writes through the store as the caller.
+        e["csv_data_load"] = Entry(target: .gateway, requirement: .table(["insert", "update"]))
+        e["get_job"] = Entry(target: .gateway, requirement: .anyUser)
+        e["search_jobs_by_start_date"] = Entry(target: .gateway, requirement: .superUser)
         e["refresh_operation_token"] = Entry(target: .gateway, requirement: .anyUser)
         for op in ["system_information", "get_configuration", "read_log", "cluster_status"] {
             e[op] = Entry(target: .gateway, requirement: .superUser)

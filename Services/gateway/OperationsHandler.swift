@@ -74,6 +74,7 @@ struct OperationsHandler: Sendable {
     }
 
     var tokenOperations: TokenOperations { TokenOperations(authenticator: authenticator) }
+    var jobs: JobRunner { JobRunner(store: store, nodeName: config.nodeName, logger: logger) }
 
     /// `idempotencyKey`: the `Idempotency-Key` header; the store answers a retry of a write
     /// that committed with its first result (docs/API.md "Retries and idempotency keys").
@@ -179,6 +180,8 @@ struct OperationsHandler: Sendable {
         switch op {
         case "create_authentication_tokens", "refresh_operation_token":
             return try await tokenOperations.handle(op, req, caller: user, address: address)
+        case "csv_data_load", "get_job", "search_jobs_by_start_date":
+            return try await jobs.handle(op, req, user)
         case "user_info":
             return ["username": .string(user.username), "role": ["role": .string(user.role), "permission": user.permission], "active": true]
         case "read_log":

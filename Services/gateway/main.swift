@@ -172,6 +172,13 @@ if config.secureHTTPPort == nil, !["127.0.0.1", "::1", "localhost"].contains(con
                    metadata: ["host": .string(config.httpHost)])
 }
 let adminTask = Task { await ensureAdmin() }
+/// Jobs this node's gateway left running when it stopped end in ERROR (retried until the
+/// store answers).
+let jobRecovery = Task {
+    while !Task.isCancelled {
+        do { return try await handler.jobs.recoverInterrupted() } catch { try? await Task.sleep(for: .seconds(1)) }
+    }
+}
 do {
     let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: appLogger))
     try await group.run()

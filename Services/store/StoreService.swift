@@ -95,6 +95,10 @@ final class StoreService: @unchecked Sendable {
         case "list_roles": return try system.listRoles()
         case "node_list": return try system.listNodes()
         case "token_keys": return try system.tokenKeys()
+        case "job_get": return try system.job(try req.requiredString("id"))
+        case "jobs_between":
+            guard let from = try req.number("from"), let to = try req.number("to") else { throw SkeinError.badRequest("'from' and 'to' (epoch ms) are required") }
+            return try system.jobs(from: from, to: to)
         case "database_list": return JSON(registry.names().sorted())
         case "replication_cursor":
             let env = try reads.database(try req.database())
@@ -241,6 +245,7 @@ final class StoreService: @unchecked Sendable {
         case "node_remove": body = { try system.removeNode(req, $0, $1, $2) }
         case "ensure_token_key": body = { try system.ensureTokenKey(req, $0, $1, $2) }
         case "set_refresh_token": body = { try system.setRefreshToken(req, $0, $1, $2) }
+        case "job_put": body = { try system.putJob(req, $0, $1, $2) }
         case "replication_apply", "replication_import":
             return try replicationJob(op, req, received: received, user: user, respond: respond)
         default: body = nil

@@ -397,6 +397,12 @@ extension ProcessTests {
                 // Credentials that do not exist, and one field of a wrong type: 400 before any login.
                 .init(operation: "create_authentication_tokens", base: [("username", "fz_no_such_user"), ("password", "fz-wrong")],
                       fields: [f("username", .string, null: false), f("password", .string, null: false)]),
+                // Jobs: a load that would fail anyway (no such table), one field wrong.
+                .init(operation: "csv_data_load", base: [("database", db), ("table", "no_table"), ("action", "insert"), ("data", "id\n99999991\n")],
+                      fields: [f("database", .name), f("table", .name), f("action", .name, null: false), f("data", .string)]),
+                .init(operation: "get_job", base: [("id", "fz-no-such-job")], fields: [f("id", .string)]),
+                .init(operation: "search_jobs_by_start_date", base: [("from_date", "2026-01-01T00:00:00Z"), ("to_date", "2026-01-02T00:00:00Z")],
+                      fields: [f("from_date", .time), f("to_date", .time)]),
                 .init(operation: "refresh_operation_token", base: [("refresh_token", "fz.not.a.token")], fields: [f("refresh_token", .string, null: false)]),
                 .init(operation: "alter_user", base: [("username", "fz_no_such_user"), ("role", "super_user"), ("active", false)],
                       fields: [f("username", .name), f("password", .string, null: false), f("role", .name, null: false), f("active", .bool, null: false)]),

@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+import SkeinCore
+import SkeinService
+
+/// Background jobs as Harper runs them (`csv_data_load`; `get_job`,
+/// `search_jobs_by_start_date`): the request is answered at once with the job's id, the work
+/// runs in this gateway, and the job record in `system.hdb_job` says how it goes (CREATED,
+/// IN_PROGRESS with progress, COMPLETE, or ERROR with the reason). A job this gateway was
+/// running when it stopped is marked ERROR when it starts again (`recoverInterrupted`).
+struct JobRunner: Sendable {
+    let store: RPCClient
+    let nodeName: String
+    let logger: Logger
+    /// Rows per write: each batch is one transaction, so a failing batch writes nothing.
+    static let batchRows = 1000
+
+    enum Status: String { case created = "CREATED", inProgress = "IN_PROGRESS", complete = "COMPLETE", error = "ERROR" }
+
+    func handle(_ op: String, _ req: OperationRequest, _ user: AuthenticatedUser) async throws -> JSON {
+        switch op {
+        case "csv_data_load":
+            return try await startCSVLoad(req, user)
+        case "get_job":
+            guard let id = try req.string("id"), !id.isEmpty else { throw SkeinError.badRequest("'id' is required") }
+            let found = try await store.call(op: "job_get", body: ["id": .string(id)]).arrayValue ?? []
+            // Another user's job is not theirs to see (a super user sees every job).
+            return .array(found.filter { user.isSuperUser || $0["user"]?.stringValue == user.username }.map(Self.shown))
+        case "search_jobs_by_start_date":
+            let from = try Self.date(req, "from_date"), to = try Self.date(req, "to_date")
+            let found = try await store.call(op: "jobs_between", body: ["from": .number(from), "to": .number(to)]).arrayValue ?? []
+            return .array(found.map(Self.shown))
+        default:
+            throw SkeinError.badRequest("Operation '\(op)' not found")
+        }
+    }
+
+    /// A job record as Harper shows it: without the request or the table's timestamps.
+    static func shown(_ job: JSON) -> JSON {
+        var job = job
+        for key in ["request", "__createdtime__", "__updatedtime__"] { job[key] = nil }
+        return job
+    }
+
+    static func date(_ req: OperationRequest, _ key: String) throws -> Double {
+        guard let v = req.body[key], !v.isNull else { throw SkeinError.badRequest("'\(key)' is required") }
+        if let ms = v.doubleValue { return ms }
+        let iso = ISO8601DateFormatter()
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let dateOnly = ISO8601DateFormatter()
+        dateOnly.formatOptions = [.withFullDate]
+        guard let text = v.stringValue, let date = iso.date(from: text) ?? fractional.date(from: text) ?? dateOnly.date(from: text) else {
+            throw SkeinError.badRequest("'\(key)' must be an ISO-8601 date or epoch milliseconds")
+        }
+        return date.timeIntervalSince1970 * 1000
+    }
+
+    // MARK: csv_data_load
+
+    func startCSVLoad(_ req: OperationRequest, _ user: AuthenticatedUser) async throws -> JSON {
+        let action = try req.string("action") ?? "insert"
+        guard ["insert", "update", "upsert"].contains(action) else { throw SkeinError.badRequest("'action' must be insert, update or upsert") }
+        let database = try req.database(), table = try req.table()
+        guard let data = try req.string("data") else { throw SkeinError.badRequest("'data' (the CSV text) is required") }
+        // The target is checked now (names, existence): a job is started only for a table that is there.
+        _ = try await store.call(op: "describe_table", user: user.username, body: ["database": .string(database), "table": .string(table)])
+        let id = UUID().uuidString.lowercased()
+        let now = Double(ServiceMain.nowMillis())
+        var job: JSON = ["id": .string(id), "type": "csv_data_load", "status": .string(Status.created.rawValue), "user": .string(user.username),
+                         "node": .string(nodeName), "created_datetime": .number(now), "start_datetime": .number(now)]
+        try await put(job)
+        let runner = self
+        Task {
+            job["status"] = .string(Status.inProgress.rawValue)
+            try? await runner.put(job)
+            do {
+                let message = try await runner.load(data, action: action, database: database, table: table, user: user) { progress in
+                    job["message"] = .string(progress)
+                    try? await runner.put(job)
+                }
+                job["status"] = .string(Status.complete.rawValue)
+                job["message"] = .string(message)
+            } catch {
+                job["status"] = .string(Status.error.rawValue)
+                job["message"] = .string((error as? SkeinError)?.message ?? "\(error)")
+                runner.logger.warning("job failed", metadata: ["job": .string(id), "error": .string("\(error)")])
+            }
+            job["end_datetime"] = .number(Double(ServiceMain.nowMillis()))
+            try? await runner.put(job)
+        }
+        return ["message": .string("Starting job with id \(id)"), "job_id": .string(id)]
+    }
+
+    /// Parses every row first (a bad row fails the job before anything is written), then
+    /// writes in batches. Returns Harper's `successfully loaded N of M records`.
+    func load(_ data: String, action: String, database: String, table: String, user: AuthenticatedUser,
+              progress: (String) async -> Void) async throws -> String {
+        var reader = CSVReader()
+        var rows: [[String]]
+        do {
+            rows = try reader.feed(data.utf8)
+            rows += try reader.finish()
+        } catch {
+            throw SkeinError.badRequest("\(error)")
+        }
+        guard let header = rows.first else { return "No records parsed from csv file." }
+        if let blank = header.firstIndex(where: \.isEmpty) { throw SkeinError.badRequest("CSV header: column \(blank + 1) has no name") }
+        if Set(header).count != header.count { throw SkeinError.badRequest("CSV header: a column name appears twice") }
+        var records: [JSON] = []
+        records.reserveCapacity(rows.count - 1)
+        for (i, row) in rows.dropFirst().enumerated() {
+            guard row.count <= header.count else {
+                throw SkeinError.badRequest("CSV row \(i + 2): \(row.count) fields, the header has \(header.count)")
+            }
+            var record: [String: JSON] = [:]
+            for (name, text) in zip(header, row) { record[name] = CSVValue.cast(text) }
+            records.append(.object(record))
+        }
+        guard !records.isEmpty else { return "No records parsed from csv file." }
+        var written = 0
+        for start in stride(from: 0, to: records.count, by: Self.batchRows) {
+            let batch = Array(records[start..<min(records.count, start + Self.batchRows)])
+            let body: JSON = ["operation": .string(action), "database": .string(database), "table": .string(table), "records": .array(batch)]
+            do {
+                let header: JSON = ["op": .string(action), "user": .string(user.username), "role": .string(user.role)]
+                let result = try await store.call(RPCRequest(header: header, body: body.serialized())).result()
+                written += (result["inserted_hashes"] ?? result["update_hashes"] ?? result["upserted_hashes"])?.arrayValue?.count ?? batch.count
+            } catch {
+                throw SkeinError(status: (error as? SkeinError)?.status ?? 500,
+                                 "rows \(start + 2)-\(start + batch.count + 1) not written (\(written) of \(records.count) records were): \((error as? SkeinError)?.message ?? "\(error)")")
+            }
+            await progress("loaded \(written) of \(records.count) records")
+        }
+        return "successfully loaded \(written) of \(records.count) records"
+    }
+
+    func put(_ job: JSON) async throws {
+        _ = try await store.call(op: "job_put", body: ["record": job])
+    }
+
+    /// Jobs of this node left CREATED or IN_PROGRESS by a gateway that stopped: ERROR, with
+    /// how far they got (their last progress message).
+    func recoverInterrupted() async throws {
+        let all = try await store.call(op: "jobs_between", body: ["from": 0, "to": .number(Double(ServiceMain.nowMillis()))]).arrayValue ?? []
+        for var job in all where job["node"]?.stringValue == nodeName
+            && [Status.created.rawValue, Status.inProgress.rawValue].contains(job["status"]?.stringValue ?? "") {
+            let progress = job["message"]?.stringValue.map { " (\($0) before)" } ?? ""
+            job["status"] = .string(Status.error.rawValue)
+            job["message"] = .string("interrupted: the gateway running it stopped\(progress)")
+            job["end_datetime"] = .number(Double(ServiceMain.nowMillis()))
+            try await put(job)
+            logger.warning("job interrupted by a restart", metadata: ["job": .string(job["id"]?.stringValue ?? "")])
+        }
+    }
+}

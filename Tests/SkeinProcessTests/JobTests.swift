@@ -1,0 +1,99 @@
+import Foundation
+import SkeinCore
+import Testing
+
+extension ProcessTests {
+    /// Harper's jobs: `csv_data_load` answers at once with a job id; `get_job` shows CREATED,
+    /// IN_PROGRESS, then COMPLETE or ERROR; a job cut off by a gateway restart ends in ERROR.
+    @Suite(.serialized) struct Jobs {
+        static func load(_ node: TestNode, _ table: String, _ csv: String, action: String = "insert") async throws -> String {
+            let r = try await node.ok(["operation": "csv_data_load", "action": .string(action), "database": "jobs", "table": .string(table),
+                                       "data": .string(csv)])
+            let id = try #require(r["job_id"]?.stringValue)
+            #expect(r["message"]?.stringValue == "Starting job with id \(id)")
+            return id
+        }
+
+        /// The job once it is COMPLETE or ERROR.
+        static func finished(_ node: TestNode, _ id: String, timeout: Double = 30) async throws -> JSON {
+            try await pollUntil("job \(id) to finish", timeout: timeout) { () -> JSON? in
+                let job = try await node.ok(["operation": "get_job", "id": .string(id)]).arrayValue?.first
+                return ["COMPLETE", "ERROR"].contains(job?["status"]?.stringValue ?? "") ? job : nil
+            }
+        }
+
+        @Test func aCSVLoadWritesTypedRecords() async throws {
+            try await withNode { node in
+                try await node.freshTable("jobs", "dog")
+                let csv = "\u{FEFF}id,name,age,good,tags,zip,note\r\n1,\"Harper, Jr.\",3,true,\"[\"\"a\"\",\"\"b\"\"]\",02134,\"two\nlines\"\n2,Rex,,FALSE,[],007,null\n"
+                let id = try await Self.load(node, "dog", csv)
+                let job = try await Self.finished(node, id)
+                #expect(job["status"] == "COMPLETE" && job["message"] == "successfully loaded 2 of 2 records", "\(job)")
+                #expect(job["type"] == "csv_data_load" && job["user"] == "admin" && job["end_datetime"]?.doubleValue != nil)
+                #expect(job["request"] == nil && job["__createdtime__"] == nil)
+                let dogs = try await node.ok(["operation": "search_by_id", "database": "jobs", "table": "dog", "ids": [1, 2]])
+                let harper = try #require(dogs.arrayValue?.first)
+                #expect(harper["name"] == "Harper, Jr." && harper["age"] == 3 && harper["good"] == true)
+                #expect(harper["tags"] == ["a", "b"] && harper["zip"] == "02134" && harper["note"] == "two\nlines")
+                let rex = try #require(dogs.arrayValue?.last)
+                #expect(rex["age"] == "" && rex["good"] == false && rex["tags"] == [] && rex["zip"] == "007" && rex["note"]?.isNull == true)
+
+                // Listed by start date; the admin sees it, another user does not.
+                let listed = try await node.ok(["operation": "search_jobs_by_start_date", "from_date": "2020-01-01T00:00:00Z",
+                                                "to_date": .number(Date().timeIntervalSince1970 * 1000 + 60_000)])
+                #expect(listed.arrayValue?.contains { $0["id"]?.stringValue == id } == true)
+                try await node.ok(["operation": "add_role", "role": "job_loader", "permission": ["jobs": ["tables": ["dog": ["read": true, "insert": true, "update": true]]]]])
+                try await node.ok(["operation": "add_user", "username": "loader", "password": "pw-loader", "role": "job_loader", "active": true])
+                let other = try await node.post(["operation": "get_job", "id": .string(id)], user: "loader", password: "pw-loader")
+                #expect(other.status == 200 && other.json == [], "\(other)")
+                #expect(try await node.post(["operation": "search_jobs_by_start_date", "from_date": 0, "to_date": 1], user: "loader", password: "pw-loader").status == 403)
+            }
+        }
+
+        @Test func aBadRowFailsTheJobAndWritesNothing() async throws {
+            try await withNode { node in
+                try await node.freshTable("jobs", "cat")
+                var csv = "id,name\n"
+                for i in 1...1500 { csv += "\(i),cat-\(i)\n" }
+                csv += "1501,\"unclosed\n1502,x\n"
+                let job = try await Self.finished(node, try await Self.load(node, "cat", csv))
+                #expect(job["status"] == "ERROR", "\(job)")
+                #expect(job["message"]?.stringValue?.contains("line 1502") == true, "the line of the bad row: \(job)")
+                let count = try await node.ok(["operation": "describe_table", "database": "jobs", "table": "cat"])["record_count"]
+                #expect(count == 0, "nothing written")
+                let wide = try await Self.finished(node, try await Self.load(node, "cat", "id,name\n1,a,b\n"))
+                #expect(wide["status"] == "ERROR" && wide["message"]?.stringValue?.contains("row 2") == true, "\(wide)")
+                let missing = try await node.post(["operation": "csv_data_load", "database": "jobs", "table": "cat"])
+                #expect(missing.status == 400)
+                let badAction = try await node.post(["operation": "csv_data_load", "action": "merge", "database": "jobs", "table": "cat", "data": "id\n1\n"])
+                #expect(badAction.status == 400)
+                #expect(try await node.ok(["operation": "get_job", "id": "no-such-job"]) == [])
+            }
+        }
+
+        @Test func batchesUpsertAndAGatewayRestartEndsARunningJobInError() async throws {
+            try await withNode { node in
+                try await node.freshTable("jobs", "bird")
+                var csv = "id,name\n"
+                for i in 1...2500 { csv += "\(i),bird-\(i)\n" }
+                let done = try await Self.finished(node, try await Self.load(node, "bird", csv, action: "upsert"))
+                #expect(done["status"] == "COMPLETE" && done["message"] == "successfully loaded 2500 of 2500 records", "\(done)")
+
+                // A long load, and the gateway killed while it runs.
+                var big = "id,name,filler\n"
+                let filler = String(repeating: "f", count: 150)
+                for i in 1...40_000 { big += "\(i),b-\(i),\(filler)\n" }  // ~7 MB: under the body cap
+                let id = try await Self.load(node, "bird", big, action: "upsert")
+                _ = try await pollUntil("the job to make progress") { () -> Bool? in
+                    let job = try await node.ok(["operation": "get_job", "id": .string(id)]).arrayValue?.first
+                    return job?["message"]?.stringValue?.hasPrefix("loaded") == true ? true : nil
+                }
+                await node.kill(.gateway)
+                try node.start(.gateway)
+                let job = try await Self.finished(node, id)
+                #expect(job["status"] == "ERROR", "\(job)")
+                #expect(job["message"]?.stringValue?.hasPrefix("interrupted: the gateway running it stopped (loaded") == true, "\(job)")
+            }
+        }
+    }
+}
