@@ -19,8 +19,8 @@ struct JobRunner: Sendable {
 
     func handle(_ op: String, _ req: OperationRequest, _ user: AuthenticatedUser) async throws -> JSON {
         switch op {
-        case "csv_data_load":
-            return try await startCSVLoad(req, user)
+        case "csv_data_load", "csv_file_load", "csv_url_load":
+            return try await startCSVLoad(op, req, user)
         case "get_job":
             guard let id = try req.string("id"), !id.isEmpty else { throw SkeinError.badRequest("'id' is required") }
             let found = try await store.call(op: "job_get", body: ["id": .string(id)]).arrayValue ?? []
@@ -58,16 +58,32 @@ struct JobRunner: Sendable {
 
     // MARK: csv_data_load
 
-    func startCSVLoad(_ req: OperationRequest, _ user: AuthenticatedUser) async throws -> JSON {
+    /// `csv_data_load` (`data`), `csv_file_load` (`file_path` on this node) and
+    /// `csv_url_load` (`csv_url`, downloaded to a private temporary file first).
+    func startCSVLoad(_ op: String, _ req: OperationRequest, _ user: AuthenticatedUser) async throws -> JSON {
         let action = try req.string("action") ?? "insert"
         guard ["insert", "update", "upsert"].contains(action) else { throw SkeinError.badRequest("'action' must be insert, update or upsert") }
         let database = try req.database(), table = try req.table()
-        guard let data = try req.string("data") else { throw SkeinError.badRequest("'data' (the CSV text) is required") }
+        let input: CSVInput
+        switch op {
+        case "csv_file_load":
+            guard let path = try req.string("file_path"), path.hasPrefix("/") else { throw SkeinError.badRequest("'file_path' (an absolute path on this node) is required") }
+            guard FileManager.default.isReadableFile(atPath: path) else { throw SkeinError.badRequest("cannot read '\(path)' on this node") }
+            input = .source(.file(path))
+        case "csv_url_load":
+            guard let text = try req.string("csv_url"), let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? "") else {
+                throw SkeinError.badRequest("'csv_url' (an http or https URL) is required")
+            }
+            input = .url(url)
+        default:
+            guard let data = try req.string("data") else { throw SkeinError.badRequest("'data' (the CSV text) is required") }
+            input = .source(.text(data))
+        }
         // The target is checked now (names, existence): a job is started only for a table that is there.
         _ = try await store.call(op: "describe_table", user: user.username, body: ["database": .string(database), "table": .string(table)])
         let id = UUID().uuidString.lowercased()
         let now = Double(ServiceMain.nowMillis())
-        var job: JSON = ["id": .string(id), "type": "csv_data_load", "status": .string(Status.created.rawValue), "user": .string(user.username),
+        var job: JSON = ["id": .string(id), "type": .string(op), "status": .string(Status.created.rawValue), "user": .string(user.username),
                          "node": .string(nodeName), "created_datetime": .number(now), "start_datetime": .number(now)]
         try await put(job)
         let runner = self
@@ -75,7 +91,9 @@ struct JobRunner: Sendable {
             job["status"] = .string(Status.inProgress.rawValue)
             try? await runner.put(job)
             do {
-                let message = try await runner.load(data, action: action, database: database, table: table, user: user) { progress in
+                let (source, downloaded) = try await input.open()
+                defer { if let downloaded { try? FileManager.default.removeItem(atPath: downloaded) } }
+                let message = try await runner.load(source, action: action, database: database, table: table, user: user) { progress in
                     job["message"] = .string(progress)
                     try? await runner.put(job)
                 }
@@ -92,35 +110,29 @@ struct JobRunner: Sendable {
         return ["message": .string("Starting job with id \(id)"), "job_id": .string(id)]
     }
 
-    /// Parses every row first (a bad row fails the job before anything is written), then
+    /// Checks every row first (a bad row fails the job before anything is written), then
     /// writes in batches. Returns Harper's `successfully loaded N of M records`.
-    func load(_ data: String, action: String, database: String, table: String, user: AuthenticatedUser,
+    func load(_ source: CSVSource, action: String, database: String, table: String, user: AuthenticatedUser,
               progress: (String) async -> Void) async throws -> String {
-        var reader = CSVReader()
-        var rows: [[String]]
-        do {
-            rows = try reader.feed(data.utf8)
-            rows += try reader.finish()
-        } catch {
-            throw SkeinError.badRequest("\(error)")
-        }
-        guard let header = rows.first else { return "No records parsed from csv file." }
-        if let blank = header.firstIndex(where: \.isEmpty) { throw SkeinError.badRequest("CSV header: column \(blank + 1) has no name") }
-        if Set(header).count != header.count { throw SkeinError.badRequest("CSV header: a column name appears twice") }
-        var records: [JSON] = []
-        records.reserveCapacity(rows.count - 1)
-        for (i, row) in rows.dropFirst().enumerated() {
-            guard row.count <= header.count else {
-                throw SkeinError.badRequest("CSV row \(i + 2): \(row.count) fields, the header has \(header.count)")
+        var header: [String] = []
+        var total = 0
+        try await source.forEachRow { row, line in
+            if line == 1 {
+                if let blank = row.firstIndex(where: \.isEmpty) { throw SkeinError.badRequest("CSV header: column \(blank + 1) has no name") }
+                if Set(row).count != row.count { throw SkeinError.badRequest("CSV header: a column name appears twice") }
+                header = row
+                return
             }
-            var record: [String: JSON] = [:]
-            for (name, text) in zip(header, row) { record[name] = CSVValue.cast(text) }
-            records.append(.object(record))
+            guard row.count <= header.count else {
+                throw SkeinError.badRequest("CSV row \(line): \(row.count) fields, the header has \(header.count)")
+            }
+            total += 1
         }
-        guard !records.isEmpty else { return "No records parsed from csv file." }
-        var written = 0
-        for start in stride(from: 0, to: records.count, by: Self.batchRows) {
-            let batch = Array(records[start..<min(records.count, start + Self.batchRows)])
+        guard total > 0 else { return "No records parsed from csv file." }
+        var written = 0, batchStart = 2
+        var batch: [JSON] = []
+        func flush() async throws {
+            guard !batch.isEmpty else { return }
             let body: JSON = ["operation": .string(action), "database": .string(database), "table": .string(table), "records": .array(batch)]
             do {
                 let header: JSON = ["op": .string(action), "user": .string(user.username), "role": .string(user.role)]
@@ -128,11 +140,37 @@ struct JobRunner: Sendable {
                 written += (result["inserted_hashes"] ?? result["update_hashes"] ?? result["upserted_hashes"])?.arrayValue?.count ?? batch.count
             } catch {
                 throw SkeinError(status: (error as? SkeinError)?.status ?? 500,
-                                 "rows \(start + 2)-\(start + batch.count + 1) not written (\(written) of \(records.count) records were): \((error as? SkeinError)?.message ?? "\(error)")")
+                                 "rows \(batchStart)-\(batchStart + batch.count - 1) not written (\(written) of \(total) records were): \((error as? SkeinError)?.message ?? "\(error)")")
             }
-            await progress("loaded \(written) of \(records.count) records")
+            batchStart += batch.count
+            batch.removeAll(keepingCapacity: true)
+            await progress("loaded \(written) of \(total) records")
         }
-        return "successfully loaded \(written) of \(records.count) records"
+        try await source.forEachRow { row, line in
+            guard line > 1 else { return }
+            var record: [String: JSON] = [:]
+            for (name, text) in zip(header, row) { record[name] = CSVValue.cast(text) }
+            batch.append(.object(record))
+            if batch.count == Self.batchRows { try await flush() }
+        }
+        try await flush()
+        return "successfully loaded \(written) of \(total) records"
+    }
+
+    /// What a load reads: a source now, or a URL to download when the job runs.
+    enum CSVInput: Sendable {
+        case source(CSVSource)
+        case url(URL)
+
+        /// The source, and the temporary file to remove afterwards.
+        func open() async throws -> (CSVSource, String?) {
+            switch self {
+            case .source(let source): return (source, nil)
+            case .url(let url):
+                let path = try await CSVDownload.fetch(url)
+                return (.file(path), path)
+            }
+        }
     }
 
     func put(_ job: JSON) async throws {

@@ -39,6 +39,9 @@ enum OperationCatalog {
         e["create_authentication_tokens"] = Entry(target: .gateway, requirement: .anyUser)
         // Jobs run in the gateway; a CSV load writes through the store as the caller.
         e["csv_data_load"] = Entry(target: .gateway, requirement: .table(["insert", "update"]))
+        // Reading any file of the node, or fetching any URL from it: super users only.
+        e["csv_file_load"] = Entry(target: .gateway, requirement: .superUser)
+        e["csv_url_load"] = Entry(target: .gateway, requirement: .superUser)
         e["get_job"] = Entry(target: .gateway, requirement: .anyUser)
         e["search_jobs_by_start_date"] = Entry(target: .gateway, requirement: .superUser)
         e["refresh_operation_token"] = Entry(target: .gateway, requirement: .anyUser)

@@ -180,7 +180,7 @@ struct OperationsHandler: Sendable {
         switch op {
         case "create_authentication_tokens", "refresh_operation_token":
             return try await tokenOperations.handle(op, req, caller: user, address: address)
-        case "csv_data_load", "get_job", "search_jobs_by_start_date":
+        case "csv_data_load", "csv_file_load", "csv_url_load", "get_job", "search_jobs_by_start_date":
             return try await jobs.handle(op, req, user)
         case "user_info":
             return ["username": .string(user.username), "role": ["role": .string(user.role), "permission": user.permission], "active": true]

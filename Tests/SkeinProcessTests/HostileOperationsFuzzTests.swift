@@ -400,6 +400,10 @@ extension ProcessTests {
                 // Jobs: a load that would fail anyway (no such table), one field wrong.
                 .init(operation: "csv_data_load", base: [("database", db), ("table", "no_table"), ("action", "insert"), ("data", "id\n99999991\n")],
                       fields: [f("database", .name), f("table", .name), f("action", .name, null: false), f("data", .string)]),
+                .init(operation: "csv_file_load", base: [("database", db), ("table", "no_table"), ("file_path", "/nonexistent/fz.csv")],
+                      fields: [f("database", .name), f("table", .name), f("file_path", .string)]),
+                .init(operation: "csv_url_load", base: [("database", db), ("table", "no_table"), ("csv_url", "http://127.0.0.1:9/fz.csv")],
+                      fields: [f("database", .name), f("table", .name), f("csv_url", .string)]),
                 .init(operation: "get_job", base: [("id", "fz-no-such-job")], fields: [f("id", .string)]),
                 .init(operation: "search_jobs_by_start_date", base: [("from_date", "2026-01-01T00:00:00Z"), ("to_date", "2026-01-02T00:00:00Z")],
                       fields: [f("from_date", .time), f("to_date", .time)]),

@@ -71,6 +71,49 @@ extension ProcessTests {
             }
         }
 
+        /// A file on the node and a URL (a loopback HTTP server the test starts), read a chunk
+        /// at a time; super users only.
+        @Test func filesAndURLsLoadToo() async throws {
+            try await withNode { node in
+                try await node.freshTable("jobs", "fish")
+                let dir = node.root + "/csv"
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                var csv = "id,name,weight\n"
+                for i in 1...2500 { csv += "\(i),\"fish, no. \(i)\",\(Double(i) / 4)\n" }
+                try csv.write(toFile: dir + "/fish.csv", atomically: true, encoding: .utf8)
+
+                let r = try await node.ok(["operation": "csv_file_load", "database": "jobs", "table": "fish", "file_path": .string(dir + "/fish.csv")])
+                let job = try await Self.finished(node, try #require(r["job_id"]?.stringValue))
+                #expect(job["status"] == "COMPLETE" && job["message"] == "successfully loaded 2500 of 2500 records" && job["type"] == "csv_file_load", "\(job)")
+                let fish = try await node.ok(["operation": "search_by_id", "database": "jobs", "table": "fish", "ids": [2500]])
+                #expect(fish.arrayValue?.first?["name"] == "fish, no. 2500" && fish.arrayValue?.first?["weight"] == 625)
+                #expect(try await node.post(["operation": "csv_file_load", "database": "jobs", "table": "fish", "file_path": "/no/such.csv"]).status == 400)
+
+                // Over HTTP from a loopback server.
+                let port = TestNode.freePort()
+                let server = Process()
+                server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                server.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir]
+                server.standardOutput = FileHandle.nullDevice
+                server.standardError = FileHandle.nullDevice
+                try server.run()
+                defer { server.terminate() }
+                try csv.replacingOccurrences(of: "fish, no.", with: "net fish").write(toFile: dir + "/net.csv", atomically: true, encoding: .utf8)
+                _ = try await pollUntil("the test's HTTP server to listen") { () -> Bool? in (try? RawHTTP(port: port)) != nil ? true : nil }
+                let started = try await node.ok(["operation": "csv_url_load", "action": "upsert", "database": "jobs", "table": "fish",
+                                                 "csv_url": .string("http://127.0.0.1:\(port)/net.csv")])
+                let net = try await Self.finished(node, try #require(started["job_id"]?.stringValue))
+                #expect(net["status"] == "COMPLETE" && net["message"] == "successfully loaded 2500 of 2500 records", "\(net)")
+                let netFish = try await node.ok(["operation": "search_by_id", "database": "jobs", "table": "fish", "ids": [7]])
+                #expect(netFish.arrayValue?.first?["name"] == "net fish 7")
+                let missing = try await node.ok(["operation": "csv_url_load", "database": "jobs", "table": "fish",
+                                                 "csv_url": .string("http://127.0.0.1:\(port)/missing.csv")])
+                let failed = try await Self.finished(node, try #require(missing["job_id"]?.stringValue))
+                #expect(failed["status"] == "ERROR" && failed["message"]?.stringValue?.contains("HTTP 404") == true, "\(failed)")
+                #expect(try await node.post(["operation": "csv_url_load", "database": "jobs", "table": "fish", "csv_url": "file:///etc/passwd"]).status == 400)
+            }
+        }
+
         @Test func batchesUpsertAndAGatewayRestartEndsARunningJobInError() async throws {
             try await withNode { node in
                 try await node.freshTable("jobs", "bird")
