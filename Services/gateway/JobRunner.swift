@@ -81,31 +81,48 @@ struct JobRunner: Sendable {
         }
         // The target is checked now (names, existence): a job is started only for a table that is there.
         _ = try await store.call(op: "describe_table", user: user.username, body: ["database": .string(database), "table": .string(table)])
+        return try await start(op, user) { progress in
+            let (source, downloaded) = try await input.open()
+            defer { if let downloaded { try? FileManager.default.removeItem(atPath: downloaded) } }
+            return (try await load(source, action: action, database: database, table: table, user: user, progress: progress), nil)
+        }
+    }
+
+    /// What a job's work reports while it runs, and what it ends with.
+    typealias Work = @Sendable (_ progress: @escaping @Sendable (String) async -> Void) async throws -> (message: String, result: JSON?)
+
+    /// Records a job (CREATED), runs `work` in the background (IN_PROGRESS, its progress as
+    /// the message; then COMPLETE with its message and `result`, or ERROR with the reason)
+    /// and answers at once with Harper's `Starting job with id ID`.
+    func start(_ type: String, _ user: AuthenticatedUser, _ work: @escaping Work) async throws -> JSON {
         let id = UUID().uuidString.lowercased()
         let now = Double(ServiceMain.nowMillis())
-        var job: JSON = ["id": .string(id), "type": .string(op), "status": .string(Status.created.rawValue), "user": .string(user.username),
-                         "node": .string(nodeName), "created_datetime": .number(now), "start_datetime": .number(now)]
-        try await put(job)
+        let job = Locked<JSON>(["id": .string(id), "type": .string(type), "status": .string(Status.created.rawValue), "user": .string(user.username),
+                                "node": .string(nodeName), "created_datetime": .number(now), "start_datetime": .number(now)])
+        try await put(job.withLock { $0 })
         let runner = self
         Task {
-            job["status"] = .string(Status.inProgress.rawValue)
-            try? await runner.put(job)
+            job.withLock { $0["status"] = .string(Status.inProgress.rawValue) }
+            try? await runner.put(job.withLock { $0 })
             do {
-                let (source, downloaded) = try await input.open()
-                defer { if let downloaded { try? FileManager.default.removeItem(atPath: downloaded) } }
-                let message = try await runner.load(source, action: action, database: database, table: table, user: user) { progress in
-                    job["message"] = .string(progress)
-                    try? await runner.put(job)
+                let (message, result) = try await work { progress in
+                    job.withLock { $0["message"] = .string(progress) }
+                    try? await runner.put(job.withLock { $0 })
                 }
-                job["status"] = .string(Status.complete.rawValue)
-                job["message"] = .string(message)
+                job.withLock {
+                    $0["status"] = .string(Status.complete.rawValue)
+                    $0["message"] = .string(message)
+                    if let result { $0["result"] = result }
+                }
             } catch {
-                job["status"] = .string(Status.error.rawValue)
-                job["message"] = .string((error as? SkeinError)?.message ?? "\(error)")
+                job.withLock {
+                    $0["status"] = .string(Status.error.rawValue)
+                    $0["message"] = .string((error as? SkeinError)?.message ?? "\(error)")
+                }
                 runner.logger.warning("job failed", metadata: ["job": .string(id), "error": .string("\(error)")])
             }
-            job["end_datetime"] = .number(Double(ServiceMain.nowMillis()))
-            try? await runner.put(job)
+            job.withLock { $0["end_datetime"] = .number(Double(ServiceMain.nowMillis())) }
+            try? await runner.put(job.withLock { $0 })
         }
         return ["message": .string("Starting job with id \(id)"), "job_id": .string(id)]
     }

@@ -42,6 +42,7 @@ enum OperationCatalog {
         // Reading any file of the node, or fetching any URL from it: super users only.
         e["csv_file_load"] = Entry(target: .gateway, requirement: .superUser)
         e["csv_url_load"] = Entry(target: .gateway, requirement: .superUser)
+        e["export_local"] = Entry(target: .gateway, requirement: .superUser)
         e["get_job"] = Entry(target: .gateway, requirement: .anyUser)
         e["search_jobs_by_start_date"] = Entry(target: .gateway, requirement: .superUser)
         e["refresh_operation_token"] = Entry(target: .gateway, requirement: .anyUser)

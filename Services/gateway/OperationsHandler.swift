@@ -180,6 +180,10 @@ struct OperationsHandler: Sendable {
         switch op {
         case "create_authentication_tokens", "refresh_operation_token":
             return try await tokenOperations.handle(op, req, caller: user, address: address)
+        case "export_local":
+            return try await LocalExport(jobs: jobs, rootPath: config.rootPath).start(req, user) { search, op in
+                try authorize(user, .table(["read"]), search, op)
+            }
         case "csv_data_load", "csv_file_load", "csv_url_load", "get_job", "search_jobs_by_start_date":
             return try await jobs.handle(op, req, user)
         case "user_info":

@@ -114,6 +114,44 @@ extension ProcessTests {
             }
         }
 
+        /// `export_local`: a search's result written to a file on the node, page by page.
+        @Test func exportLocalWritesJSONAndCSV() async throws {
+            try await withNode { node in
+                try await node.freshTable("jobs", "owl")
+                let owls: [JSON] = (1...2500).map { ["id": JSON($0), "name": .string("owl, \"\($0)\""), "age": JSON($0 % 9), "tags": ["a"]] }
+                _ = try await node.insert("jobs", "owl", owls)
+                let dir = node.root + "/exports"
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                let search: JSON = ["operation": "search_by_conditions", "database": "jobs", "table": "owl", "get_attributes": ["*"],
+                                    "conditions": [["attribute": "age", "comparator": "less_than", "value": 5]]]
+                let expected = try await node.ok(search)
+                #expect(expected.arrayValue?.count == (1...2500).filter { $0 % 9 < 5 }.count)
+
+                let r = try await node.ok(["operation": "export_local", "format": "json", "path": .string(dir), "filename": "owls", "search_operation": search])
+                let job = try await Self.finished(node, try #require(r["job_id"]?.stringValue))
+                #expect(job["status"] == "COMPLETE" && job["result"]?["message"] == "Successfully exported JSON locally.", "\(job)")
+                #expect(job["result"]?["path"]?.stringValue == dir + "/owls.json")
+                let json = try JSON.parse(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/owls.json"))))
+                #expect(json == expected, "the file holds the search's result")
+
+                let c = try await node.ok(["operation": "export_local", "format": "csv", "path": .string(dir), "filename": "owls",
+                                           "search_operation": search.adding("get_attributes", ["id", "name", "tags"])])
+                let csvJob = try await Self.finished(node, try #require(c["job_id"]?.stringValue))
+                #expect(csvJob["status"] == "COMPLETE" && csvJob["result"]?["message"] == "Successfully exported CSV locally.", "\(csvJob)")
+                var reader = CSVReader()
+                let rows = try reader.feed(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/owls.csv")))) + reader.finish()
+                #expect(rows.first == ["id", "name", "tags"])
+                #expect(rows.count == (expected.arrayValue?.count ?? 0) + 1)
+                #expect(rows.dropFirst().first == ["1", "owl, \"1\"", "[\"a\"]"])
+
+                #expect(try await node.post(["operation": "export_local", "format": "xml", "path": .string(dir), "search_operation": search]).status == 400)
+                #expect(try await node.post(["operation": "export_local", "format": "json", "path": "/no/such/dir", "search_operation": search]).status == 400)
+                #expect(try await node.post(["operation": "export_local", "format": "json", "path": .string(dir), "filename": "../x", "search_operation": search]).status == 400)
+                #expect(try await node.post(["operation": "export_local", "format": "json", "path": .string(dir),
+                                             "search_operation": ["operation": "drop_table", "database": "jobs", "table": "owl"]]).status == 400)
+            }
+        }
+
         @Test func batchesUpsertAndAGatewayRestartEndsARunningJobInError() async throws {
             try await withNode { node in
                 try await node.freshTable("jobs", "bird")
