@@ -21,8 +21,11 @@ struct PagedResult: Sendable {
     var responseBody: ResponseBody {
         ResponseBody { [self] writer in
             var array = ArrayStitcher()
-            try await writer.write(ByteBuffer(bytes: array.open(firstPage)))
             var token = more
+            do { try await writer.write(ByteBuffer(bytes: array.open(firstPage))) } catch {
+                cancel(token)  // the client left during the first page
+                throw error
+            }
             while true {
                 let reply: RPCReply
                 do {
