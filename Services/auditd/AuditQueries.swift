@@ -16,7 +16,8 @@ struct AuditQueries {
 
     /// With `page`, at most a page of entries per call (docs/INTERFACES.md §5 "Paged
     /// results"); the `more` token is where the next page starts and how many entries the
-    /// caller's `limit` still allows, so nothing is kept between pages.
+    /// caller's `limit` still allows, so nothing is kept between pages. `search_type`
+    /// `hash_value` and `username` answer Harper's objects keyed by id or user (`keyed`), whole.
     func read(_ req: OperationRequest, page: PageRequest? = nil) throws -> RPCReply {
         let env = try database(req)
         let table = try req.table()
@@ -26,6 +27,7 @@ struct AuditQueries {
         let values = try req.array("search_values") ?? []
         var filter: (AuditEntry) -> Bool = { _ in true }
         var endTime: Double?
+        var keyedBy: Keyed?
         switch searchType {
         case nil:
             break
@@ -39,17 +41,17 @@ struct AuditQueries {
         case "username":
             let names = Set(values.compactMap(\.stringValue))
             guard names.count == values.count else { throw SkeinError.badRequest("'search_values' for username must be strings") }
-            filter = { e in e.user.map(names.contains) ?? false }
+            keyedBy = .username(names)
         case "hash_value":
             guard values.allSatisfy(\.isKeyScalar) else { throw SkeinError.badRequest("'search_values' for hash_value must be strings or numbers") }
-            filter = { e in e.ids.contains { id in values.contains(id) } }
+            keyedBy = .hashValue(values)
         case let other?:
             throw SkeinError.badRequest("'search_type' must be timestamp, username or hash_value, not '\(other)'")
         }
         var from: UInt64 = 0
         var remaining = limit
         if let token = page?.continuation {
-            guard let position = Self.position(token) else { throw SkeinError.badRequest("malformed audit log page token '\(token)'") }
+            guard keyedBy == nil, let position = Self.position(token) else { throw SkeinError.badRequest("malformed audit log page token '\(token)'") }
             (from, remaining) = position
             if page?.cancel == true { return RPCReply(json: []) }
         }
@@ -58,26 +60,89 @@ struct AuditQueries {
             if from == 0, try env.table(txn, table) == nil, try !tableWasKnown(txn, env, table) {
                 throw SkeinError.notFound("Table '\(env.name).\(table)' does not exist")
             }
-            let cursor = try txn.cursor(env.auditDB)
+            if let keyedBy { return RPCReply(json: try keyed(txn, env, table, keyedBy, limit: limit)) }
             var out: [JSON] = []
             var bytes = 0
-            var entry = try cursor.seek(KeyCodec.encodeUInt64(from))
-            while let (k, v) = entry {
-                if let remaining, out.count >= remaining { break }
+            var token: String?
+            try forEachEntry(txn, env, table, from: from) { sequence, e, size in
+                if let remaining, out.count >= remaining { return false }
                 if out.count >= maxRows || bytes >= maxBytes {
-                    let token = Self.token(from: KeyCodec.decodeUInt64(k), remaining: remaining.map { $0 - out.count })
-                    return RPCReply(status: 200, body: JSON.array(out).serialized(), more: token)
+                    token = Self.token(from: sequence, remaining: remaining.map { $0 - out.count })
+                    return false
                 }
-                if let e = AuditEntry(json: try JSON.parse(v)), e.table == table {
-                    if let endTime, e.timestamp > endTime { break }
-                    if filter(e) {
-                        out.append(e.harperShape)
-                        bytes += v.count
-                    }
+                if let endTime, e.timestamp > endTime { return false }
+                if filter(e) {
+                    out.append(e.harperShape)
+                    bytes += size
                 }
-                entry = try cursor.next()
+                return true
             }
+            if let token { return RPCReply(status: 200, body: JSON.array(out).serialized(), more: token) }
             return RPCReply(json: .array(out))
+        }
+    }
+
+    /// Harper's keyed searches (ResourceBridge.ts readAuditLog): `hash_value` gives each
+    /// asked id's history (`{id: [entry of that record]}`, every id a key), `username` each
+    /// user's entries (`{user: [entry]}`).
+    enum Keyed: Equatable {
+        case hashValue([JSON])
+        case username(Set<String>)
+
+        var name: String {
+            switch self {
+            case .hashValue: "hash_value"
+            case .username: "username"
+            }
+        }
+
+        /// An id as an object key (JSON's: `1` → "1").
+        static func key(_ id: JSON) -> String { id.stringValue ?? id.text }
+    }
+
+    /// What a keyed answer may hold: it is one object, built whole, so it is bounded
+    /// instead of paged (`limit` narrows it to the oldest entries).
+    static let keyedMaxEntries = 10_000
+    static let keyedMaxBytes = 16 << 20
+
+    func keyed(_ txn: LMDBTransaction, _ env: DatabaseEnvironment, _ table: String, _ by: Keyed, limit: Int?) throws -> JSON {
+        var out: [String: [JSON]] = [:]
+        if case .hashValue(let ids) = by { for id in ids { out[Keyed.key(id)] = [] } }
+        var count = 0, bytes = 0
+        try forEachEntry(txn, env, table, from: 0) { _, e, size in
+            let before = count
+            switch by {
+            case .hashValue(let ids):
+                for (i, id) in e.ids.enumerated() where ids.contains(id) && limit.map({ count < $0 }) ?? true {
+                    out[Keyed.key(id), default: []].append(e.harperShape(recordAt: i))
+                    count += 1
+                }
+            case .username(let names):
+                if let user = e.user, names.contains(user), limit.map({ count < $0 }) ?? true {
+                    out[user, default: []].append(e.harperShape)
+                    count += 1
+                }
+            }
+            if count > before { bytes += size }
+            guard count <= Self.keyedMaxEntries, bytes <= Self.keyedMaxBytes else {
+                throw SkeinError.tooLarge("read_audit_log by \(by.name) matches more than \(Self.keyedMaxEntries) entries or \(Self.keyedMaxBytes >> 20) MiB: narrow it with 'limit'")
+            }
+            return limit.map { count < $0 } ?? true
+        }
+        return .object(out.mapValues { .array($0) })
+    }
+
+    /// Visits the entries of `table` from sequence `from` in log order (with each one's
+    /// sequence and stored size) while `visit` returns true.
+    func forEachEntry(_ txn: LMDBTransaction, _ env: DatabaseEnvironment, _ table: String, from: UInt64,
+                      _ visit: (UInt64, AuditEntry, Int) throws -> Bool) throws {
+        let cursor = try txn.cursor(env.auditDB)
+        var entry = try cursor.seek(KeyCodec.encodeUInt64(from))
+        while let (k, v) = entry {
+            if let e = AuditEntry(json: try JSON.parse(v)), e.table == table {
+                guard try visit(KeyCodec.decodeUInt64(k), e, v.count) else { return }
+            }
+            entry = try cursor.next()
         }
     }
 
@@ -97,13 +162,12 @@ struct AuditQueries {
 
     /// A dropped table's history stays readable while its entries are retained.
     func tableWasKnown(_ txn: LMDBTransaction, _ env: DatabaseEnvironment, _ table: String) throws -> Bool {
-        let cursor = try txn.cursor(env.auditDB)
-        var entry = try cursor.first()
-        while let (_, v) = entry {
-            if let e = AuditEntry(json: try JSON.parse(v)), e.table == table { return true }
-            entry = try cursor.next()
+        var known = false
+        try forEachEntry(txn, env, table, from: 0) { _, _, _ in
+            known = true
+            return false
         }
-        return false
+        return known
     }
 
     func deleteBefore(_ req: OperationRequest) throws -> JSON {

@@ -22,7 +22,7 @@ enum OperationCatalog {
         var e: [String: Entry] = [:]
         for op in ["create_database", "create_schema", "drop_database", "drop_schema", "create_table", "drop_table",
                    "create_attribute", "drop_attribute", "describe_all", "describe_database", "describe_schema",
-                   "add_user", "alter_user", "drop_user", "list_users", "add_role", "list_roles", "drop_role"] {
+                   "add_user", "alter_user", "drop_user", "list_users", "add_role", "alter_role", "list_roles", "drop_role"] {
             e[op] = Entry(target: .store, requirement: .superUser)
         }
         e["describe_table"] = Entry(target: .store, requirement: .table(["read"]))
@@ -61,5 +61,5 @@ enum OperationCatalog {
     /// Operations that change users: the gateway hashes their password before forwarding.
     static let passwordOperations: Set<String> = ["add_user", "alter_user"]
     /// Operations after which cached users must be forgotten.
-    static let userChanging: Set<String> = ["add_user", "alter_user", "drop_user", "add_role", "drop_role"]
+    static let userChanging: Set<String> = ["add_user", "alter_user", "drop_user", "add_role", "alter_role", "drop_role"]
 }

@@ -51,7 +51,10 @@ struct StoreReads {
             let table = try req.table()
             let ids = try req.requiredArray("ids", aliases: ["hash_values"])
             let attributes = try req.attributes()
-            return (env, { try SearchCursor(env: env, txn: $0, table: table, ids: ids, attributes: attributes) })
+            return (env, {
+                try env.checkAttributes($0, table: table, attributes ?? [])
+                return try SearchCursor(env: env, txn: $0, table: table, ids: ids, attributes: attributes)
+            })
         case "search_by_value":
             let env = try database(try req.database())
             let table = try req.table()
@@ -65,7 +68,11 @@ struct StoreReads {
             options.limit = try nonNegative(req, "limit")
             options.offset = try nonNegative(req, "offset") ?? 0
             let condition = SearchCondition.byValue(attribute: attribute, value: value)
-            return (env, { try SearchCursor(env: env, txn: $0, table: table, condition: condition, options: options) })
+            let named = (options.attributes ?? []) + [attribute]
+            return (env, {
+                try env.checkAttributes($0, table: table, named)
+                return try SearchCursor(env: env, txn: $0, table: table, condition: condition, options: options)
+            })
         case "search_by_conditions":
             let env = try database(try req.database())
             let table = try req.table()
@@ -77,19 +84,40 @@ struct StoreReads {
             options.attributes = try req.attributes()
             options.limit = try nonNegative(req, "limit")
             options.offset = try nonNegative(req, "offset") ?? 0
-            if let sort = req.body["sort"], !sort.isNull {
-                guard let attribute = sort["attribute"]?.stringValue else { throw SkeinError.badRequest("'sort.attribute' must be a string") }
-                options.sortAttribute = attribute
-                if let d = sort["descending"], !d.isNull {
-                    guard let b = d.boolValue else { throw SkeinError.badRequest("'sort.descending' must be a boolean") }
-                    options.sortDescending = b
-                }
+            var sortKeys = try Self.sortKeys(req.body["sort"])
+            if !sortKeys.isEmpty {
+                let first = sortKeys.removeFirst()
+                options.sortAttribute = first.attribute
+                options.sortDescending = first.descending
+                options.thenBy = sortKeys
             }
             let condition = SearchCondition.group(op, children)
-            return (env, { try SearchCursor(env: env, txn: $0, table: table, condition: condition, options: options) })
+            let named = (options.attributes ?? []) + condition.attributes
+            return (env, {
+                try env.checkAttributes($0, table: table, named)
+                return try SearchCursor(env: env, txn: $0, table: table, condition: condition, options: options)
+            })
         default:
             return nil
         }
+    }
+
+    /// `sort {attribute, descending?, next?}`, Harper's multi-level sort, as a list of keys.
+    static func sortKeys(_ sort: JSON?) throws -> [DatabaseEnvironment.SortKey] {
+        var keys: [DatabaseEnvironment.SortKey] = []
+        var level = sort, path = "sort"
+        while let s = level, !s.isNull {
+            guard let attribute = s["attribute"]?.stringValue else { throw SkeinError.badRequest("'\(path).attribute' must be a string") }
+            var key = DatabaseEnvironment.SortKey(attribute: attribute)
+            if let d = s["descending"], !d.isNull {
+                guard let b = d.boolValue else { throw SkeinError.badRequest("'\(path).descending' must be a boolean") }
+                key.descending = b
+            }
+            keys.append(key)
+            level = s["next"]
+            path += ".next"
+        }
+        return keys
     }
 
     func nonNegative(_ req: OperationRequest, _ key: String) throws -> Int? {

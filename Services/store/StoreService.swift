@@ -239,6 +239,7 @@ final class StoreService: @unchecked Sendable {
         case "alter_user": body = { try system.alterUser(req, $0, $1, $2) }
         case "drop_user": body = { try system.dropUser(req, $0, $1, $2) }
         case "add_role": body = { try system.addRole(req, $0, $1, $2) }
+        case "alter_role": body = { try system.alterRole(req, $0, $1, $2) }
         case "drop_role": body = { try system.dropRole(req, $0, $1, $2) }
         case "ensure_admin": body = { try system.ensureAdmin(req, $0, $1, $2) }
         case "node_upsert": body = { try system.upsertNode(req, $0, $1, $2) }

@@ -114,7 +114,8 @@ struct SystemTables {
             "username": .string(username), "password": .string(hash), "role": .string(role), "active": .bool(active),
         ]], mode: .insert, context: ctx)
         guard result["inserted_hashes"]?.arrayValue?.isEmpty == false else {
-            throw SkeinError.badRequest("User '\(username)' already exists")
+            // Harper's answer (security/user.js addUser; 6_sqlRoleTesting.mjs "Add user that already exists").
+            throw SkeinError.conflict("User \(username) already exists")
         }
         return ["message": .string("\(username) successfully added")]
     }
@@ -145,13 +146,36 @@ struct SystemTables {
     func addRole(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
         let role = try req.requiredString("role", aliases: ["id"])
         guard StorageLayout.isValidName(role) else { throw SkeinError.badRequest("invalid role name '\(role)'") }
+        let record: JSON = ["role": .string(role), "id": .string(role), "permission": try Self.permission(req)]
+        let result = try env.write(txn, table: Self.roles, records: [record], mode: .insert, context: ctx)
+        guard result["inserted_hashes"]?.arrayValue?.isEmpty == false else {
+            // Harper's answer (security/role.js addRole; 10_otherRoleTests.mjs "Add non-SU role w/ same name").
+            throw SkeinError.conflict("A role with name '\(role)' already exists")
+        }
+        return record
+    }
+
+    /// `alter_role {id (or role), permission}`: replaces an existing role's permission and
+    /// answers the role, as Harper's security/role.js alterRole does. The role's name is its
+    /// key here, so a `role` other than `id` (Harper's rename) is refused.
+    func alterRole(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
+        let id = try req.requiredString("id", aliases: ["role"])
+        if let name = try req.string("role"), name != id {
+            throw SkeinError.badRequest("renaming a role is not supported: 'role' must be '\(id)' or left out")
+        }
+        guard Self.builtInRoles[id] == nil else { throw SkeinError.badRequest("built-in role '\(id)' cannot be altered") }
+        let record: JSON = ["role": .string(id), "id": .string(id), "permission": try Self.permission(req)]
+        let result = try env.write(txn, table: Self.roles, records: [record], mode: .update, context: ctx)
+        // Harper: an update of no role is 400 'Invalid role id' (security/role.js alterRole).
+        guard result["update_hashes"]?.arrayValue?.isEmpty == false else { throw SkeinError.badRequest("Invalid role id") }
+        return record
+    }
+
+    static func permission(_ req: OperationRequest) throws -> JSON {
         guard let permission = req.body["permission"], case .object = permission else {
             throw SkeinError.badRequest("'permission' is required and must be an object")
         }
-        let record: JSON = ["role": .string(role), "id": .string(role), "permission": permission]
-        let result = try env.write(txn, table: Self.roles, records: [record], mode: .insert, context: ctx)
-        guard result["inserted_hashes"]?.arrayValue?.isEmpty == false else { throw SkeinError.badRequest("Role '\(role)' already exists") }
-        return record
+        return permission
     }
 
     func dropRole(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {

@@ -159,7 +159,16 @@ public struct AuditEntry: Sendable, Equatable {
     }
 
     /// Harper's `read_audit_log` shape.
-    public var harperShape: JSON {
+    public var harperShape: JSON { harperShape(ids: ids, records: records, previous: previous) }
+
+    /// The entry as it concerns its `index`th record alone: Harper's `read_audit_log` by
+    /// `hash_value` answers each record's history (ResourceBridge.ts readAuditLog).
+    public func harperShape(recordAt index: Int) -> JSON {
+        func one(_ list: [JSON]) -> [JSON] { list.indices.contains(index) ? [list[index]] : [] }
+        return harperShape(ids: one(ids), records: one(records), previous: one(previous))
+    }
+
+    func harperShape(ids: [JSON], records: [JSON], previous: [JSON]) -> JSON {
         var o: [String: JSON] = [
             "operation": .string(operation), "user_name": user.map(JSON.string) ?? .null,
             "timestamp": .number(timestamp), "hash_values": .array(ids), "records": .array(records),

@@ -35,7 +35,9 @@ public indirect enum SearchCondition: Sendable, Equatable {
         guard let attribute = (o["attribute"] ?? o["search_attribute"])?.stringValue, !attribute.isEmpty else {
             throw .badRequest("'\(path)' needs a string 'attribute'")
         }
-        guard let compName = (o["comparator"] ?? o["search_type"])?.stringValue else {
+        // Harper's Table.search takes a condition without a comparator as `equals`.
+        let compJSON = (o["comparator"] ?? o["search_type"]).flatMap { $0.isNull ? nil : $0 } ?? "equals"
+        guard let compName = compJSON.stringValue else {
             throw .badRequest("'\(path)' needs a string 'comparator'")
         }
         guard let comparator = Comparator.named(compName) else {
@@ -48,6 +50,14 @@ public indirect enum SearchCondition: Sendable, Equatable {
             }
         }
         return .leaf(attribute: attribute, comparator: comparator, value: value)
+    }
+
+    /// Every attribute the conditions name, in order (for Harper's unknown-attribute check).
+    public var attributes: [String] {
+        switch self {
+        case .leaf(let attribute, _, _): [attribute]
+        case .group(_, let children): children.flatMap(\.attributes)
+        }
     }
 
     public static func parseOperator(_ json: JSON?, path: String) throws(SkeinError) -> GroupOperator {

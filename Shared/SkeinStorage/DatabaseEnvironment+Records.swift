@@ -38,6 +38,9 @@ extension DatabaseEnvironment {
         let tombDB = try txn.database(StorageLayout.tombstones(name), create: true)!
         let indexes = IndexWriter(txn: txn, schema: schema, backlog: backlogDB)
         var known = Set(schema.attributes)
+        /// Harper's `new_attributes`: what this write added to the table (the timestamps are
+        /// Skein's own bookkeeping, never a client's attribute).
+        var added: [String] = []
         // Most tables have no tombstones: then there is nothing to clear per record.
         let hasTombstones = try txn.count(tombDB) > 0
         var written: [JSON] = [], skipped: [JSON] = [], newValues: [[UInt8]] = [], previous: [[UInt8]] = []
@@ -63,9 +66,11 @@ extension DatabaseEnvironment {
             let json = JSON.object(value).serialized()
             try txn.put(recordsDB, item.key, StoredRecord.encode(version: context.version, origin: context.origin, json: json))
             if hasTombstones { try txn.delete(tombDB, item.key) }
-            for attribute in value.keys where !known.contains(attribute) {
+            // Sorted: a record's new attributes join the table in a stable order.
+            for attribute in value.keys.filter({ !known.contains($0) }).sorted() {
                 known.insert(attribute)
                 schema.attributes.append(attribute)
+                if !TableSchema.timestampAttributes.contains(attribute) { added.append(attribute) }
             }
             if schema.attributes.count > maxAttributes { try schema.checkAttributeCount(maxAttributes, database: self.name) }
             try indexes.change(key: item.key, previous: existingBytes.flatMap(StoredRecord.jsonBytes))
@@ -92,16 +97,17 @@ extension DatabaseEnvironment {
             }
         }
         let total = prepared.count
+        let newAttributes = JSON(added)
         switch mode {
         case .insert:
             return ["message": .string("inserted \(written.count) of \(total) records"), "inserted_hashes": .array(written),
-                    "skipped_hashes": .array(skipped), "txn_time": now]
+                    "skipped_hashes": .array(skipped), "new_attributes": newAttributes, "txn_time": now]
         case .update:
             return ["message": .string("updated \(written.count) of \(total) records"), "update_hashes": .array(written),
-                    "skipped_hashes": .array(skipped), "txn_time": now]
+                    "skipped_hashes": .array(skipped), "new_attributes": newAttributes, "txn_time": now]
         case .upsert:
             return ["message": .string("upserted \(written.count) of \(total) records"), "upserted_hashes": .array(written),
-                    "txn_time": now]
+                    "new_attributes": newAttributes, "txn_time": now]
         }
     }
 
@@ -141,7 +147,9 @@ extension DatabaseEnvironment {
             try audit(txn, context, operation: "delete", table: name, details: AuditEntry.recordDetails(primaryKey: schema.primaryKey),
                       ids: deleted, records: [], previous: previous)
         }
-        return ["message": .string("\(deleted.count) of \(keys.count) records successfully deleted"),
+        // Harper's wording: "1 of 1 record", "0 of 2 records" (the noun follows the total).
+        let noun = keys.count == 1 ? "record" : "records"
+        return ["message": .string("\(deleted.count) of \(keys.count) \(noun) successfully deleted"),
                 "deleted_hashes": .array(deleted), "skipped_hashes": .array(skipped), "txn_time": .number(context.txnTime)]
     }
 }

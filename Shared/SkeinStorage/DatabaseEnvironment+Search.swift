@@ -31,7 +31,23 @@ extension DatabaseEnvironment {
         public var limit: Int?
         public var sortAttribute: String?
         public var sortDescending = false
+        /// Harper's `sort.next`: the keys that order the matches the keys before leave tied.
+        public var thenBy: [SortKey] = []
         public init() {}
+
+        /// Every sort key, the first one first (none without `sortAttribute`).
+        var sortKeys: [SortKey] {
+            sortAttribute.map { [SortKey(attribute: $0, descending: sortDescending)] + thenBy } ?? []
+        }
+    }
+
+    public struct SortKey: Sendable, Equatable {
+        public var attribute: String
+        public var descending: Bool
+        public init(attribute: String, descending: Bool = false) {
+            self.attribute = attribute
+            self.descending = descending
+        }
     }
 
     /// The whole result at once; `SearchCursor` reads it page by page.
@@ -50,12 +66,31 @@ extension DatabaseEnvironment {
         }
     }
 
-    /// `get_attributes`: nil or `*` means every attribute.
-    public static func project(_ record: JSON, _ attributes: [String]?) -> JSON {
-        guard let attributes, !attributes.contains("*"), case .object(let o) = record else { return record }
+    /// `get_attributes` as Harper answers it (its `forceNulls`): nil or `*` means every
+    /// attribute, and a named attribute the record lacks comes as null. `padding`: the
+    /// attributes a whole record shows as null when it lacks them (`*` on a dynamic table).
+    public static func project(_ record: JSON, _ attributes: [String]?, padding: [String] = []) -> JSON {
+        guard case .object(var o) = record else { return record }
+        guard let attributes, !attributes.contains("*") else {
+            if padding.isEmpty { return record }
+            for a in padding where o[a] == nil { o[a] = .null }
+            return .object(o)
+        }
         var out: [String: JSON] = [:]
-        for a in attributes { if let v = o[a] { out[a] = v } }
+        for a in attributes { out[a] = o[a] ?? .null }
         return .object(out)
+    }
+
+    /// Harper's search validation (validation/searchValidator.js): naming an attribute the
+    /// table has never had, in `get_attributes` or a condition, is 400 `unknown attribute 'a,
+    /// b and c'`. `*` and `$` meta attributes pass; the system database is not checked.
+    public func checkAttributes(_ txn: LMDBTransaction, table name: String, _ names: [String]) throws {
+        guard self.name != DatabaseRegistry.systemDatabase else { return }
+        let known = Set(try requireTable(txn, name).attributes)
+        let unknown = names.filter { $0 != "*" && !$0.hasPrefix("$") && !known.contains($0) }
+        guard let last = unknown.last else { return }
+        let list = unknown.count == 1 ? last : unknown.dropLast().joined(separator: ", ") + " and " + last
+        throw SkeinError.badRequest("unknown attribute '\(list)'")
     }
 
     // MARK: Index planning

@@ -22,6 +22,8 @@ public struct SearchCursor: Sendable {
     /// nil: every record read is a match (`search_by_id`).
     let condition: SearchCondition?
     let attributes: [String]?
+    /// What `*` shows as null where a record lacks it (`DatabaseEnvironment.project`).
+    let padding: [String]
     var plan: Plan
     /// Matches still to skip (`offset`) and to return (`limit`); a sorted plan applied both.
     var toSkip: Int
@@ -30,9 +32,9 @@ public struct SearchCursor: Sendable {
 
     /// `search_by_id`: the records of `ids`, in their order (an id asked twice comes twice).
     public init(env: DatabaseEnvironment, txn: LMDBTransaction, table: String, ids: [JSON], attributes: [String]?) throws {
-        _ = try env.requireTable(txn, table)
+        let schema = try env.requireTable(txn, table)
         self.init(table: table, condition: nil, attributes: attributes, plan: .keys(ids.compactMap(KeyCodec.encode), next: 0),
-                  toSkip: 0, remaining: nil)
+                  toSkip: 0, remaining: nil, padding: Self.padding(attributes, schema))
     }
 
     /// `search_by_value` and `search_by_conditions`.
@@ -43,20 +45,28 @@ public struct SearchCursor: Sendable {
         var seen = Set<[UInt8]>()
         let unique = keys?.filter { seen.insert($0).inserted }
         self.init(table: table, condition: condition, attributes: options.attributes,
-                  plan: unique.map { .keys($0, next: 0) } ?? .scan(after: nil), toSkip: options.offset, remaining: options.limit)
-        if let sortAttribute = options.sortAttribute {
-            try sort(env: env, txn: txn, by: sortAttribute, descending: options.sortDescending)
-        }
+                  plan: unique.map { .keys($0, next: 0) } ?? .scan(after: nil), toSkip: options.offset, remaining: options.limit,
+                  padding: Self.padding(options.attributes, schema))
+        let sortKeys = options.sortKeys
+        if !sortKeys.isEmpty { try sort(env: env, txn: txn, by: sortKeys) }
     }
 
-    init(table: String, condition: SearchCondition?, attributes: [String]?, plan: Plan, toSkip: Int, remaining: Int?) {
+    init(table: String, condition: SearchCondition?, attributes: [String]?, plan: Plan, toSkip: Int, remaining: Int?, padding: [String] = []) {
         self.table = table
         self.condition = condition
         self.attributes = attributes
+        self.padding = padding
         self.plan = plan
         self.toSkip = toSkip
         self.remaining = remaining
         isFinished = remaining == 0
+    }
+
+    /// Harper's `*` on a table without declared attributes is every attribute the table has,
+    /// null where a record lacks one (ResourceBridge.ts getSelect); a declared table's `*`
+    /// is the record as stored.
+    static func padding(_ attributes: [String]?, _ schema: TableSchema) -> [String] {
+        attributes?.contains("*") == true && schema.indexed == nil ? schema.attributes : []
     }
 
     /// Up to `maxRows` matches (and about `maxBytes` of stored record bytes, at least one),
@@ -76,7 +86,7 @@ public struct SearchCursor: Sendable {
                 toSkip -= 1
                 return true
             }
-            out.append(DatabaseEnvironment.project(r.value, attributes))
+            out.append(DatabaseEnvironment.project(r.value, attributes, padding: padding))
             bytes += stored.count
             if let r = remaining {
                 remaining = r - 1
@@ -107,16 +117,17 @@ public struct SearchCursor: Sendable {
     }
 
     /// Turns the plan into the matches' keys in sort order, offset and limit applied: what
-    /// is held is one sort value and one key per match.
-    mutating func sort(env: DatabaseEnvironment, txn: LMDBTransaction, by attribute: String, descending: Bool) throws {
+    /// is held is one value per sort key and one primary key per match. Each sort key
+    /// orders what the ones before it leave tied (Harper's `sort.next`).
+    mutating func sort(env: DatabaseEnvironment, txn: LMDBTransaction, by sortKeys: [DatabaseEnvironment.SortKey]) throws {
         guard let recordsDB = try env.readHandle(txn, StorageLayout.records(table)) else {
             isFinished = true
             return
         }
-        var matches: [(value: JSON?, key: [UInt8])] = []
+        var matches: [(values: [JSON?], key: [UInt8])] = []
         func consider(_ key: [UInt8], _ stored: [UInt8]) {
             guard let r = StoredRecord.decode(stored), case .object(let fields) = r.value, condition?.matches(fields) ?? true else { return }
-            matches.append((fields[attribute], key))
+            matches.append((sortKeys.map { fields[$0.attribute] }, key))
         }
         switch plan {
         case .scan:
@@ -130,8 +141,12 @@ public struct SearchCursor: Sendable {
             for key in keys { if let stored = try txn.get(recordsDB, key) { consider(key, stored) } }
         }
         matches.sort { a, b in
-            let o = SearchCondition.order(a.value ?? .null, b.value ?? .null) ?? DatabaseEnvironment.typeRank(a.value) - DatabaseEnvironment.typeRank(b.value)
-            return descending ? o > 0 : o < 0
+            for (i, sortKey) in sortKeys.enumerated() {
+                let x = a.values[i], y = b.values[i]
+                let o = SearchCondition.order(x ?? .null, y ?? .null) ?? DatabaseEnvironment.typeRank(x) - DatabaseEnvironment.typeRank(y)
+                if o != 0 { return sortKey.descending ? o > 0 : o < 0 }
+            }
+            return false
         }
         var slice = matches.dropFirst(toSkip)
         if let remaining { slice = slice.prefix(remaining) }

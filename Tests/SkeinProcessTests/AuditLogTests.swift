@@ -66,13 +66,17 @@ extension ProcessTests {
             let (status, _) = try await node.post(["operation": "insert", "database": "aud", "table": "usr", "records": [["id": 2]]],
                                                   user: "auditor", password: "pw-auditor")
             #expect(status == 200)
-            let mine = try await node.auditLog("aud", "usr", ["search_type": "username", "search_values": ["auditor"]])
-            #expect(mine.count == 1)
-            #expect(mine.first?["user_name"]?.stringValue == "auditor")
-            #expect(mine.first?["hash_values"] == [2])
-            let both = try await node.auditLog("aud", "usr", ["search_type": "username", "search_values": ["auditor", .string(node.adminUser)]])
-            #expect(both.filter { $0["operation"]?.stringValue == "insert" }.count == 2)
-            let nobody = try await node.auditLog("aud", "usr", ["search_type": "username", "search_values": ["nobody"]])
+            // Harper: an object keyed by user name (9_transactions.mjs:277-289).
+            let mine = try await node.auditHistory("aud", "usr", ["search_type": "username", "search_values": ["auditor"]])
+            #expect(Array(mine.keys) == ["auditor"])
+            let entries = mine["auditor"]?.arrayValue ?? []
+            #expect(entries.count == 1)
+            #expect(entries.first?["user_name"]?.stringValue == "auditor")
+            #expect(entries.first?["hash_values"] == [2])
+            let both = try await node.auditHistory("aud", "usr", ["search_type": "username", "search_values": ["auditor", .string(node.adminUser)]])
+            #expect(both["auditor"]?.count == 1)
+            #expect(both[node.adminUser]?.arrayValue?.filter { $0["operation"]?.stringValue == "insert" }.count == 1)
+            let nobody = try await node.auditHistory("aud", "usr", ["search_type": "username", "search_values": ["nobody"]])
             #expect(nobody.isEmpty)
         }
 
@@ -82,21 +86,44 @@ extension ProcessTests {
             _ = try await node.insert("aud", "hv", [["id": 1, "v": 1], ["id": 2, "v": 1]])
             try await node.ok(["operation": "update", "database": "aud", "table": "hv", "records": [["id": 2, "v": 2]]])
             _ = try await node.insert("aud", "hv", [["id": 3, "v": 1]])
-            let two = try await node.auditLog("aud", "hv", ["search_type": "hash_value", "search_values": [2]])
-            #expect(two.compactMap { $0["operation"]?.stringValue } == ["insert", "update"])
-            let three = try await node.auditLog("aud", "hv", ["search_type": "hash_value", "search_values": [3, 77]])
-            #expect(three.count == 1)
-            #expect(three.first?["hash_values"] == [3])
+            // Harper: an object keyed by id, each id's own history (9_transactions.mjs:211-228, 292-302).
+            let two = try await node.auditHistory("aud", "hv", ["search_type": "hash_value", "search_values": [2]])
+            let history = two["2"]?.arrayValue ?? []
+            #expect(history.compactMap { $0["operation"]?.stringValue } == ["insert", "update"])
+            #expect(history.first?["hash_values"] == [2], "the insert of 1 and 2 shows record 2 alone")
+            #expect(history.first?["records"]?.arrayValue?.first?["id"] == 2)
+            #expect(history.last?["records"]?.arrayValue?.first?["v"] == 2)
+            #expect(history.last?["original_records"]?.arrayValue?.first?["v"] == 1)
+            let three = try await node.auditHistory("aud", "hv", ["search_type": "hash_value", "search_values": [3, 77]])
+            #expect(three["3"]?.count == 1)
+            #expect(three["77"] == [], "every id asked for is a key")
+        }
+
+        /// The keyed shapes are one object, not an array streamed in pages: a history longer
+        /// than a page (1,000 rows) still comes whole.
+        @Test func keyedShapesComeWhole() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("aud", "whole")
+            let ids = (1...1_100).map { JSON($0) }
+            _ = try await node.insert("aud", "whole", ids.map { ["id": $0] })
+            let byID = try await node.auditHistory("aud", "whole", ["search_type": "hash_value", "search_values": .array(ids)])
+            #expect(byID.count == 1_100)
+            #expect(byID.values.allSatisfy { $0.count == 1 })
+            try await node.ok(["operation": "update", "database": "aud", "table": "whole", "records": .array(ids.map { ["id": $0, "n": 1] })])
+            let byUser = try await node.auditHistory("aud", "whole", ["search_type": "username", "search_values": [.string(node.adminUser)]])
+            #expect(byUser[node.adminUser]?.arrayValue?.last?["records"]?.count == 1_100)
+            let plain = try await node.auditLog("aud", "whole")
+            #expect(plain.compactMap { $0["operation"]?.stringValue }.suffix(2) == ["insert", "update"])
         }
 
         @Test func limit() async throws {
             let node = try TestNode.shared()
             try await node.freshTable("aud", "lim")
             for i in 1...5 { _ = try await node.insert("aud", "lim", [["id": JSON(i)]]) }
-            let all = try await node.auditLog("aud", "lim", ["search_type": "hash_value", "search_values": [1, 2, 3, 4, 5]])
-            #expect(all.count == 5)
-            let two = try await node.auditLog("aud", "lim", ["search_type": "hash_value", "search_values": [1, 2, 3, 4, 5], "limit": 2])
-            #expect(two.flatMap { $0["hash_values"]?.arrayValue ?? [] } == [1, 2], "limit keeps the oldest")
+            let all = try await node.auditHistory("aud", "lim", ["search_type": "hash_value", "search_values": [1, 2, 3, 4, 5]])
+            #expect(all.values.map(\.count) == [1, 1, 1, 1, 1])
+            let two = try await node.auditHistory("aud", "lim", ["search_type": "hash_value", "search_values": [1, 2, 3, 4, 5], "limit": 2])
+            #expect(["1", "2", "3", "4", "5"].map { two[$0]?.count } == [1, 1, 0, 0, 0], "limit keeps the oldest")
             let unfiltered = try await node.auditLog("aud", "lim", ["limit": 3])
             #expect(unfiltered.count == 3)
             let zero = try await node.auditLog("aud", "lim", ["limit": 0])

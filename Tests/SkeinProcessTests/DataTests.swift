@@ -101,6 +101,41 @@ extension ProcessTests {
             #expect(records.first { $0["id"] == 2 }?["__createdtime__"] != nil)
         }
 
+        /// Harper's insert/update/upsert answers carry `new_attributes` (dataLayer/insert.js
+        /// returnObject, ResourceBridge.ts upsertRecords): what the write added to the table.
+        @Test func writesReportNewAttributes() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("dat", "newattr")
+            let first = try await node.insert("dat", "newattr", [["id": 1, "name": "a"], ["id": 2, "age": 3]])
+            #expect(first["new_attributes"] == ["name", "age"])
+            let again = try await node.insert("dat", "newattr", [["id": 3, "name": "c"]])
+            #expect(again["new_attributes"] == [])
+            let update = try await node.ok(["operation": "update", "database": "dat", "table": "newattr",
+                                            "records": [["id": 1, "color": "red", "name": "b"]]])
+            #expect(update["new_attributes"] == ["color"])
+            let upsert = try await node.ok(["operation": "upsert", "database": "dat", "table": "newattr",
+                                            "records": [["id": 9, "weight": 2, "size": 1]]])
+            #expect(upsert["new_attributes"] == ["size", "weight"])
+        }
+
+        /// Harper answers a write to a missing database or table with 400 (2_dataLoad.mjs:417-463),
+        /// a read of one with 404 (4_noSqlTests.mjs:750-776).
+        @Test func writesToMissingTablesAre400() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("dat", "present")
+            for op in ["insert", "update", "upsert"] {
+                let noDB = try await node.fails(["operation": .string(op), "schema": "not_a_schema", "table": "present",
+                                                 "records": [["id": 1]]], 400)
+                #expect(noDB == "database 'not_a_schema' does not exist")
+                let noTable = try await node.fails(["operation": .string(op), "schema": "dat", "table": "not_a_table",
+                                                    "records": [["id": 1]]], 400)
+                #expect(noTable == "Table 'dat.not_a_table' does not exist")
+            }
+            let read = try await node.fails(["operation": "search_by_hash", "schema": "dat", "table": "not_a_table",
+                                             "hash_values": [1], "get_attributes": ["*"]], 404)
+            #expect(read == "Table 'dat.not_a_table' does not exist")
+        }
+
         @Test func deleteReportsDeletedAndSkipped() async throws {
             let node = try TestNode.shared()
             try await node.freshTable("dat", "del")
@@ -113,6 +148,10 @@ extension ProcessTests {
             // hash_values is the older name of ids.
             let alias = try await node.ok(["operation": "delete", "database": "dat", "table": "del", "hash_values": [2]])
             #expect(alias["deleted_hashes"] == [2])
+            // Harper: "1 of 1 record" (4_noSqlTests.mjs:1484, 10_otherRoleTests.mjs:2005), "2 of 2 records" (3_sqlTests.mjs:270).
+            #expect(alias["message"]?.stringValue == "1 of 1 record successfully deleted")
+            let none = try await node.ok(["operation": "delete", "database": "dat", "table": "del", "ids": [2]])
+            #expect(none["message"]?.stringValue == "0 of 1 record successfully deleted")
             let t = try await node.ok(["operation": "describe_table", "database": "dat", "table": "del"])
             #expect(t["record_count"]?.intValue == 0)
             // The index forgets deleted records.

@@ -106,7 +106,8 @@ extension ProcessTests {
         /// a second one. `bench/stop-loop` runs this test 20 times in a row.
         @Test func gracefulStopAnswersEveryCommittedWrite() async throws {
             try await withNode(config: ["services.timeoutMs": "3000"]) { node in
-                try await node.ok(["operation": "create_table", "database": "dur", "table": "rec"])
+                // `writer` declared: the readers search it before any record has it (Harper: unknown attribute otherwise).
+                try await node.ok(["operation": "create_table", "database": "dur", "table": "rec", "attributes": ["writer"]])
                 let acknowledged = Acknowledged()
                 for round in 0..<3 {
                     let stopFlag = Flag()

@@ -50,10 +50,21 @@ extension TestNode {
         return try #require(r.arrayValue, "not an array: \(r)", sourceLocation: sourceLocation)
     }
 
+    /// `read_audit_log` by `hash_value` or `username`: Harper's object keyed by id or user.
+    func auditHistory(_ database: String, _ table: String, _ extra: [String: JSON],
+                      sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: JSON] {
+        let r = try await ok(Self.auditBody(database, table, extra), sourceLocation: sourceLocation)
+        return try #require(r.objectValue, "not an object: \(r)", sourceLocation: sourceLocation)
+    }
+
     /// `read_audit_log` for polling: nil unless it answered 200 (records no issue).
-    func pollAuditLog(_ database: String, _ table: String, _ extra: [String: JSON] = [:]) async -> [JSON]? {
+    func pollAudit(_ database: String, _ table: String, _ extra: [String: JSON] = [:]) async -> JSON? {
         guard let r = try? await post(Self.auditBody(database, table, extra)), r.status == 200 else { return nil }
-        return r.json.arrayValue
+        return r.json
+    }
+
+    func pollAuditLog(_ database: String, _ table: String, _ extra: [String: JSON] = [:]) async -> [JSON]? {
+        await pollAudit(database, table, extra)?.arrayValue
     }
 
     static func auditBody(_ database: String, _ table: String, _ extra: [String: JSON]) -> JSON {

@@ -415,6 +415,8 @@ extension ProcessTests {
                       fields: [f("username", .name), f("password", .string, null: false), f("role", .name, null: false), f("active", .bool, null: false)]),
                 .init(operation: "drop_user", base: [("username", "fz_no_such_user")], fields: [f("username", .name)]),
                 .init(operation: "add_role", base: [("role", "fz_role"), ("permission", ["super_user": false])], fields: [f("role", .name), f("permission", .object)]),
+                .init(operation: "alter_role", base: [("id", "fz_no_such_role"), ("permission", ["super_user": false])],
+                      fields: [f("id", .name), f("permission", .object)]),
                 .init(operation: "drop_role", base: [("role", "fz_no_such_role")], fields: [f("role", .name)]),
                 .init(operation: "read_audit_log", base: [("database", db), ("table", tb), ("search_type", "hash_value"), ("search_values", [1]), ("limit", 10)],
                       fields: name + [f("limit", .count, null: false), f("search_type", .name, null: false),

@@ -71,9 +71,10 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
         .init("table not a string", 400, dog("insert", ["table": 5, "records": [["id": 10]]])),
         .init("database not a string", 400, dog("search_by_id", ["database": ["mal"], "ids": [1]])),
         .init("nonexistent database", 404, dog("search_by_id", ["database": "no_such_db", "ids": [1]])),
-        .init("insert into nonexistent database", 404, dog("insert", ["database": "no_such_db", "records": [["id": 10]]])),
+        // Harper: a write to a missing database or table is 400 (2_dataLoad.mjs:425-426, 437-438).
+        .init("insert into nonexistent database", 400, dog("insert", ["database": "no_such_db", "records": [["id": 10]]])),
         .init("nonexistent table", 404, dog("search_by_id", ["table": "no_such_table", "ids": [1]])),
-        .init("insert into nonexistent table", 404, dog("insert", ["table": "no_such_table", "records": [["id": 10]]])),
+        .init("insert into nonexistent table", 400, dog("insert", ["table": "no_such_table", "records": [["id": 10]]])),
         .init("describe unknown database", 404, op("describe_database", ["database": "no_such_db"])),
         .init("drop unknown table", 404, dog("drop_table", ["table": "no_such_table"])),
         .init("invalid table name with a slash", 400, dog("create_table", ["table": "a/b"])),

@@ -99,9 +99,10 @@ extension ProcessTests {
             let records = try await node.byID("sch5", "bird", [1])
             #expect(records.first?["color"] == nil)
             #expect(records.first?["wings"]?.intValue == 2)
-            let found = try await node.ok(["operation": "search_by_value", "database": "sch5", "table": "bird",
-                                           "attribute": "color", "value": "red"])
-            #expect(found.count == 0)
+            // Harper: an attribute the table does not have is `unknown attribute` (validation/searchValidator.js).
+            let found = try await node.fails(["operation": "search_by_value", "database": "sch5", "table": "bird",
+                                              "attribute": "color", "value": "red"], 400)
+            #expect(found == "unknown attribute 'color'")
             try await node.fails(["operation": "drop_attribute", "database": "sch5", "table": "bird", "attribute": "color"], 404)
             try await node.fails(["operation": "drop_attribute", "database": "sch5", "table": "bird", "attribute": "id"], 400)
         }

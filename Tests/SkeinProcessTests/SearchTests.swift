@@ -150,9 +150,62 @@ extension ProcessTests {
             }
         }
 
-        @Test func unknownAttributeMatchesNothing() async throws {
-            let r = try await search([Self.cond("color", "equals", "brown")])
-            #expect(r == [])
+        /// Harper validates the attributes a search names against the table (validation/searchValidator.js:
+        /// "unknown attribute 'a, b and c'"; 400 for search_by_conditions, ResourceBridge.ts:63-65).
+        @Test func unknownAttributeIs400() async throws {
+            let node = try TestNode.shared()
+            let base: [String: JSON] = ["operation": "search_by_conditions", "database": "srch", "table": "dog"]
+            func with(_ extra: [String: JSON]) -> JSON { .object(base.merging(extra) { $1 }) }
+            let one = try await node.fails(with(["get_attributes": ["*"], "conditions": [Self.cond("color", "equals", "brown")]]), 400)
+            #expect(one == "unknown attribute 'color'")
+            let three = try await node.fails(with(["get_attributes": ["id", "a", "b"], "conditions": [Self.cond("c", "equals", 1)]]), 400)
+            #expect(three == "unknown attribute 'a, b and c'")
+            let byID = try await node.fails(["operation": "search_by_id", "database": "srch", "table": "dog", "ids": [1],
+                                             "get_attributes": ["id", "color"]], 400)
+            #expect(byID == "unknown attribute 'color'")
+            let byValue = try await node.fails(["operation": "search_by_value", "database": "srch", "table": "dog",
+                                                "attribute": "color", "value": "x", "get_attributes": ["id"]], 400)
+            #expect(byValue == "unknown attribute 'color'")
+        }
+
+        /// Harper answers every attribute asked for, null where a record lacks it
+        /// (ResourceBridge.ts getSelect `forceNulls`), and `*` on a table without declared
+        /// attributes as every attribute the table has.
+        @Test func missingAttributesComeAsNull() async throws {
+            let node = try TestNode.shared()
+            let byID = try await node.ok(["operation": "search_by_id", "database": "srch", "table": "dog", "ids": [2, 4],
+                                          "get_attributes": ["id", "tags"]])
+            #expect(byID == [["id": 2, "tags": nil], ["id": 4, "tags": ["old"]]])
+            let byHash = try await node.ok(["operation": "search_by_hash", "database": "srch", "table": "dog", "hash_values": [2],
+                                            "get_attributes": ["*"]])
+            #expect(byHash.arrayValue?.first?["tags"] == .null)
+            #expect(byHash.arrayValue?.first?["name"] == "Ace")
+            let byValue = try await node.ok(["operation": "search_by_value", "database": "srch", "table": "dog",
+                                             "attribute": "breed", "value": "Beagle", "get_attributes": ["name", "tags"]])
+            #expect(byValue == [["name": "Max", "tags": ["old"]]])
+            let conditions = try await search([Self.cond("breed", "equals", "Poodle")], ["get_attributes": ["id", "tags"], "sort": ["attribute": "id"]])
+            #expect(conditions == [["id": 2, "tags": nil], ["id": 5, "tags": nil]])
+        }
+
+        /// Harper's Table.search takes a condition without a comparator as `equals`.
+        @Test func comparatorDefaultsToEquals() async throws {
+            let r = try await search([["attribute": "breed", "value": "Poodle"]])
+            #expect(r.ids() == [2, 5])
+        }
+
+        /// Harper's `sort.next`: each level orders what the one before leaves tied; paging a
+        /// sorted result keeps its order.
+        @Test func multiLevelSort() async throws {
+            let sort: JSON = ["attribute": "age", "descending": true, "next": ["attribute": "name"]]
+            let all = try await search([], ["sort": sort])
+            #expect(all.column("id") == [4, 2, 3, 6, 1, 5], "age 5 ties: Bella before Zed")
+            let tieDescending: JSON = ["attribute": "age", "next": ["attribute": "name", "descending": true]]
+            #expect(try await search([], ["sort": tieDescending]).column("id") == [5, 1, 6, 3, 2, 4])
+            let page = try await search([], ["sort": sort, "offset": 2, "limit": 2])
+            #expect(page.column("id") == [3, 6])
+            let node = try TestNode.shared()
+            try await node.fails(["operation": "search_by_conditions", "database": "srch", "table": "dog", "conditions": [],
+                                  "sort": ["attribute": "age", "next": ["descending": true]]], 400)
         }
     }
 }

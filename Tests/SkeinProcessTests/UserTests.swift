@@ -10,7 +10,9 @@ extension ProcessTests {
             let node = try TestNode.shared()
             let r = try await node.ok(["operation": "add_user", "username": "alice", "password": "alice-pw-1", "role": "super_user", "active": true])
             #expect(r["message"]?.stringValue == "alice successfully added")
-            try await node.fails(["operation": "add_user", "username": "alice", "password": "x", "role": "super_user"], 400)
+            // Harper: 409 "User test_user already exists" (6_sqlRoleTesting.mjs:158-168).
+            let duplicate = try await node.fails(["operation": "add_user", "username": "alice", "password": "x", "role": "super_user"], 409)
+            #expect(duplicate == "User alice already exists")
 
             let users = try #require(try await node.ok(["operation": "list_users"]).arrayValue)
             let alice = try #require(users.first { $0["username"]?.stringValue == "alice" })
@@ -25,6 +27,7 @@ extension ProcessTests {
             #expect(try await node.post(["operation": "user_info"], user: "alice", password: "alice-pw-1").status == 401)
 
             let dropped = try await node.ok(["operation": "drop_user", "username": "alice"])
+            // Harper: "test_user successfully deleted" (10_otherRoleTests.mjs:319).
             #expect(dropped["message"]?.stringValue == "alice successfully deleted")
             #expect(try await node.post(["operation": "user_info"], user: "alice", password: "alice-pw-2").status == 401)
             let after = try await node.ok(["operation": "list_users"])
@@ -93,7 +96,9 @@ extension ProcessTests {
             let inUse = try await node.fails(["operation": "drop_role", "role": "dog_reader"], 400)
             #expect(inUse.contains("assigned"))
             try await node.ok(["operation": "drop_user", "username": "reader"])
-            try await node.ok(["operation": "drop_role", "role": "dog_reader"])
+            // Harper: "test_dev_role successfully deleted" (10_otherRoleTests.mjs:326), with the role as `id`.
+            let droppedRole = try await node.ok(["operation": "drop_role", "id": "dog_reader"])
+            #expect(droppedRole["message"]?.stringValue == "dog_reader successfully deleted")
             #expect(!(try await node.ok(["operation": "list_roles"])).column("role").contains("dog_reader"))
             try await node.fails(["operation": "drop_role", "role": "dog_reader"], 404)
         }
@@ -115,6 +120,36 @@ extension ProcessTests {
             try await node.ok(["operation": "alter_user", "username": "olga", "role": "owl_reader"])
             #expect(try await node.post(["operation": "delete", "database": "dev", "table": "owl", "ids": [1]],
                                         user: "olga", password: "pw:with:colons").status == 403)
+        }
+
+        /// Harper's alter_role (security/role.js alterRole; 10_otherRoleTests.mjs:2225-2260 "alter_role
+        /// good data", 5_noSqlRoleTesting.mjs:443): `{id, permission}` replaces the permission and
+        /// answers the role; the gateway's cached users see it on their next request.
+        @Test func alterRoleChangesPermissionsAtOnce() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("dev", "emu")
+            func permission(insert: Bool) -> JSON {
+                ["super_user": false, "dev": ["tables": ["emu": ["read": true, "insert": .bool(insert), "update": false, "delete": false]]]]
+            }
+            try await node.ok(["operation": "add_role", "role": "emu_writer", "permission": permission(insert: false)])
+            try await node.ok(["operation": "add_user", "username": "edna", "password": "edna-pw", "role": "emu_writer", "active": true])
+            let insert: JSON = ["operation": "insert", "database": "dev", "table": "emu", "records": [["id": 1]]]
+            #expect(try await node.post(insert, user: "edna", password: "edna-pw").status == 403)
+
+            let altered = try await node.ok(["operation": "alter_role", "id": "emu_writer", "role": "emu_writer",
+                                             "permission": permission(insert: true)])
+            #expect(altered["id"]?.stringValue == "emu_writer")
+            #expect(altered["role"]?.stringValue == "emu_writer")
+            #expect(altered["permission"]?["dev"]?["tables"]?["emu"]?["insert"]?.boolValue == true)
+            #expect(try await node.post(insert, user: "edna", password: "edna-pw").status == 200, "the cached user must see the new permission")
+            let listed = try await node.ok(["operation": "list_roles"]).arrayValue?.first { $0["role"]?.stringValue == "emu_writer" }
+            #expect(listed?["permission"] == permission(insert: true))
+
+            // Harper: an alter_role that updates no role is 400 'Invalid role id' (security/role.js:124-125).
+            let missing = try await node.fails(["operation": "alter_role", "id": "no_such_role", "permission": ["super_user": false]], 400)
+            #expect(missing == "Invalid role id")
+            try await node.fails(["operation": "alter_role", "id": "emu_writer"], 400)
+            try await node.fails(["operation": "alter_role", "id": "super_user", "permission": ["super_user": false]], 400)
         }
 
         @Test func userInfoOfAdmin() async throws {
@@ -154,7 +189,9 @@ extension ProcessTests {
             try await node.fails(["operation": "drop_role", "role": "super_user"], 400)
             try await node.fails(["operation": "add_role", "role": "noperm"], 400)
             try await node.ok(["operation": "add_role", "role": "twice", "permission": ["super_user": false]])
-            try await node.fails(["operation": "add_role", "role": "twice", "permission": ["super_user": false]], 400)
+            // Harper: 409 "A role with name 'test_dev_role' already exists" (10_otherRoleTests.mjs:2110-2114).
+            let twice = try await node.fails(["operation": "add_role", "role": "twice", "permission": ["super_user": false]], 409)
+            #expect(twice == "A role with name 'twice' already exists")
             // None of the failed requests created anything.
             let users = try await node.ok(["operation": "list_users"]).column("username")
             #expect(!users.contains("nopw") && !users.contains("norole") && !users.contains("ghost"))

@@ -59,7 +59,7 @@ struct SearchConditionTests {
         ("array", [1, 2], "must be objects"),
         ("missing attribute", ["comparator": "equals", "value": 1], "attribute"),
         ("empty attribute", ["attribute": "", "comparator": "equals", "value": 1], "attribute"),
-        ("missing comparator", ["attribute": "a", "value": 1], "comparator"),
+        ("comparator not a string", ["attribute": "a", "comparator": 5, "value": 1], "comparator"),
         ("missing value", ["attribute": "a", "comparator": "equals"], "value"),
         ("conditions not an array", ["conditions": ["attribute": "a"]], "must be an array"),
         ("bad operator", ["operator": "xor", "conditions": []], "operator"),
