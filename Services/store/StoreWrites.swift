@@ -109,8 +109,9 @@ struct StoreWrites {
             let table = try req.table()
             let records = try req.requiredArray("records")
             let mode = WriteMode(rawValue: op)!
+            let replace = mode == .upsert ? try req.bool("replace") ?? false : false
             return .write(database: db, createDatabase: false) { env, txn, ctx in
-                try env.write(txn, table: table, records: records, mode: mode, context: ctx)
+                try env.write(txn, table: table, records: records, mode: mode, replace: replace, context: ctx)
             }
         case "delete":
             let db = try req.database()
