@@ -157,9 +157,14 @@ if let securePort = config.secureHTTPPort, let certificate = config.tlsCertifica
     }
 }
 // Basic credentials in clear text beyond this machine (review F17): say so at start.
-if config.secureHTTPPort == nil, !["127.0.0.1", "::1", "localhost"].contains(config.httpHost), !config.httpHost.hasPrefix("127.") {
+func isLoopback(_ host: String) -> Bool { ["::1", "localhost"].contains(host) || host.hasPrefix("127.") }
+if config.secureHTTPPort == nil, !isLoopback(config.httpHost) {
     logger.warning("the operations API listens on a non-loopback address without HTTPS: passwords cross the network in clear text (set operationsApi.network.securePort)",
                    metadata: ["host": .string(config.httpHost)])
+}
+if !isLoopback(config.restHost) {
+    logger.warning("the REST interface listens on a non-loopback address over plain HTTP: passwords cross the network in clear text",
+                   metadata: ["host": .string(config.restHost)])
 }
 let adminTask = Task { await ensureAdmin() }
 do {
