@@ -31,6 +31,8 @@ final class BenchNode {
                 host: \(host)
                 port: \(port)
                 maxBodySize: 64M
+            http:
+              port: \(try FreePort.on(host))
             \(replication ?? "replication:\n  hostname: \(name)")
             logging:
               level: warn

@@ -61,15 +61,13 @@ struct LocalExport: Sendable {
         var array = ArrayStitcher()
         var page = PageRequest()
         let header: JSON = ["op": .string(op), "user": .string(user.username), "role": .string(user.role)]
-        if csv { try out.write(contentsOf: Data(CSVWriter.row(columns).utf8)) }
+        if csv { try out.write(contentsOf: Data(CSVWriter.header(columns).utf8)) }
         while true {
             let reply = try await store.call(RPCRequest(header: page.adding(to: header), body: search.serialized()))
             guard reply.status == 200 else { throw SkeinError(status: reply.status, (try? reply.result()).flatMap { $0["error"]?.stringValue } ?? "search failed: \(reply.status)") }
             if csv {
                 let rows = try JSON.parse(reply.body).arrayValue ?? []
-                var text = ""
-                for row in rows { text += CSVWriter.row(columns.map { CSVWriter.text(row[$0]) }) }
-                try out.write(contentsOf: Data(text.utf8))
+                try out.write(contentsOf: Data(CSVWriter.rows(rows, columns: columns).utf8))
                 count += rows.count
             } else {
                 let bytes = count == 0 && page.continuation == nil ? array.open(reply.body) : try array.append(reply.body)

@@ -216,6 +216,7 @@ struct OperationsHandler: Sendable {
             "rootPath": .string(config.rootPath),
             "operationsApi": ["network": ["host": .string(config.httpHost), "port": JSON(config.httpPort),
                                           "maxBodySize": .number(Double(config.maxBodySize))]],
+            "http": ["host": .string(config.restHost), "port": JSON(config.restPort)],
             "replication": ["hostname": .string(config.nodeName), "url": config.replicationURL.map(JSON.string) ?? .null,
                             "securePort": JSON(config.replicationPort)],
             "logging": ["level": .string(config.logLevel), "root": .string(config.logDir), "auditLog": .bool(config.auditLog),

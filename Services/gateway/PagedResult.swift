@@ -14,15 +14,17 @@ struct PagedResult: Sendable {
     let body: [UInt8]
     let firstPage: [UInt8]
     let more: String
+    /// JSON array (the operations API) or CSV (REST with `Accept: text/csv`).
+    var encoder: any PageEncoder = ArrayStitcher()
 
     /// If a page fails (the service restarted, the cursor expired) or the client goes
     /// away, the service is told to drop the cursor and the connection is cut before the
     /// array is closed: a client sees a broken response, never a short result that looks whole.
     var responseBody: ResponseBody {
         ResponseBody { [self] writer in
-            var array = ArrayStitcher()
+            var array = encoder
             var token = more
-            do { try await writer.write(ByteBuffer(bytes: array.open(firstPage))) } catch {
+            do { try await writer.write(ByteBuffer(bytes: try array.open(firstPage))) } catch {
                 cancel(token)  // the client left during the first page
                 throw error
             }

@@ -31,12 +31,6 @@ let tokens = TokenService(store: store, nodeName: config.nodeName, operationLife
 let authenticator = Authenticator(store: store, tokens: tokens)
 let handler = OperationsHandler(config: config, store: store, auditd: auditd, replicators: replicators, authenticator: authenticator, metrics: metrics, logger: logger)
 
-func jsonResponse(_ status: Int, _ body: [UInt8]) -> Response {
-    var headers = HTTPFields()
-    headers[.contentType] = "application/json"
-    return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
-}
-
 /// Set once the configured admin exists (or none is configured): /health waits for it so
 /// "healthy" means "you can log in".
 final class ReadyFlag: @unchecked Sendable {
@@ -78,11 +72,7 @@ router.post("/") { request, context -> Response in
         }
     }
     metrics.recordRequest(operation: outcome.operation, status: outcome.status, seconds: Date().timeIntervalSince(started))
-    var response = jsonResponse(outcome.status, outcome.body)
-    if let paged = outcome.paged { response.body = paged.responseBody }
-    if let retryAfter = outcome.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
-    if outcome.status == 401 || outcome.status == 429 { response.headers[.connection] = "close" }
-    return response
+    return outcome.response
 }
 router.get("/health") { _, _ -> Response in
     async let s = try? store.call(op: "store_status", body: [:], timeoutMillis: 1000)
@@ -133,43 +123,48 @@ func ensureAdmin() async {
     }
 }
 
-var appLogger = logger
-appLogger.logLevel = .warning
+let appLogger = { var quieter = logger; quieter.logLevel = .warning; return quieter }()
 let connectionLimits = ConnectionGuard.Limits(
     maxConnections: config.maxConnections, headersTimeout: .milliseconds(Int64(config.headersTimeoutMillis)),
     requestTimeout: .milliseconds(Int64(config.requestTimeoutMillis)), keepAliveTimeout: .milliseconds(Int64(config.keepAliveTimeoutMillis)))
 let openConnections = ConnectionGuard.Counter()
 let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: connectionLimits, counter: openConnections)]))
-let app = Application(
-    router: router,
-    server: http1,
-    configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "skein"),
-    onServerRunning: { _ in logger.info("gateway listening", metadata: ["url": .string("http://\(config.httpHost):\(config.httpPort)")]) },
-    logger: appLogger
-)
+/// One listener of the gateway: `responder` on host:port, with the connection limits of `server`.
+func listener<R: HTTPResponder>(_ responder: R, server: HTTPServerBuilder, host: String, port: Int, url: String) -> any Service
+where R.Context == GatewayRequestContext {
+    Application(responder: responder, server: server, configuration: .init(address: .hostname(host, port: port), serverName: "skein"),
+                onServerRunning: { _ in logger.info("gateway listening", metadata: ["url": .string("\(url)://\(host):\(port)")]) },
+                logger: appLogger)
+}
+// The operations API; Harper's REST interface on `http.port` (same users, roles and limits).
+let rest = RESTResponder(handler: RESTHandler(operations: handler, exports: config.restExports), maxBodySize: Int(config.maxBodySize), metrics: metrics)
+var services: [any Service] = [
+    listener(router.buildResponder(), server: http1, host: config.httpHost, port: config.httpPort, url: "http"),
+    listener(rest, server: http1, host: config.restHost, port: config.restPort, url: "http"),
+]
 // HTTPS on `operationsApi.network.securePort` with the node's `tls.*` certificate: the same
 // routes, limits and connection cap.
-var services: [any Service] = [app]
 if let securePort = config.secureHTTPPort, let certificate = config.tlsCertificate, let key = config.tlsPrivateKey {
     do {
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-        services.append(Application(
-            router: router,
-            server: try .tls(http1, tlsConfiguration: tls),
-            configuration: .init(address: .hostname(config.httpHost, port: securePort), serverName: "skein"),
-            onServerRunning: { _ in logger.info("gateway listening", metadata: ["url": .string("https://\(config.httpHost):\(securePort)")]) },
-            logger: appLogger))
+        services.append(listener(router.buildResponder(), server: try .tls(http1, tlsConfiguration: tls), host: config.httpHost,
+                                 port: securePort, url: "https"))
     } catch {
         logger.critical("cannot serve HTTPS on operationsApi.network.securePort: \(error)")
         exit(2)
     }
 }
 // Basic credentials in clear text beyond this machine (review F17): say so at start.
-if config.secureHTTPPort == nil, !["127.0.0.1", "::1", "localhost"].contains(config.httpHost), !config.httpHost.hasPrefix("127.") {
+func isLoopback(_ host: String) -> Bool { ["::1", "localhost"].contains(host) || host.hasPrefix("127.") }
+if config.secureHTTPPort == nil, !isLoopback(config.httpHost) {
     logger.warning("the operations API listens on a non-loopback address without HTTPS: passwords cross the network in clear text (set operationsApi.network.securePort)",
                    metadata: ["host": .string(config.httpHost)])
+}
+if !isLoopback(config.restHost) {
+    logger.warning("the REST interface listens on a non-loopback address over plain HTTP: passwords cross the network in clear text",
+                   metadata: ["host": .string(config.restHost)])
 }
 let adminTask = Task { await ensureAdmin() }
 /// Jobs this node's gateway left running when it stopped end in ERROR (retried until the

@@ -109,12 +109,13 @@ struct StoreWrites {
             let table = try req.table()
             let records = try req.requiredArray("records")
             let mode = WriteMode(rawValue: op)!
+            let replace = mode == .upsert ? try req.bool("replace") ?? false : false
             // Harper answers a write to a missing database or table with 400, not 404
             // (integrationTests 2_dataLoad.mjs "Insert value into table that doesnt exist").
             guard registry.exists(db) else { throw SkeinError.badRequest("database '\(db)' does not exist") }
             return .write(database: db, createDatabase: false) { env, txn, ctx in
                 guard try env.table(txn, table) != nil else { throw SkeinError.badRequest("Table '\(db).\(table)' does not exist") }
-                return try env.write(txn, table: table, records: records, mode: mode, context: ctx)
+                return try env.write(txn, table: table, records: records, mode: mode, replace: replace, context: ctx)
             }
         case "delete":
             let db = try req.database()

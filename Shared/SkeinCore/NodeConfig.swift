@@ -104,6 +104,12 @@ public struct NodeConfig: Sendable {
     /// Fault injection for tests (`testing.clockOffsetMs`, default 0): this node's wall clock
     /// runs this many milliseconds ahead (or behind, when negative) of the machine's.
     public var clockOffsetMillis: Int64
+    /// Harper's REST interface (`http.host`, default the operations API's host; `http.port`,
+    /// default 9926): tables as resources, the same users and roles.
+    public var restHost: String
+    public var restPort: Int
+    /// The tables REST serves (`rest.exportTables`: `database.table` or `table` names, or `*`).
+    public var restExports: RESTExports
 
     /// This node's wall clock in milliseconds since the epoch (the machine's, shifted by
     /// `testing.clockOffsetMs`). Every version and skew check reads time through it.
@@ -230,6 +236,12 @@ public struct NodeConfig: Sendable {
         headersTimeoutMillis = try v.positive("operationsApi.network.headersTimeout") ?? 10_000
         requestTimeoutMillis = try v.positive("operationsApi.network.timeout") ?? 120_000
         keepAliveTimeoutMillis = try v.positive("operationsApi.network.keepAliveTimeout") ?? 30_000
+        restHost = try v.string("http.host") ?? httpHost
+        restPort = try v.port("http.port") ?? 9926
+        restExports = RESTExports(list: try v.stringList("rest.exportTables"))
+        if restPort == httpPort || restPort == secureHTTPPort {
+            throw ConfigError(key: "http.port", problem: "must differ from operationsApi.network.port and securePort")
+        }
         let source = try v.string("replication.sourceAddress")
         if let source, !source.isEmpty {
             guard Self.isIPAddress(source) else { throw ConfigError(key: "replication.sourceAddress", problem: "\"\(source)\" is not an IP address") }

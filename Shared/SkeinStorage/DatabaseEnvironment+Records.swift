@@ -5,7 +5,10 @@ import SkeinLMDB
 /// Record writes: insert, update, upsert, delete, with secondary indexes, tombstones and
 /// the audit entry, all in the caller's write transaction.
 extension DatabaseEnvironment {
-    public func write(_ txn: LMDBTransaction, table name: String, records: [JSON], mode: WriteMode, context: WriteContext) throws -> JSON {
+    /// `replace` (upsert only): an existing record's attributes not in the new one are
+    /// dropped rather than kept (REST `PUT`); its creation time stays.
+    public func write(_ txn: LMDBTransaction, table name: String, records: [JSON], mode: WriteMode, replace: Bool = false,
+                      context: WriteContext) throws -> JSON {
         guard var schema = try table(txn, name) else { throw SkeinError.notFound("Table '\(self.name).\(name)' does not exist") }
         let pk = schema.primaryKey
         // Validate everything before touching anything: a bad record rejects the request.
@@ -58,6 +61,9 @@ extension DatabaseEnvironment {
             case (.insert, .none), (.upsert, .none):
                 value = item.fields
                 value["__createdtime__"] = now
+            case (.upsert, .some(let old)) where replace:
+                value = item.fields
+                value["__createdtime__"] = old.value["__createdtime__"] ?? now
             case (.update, .some(let old)), (.upsert, .some(let old)):
                 value = old.value.objectValue ?? [:]
                 for (k, v) in item.fields { value[k] = v }

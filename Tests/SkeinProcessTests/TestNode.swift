@@ -27,6 +27,8 @@ final class TestNode: @unchecked Sendable {
     let root: String
     let configPath: String
     private(set) var port: Int
+    /// The REST listener's port (`http.port`).
+    private(set) var restPort: Int
     let adminUser = "admin"
     let adminPassword = "S3cret-admin"
     let extraConfig: [String: String]
@@ -66,6 +68,7 @@ final class TestNode: @unchecked Sendable {
         configPath = root + "/config.yaml"
         self.extraConfig = extraConfig
         port = Self.freePort()
+        restPort = Self.freePort()
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 30
         configuration.timeoutIntervalForResource = 60
@@ -93,9 +96,10 @@ final class TestNode: @unchecked Sendable {
             try writeConfig()
             for service in services where !isRunning(service) { try start(service) }
             if try await waitUntilReady(timeout: 30) { return }
-            // The gateway exits when its port was taken meanwhile: pick another one.
+            // The gateway exits when a port was taken meanwhile: pick others.
             guard !isRunning(.gateway), attempt < 3 else { break }
             port = Self.freePort()
+            restPort = Self.freePort()
         }
         throw NodeError("not ready within 30 s")
     }
@@ -125,6 +129,7 @@ final class TestNode: @unchecked Sendable {
             "rootPath": root,
             "operationsApi.network.host": "127.0.0.1",
             "operationsApi.network.port": String(port),
+            "http.port": String(restPort),
             "replication.hostname": "test-node",
             "logging.level": "debug",
             "admin.username": adminUser,

@@ -11,6 +11,10 @@ struct ConfigTests {
             host: 0.0.0.0
             port: 9926
             maxBodySize: 20M
+        http:
+          port: 9927
+        rest:
+          exportTables: [dog, dev.cat]
         replication:
           hostname: node-a
           url: wss://node-a.example:9933
@@ -44,6 +48,8 @@ struct ConfigTests {
         #expect(c.dataDir == "/srv/skein/node-a/database")
         #expect(c.httpHost == "0.0.0.0")
         #expect(c.httpPort == 9926)
+        #expect(c.restHost == "0.0.0.0" && c.restPort == 9927)
+        #expect(c.restExports == RESTExports(list: ["dev.cat", "data.dog"]))
         #expect(c.maxBodySize == 20 << 20)
         #expect(c.nodeName == "node-a")
         #expect(c.replicationURL == "wss://node-a.example:9933")
@@ -63,12 +69,18 @@ struct ConfigTests {
         #expect(c.adminPassword == "s3cret-pw")
     }
 
+    @Test func restPortMustDifferFromTheOperationsPort() {
+        #expect(throws: ConfigError.self) { try NodeConfig.parse(yaml: "rootPath: /r\noperationsApi:\n  network:\n    port: 9926\n") }
+        #expect((try? NodeConfig.parse(yaml: "rootPath: /r\noperationsApi:\n  network:\n    port: 9926\nhttp:\n  port: 9936\n"))?.restPort == 9936)
+    }
+
     @Test func defaultsWithOnlyRootPath() throws {
         let c = try NodeConfig.parse(yaml: "rootPath: /r")
         #expect(c.rootPath == "/r")
         #expect(c.dataDir == "/r/database")
         #expect(c.httpHost == "127.0.0.1")
         #expect(c.httpPort == 9925)
+        #expect(c.restHost == "127.0.0.1" && c.restPort == 9926 && c.restExports == .all)
         #expect(c.maxBodySize == 10 << 20)
         #expect(c.nodeName == "node")
         #expect(c.replicationURL == nil)
