@@ -37,12 +37,14 @@ enum OperationCatalog {
         e["delete_audit_logs_before"] = Entry(target: .auditd, requirement: .superUser)
         e["user_info"] = Entry(target: .gateway, requirement: .anyUser)
         e["create_authentication_tokens"] = Entry(target: .gateway, requirement: .anyUser)
-        // Jobs run in the gateway; a CSV load writes through the store as the caller.
-        e["csv_data_load"] = Entry(target: .gateway, requirement: .table(["insert", "update"]))
+        // Jobs run in the gateway; a CSV load writes through the store as the caller, with the
+        // permission its action needs (JobRunner.startCSVLoad checks it).
+        e["csv_data_load"] = Entry(target: .gateway, requirement: .anyUser)
         // Reading any file of the node, or fetching any URL from it: super users only.
         e["csv_file_load"] = Entry(target: .gateway, requirement: .superUser)
         e["csv_url_load"] = Entry(target: .gateway, requirement: .superUser)
         e["export_local"] = Entry(target: .gateway, requirement: .superUser)
+        e["delete_records_before"] = Entry(target: .gateway, requirement: .table(["delete"]))
         e["get_job"] = Entry(target: .gateway, requirement: .anyUser)
         e["search_jobs_by_start_date"] = Entry(target: .gateway, requirement: .superUser)
         e["refresh_operation_token"] = Entry(target: .gateway, requirement: .anyUser)
@@ -56,6 +58,12 @@ enum OperationCatalog {
         return e
     }()
 
+    /// Harper's other names: the request is handled as the operation they name.
+    static let aliases: [String: String] = [
+        "set_node_replication": "update_node",
+        "read_transaction_log": "read_audit_log",
+        "delete_transaction_logs_before": "delete_audit_logs_before",
+    ]
     /// Operations whose results the store or auditd hand out in pages (`PagedResult`).
     static let pagedOperations: Set<String> = ["search_by_id", "search_by_hash", "search_by_value", "search_by_conditions", "read_audit_log"]
     /// Operations that change users: the gateway hashes their password before forwarding.

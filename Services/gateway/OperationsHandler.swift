@@ -85,7 +85,9 @@ struct OperationsHandler: Sendable {
             let idempotency = idempotencyKey.map { (key: $0, hash: IdempotencyHeader.requestHash(body)) }
             // Routing needs only top-level fields: don't build the records of a large insert here.
             var req = try OperationRequest(shallowBytes: body)
-            guard let op = try req.string("operation") else { throw SkeinError.badRequest("'operation' is required") }
+            guard let named = try req.string("operation") else { throw SkeinError.badRequest("'operation' is required") }
+            // Harper's other names for the same operations.
+            let op = OperationCatalog.aliases[named] ?? named
             // Only known operation names become metric labels (bounded, nothing injected).
             guard let entry = OperationCatalog.entries[op] else { throw SkeinError.badRequest("Operation '\(op)' not found") }
             operation = op
@@ -180,6 +182,8 @@ struct OperationsHandler: Sendable {
         switch op {
         case "create_authentication_tokens", "refresh_operation_token":
             return try await tokenOperations.handle(op, req, caller: user, address: address)
+        case "delete_records_before":
+            return try await RecordsBefore(jobs: jobs).start(req, user)
         case "export_local":
             return try await LocalExport(jobs: jobs, rootPath: config.rootPath).start(req, user) { search, op in
                 try authorize(user, .table(["read"]), search, op)

@@ -407,6 +407,8 @@ extension ProcessTests {
                 .init(operation: "export_local", base: [("format", "json"), ("path", "/nonexistent-dir"), ("filename", "fz"),
                                                         ("search_operation", ["operation": "search_by_id", "database": db, "table": tb, "ids": [1]])],
                       fields: [f("format", .name), f("path", .string), f("filename", .name), f("search_operation", .object)]),
+                .init(operation: "delete_records_before", base: [("database", db), ("table", "no_table"), ("date", "2026-01-01T00:00:00Z")],
+                      fields: [f("database", .name), f("table", .name), f("date", .time)]),
                 .init(operation: "get_job", base: [("id", "fz-no-such-job")], fields: [f("id", .string)]),
                 .init(operation: "search_jobs_by_start_date", base: [("from_date", "2026-01-01T00:00:00Z"), ("to_date", "2026-01-02T00:00:00Z")],
                       fields: [f("from_date", .time), f("to_date", .time)]),

@@ -152,6 +152,40 @@ extension ProcessTests {
             }
         }
 
+        /// `delete_records_before` deletes what was created before a date, as a job; a CSV
+        /// load needs the permission of its action; Harper's alias names answer.
+        @Test func deleteRecordsBeforeAndAliasesAndLoadPermissions() async throws {
+            try await withNode { node in
+                try await node.freshTable("jobs", "ant")
+                _ = try await node.insert("jobs", "ant", (1...1500).map { ["id": JSON($0)] })
+                try await Task.sleep(for: .milliseconds(50))
+                let cut = Date().timeIntervalSince1970 * 1000
+                try await Task.sleep(for: .milliseconds(50))
+                _ = try await node.insert("jobs", "ant", (1501...1600).map { ["id": JSON($0)] })
+                let r = try await node.ok(["operation": "delete_records_before", "database": "jobs", "table": "ant", "date": .number(cut)])
+                let job = try await Self.finished(node, try #require(r["job_id"]?.stringValue))
+                #expect(job["status"] == "COMPLETE" && job["message"] == "1500 records successfully deleted", "\(job)")
+                #expect(try await node.ok(["operation": "describe_table", "database": "jobs", "table": "ant"])["record_count"] == 100)
+                #expect(try await node.post(["operation": "delete_records_before", "database": "jobs", "table": "ant", "date": "soon"]).status == 400)
+
+                // Aliases.
+                let log = try await node.ok(["operation": "read_audit_log", "database": "jobs", "table": "ant", "limit": 3])
+                #expect(try await node.ok(["operation": "read_transaction_log", "database": "jobs", "table": "ant", "limit": 3]) == log)
+                let removed = try await node.post(["operation": "delete_transaction_logs_before", "database": "jobs", "table": "ant", "timestamp": 1])
+                #expect(removed.status == 200, "\(removed)")
+
+                // Per action: an update-only role may load with action update, not insert.
+                try await node.ok(["operation": "add_role", "role": "ant_updater", "permission": ["jobs": ["tables": ["ant": ["read": true, "update": true]]]]])
+                try await node.ok(["operation": "add_user", "username": "updater", "password": "pw-updater", "role": "ant_updater", "active": true])
+                let insert = try await node.post(["operation": "csv_data_load", "database": "jobs", "table": "ant", "data": "id\n9001\n"],
+                                                 user: "updater", password: "pw-updater")
+                #expect(insert.status == 403, "\(insert)")
+                let update = try await node.post(["operation": "csv_data_load", "action": "update", "database": "jobs", "table": "ant",
+                                                  "data": "id,name\n1600,renamed\n"], user: "updater", password: "pw-updater")
+                #expect(update.status == 200, "\(update)")
+            }
+        }
+
         @Test func batchesUpsertAndAGatewayRestartEndsARunningJobInError() async throws {
             try await withNode { node in
                 try await node.freshTable("jobs", "bird")
