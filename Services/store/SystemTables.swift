@@ -181,10 +181,14 @@ struct SystemTables {
     func dropRole(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
         let role = try req.requiredString("role", aliases: ["id"])
         guard Self.builtInRoles[role] == nil else { throw SkeinError.badRequest("built-in role '\(role)' cannot be dropped") }
+        // Harper's answers (security/role.js; integrationTests 10_otherRoleTests.mjs:2293): a
+        // role is kept while an active user has it (409), and a missing one is "Role not found".
+        guard try !env.searchByID(txn, table: Self.roles, ids: [.string(role)], attributes: nil).isEmpty else { throw SkeinError.notFound("Role not found") }
         let users = try env.search(txn, table: Self.users, condition: .leaf(attribute: "role", comparator: .equals, value: .string(role)), options: .init())
-        guard users.isEmpty else { throw SkeinError.badRequest("role '\(role)' is assigned to \(users.count) user(s)") }
-        let result = try env.delete(txn, table: Self.roles, ids: [.string(role)], context: ctx)
-        guard result["deleted_hashes"]?.arrayValue?.isEmpty == false else { throw SkeinError.notFound("Role '\(role)' does not exist") }
+        guard !users.contains(where: { $0["active"]?.boolValue != false }) else {
+            throw SkeinError.conflict("Cannot drop role \(role) as it has active user(s) tied to this role")
+        }
+        _ = try env.delete(txn, table: Self.roles, ids: [.string(role)], context: ctx)
         return ["message": .string("\(role) successfully deleted")]
     }
 
