@@ -59,24 +59,19 @@ struct LocalExport: Sendable {
         let csv = !columns.isEmpty
         var count = 0
         var array = ArrayStitcher()
-        var page = PageRequest()
         let header: JSON = ["op": .string(op), "user": .string(user.username), "role": .string(user.role)]
         if csv { try out.write(contentsOf: Data(CSVWriter.header(columns).utf8)) }
-        while true {
-            let reply = try await store.call(RPCRequest(header: page.adding(to: header), body: search.serialized()))
-            guard reply.status == 200 else { throw SkeinError(status: reply.status, (try? reply.result()).flatMap { $0["error"]?.stringValue } ?? "search failed: \(reply.status)") }
+        var first = true
+        try await StorePages.forEach(store, header: header, body: search.serialized()) { reply in
+            let rows = try JSON.parse(reply.body).arrayValue ?? []
             if csv {
-                let rows = try JSON.parse(reply.body).arrayValue ?? []
                 try out.write(contentsOf: Data(CSVWriter.rows(rows, columns: columns).utf8))
-                count += rows.count
             } else {
-                let bytes = count == 0 && page.continuation == nil ? array.open(reply.body) : try array.append(reply.body)
-                try out.write(contentsOf: Data(bytes))
-                count += (try? JSON.parse(reply.body).arrayValue?.count) ?? 0
+                try out.write(contentsOf: Data(first ? array.open(reply.body) : try array.append(reply.body)))
             }
+            first = false
+            count += rows.count
             await progress("exported \(count) records")
-            guard let more = reply.more else { break }
-            page.continuation = more
         }
         if !csv { try out.write(contentsOf: Data(array.close())) }
         try out.synchronize()

@@ -54,3 +54,18 @@ struct PagedResult: Sendable {
         Task { _ = try? await client.call(request, timeoutMillis: 2000) }
     }
 }
+
+/// Every page of a paged store or auditd read, for work the gateway does itself
+/// (`export_local`, `delete_records_before`): `page` gets each reply in order.
+enum StorePages {
+    static func forEach(_ client: RPCClient, header: JSON, body: [UInt8], _ page: (RPCReply) async throws -> Void) async throws {
+        var request = PageRequest()
+        while true {
+            let reply = try await client.call(RPCRequest(header: request.adding(to: header), body: body))
+            guard reply.status == 200 else { _ = try reply.result(); throw SkeinError(status: reply.status, "a page failed: \(reply.status)") }
+            try await page(reply)
+            guard let more = reply.more else { return }
+            request.continuation = more
+        }
+    }
+}

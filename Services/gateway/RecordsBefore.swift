@@ -22,18 +22,13 @@ struct RecordsBefore: Sendable {
                                 "get_attributes": [.string(key)],
                                 "conditions": [["attribute": "__createdtime__", "comparator": "less_than", "value": .number(before)]]]
             var deleted = 0
-            var page = PageRequest()
-            while true {
-                let reply = try await store.call(RPCRequest(header: page.adding(to: header.adding("op", "search_by_conditions")), body: search.serialized()))
+            try await StorePages.forEach(store, header: header.adding("op", "search_by_conditions"), body: search.serialized()) { reply in
                 let ids = try reply.result().arrayValue?.compactMap { $0[key] } ?? []
-                if !ids.isEmpty {
-                    let body: JSON = ["operation": "delete", "database": .string(database), "table": .string(table), "ids": .array(ids)]
-                    let result = try await store.call(RPCRequest(header: header.adding("op", "delete"), body: body.serialized())).result()
-                    deleted += result["deleted_hashes"]?.arrayValue?.count ?? 0
-                    await progress("deleted \(deleted) records")
-                }
-                guard let more = reply.more else { break }
-                page.continuation = more
+                guard !ids.isEmpty else { return }
+                let body: JSON = ["operation": "delete", "database": .string(database), "table": .string(table), "ids": .array(ids)]
+                let result = try await store.call(RPCRequest(header: header.adding("op", "delete"), body: body.serialized())).result()
+                deleted += result["deleted_hashes"]?.arrayValue?.count ?? 0
+                await progress("deleted \(deleted) records")
             }
             let message = "\(deleted) records successfully deleted"
             return (message, ["message": .string(message), "deleted": JSON(deleted)])
