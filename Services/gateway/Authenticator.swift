@@ -14,14 +14,22 @@ struct AuthenticatedUser: Sendable {
     let role: String
     let permission: JSON
     var credential: Credential = .password
+    /// `permission` as Harper reads it, parsed once per login.
+    let rules: RolePermission
 
-    var isSuperUser: Bool { permission["super_user"]?.boolValue == true }
+    init(username: String, role: String, permission: JSON, credential: Credential = .password) {
+        self.username = username
+        self.role = role
+        self.permission = permission
+        self.credential = credential
+        rules = RolePermission(permission)
+    }
 
-    /// Harper's role permissions: `{db: {tables: {table: {read, insert, update, delete}}}}`.
+    var isSuperUser: Bool { rules.isSuperUser }
+
+    /// Whether the role has every one of `actions` on the table (table rights only).
     func allows(_ actions: [String], database: String, table: String) -> Bool {
-        if isSuperUser { return true }
-        guard let t = permission[database]?["tables"]?[table] else { return false }
-        return actions.allSatisfy { t[$0]?.boolValue == true }
+        PermissionDenial.check(rules, database: database, table: table, needs: actions) == nil
     }
 }
 

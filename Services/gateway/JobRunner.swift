@@ -65,9 +65,7 @@ struct JobRunner: Sendable {
         guard ["insert", "update", "upsert"].contains(action) else { throw SkeinError.badRequest("'action' must be insert, update or upsert") }
         let database = try req.database(), table = try req.table()
         let needed = action == "upsert" ? ["insert", "update"] : [action]
-        guard user.isSuperUser || (database != "system" && user.allows(needed, database: database, table: table)) else {
-            throw SkeinError.forbidden("role '\(user.role)' may not \(needed.joined(separator: "/")) '\(database).\(table)'")
-        }
+        if let denial = PermissionDenial.check(user.rules, database: database, table: table, needs: needed) { throw denial.error }
         let input: CSVInput
         switch op {
         case "csv_file_load":

@@ -12,7 +12,7 @@ struct LocalExport: Sendable {
     let rootPath: String
     static let searches: Set = ["search_by_value", "search_by_hash", "search_by_id", "search_by_conditions"]
 
-    func start(_ req: OperationRequest, _ user: AuthenticatedUser, authorize: (OperationRequest, String) throws -> Void) async throws -> JSON {
+    func start(_ req: OperationRequest, _ user: AuthenticatedUser, authorize: (OperationRequest, String) async throws -> Void) async throws -> JSON {
         guard let format = try req.string("format"), ["json", "csv"].contains(format) else {
             throw SkeinError.badRequest("format invalid. must be one of the following values: json, csv")
         }
@@ -29,7 +29,7 @@ struct LocalExport: Sendable {
         }
         guard Self.searches.contains(op) else { throw SkeinError.badRequest("Operation \(op) is not support by export.") }
         let searchRequest = try OperationRequest(bytes: search.serialized())
-        try authorize(searchRequest, op)
+        try await authorize(searchRequest, op)
         let path = (directory as NSString).appendingPathComponent("\(name).\(format)")
         let columns = format == "csv" ? try await csvColumns(searchRequest, user) : []
         let store = jobs.store

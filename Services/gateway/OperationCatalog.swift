@@ -11,6 +11,13 @@ enum OperationCatalog {
         case anyUser
         /// A table permission (`read`, `insert`, `update`, `delete`) on the request's table.
         case table([String])
+        /// Creating or dropping structure: a structure user's (`structure_user`); `databases`
+        /// for whole databases (`structure_user: true` only), else tables and attributes.
+        case structure(databases: Bool)
+        /// `describe_database`: a database the role may see (the answer shows what it may use).
+        case describeDatabase
+        /// `describe_all`: anyone; the answer shows what the role may use.
+        case describeAll
     }
 
     struct Entry {
@@ -20,11 +27,18 @@ enum OperationCatalog {
 
     static let entries: [String: Entry] = {
         var e: [String: Entry] = [:]
-        for op in ["create_database", "create_schema", "drop_database", "drop_schema", "create_table", "drop_table",
-                   "create_attribute", "drop_attribute", "describe_all", "describe_database", "describe_schema",
-                   "add_user", "alter_user", "drop_user", "list_users", "add_role", "alter_role", "list_roles", "drop_role"] {
+        for op in ["add_user", "alter_user", "drop_user", "list_users", "add_role", "alter_role", "list_roles", "drop_role"] {
             e[op] = Entry(target: .store, requirement: .superUser)
         }
+        for op in ["create_database", "create_schema", "drop_database", "drop_schema"] {
+            e[op] = Entry(target: .store, requirement: .structure(databases: true))
+        }
+        for op in ["create_table", "drop_table", "create_attribute", "drop_attribute"] {
+            e[op] = Entry(target: .store, requirement: .structure(databases: false))
+        }
+        e["describe_all"] = Entry(target: .store, requirement: .describeAll)
+        e["describe_database"] = Entry(target: .store, requirement: .describeDatabase)
+        e["describe_schema"] = Entry(target: .store, requirement: .describeDatabase)
         e["describe_table"] = Entry(target: .store, requirement: .table(["read"]))
         for op in ["search_by_id", "search_by_hash", "search_by_value", "search_by_conditions"] {
             e[op] = Entry(target: .store, requirement: .table(["read"]))

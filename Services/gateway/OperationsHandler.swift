@@ -95,8 +95,9 @@ struct OperationsHandler: Sendable {
                 req = try OperationRequest(bytes: body)
             }
             if case .refreshToken = user.credential, op != "refresh_operation_token" { throw TokenService.invalid }
-            try authorize(user, entry.requirement, req, op)
-            let reply = try await dispatch(op, entry.target, req, body, user, idempotency: idempotency, address: address)
+            let forwarded = try await authorize(user, entry.requirement, req, op, body: body)
+            var reply = try await dispatch(op, entry.target, req, forwarded, user, idempotency: idempotency, address: address)
+            if op.hasPrefix("describe_") { reply = try visible(op, reply, req, user) }
             var outcome = Outcome(status: reply.status, body: reply.body, operation: operation)
             if let more = reply.more, reply.status == 200 {
                 outcome.paged = PagedResult(client: entry.target == .auditd ? auditd : store, header: header(op, user),
@@ -108,19 +109,6 @@ struct OperationsHandler: Sendable {
         } catch {
             logger.error("unexpected error", metadata: ["operation": .string(operation), "error": .string("\(error)")])
             return Outcome(status: 500, body: SkeinError.internal("\(error)").body.serialized(), operation: operation)
-        }
-    }
-
-    func authorize(_ user: AuthenticatedUser, _ requirement: OperationCatalog.Requirement, _ req: OperationRequest, _ op: String) throws {
-        if user.isSuperUser { return }
-        switch requirement {
-        case .anyUser: return
-        case .superUser: throw SkeinError.forbidden("operation '\(op)' is restricted to super users")
-        case .table(let actions):
-            let db = try req.database(), table = try req.table()
-            guard db != "system", user.allows(actions, database: db, table: table) else {
-                throw SkeinError.forbidden("role '\(user.role)' may not \(actions.joined(separator: "/")) '\(db).\(table)'")
-            }
         }
     }
 
@@ -186,7 +174,7 @@ struct OperationsHandler: Sendable {
             return try await RecordsBefore(jobs: jobs).start(req, user)
         case "export_local":
             return try await LocalExport(jobs: jobs, rootPath: config.rootPath).start(req, user) { search, op in
-                try authorize(user, .table(["read"]), search, op)
+                _ = try await authorize(user, .table(["read"]), search, op, body: JSON.object(search.body).serialized())
             }
         case "csv_data_load", "csv_file_load", "csv_url_load", "get_job", "search_jobs_by_start_date":
             return try await jobs.handle(op, req, user)

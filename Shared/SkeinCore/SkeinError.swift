@@ -5,10 +5,13 @@
 public struct SkeinError: Error, Sendable, Equatable, CustomStringConvertible {
     public let status: Int
     public let message: String
+    /// More of the body beside `error` (Harper's 403 names what the role lacks).
+    public let fields: [String: JSON]
 
-    public init(status: Int, _ message: String) {
+    public init(status: Int, _ message: String, fields: [String: JSON] = [:]) {
         self.status = status
         self.message = message
+        self.fields = fields
     }
 
     public var description: String { "\(status): \(message)" }
@@ -27,5 +30,5 @@ public struct SkeinError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func `internal`(_ m: String) -> SkeinError { SkeinError(status: 500, m) }
 
     /// The JSON body sent to clients.
-    public var body: JSON { ["error": .string(message)] }
+    public var body: JSON { .object(fields.merging(["error": .string(message)]) { $1 }) }
 }

@@ -166,7 +166,7 @@ extension ProcessTests {
                                            ("POST", "/dog/", ["name": "x"]), ("DELETE", "/dog/1", nil), ("GET", "/dev/cat/tom", nil),
                                            ("GET", "/dev/cat/", nil)] {
                 let r = try asReader(method, target, body)
-                #expect(r.status == 403 && r.error?.contains("dog_reader") == true, "\(method) \(target): \(r.status) \(r.body)")
+                #expect(r.status == 403 && r.error == PermissionDenial.message, "\(method) \(target): \(r.status) \(r.body)")
             }
             // `update` changes an existing record; a new one needs `insert` too.
             #expect(try node.rest("PATCH", "/dog/6", body: ["nick": "Z"], user: "updater", password: "updater-pw").status == 204)

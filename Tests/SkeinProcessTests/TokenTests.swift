@@ -104,7 +104,9 @@ extension ProcessTests {
             let search: (String) -> JSON = { ["operation": "search_by_value", "database": "tok", "table": .string($0), "attribute": "id", "value": "*"] }
             #expect(try await Self.bearer(node, operation, search("mine")).status == 200)
             #expect(try await Self.bearer(node, operation, search("theirs")).status == 403, "the role applies to a token")
-            #expect(try await Self.bearer(node, operation, ["operation": "describe_all"]).status == 403)
+            let described = try await Self.bearer(node, operation, ["operation": "describe_all"])
+            #expect(described.status == 200 && described.json.objectValue?.keys.sorted() == ["tok"] && described.json["tok"]?.objectValue?.keys.sorted() == ["mine"],
+                    "describe_all shows a role what it may use: \(described)")
 
             try await node.ok(["operation": "alter_user", "username": "tokuser", "active": false])
             #expect(try await Self.bearer(node, operation, search("mine")).status == 401, "a deactivated user's token stops at once")

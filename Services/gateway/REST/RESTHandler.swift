@@ -78,7 +78,7 @@ struct RESTHandler: Sendable {
     /// needs `insert` where changing an existing one needs `update`, as in Harper).
     func write(_ table: Table, _ id: String, _ record: [String: JSON], replace: Bool, _ user: AuthenticatedUser) async throws -> RESTReply {
         guard user.allows(["insert"], database: table.database, table: table.name) || user.allows(["update"], database: table.database, table: table.name) else {
-            throw forbidden(user, ["insert", "update"], table)
+            throw Self.forbidden(["insert", "update"], table)
         }
         let existing = try await existingID(table, id, user)
         var record = record
@@ -103,7 +103,7 @@ struct RESTHandler: Sendable {
     }
 
     func delete(_ table: Table, _ id: String, _ user: AuthenticatedUser) async throws -> RESTReply {
-        guard user.allows(["delete"], database: table.database, table: table.name) else { throw forbidden(user, ["delete"], table) }
+        guard user.allows(["delete"], database: table.database, table: table.name) else { throw Self.forbidden(["delete"], table) }
         guard let key = try await existingID(table, id, user) else { throw Self.noRecord(table, id) }
         _ = try await run("delete", table, ["ids": [key]], user, actions: ["delete"])
         return RESTReply(status: 200, body: JSON.bool(true).serialized())
@@ -149,12 +149,12 @@ struct RESTHandler: Sendable {
     func run(_ body: JSON, _ user: AuthenticatedUser, actions: [String]) async throws -> RPCReply {
         let req = OperationRequest(body: body.objectValue ?? [:])
         let op = req.operation ?? ""
-        try operations.authorize(user, .table(actions), req, op)
-        return try Self.checkedReply(try await operations.call(operations.store, op, body.serialized(), user))
+        let forwarded = try await operations.authorize(user, .table(actions), req, op, body: body.serialized())
+        return try Self.checkedReply(try await operations.call(operations.store, op, forwarded, user))
     }
 
-    func forbidden(_ user: AuthenticatedUser, _ actions: [String], _ table: Table) -> SkeinError {
-        .forbidden("role '\(user.role)' may not \(actions.joined(separator: " or ")) '\(table.database).\(table.name)'")
+    static func forbidden(_ actions: [String], _ table: Table) -> SkeinError {
+        PermissionDenial.refusedTable(table.database, table.name, actions).error
     }
 
     static func noRecord(_ table: Table, _ id: String) -> SkeinError {
