@@ -170,17 +170,28 @@ struct AuditQueries {
         return known
     }
 
+    /// One step of `delete_audit_logs_before` (the gateway runs it as a job): from sequence
+    /// `from` (default the start), looks at up to `limit` entries (default 10,000), deletes
+    /// those of `table` older than `timestamp` in one transaction, and answers how many it
+    /// deleted and where the next step starts (`next`, null once an entry as new as
+    /// `timestamp` or the end of the log is reached). Bounded steps keep each transaction
+    /// small however long the log.
     func deleteBefore(_ req: OperationRequest) throws -> JSON {
         let env = try database(req)
         let table = try req.table()
         guard let timestamp = try req.number("timestamp") else { throw SkeinError.badRequest("'timestamp' (epoch milliseconds) is required") }
-        let deleted = try env.lmdb.write { txn -> Int in
+        let from = try req.int("from") ?? 0
+        let limit = try req.int("limit") ?? 10_000
+        guard from >= 0, limit > 0 else { throw SkeinError.badRequest("'from' must not be negative and 'limit' must be positive") }
+        let (deleted, next) = try env.lmdb.write { txn -> (Int, UInt64?) in
             let cursor = try txn.cursor(env.auditDB)
-            var n = 0
-            var entry = try cursor.first()
-            while let (_, v) = entry {
+            var n = 0, seen = 0
+            var entry = try cursor.seek(KeyCodec.encodeUInt64(UInt64(from)))
+            while let (k, v) = entry {
+                if seen == limit { return (n, KeyCodec.decodeUInt64(k)) }
+                seen += 1
                 guard let e = AuditEntry(json: try JSON.parse(v)) else { entry = try cursor.next(); continue }
-                if e.timestamp >= timestamp { break }
+                if e.timestamp >= timestamp { return (n, nil) }
                 if e.table == table {
                     try cursor.deleteCurrent()
                     n += 1
@@ -188,9 +199,9 @@ struct AuditQueries {
                 // LMDB: MDB_NEXT after a cursor delete yields the entry that followed it.
                 entry = try cursor.next()
             }
-            return n
+            return (n, nil)
         }
-        return ["message": .string("deleted \(deleted) audit log entries of '\(env.name).\(table)' before \(Int64(timestamp))")]
+        return ["deleted": JSON(deleted), "next": next.map { JSON(Int($0)) } ?? .null]
     }
 
     /// Per database: oldest and newest retained sequence, entry count and bytes.

@@ -89,6 +89,22 @@ final class BenchNode {
         return try JSON.parse(reply)
     }
 
+    /// Starts a job (Harper's `Starting job with id`) and waits until it completes.
+    func job(_ body: JSON, timeout: TimeInterval = 600) throws {
+        let started = try operation(body)
+        guard let id = started["job_id"]?.stringValue else { throw BenchError("\(name): no job id in \(started)") }
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let job = try operation(["operation": "get_job", "id": .string(id)]).arrayValue?.first
+            switch job?["status"]?.stringValue {
+            case "COMPLETE": return
+            case "ERROR": throw BenchError("\(name): job \(id) failed: \(job?["message"]?.stringValue ?? "?")")
+            default: Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        throw BenchError("\(name): job \(id) did not finish in \(Int(timeout)) s")
+    }
+
     func shutdown() {
         for p in processes.values { ChildProcesses.shared.stop(p, grace: 10) }
         if ProcessInfo.processInfo.environment["SKEIN_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: root) }

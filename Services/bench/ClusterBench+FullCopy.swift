@@ -16,7 +16,7 @@ extension ClusterBench {
         for table in droppedTables { try origin.node.operation(["operation": "drop_table", "database": "data", "table": .string(table)]) }
         let before = (Date().timeIntervalSince1970 * 1000).rounded(.up) + 1
         for table in droppedTables {
-            try origin.node.operation(["operation": "delete_audit_logs_before", "database": "data", "table": .string(table), "timestamp": .number(before)])
+            try origin.node.job(["operation": "delete_audit_logs_before", "database": "data", "table": .string(table), "timestamp": .number(before)])
         }
         try origin.node.operation(["operation": "create_table", "database": "data", "table": "copy", "primary_key": "id"])
         let loading = Date()

@@ -48,7 +48,8 @@ enum OperationCatalog {
         e["upsert"] = Entry(target: .store, requirement: .table(["insert", "update"]))
         e["delete"] = Entry(target: .store, requirement: .table(["delete"]))
         e["read_audit_log"] = Entry(target: .auditd, requirement: .superUser)
-        e["delete_audit_logs_before"] = Entry(target: .auditd, requirement: .superUser)
+        // A job: steps of auditd's delete_audit_logs_before (AuditLogsBefore).
+        e["delete_audit_logs_before"] = Entry(target: .gateway, requirement: .superUser)
         e["user_info"] = Entry(target: .gateway, requirement: .anyUser)
         e["create_authentication_tokens"] = Entry(target: .gateway, requirement: .anyUser)
         // Jobs run in the gateway; a CSV load writes through the store as the caller, with the

@@ -170,6 +170,8 @@ struct OperationsHandler: Sendable {
         switch op {
         case "create_authentication_tokens", "refresh_operation_token":
             return try await tokenOperations.handle(op, req, caller: user, address: address)
+        case "delete_audit_logs_before":
+            return try await AuditLogsBefore(jobs: jobs, auditd: auditd).start(req, user)
         case "delete_records_before":
             return try await RecordsBefore(jobs: jobs).start(req, user)
         case "export_local":

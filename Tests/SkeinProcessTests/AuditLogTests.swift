@@ -141,8 +141,9 @@ extension ProcessTests {
             try await Task.sleep(for: .milliseconds(30))
             _ = try await node.insert("aud", "dlb", [["id": 2]])
 
-            let r = try await node.ok(["operation": "delete_audit_logs_before", "database": "aud", "table": "dlb", "timestamp": .number(cut)])
-            #expect(r["message"]?.stringValue != nil)
+            let job = try await node.runJob(["operation": "delete_audit_logs_before", "database": "aud", "table": "dlb", "timestamp": .number(cut)])
+            #expect(job["status"] == "COMPLETE" && job["message"]?.stringValue?.hasPrefix("Successfully completed") == true, "\(job)")
+            #expect((job["result"]?["deleted"]?.intValue ?? 0) >= 1, "dlb's entries before the cut: \(job)")
             let left = try await node.auditLog("aud", "dlb")
             #expect(left.allSatisfy { ($0["timestamp"]?.doubleValue ?? 0) >= cut })
             #expect(left.flatMap { $0["hash_values"]?.arrayValue ?? [] } == [2])

@@ -25,6 +25,20 @@ extension TestNode {
         return message
     }
 
+    /// The job record once `get_job` says COMPLETE or ERROR.
+    func finishedJob(_ id: String, timeout: Double = 30) async throws -> JSON {
+        try await pollUntil("job \(id) to finish", timeout: timeout) { () -> JSON? in
+            let job = try await ok(["operation": "get_job", "id": .string(id)]).arrayValue?.first
+            return ["COMPLETE", "ERROR"].contains(job?["status"]?.stringValue ?? "") ? job : nil
+        }
+    }
+
+    /// Starts a job with `body` (requires 200) and returns its record once it finished.
+    func runJob(_ body: JSON, timeout: Double = 30) async throws -> JSON {
+        let started = try await ok(body)
+        return try await finishedJob(try #require(started["job_id"]?.stringValue, "\(started)"), timeout: timeout)
+    }
+
     /// Creates a database and a table (primary key `id` by default), dropping an older one.
     func freshTable(_ database: String, _ table: String, primaryKey: String = "id") async throws {
         _ = try await post(["operation": "drop_table", "database": .string(database), "table": .string(table)])

@@ -16,10 +16,7 @@ extension ProcessTests {
 
         /// The job once it is COMPLETE or ERROR.
         static func finished(_ node: TestNode, _ id: String, timeout: Double = 30) async throws -> JSON {
-            try await pollUntil("job \(id) to finish", timeout: timeout) { () -> JSON? in
-                let job = try await node.ok(["operation": "get_job", "id": .string(id)]).arrayValue?.first
-                return ["COMPLETE", "ERROR"].contains(job?["status"]?.stringValue ?? "") ? job : nil
-            }
+            try await node.finishedJob(id, timeout: timeout)
         }
 
         @Test func aCSVLoadWritesTypedRecords() async throws {
@@ -171,8 +168,8 @@ extension ProcessTests {
                 // Aliases.
                 let log = try await node.ok(["operation": "read_audit_log", "database": "jobs", "table": "ant", "limit": 3])
                 #expect(try await node.ok(["operation": "read_transaction_log", "database": "jobs", "table": "ant", "limit": 3]) == log)
-                let removed = try await node.post(["operation": "delete_transaction_logs_before", "database": "jobs", "table": "ant", "timestamp": 1])
-                #expect(removed.status == 200, "\(removed)")
+                let removed = try await node.runJob(["operation": "delete_transaction_logs_before", "database": "jobs", "table": "ant", "timestamp": 1])
+                #expect(removed["status"] == "COMPLETE" && removed["type"] == "delete_audit_logs_before", "\(removed)")
 
                 // Per action: an update-only role may load with action update, not insert.
                 try await node.ok(["operation": "add_role", "role": "ant_updater", "permission": ["jobs": ["tables": ["ant": ["read": true, "update": true]]]]])
