@@ -111,6 +111,48 @@ extension ProcessTests {
             }
         }
 
+        /// A 200 MB CSV file loads with the gateway's memory bounded by one batch, not the
+        /// file: its peak resident memory (VmHWM, reset before the load) grows far less than
+        /// the file's size.
+        @Test func a200MBFileLoadsInBoundedMemory() async throws {
+            try await withNode { node in
+                try await node.freshTable("jobs", "big")
+                let path = node.root + "/big.csv"
+                let rows = 20_000, width = 10_000
+                FileManager.default.createFile(atPath: path, contents: nil)
+                let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+                try file.write(contentsOf: Data("id,n,text\n".utf8))
+                let text = String(repeating: "abcdefghij", count: width / 10)
+                for start in stride(from: 1, through: rows, by: 1000) {
+                    var chunk = ""
+                    for id in start..<(start + 1000) { chunk += "\(id),\(id % 97),\(text)\n" }
+                    try file.write(contentsOf: Data(chunk.utf8))
+                }
+                try file.close()
+                let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber).intValue
+                #expect(size > 200_000_000)
+
+                let gateway = try #require(node.pid(.gateway))
+                // Resets the peak resident set size the kernel reports as VmHWM.
+                try "5".write(toFile: "/proc/\(gateway)/clear_refs", atomically: false, encoding: .utf8)
+                let before = try Self.kilobytes("VmHWM", of: gateway)
+                let job = try await node.runJob(["operation": "csv_file_load", "database": "jobs", "table": "big", "file_path": .string(path)],
+                                                timeout: 600)
+                #expect(job["status"] == "COMPLETE" && job["message"]?.stringValue == "successfully loaded \(rows) of \(rows) records", "\(job)")
+                let peak = try Self.kilobytes("VmHWM", of: gateway)
+                print("200 MB CSV load: gateway peak RSS \(before / 1024) MB before, \(peak / 1024) MB during the load")
+                #expect(peak - before < 100 * 1024, "the gateway's peak memory grew by \((peak - before) / 1024) MB for a \(size / 1_000_000) MB file")
+                #expect(try await node.ok(["operation": "describe_table", "database": "jobs", "table": "big"])["record_count"] == JSON(rows))
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
+
+        static func kilobytes(_ field: String, of pid: Int32) throws -> Int {
+            let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+            let line = try #require(status.split(separator: "\n").first { $0.hasPrefix(field + ":") })
+            return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
+        }
+
         /// `export_local`: a search's result written to a file on the node, page by page.
         @Test func exportLocalWritesJSONAndCSV() async throws {
             try await withNode { node in
