@@ -142,17 +142,18 @@ var services: [any Service] = [
     listener(router.buildResponder(), server: http1, host: config.httpHost, port: config.httpPort, url: "http"),
     listener(rest, server: http1, host: config.restHost, port: config.restPort, url: "http"),
 ]
-// HTTPS on `operationsApi.network.securePort` with the node's `tls.*` certificate: the same
-// routes, limits and connection cap.
-if let securePort = config.secureHTTPPort, let certificate = config.tlsCertificate, let key = config.tlsPrivateKey {
+// HTTPS on `operationsApi.network.securePort` (the same routes, limits and connection cap)
+// and on `http.securePort` (REST), with the node's `tls.*` certificate.
+for (port, responder, host, key) in [(config.secureHTTPPort, CallbackResponder(callback: router.buildResponder().respond), config.httpHost, "operationsApi.network.securePort"),
+                                     (config.secureRESTPort, CallbackResponder(callback: rest.respond), config.restHost, "http.securePort")] {
+    guard let port, let certificate = config.tlsCertificate, let privateKey = config.tlsPrivateKey else { continue }
     do {
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-        services.append(listener(router.buildResponder(), server: try .tls(http1, tlsConfiguration: tls), host: config.httpHost,
-                                 port: securePort, url: "https"))
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: privateKey, format: .pem)))
+        services.append(listener(responder, server: try .tls(http1, tlsConfiguration: tls), host: host, port: port, url: "https"))
     } catch {
-        logger.critical("cannot serve HTTPS on operationsApi.network.securePort: \(error)")
+        logger.critical("cannot serve HTTPS on \(key): \(error)")
         exit(2)
     }
 }
@@ -162,8 +163,8 @@ if config.secureHTTPPort == nil, !isLoopback(config.httpHost) {
     logger.warning("the operations API listens on a non-loopback address without HTTPS: passwords cross the network in clear text (set operationsApi.network.securePort)",
                    metadata: ["host": .string(config.httpHost)])
 }
-if !isLoopback(config.restHost) {
-    logger.warning("the REST interface listens on a non-loopback address over plain HTTP: passwords cross the network in clear text",
+if config.secureRESTPort == nil, !isLoopback(config.restHost) {
+    logger.warning("the REST interface listens on a non-loopback address without HTTPS: passwords cross the network in clear text (set http.securePort)",
                    metadata: ["host": .string(config.restHost)])
 }
 let adminTask = Task { await ensureAdmin() }

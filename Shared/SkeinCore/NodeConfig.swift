@@ -108,6 +108,9 @@ public struct NodeConfig: Sendable {
     /// default 9926): tables as resources, the same users and roles.
     public var restHost: String
     public var restPort: Int
+    /// The REST interface over HTTPS (`http.securePort`, Harper's key; off by default), with
+    /// the node's `tls.*` certificate.
+    public var secureRESTPort: Int?
     /// The tables REST serves (`rest.exportTables`: `database.table` or `table` names, or `*`).
     public var restExports: RESTExports
 
@@ -238,9 +241,18 @@ public struct NodeConfig: Sendable {
         keepAliveTimeoutMillis = try v.positive("operationsApi.network.keepAliveTimeout") ?? 30_000
         restHost = try v.string("http.host") ?? httpHost
         restPort = try v.port("http.port") ?? 9926
+        secureRESTPort = try v.port("http.securePort")
         restExports = RESTExports(list: try v.stringList("rest.exportTables"))
         if restPort == httpPort || restPort == secureHTTPPort {
             throw ConfigError(key: "http.port", problem: "must differ from operationsApi.network.port and securePort")
+        }
+        if let secure = secureRESTPort {
+            guard ![httpPort, restPort, secureHTTPPort].contains(secure) else {
+                throw ConfigError(key: "http.securePort", problem: "must differ from http.port and the operations API's ports")
+            }
+            guard tlsCertificate != nil, tlsPrivateKey != nil else {
+                throw ConfigError(key: "http.securePort", problem: "needs tls.certificate and tls.privateKey")
+            }
         }
         let source = try v.string("replication.sourceAddress")
         if let source, !source.isEmpty {

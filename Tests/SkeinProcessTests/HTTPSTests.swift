@@ -18,9 +18,10 @@ extension ProcessTests {
             let certDir = pki.dir + "/node"
             try FileManager.default.createDirectory(atPath: certDir, withIntermediateDirectories: true)
             let tls = try pki.issue(node: "localhost", into: certDir)
-            let securePort = TestNode.freePort()
+            let securePort = TestNode.freePort(), secureREST = TestNode.freePort()
             var config = tls.compactMapValues(\.stringValue)
             config["operationsApi.network.securePort"] = String(securePort)
+            config["http.securePort"] = String(secureREST)
             try await withNode(config: config) { node async throws in
                 let url = "https://127.0.0.1:\(securePort)/"
                 let auth = "\(node.adminUser):\(node.adminPassword)"
@@ -37,6 +38,13 @@ extension ProcessTests {
                 #expect(try Self.curl(["-u", auth, "-d", #"{"operation":"describe_all"}"#, "http://127.0.0.1:\(securePort)/"]).status != 200)
                 // Plain HTTP keeps working on its own port.
                 #expect(try await node.post(["operation": "describe_all"]).status == 200)
+
+                // REST over HTTPS on http.securePort: the same tables and users.
+                try await node.freshTable("data", "tls_dog")
+                _ = try await node.insert("data", "tls_dog", [["id": 1, "name": "Secure"]])
+                let rest = try Self.curl(["--cacert", pki.certificate, "-u", auth, "https://127.0.0.1:\(secureREST)/tls_dog/1"])
+                #expect(rest.status == 200 && (try? JSON.parse(Array(rest.body.utf8)))?["name"] == "Secure", "\(rest)")
+                #expect(try Self.curl(["--cacert", pki.certificate, "-u", "admin:wrong", "https://127.0.0.1:\(secureREST)/tls_dog/1"]).status == 401)
             }
         }
 
