@@ -51,6 +51,7 @@ struct StoreWrites {
             // `indexed: true` get an index (fewer index writes per record).
             var attributes: [String] = []
             var indexed: Set<String>? = nil
+            var types: [String: String] = [:]
             for (i, a) in (try req.array("attributes") ?? []).enumerated() {
                 if let s = a.stringValue { attributes.append(s); continue }
                 guard let s = (a["name"] ?? a["attribute"])?.stringValue else {
@@ -58,6 +59,12 @@ struct StoreWrites {
                 }
                 if let flag = a["indexed"], !flag.isNull, flag.boolValue == nil {
                     throw SkeinError.badRequest("'attributes[\(i)].indexed' must be true or false")
+                }
+                if let type = a["type"]?.nonNull {
+                    guard let name = type.stringValue, TableSchema.knownTypes.contains(name) else {
+                        throw SkeinError.badRequest("'attributes[\(i)].type' must be one of \(TableSchema.knownTypes.sorted().joined(separator: ", "))")
+                    }
+                    types[s] = name
                 }
                 attributes.append(s)
                 if indexed == nil { indexed = [] }
@@ -76,12 +83,12 @@ struct StoreWrites {
                     let (env, created) = try registry.create(db)
                     if created { try logCreation(db, context) }
                     return ["message": .string(try env.lmdb.write {
-                        try env.createTable($0, name: table, primaryKey: pk, attributes: attributes, indexed: indexed, context: context)
+                        try env.createTable($0, name: table, primaryKey: pk, attributes: attributes, indexed: indexed, types: types, context: context)
                     })]
                 }
             }
             return .write(database: db, createDatabase: true) { env, txn, ctx in
-                ["message": .string(try env.createTable(txn, name: table, primaryKey: pk, attributes: attributes, indexed: indexed, context: ctx))]
+                ["message": .string(try env.createTable(txn, name: table, primaryKey: pk, attributes: attributes, indexed: indexed, types: types, context: ctx))]
             }
         case "drop_table":
             let db = try req.database()

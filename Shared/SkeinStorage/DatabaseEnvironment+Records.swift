@@ -21,7 +21,7 @@ extension DatabaseEnvironment {
             var id = fields[pk] ?? .null
             if id.isNull {
                 guard mode != .update else { throw SkeinError.badRequest("records[\(i)] has no primary key '\(pk)': update needs it") }
-                id = .string(UUID().uuidString.lowercased())
+                id = try newID(txn, schema)
                 fields[pk] = id
             }
             guard id.isKeyScalar else {

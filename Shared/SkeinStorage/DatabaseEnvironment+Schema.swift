@@ -8,7 +8,7 @@ extension DatabaseEnvironment {
     /// attributes to index.
     /// `limited`: refuse more attributes than `maxAttributes` (a peer's table is created as it is).
     public func createTable(_ txn: LMDBTransaction, name: String, primaryKey: String, attributes: [String], indexed: Set<String>? = nil,
-                            context: WriteContext, limited: Bool = true) throws -> String {
+                            types: [String: String] = [:], context: WriteContext, limited: Bool = true) throws -> String {
         guard StorageLayout.isValidName(name) else {
             throw SkeinError.badRequest("invalid table name '\(name)': use letters, digits, '_' and '-' (at most 64)")
         }
@@ -21,8 +21,11 @@ extension DatabaseEnvironment {
             guard StorageLayout.isValidAttribute(a) else { throw SkeinError.badRequest("invalid attribute name '\(a)'") }
             attrs.append(a)
         }
+        for (attribute, type) in types where !TableSchema.knownTypes.contains(type) {
+            throw SkeinError.badRequest("unknown type '\(type)' for attribute '\(attribute)': use one of \(TableSchema.knownTypes.sorted().joined(separator: ", "))")
+        }
         var schema = TableSchema(database: self.name, name: name, primaryKey: primaryKey, attributes: attrs, createdTime: context.txnTime,
-                                 indexed: indexed)
+                                 indexed: indexed, types: types)
         if limited { try schema.checkAttributeCount(maxAttributes, database: self.name) }
         schema.storageID = Self.newStorageID()
         _ = try txn.database(StorageLayout.records(name), create: true)

@@ -12,6 +12,10 @@ public struct TableSchema: Sendable, Equatable {
     /// indexed}]`, Harper's `schema_defined`), and only these are indexed (plus the primary
     /// key and the timestamps); attributes seen later are stored, not indexed.
     public var indexed: Set<String>?
+    /// Declared attribute types (`create_table` `attributes: [{name, type}]`, Harper's type
+    /// names). A numeric primary key gets numeric ids when a record comes without one
+    /// (`DatabaseEnvironment.newID`).
+    public var types: [String: String] = [:]
     public var createdTime: Double
     public var lastUpdated: Double?
     /// This node's name for the table's storage in the index environment (`i:ID:ATTR`):
@@ -19,7 +23,9 @@ public struct TableSchema: Sendable, Equatable {
     /// finds the old table's index entries. Local: not part of `json`.
     public var storageID: String?
 
-    public init(database: String, name: String, primaryKey: String, attributes: [String], createdTime: Double, indexed: Set<String>? = nil) {
+    public init(database: String, name: String, primaryKey: String, attributes: [String], createdTime: Double, indexed: Set<String>? = nil,
+                types: [String: String] = [:]) {
+        self.types = types
         self.database = database
         self.name = name
         self.primaryKey = primaryKey
@@ -30,6 +36,11 @@ public struct TableSchema: Sendable, Equatable {
 
     public static let timestampAttributes = ["__createdtime__", "__updatedtime__"]
 
+    /// Harper's attribute types.
+    public static let knownTypes: Set<String> = ["String", "Int", "Long", "Float", "Number", "BigInt", "Boolean", "Date", "Bytes", "Any", "ID", "Object", "Array"]
+    /// Types whose primary key is numbered when a record comes without one.
+    public static let numericTypes: Set<String> = ["Int", "Long", "Float", "Number", "BigInt"]
+
     public var json: JSON {
         var o: [String: JSON] = [
             "database": .string(database), "name": .string(name), "primary_key": .string(primaryKey),
@@ -37,6 +48,7 @@ public struct TableSchema: Sendable, Equatable {
         ]
         if let lastUpdated { o["last_updated"] = .number(lastUpdated) }
         if let indexed { o["indexed"] = JSON(indexed.sorted()) }
+        if !types.isEmpty { o["types"] = .object(types.mapValues(JSON.string)) }
         return .object(o)
     }
 
@@ -53,7 +65,8 @@ public struct TableSchema: Sendable, Equatable {
             database: db, name: name, primaryKey: pk,
             attributes: json["attributes"]?.arrayValue?.compactMap(\.stringValue) ?? [pk],
             createdTime: json["created"]?.doubleValue ?? 0,
-            indexed: json["indexed"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) })
+            indexed: json["indexed"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) },
+            types: (json["types"]?.objectValue ?? [:]).compactMapValues(\.stringValue))
         lastUpdated = json["last_updated"]?.doubleValue
         storageID = json["storage_id"]?.stringValue
     }
@@ -80,9 +93,10 @@ public struct TableSchema: Sendable, Equatable {
     /// Harper's `describe_table` shape.
     public func describe(recordCount: Int) -> JSON {
         let attrs: [JSON] = attributes.map { a in
-            a == primaryKey
+            let described: JSON = a == primaryKey
                 ? ["attribute": .string(a), "is_primary_key": true, "indexed": true]
                 : ["attribute": .string(a), "indexed": .bool(isIndexed(a))]
+            return types[a].map { described.adding("type", .string($0)) } ?? described
         }
         return [
             "schema": .string(database), "database": .string(database), "name": .string(name),

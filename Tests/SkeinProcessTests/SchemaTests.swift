@@ -69,6 +69,27 @@ extension ProcessTests {
             #expect(all["sch3"]?["dog"]?["record_count"]?.intValue == 2)
         }
 
+        /// Declared types: a numeric primary key numbers records written without one (each
+        /// node in a range of its own); describe_table shows the types; unknown types are 400.
+        @Test func declaredTypesAndNumericIds() async throws {
+            let node = try TestNode.shared()
+            _ = try await node.post(["operation": "drop_table", "database": "typed", "table": "order"])
+            try await node.ok(["operation": "create_table", "database": "typed", "table": "order", "primary_key": "id",
+                               "attributes": [["name": "id", "type": "Long"], ["name": "item", "type": "String", "indexed": true]]])
+            let r = try await node.insert("typed", "order", [["item": "tea"], ["item": "cake"]])
+            let ids = (r["inserted_hashes"]?.arrayValue ?? []).compactMap(\.doubleValue)
+            #expect(ids.count == 2 && ids[1] == ids[0] + 1, "\(r)")
+            let described = try await node.ok(["operation": "describe_table", "database": "typed", "table": "order"])
+            let types = Dictionary(uniqueKeysWithValues: (described["attributes"]?.arrayValue ?? []).compactMap { a in
+                a["type"]?.stringValue.map { (a["attribute"]?.stringValue ?? "", $0) }
+            })
+            #expect(types == ["id": "Long", "item": "String"], "\(described)")
+            #expect(try await node.byID("typed", "order", [.number(ids[0])]).first?["item"] == "tea")
+            let bad = try await node.fails(["operation": "create_table", "database": "typed", "table": "bad", "primary_key": "id",
+                                            "attributes": [["name": "id", "type": "Integer"]]], 400)
+            #expect(bad.contains("'attributes[0].type' must be one of"), "\(bad)")
+        }
+
         @Test func createTableWithHashAttributeAlias() async throws {
             let node = try TestNode.shared()
             try await node.ok(["operation": "create_table", "database": "sch4", "table": "cat", "hash_attribute": "cat_id"])
