@@ -146,7 +146,7 @@ struct SystemTables {
     func addRole(_ req: OperationRequest, _ env: DatabaseEnvironment, _ txn: LMDBTransaction, _ ctx: WriteContext) throws -> JSON {
         let role = try req.requiredString("role", aliases: ["id"])
         guard StorageLayout.isValidName(role) else { throw SkeinError.badRequest("invalid role name '\(role)'") }
-        let record: JSON = ["role": .string(role), "id": .string(role), "permission": try Self.permission(req)]
+        let record: JSON = ["role": .string(role), "id": .string(role), "permission": try permission(req)]
         let result = try env.write(txn, table: Self.roles, records: [record], mode: .insert, context: ctx)
         guard result["inserted_hashes"]?.arrayValue?.isEmpty == false else {
             // Harper's answer (security/role.js addRole; 10_otherRoleTests.mjs "Add non-SU role w/ same name").
@@ -164,17 +164,25 @@ struct SystemTables {
             throw SkeinError.badRequest("renaming a role is not supported: 'role' must be '\(id)' or left out")
         }
         guard Self.builtInRoles[id] == nil else { throw SkeinError.badRequest("built-in role '\(id)' cannot be altered") }
-        let record: JSON = ["role": .string(id), "id": .string(id), "permission": try Self.permission(req)]
+        let record: JSON = ["role": .string(id), "id": .string(id), "permission": try permission(req)]
         let result = try env.write(txn, table: Self.roles, records: [record], mode: .update, context: ctx)
         // Harper: an update of no role is 400 'Invalid role id' (security/role.js alterRole).
         guard result["update_hashes"]?.arrayValue?.isEmpty == false else { throw SkeinError.badRequest("Invalid role id") }
         return record
     }
 
-    static func permission(_ req: OperationRequest) throws -> JSON {
+    /// The request's `permission`, checked as Harper checks it (`RolePermissionCheck`:
+    /// the databases, tables and attributes it names exist, values are what Harper accepts).
+    func permission(_ req: OperationRequest) throws -> JSON {
         guard let permission = req.body["permission"], case .object = permission else {
             throw SkeinError.badRequest("'permission' is required and must be an object")
         }
+        let registry = self.registry
+        let check = RolePermissionCheck(databaseExists: { registry.exists($0) }) { database, table in
+            guard let env = try? registry.database(database), let schema = try? env.lmdb.read({ try env.table($0, table) }) else { return nil }
+            return schema.attributes
+        }
+        try check.validate(permission)
         return permission
     }
 

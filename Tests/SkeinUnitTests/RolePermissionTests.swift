@@ -72,4 +72,44 @@ import Testing
                                              "conditions": [["search_attribute": "e"], ["conditions": [["attribute": "f"]]]]])
         #expect(RequestAttributes.named(in: search) == ["a", "e", "f", "d"])
     }
+
+    static var check: RolePermissionCheck { RolePermissionCheck(databaseExists: { ["dev", "other"].contains($0) }) { database, table in
+        database == "dev" && table == "dog" ? ["id", "name", "age"] : nil
+    } }
+
+    static func errors(_ permission: JSON) -> (main: [JSON], tables: [String: JSON])? {
+        do {
+            try check.validate(permission)
+            return nil
+        } catch {
+            guard error.status == 400, error.message == RolePermissionCheck.message else { return ([.string(error.message)], [:]) }
+            return (error.body["main_permissions"]?.arrayValue ?? [], error.body["schema_permissions"]?.objectValue ?? [:])
+        }
+    }
+
+    @Test func rolesAreCheckedAsHarperChecksThem() {
+        #expect(Self.errors(["super_user": true]) == nil)
+        #expect(Self.errors(["dev": ["tables": ["dog": ["read": true, "attribute_permissions": [["attribute_name": "name", "read": true]]]]]]) == nil,
+                "left-out table rights mean false (Harper insists on every key)")
+        #expect(Self.errors(["super_user": true, "cluster_user": true])?.main
+                == ["Roles cannot have both 'super_user' and 'cluster_user' values included in their permissions set."])
+        #expect(Self.errors(["cluster_user": true, "dev": ["tables": [:]]])?.main
+                == ["Roles with 'cluster_user' set to true cannot have other permissions set."])
+        #expect(Self.errors(["super_user": "yes"])?.main == ["Value for 'super_user' permission must be a boolean"])
+        #expect(Self.errors(["structure_user": 3])?.main == ["Value for 'structure_user' permission must be a boolean or Array"])
+        #expect(Self.errors(["structure_user": ["dev", "nowhere"]])?.main == ["database 'nowhere' does not exist"])
+        #expect(Self.errors(["nowhere": ["tables": [:]]])?.main == ["database 'nowhere' does not exist"])
+        #expect(Self.errors(["dev": ["tables": ["cat": ["read": true]]]])?.main == ["Table 'dev.cat' does not exist"])
+        let table = Self.errors(["dev": ["tables": ["dog": [
+            "read": "yes", "insert": false, "fly": true,
+            "attribute_permissions": [["attribute_name": "wings", "read": true], ["attribute_name": "name", "insert": true, "color": 1], ["read": true]],
+        ]]]])
+        #expect(table?.main == [])
+        #expect(table?.tables["dev_dog"] == [
+            "Invalid table permission key value 'fly'", "Table READ permission must be a boolean",
+            "Invalid attribute 'wings' in 'attribute_permissions'", "Invalid attribute permission key value 'color'",
+            "Permission object in 'attribute_permission' missing an 'attribute_name'",
+            "You have a conflict with TABLE permissions for 'dev.dog' being false and ATTRIBUTE permissions being true",
+        ])
+    }
 }
