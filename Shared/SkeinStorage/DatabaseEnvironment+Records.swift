@@ -103,18 +103,21 @@ extension DatabaseEnvironment {
             }
         }
         let total = prepared.count
-        let newAttributes = JSON(added)
+        var reply: [String: JSON]
         switch mode {
         case .insert:
-            return ["message": .string("inserted \(written.count) of \(total) records"), "inserted_hashes": .array(written),
-                    "skipped_hashes": .array(skipped), "new_attributes": newAttributes, "txn_time": now]
+            reply = ["message": .string("inserted \(written.count) of \(total) records"), "inserted_hashes": .array(written),
+                     "skipped_hashes": .array(skipped), "txn_time": now]
         case .update:
-            return ["message": .string("updated \(written.count) of \(total) records"), "update_hashes": .array(written),
-                    "skipped_hashes": .array(skipped), "new_attributes": newAttributes, "txn_time": now]
+            reply = ["message": .string("updated \(written.count) of \(total) records"), "update_hashes": .array(written),
+                     "skipped_hashes": .array(skipped), "txn_time": now]
         case .upsert:
-            return ["message": .string("upserted \(written.count) of \(total) records"), "upserted_hashes": .array(written),
-                    "new_attributes": newAttributes, "txn_time": now]
+            reply = ["message": .string("upserted \(written.count) of \(total) records"), "upserted_hashes": .array(written), "txn_time": now]
         }
+        // Harper answers `new_attributes` for dynamic tables only: a declared table's
+        // attributes are its declaration.
+        if schema.indexed == nil { reply["new_attributes"] = JSON(added) }
+        return .object(reply)
     }
 
     static let nullBytes: [UInt8] = Array("null".utf8)

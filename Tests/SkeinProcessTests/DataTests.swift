@@ -116,6 +116,12 @@ extension ProcessTests {
             let upsert = try await node.ok(["operation": "upsert", "database": "dat", "table": "newattr",
                                             "records": [["id": 9, "weight": 2, "size": 1]]])
             #expect(upsert["new_attributes"] == ["size", "weight"])
+            // A declared table (schema_defined) answers without `new_attributes`, as Harper.
+            _ = try await node.post(["operation": "drop_table", "database": "dat", "table": "declared"])
+            try await node.ok(["operation": "create_table", "database": "dat", "table": "declared", "primary_key": "id",
+                               "attributes": [["name": "id"], ["name": "name", "indexed": true]]])
+            let declared = try await node.insert("dat", "declared", [["id": 1, "name": "a", "extra": 2]])
+            #expect(declared["inserted_hashes"] == [1] && declared["new_attributes"] == nil, "\(declared)")
         }
 
         /// Harper answers a write to a missing database or table with 400 (2_dataLoad.mjs:417-463),
