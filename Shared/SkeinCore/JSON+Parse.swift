@@ -221,6 +221,12 @@ struct JSONParser {
         let intDigits = digits(&self)
         if intDigits == 0 { throw fail("invalid number") }
         if intDigits > 1 && bytes[intStart] == UInt8(ascii: "0") { throw JSONParseError(offset: intStart, reason: "leading zeros are not allowed") }
+        // Integers of up to 15 digits (most numbers) are exact as a Double: no text, no strtod.
+        if intDigits <= 15, index == bytes.count || !Self.continuesNumber(bytes[index]) {
+            var value = 0
+            for b in bytes[intStart..<index] { value = value &* 10 &+ Int(b &- 0x30) }
+            return start == intStart ? Double(value) : -Double(value)
+        }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             if digits(&self) == 0 { throw fail("invalid number") }
@@ -233,6 +239,11 @@ struct JSONParser {
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let value = Double(text), value.isFinite else { throw JSONParseError(offset: start, reason: "number out of range") }
         return value
+    }
+
+    /// Whether `b` after an integer's digits makes it a fraction or an exponent.
+    static func continuesNumber(_ b: UInt8) -> Bool {
+        b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E")
     }
 
     mutating func parseString() throws(JSONParseError) -> String {

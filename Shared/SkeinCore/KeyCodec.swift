@@ -15,10 +15,19 @@ public enum KeyCodec {
         switch value {
         case .null: return [tagNull]
         case .bool(let b): return [b ? tagTrue : tagFalse]
-        case .number(let d): return [tagNumber] + encodeDouble(d)
+        case .number(let d):
+            var out: [UInt8] = [tagNumber]
+            out.reserveCapacity(9)
+            appendDouble(d, to: &out)
+            return out
         case .string(let s):
             var out: [UInt8] = [tagString]
-            out.append(contentsOf: s.utf8.prefix(maxKeyBytes))
+            let utf8 = s.utf8
+            out.reserveCapacity(1 + min(utf8.count, maxKeyBytes))
+            // Contiguous native strings (nearly all) copy as one block, not byte by byte.
+            if utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0.prefix(maxKeyBytes)) }) == nil {
+                out.append(contentsOf: utf8.prefix(maxKeyBytes))
+            }
             return out
         case .array, .object: return nil
         }
@@ -48,10 +57,18 @@ public enum KeyCodec {
 
     /// IEEE-754 bits flipped so unsigned byte order equals numeric order.
     static func encodeDouble(_ d: Double) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(8)
+        appendDouble(d, to: &out)
+        return out
+    }
+
+    /// The 8 bytes of `d` that sort as the numbers do (sign bit flipped, negatives inverted).
+    static func appendDouble(_ d: Double, to out: inout [UInt8]) {
         let value = d == 0 ? 0.0 : d  // fold -0 into 0
         var bits = value.bitPattern
         bits = (bits & (1 << 63)) != 0 ? ~bits : bits | (1 << 63)
-        return (0..<8).map { UInt8(truncatingIfNeeded: bits >> (56 - 8 * $0)) }
+        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
     }
 
     static func decodeDouble(_ b: [UInt8]) -> Double {

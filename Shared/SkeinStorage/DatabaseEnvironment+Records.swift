@@ -193,11 +193,7 @@ struct IndexWriter {
 
     /// Index keys of a value: a scalar gives one, an array one per scalar element.
     static func keys(_ value: JSON?) -> [[UInt8]] {
-        switch value {
-        case .none, .some(.object): return []
-        case .some(.array(let items)): return items.compactMap { $0.isKeyScalar || $0.boolValue != nil ? KeyCodec.encode($0).map(indexKey) : nil }
-        case .some(let v): return KeyCodec.encode(v).map { [indexKey($0)] } ?? []
-        }
+        value.map { IndexKeys.of($0, maxBytes: maxIndexKeyBytes) } ?? []
     }
 
     /// Index keys keep the first 64 bytes of an encoded value. A search looks up the same
@@ -206,9 +202,7 @@ struct IndexWriter {
     /// smaller (a 250-byte text took a 270-byte entry).
     static let maxIndexKeyBytes = 64
 
-    static func indexKey(_ encoded: [UInt8]) -> [UInt8] {
-        encoded.count > maxIndexKeyBytes ? Array(encoded.prefix(maxIndexKeyBytes)) : encoded
-    }
+    static func indexKey(_ encoded: [UInt8]) -> [UInt8] { IndexKeys.cut(encoded, maxIndexKeyBytes) }
 
     /// Whether `attribute` has an index here.
     func isIndexed(_ attribute: String) -> Bool {
@@ -219,9 +213,7 @@ struct IndexWriter {
     /// attribute's value (one per scalar element of an array).
     func entries(of json: [UInt8]) throws -> [(attribute: String, key: [UInt8])] {
         var out: [(attribute: String, key: [UInt8])] = []
-        try JSON.forEachField(in: json, where: isIndexed) { name, value in
-            for k in Self.keys(value) { out.append((name, k)) }
-        }
+        try IndexKeys.forEachField(inRecord: json, maxBytes: Self.maxIndexKeyBytes, where: isIndexed) { out.append(($0, $1)) }
         return out
     }
 }
