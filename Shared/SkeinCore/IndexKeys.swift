@@ -23,46 +23,22 @@ public enum IndexKeys {
     /// index worker reads every indexed attribute of every record written.
     public static func forEachField(inRecord bytes: [UInt8], maxBytes: Int, where wanted: (String) -> Bool,
                                     _ body: (String, [UInt8]) throws -> Void) throws {
-        var p = JSONParser(bytes: bytes)
-        p.skipSpace()
-        guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "{") else { throw p.fail("expected an object") }
-        p.index += 1
-        p.skipSpace()
-        if p.index < bytes.count, bytes[p.index] == UInt8(ascii: "}") { return }
-        while true {
-            p.skipSpace()
-            guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "\"") else { throw p.fail("expected a string key") }
-            let name = try p.parseString()
-            p.skipSpace()
-            guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: ":") else { throw p.fail("expected ':'") }
-            p.index += 1
-            p.skipSpace()
-            guard p.index < bytes.count else { throw p.fail("unexpected end of input") }
-            if !wanted(name) {
-                try p.skipValue()
-            } else {
-                switch bytes[p.index] {
-                case UInt8(ascii: "\""):
-                    if let key = try plainStringKey(&p, maxBytes) {
-                        try body(name, key)
-                    } else {
-                        try body(name, cut(KeyCodec.encode(.string(try p.parseString()))!, maxBytes))
-                    }
-                case UInt8(ascii: "{"):
-                    try p.skipContainer()
-                case UInt8(ascii: "["):
-                    for key in of(try p.parseValue(), maxBytes: maxBytes) { try body(name, key) }
-                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    try body(name, cut(KeyCodec.encode(.number(try p.parseNumber()))!, maxBytes))
-                default:
-                    for key in of(try p.parseValue(), maxBytes: maxBytes) { try body(name, key) }
-                }
+        var members = try ObjectMembers(bytes)
+        while let name = try members.next() {
+            guard wanted(name) else {
+                try members.p.skipValue()
+                continue
             }
-            p.skipSpace()
-            guard p.index < bytes.count else { throw p.fail("unexpected end of input") }
-            if bytes[p.index] == UInt8(ascii: ",") { p.index += 1; continue }
-            if bytes[p.index] == UInt8(ascii: "}") { return }
-            throw p.fail("expected ',' or '}'")
+            switch members.p.bytes[members.p.index] {
+            case UInt8(ascii: "\""):
+                try body(name, try plainStringKey(&members.p, maxBytes) ?? cut(KeyCodec.encode(.string(try members.p.parseString()))!, maxBytes))
+            case UInt8(ascii: "{"):
+                try members.p.skipContainer()
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                try body(name, cut(KeyCodec.encode(.number(try members.p.parseNumber()))!, maxBytes))
+            default:
+                for key in of(try members.p.parseValue(), maxBytes: maxBytes) { try body(name, key) }
+            }
         }
     }
 

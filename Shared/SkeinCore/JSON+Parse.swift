@@ -428,34 +428,51 @@ extension JSON {
     /// `forEachField` for the fields `wanted` accepts; the others' values are skipped
     /// unread (a record's unindexed text is never made a `String`).
     public static func forEachField(in bytes: [UInt8], where wanted: (String) -> Bool, _ body: (String, JSON) throws -> Void) throws {
-        var p = JSONParser(bytes: bytes)
+        var members = try ObjectMembers(bytes)
+        while let name = try members.next() {
+            if !wanted(name) {
+                try members.p.skipValue()
+            } else if members.p.bytes[members.p.index] == UInt8(ascii: "{") {
+                try members.p.skipContainer()
+                try body(name, .object([:]))
+            } else {
+                try body(name, try members.p.parseValue())
+            }
+        }
+    }
+}
+
+/// The members of a JSON object's top level, one at a time: `next` gives a member's name
+/// with `p` at its value, which the caller consumes (parses or skips) before the next.
+struct ObjectMembers {
+    var p: JSONParser
+    private var started = false
+
+    init(_ bytes: [UInt8]) throws(JSONParseError) {
+        p = JSONParser(bytes: bytes)
         p.skipSpace()
         guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "{") else { throw p.fail("expected an object") }
         p.index += 1
+    }
+
+    /// The next member's name; nil after the last.
+    mutating func next() throws(JSONParseError) -> String? {
         p.skipSpace()
-        if p.index < bytes.count, bytes[p.index] == UInt8(ascii: "}") { return }
-        while true {
-            p.skipSpace()
-            guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "\"") else { throw p.fail("expected a string key") }
-            let name = try p.parseString()
-            p.skipSpace()
-            guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: ":") else { throw p.fail("expected ':'") }
+        guard p.index < p.bytes.count else { throw p.fail("unexpected end of input") }
+        if p.bytes[p.index] == UInt8(ascii: "}") { return nil }
+        if started {
+            guard p.bytes[p.index] == UInt8(ascii: ",") else { throw p.fail("expected ',' or '}'") }
             p.index += 1
             p.skipSpace()
-            guard p.index < bytes.count else { throw p.fail("unexpected end of input") }
-            if !wanted(name) {
-                try p.skipValue()
-            } else if bytes[p.index] == UInt8(ascii: "{") {
-                try p.skipContainer()
-                try body(name, .object([:]))
-            } else {
-                try body(name, try p.parseValue())
-            }
-            p.skipSpace()
-            guard p.index < bytes.count else { throw p.fail("unexpected end of input") }
-            if bytes[p.index] == UInt8(ascii: ",") { p.index += 1; continue }
-            if bytes[p.index] == UInt8(ascii: "}") { return }
-            throw p.fail("expected ',' or '}'")
         }
+        started = true
+        guard p.index < p.bytes.count, p.bytes[p.index] == UInt8(ascii: "\"") else { throw p.fail("expected a string key") }
+        let name = try p.parseString()
+        p.skipSpace()
+        guard p.index < p.bytes.count, p.bytes[p.index] == UInt8(ascii: ":") else { throw p.fail("expected ':'") }
+        p.index += 1
+        p.skipSpace()
+        guard p.index < p.bytes.count else { throw p.fail("unexpected end of input") }
+        return name
     }
 }
