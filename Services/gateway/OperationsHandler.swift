@@ -188,6 +188,10 @@ struct OperationsHandler: Sendable {
             return try await LocalExport(jobs: jobs, rootPath: config.rootPath).start(req, user) { search, op in
                 try authorize(user, .table(["read"]), search, op)
             }
+        case "sql":
+            return try await SQLOperation(store: store, user: user, logger: logger) { table, actions in
+                try authorize(user, .table(actions), table, op)
+            }.run(req)
         case "csv_data_load", "csv_file_load", "csv_url_load", "get_job", "search_jobs_by_start_date":
             return try await jobs.handle(op, req, user)
         case "user_info":

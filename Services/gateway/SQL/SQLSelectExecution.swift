@@ -1,0 +1,74 @@
+import Logging
+import SkeinCore
+
+/// Runs a SELECT: each joined table is read once (narrowed by its own WHERE terms, through
+/// an index when one applies) into a hash on its join attribute; then the first table's
+/// candidates stream through the joins into `SQLSelectRunner`, page by page, until the
+/// result is complete. The plan of every table is logged (debug, "sql plan").
+struct SQLSelectExecution: Sendable {
+    let operation: SQLOperation
+
+    /// A joined table in memory: its records by the hash of their join attribute.
+    struct HashedTable {
+        let join: SQLJoin
+        let key: SQLJoinKey
+        var records: [JSON: [[String: JSON]]] = [:]
+    }
+
+    func run(_ select: SQLSelect) async throws -> [JSON] {
+        try SQLScope.validate(select)
+        for table in select.tables { try operation.check(table, ["read"]) }
+        var runner = try SQLSelectRunner(select, maxRows: SQLOperation.maxRows)
+        guard let from = select.from else {
+            try runner.consume(SQLRow())
+            return try runner.result()
+        }
+        var joined: [HashedTable] = []
+        for join in select.joins { joined.append(try await hash(join, select.filter)) }
+        let info = try await operation.describe(from)
+        let path = SQLPlanner.plan(select.filter, for: from, soleTable: select.joins.isEmpty, info: info)
+        log(from, path)
+        let evaluator = SQLEvaluator()
+        try await SQLTableReader(operation: operation).read(from, path) { record in
+            var rows = [SQLRow(from, record)]
+            for table in joined {
+                var next: [SQLRow] = []
+                for row in rows {
+                    guard let k = SQLJoinKey.hashKey(try evaluator.evaluate(table.key.outer, row)) else { continue }
+                    for match in table.records[k] ?? [] {
+                        let pair = row.adding(.init(name: table.join.table.binding, table: table.join.table.table, record: match))
+                        if try evaluator.admits(table.join.on, pair) { next.append(pair) }
+                    }
+                }
+                rows = next
+            }
+            for row in rows { try runner.consume(row) }
+            return !runner.isSatisfied
+        }
+        return try runner.result()
+    }
+
+    /// Reads a joined table, keeping the records its own WHERE terms admit, by join key.
+    func hash(_ join: SQLJoin, _ filter: SQLExpression?) async throws -> HashedTable {
+        var table = HashedTable(join: join, key: try SQLJoinKey(join))
+        let own = SQLPlanner.conjunction(SQLPlanner.terms(filter, onlyOf: join.table))
+        let info = try await operation.describe(join.table)
+        let path = SQLPlanner.plan(own, for: join.table, soleTable: false, info: info)
+        log(join.table, path)
+        let evaluator = SQLEvaluator()
+        var count = 0
+        try await SQLTableReader(operation: operation).read(join.table, path) { record in
+            guard try evaluator.admits(own, SQLRow(join.table, record)),
+                  let k = SQLJoinKey.hashKey(record[table.key.attribute] ?? .null) else { return true }
+            count += 1
+            guard count <= SQLOperation.maxRows else { throw SQLSelectRunner.tooMany(SQLOperation.maxRows, "rows of a joined table") }
+            table.records[k, default: []].append(record)
+            return true
+        }
+        return table
+    }
+
+    func log(_ table: SQLTableName, _ path: SQLAccessPath) {
+        operation.logger.debug("sql plan", metadata: ["table": .string("\(table.database).\(table.table)"), "access": .string(path.summary)])
+    }
+}
