@@ -22,7 +22,7 @@ struct SQLEvaluationTests {
         return try runner.result()
     }
 
-    func ids(_ sql: String) throws -> [Int] { try run(sql).compactMap { $0["id"]?.intValue } }
+    func ids(_ sql: String, maxRows: Int = 1000) throws -> [Int] { try run(sql, maxRows: maxRows).compactMap { $0["id"]?.intValue } }
 
     @Test(arguments: [
         ("age = 3", [1]), ("age != 3", [2, 3, 4, 5]), ("age <> 3", [2, 3, 4, 5]), ("age < 5", [1, 5]), ("age <= 5", [1, 3, 5]),
@@ -72,11 +72,22 @@ struct SQLEvaluationTests {
     }
 
     @Test func boundsAreAClearError() throws {
-        #expect(throws: SkeinError(status: 413, "SQL: the statement needs more than 3 rows to sort in memory; narrow the WHERE clause or add a LIMIT without ORDER BY")) {
+        #expect(throws: SkeinError(status: 413, "SQL: the statement needs more than 3 rows to sort in memory; narrow the WHERE clause or add a LIMIT")) {
             try run("SELECT * FROM dev.dog ORDER BY id", maxRows: 3)
         }
+        #expect(throws: SkeinError(status: 413, "SQL: the statement needs more than 3 result rows in memory; narrow the WHERE clause or add a LIMIT")) {
+            try run("SELECT * FROM dev.dog", maxRows: 3)
+        }
         // Without ORDER BY only what is output is kept.
-        #expect(try ids("SELECT * FROM dev.dog LIMIT 3") == [1, 2, 3])
+        #expect(try ids("SELECT * FROM dev.dog LIMIT 3", maxRows: 3) == [1, 2, 3])
+    }
+
+    @Test func orderByWithLimitKeepsOnlyTheBestRows() throws {
+        guard case .select(let s) = try SQLParser.parse("SELECT id FROM dev.dog ORDER BY id DESC LIMIT 3 OFFSET 2") else { return }
+        var runner = try SQLSelectRunner(s, maxRows: 1010)
+        for id in 1...5000 { try runner.consume(SQLRow(Self.table, ["id": JSON(id)])) }
+        #expect(runner.kept.count <= 1010)
+        #expect(try runner.result() == [["id": 4998], ["id": 4997], ["id": 4996]])
     }
 
     @Test func misuseIsRefused() {

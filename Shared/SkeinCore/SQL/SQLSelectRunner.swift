@@ -60,9 +60,15 @@ public struct SQLSelectRunner: Sendable {
                 skipped += 1
                 return
             }
+            guard kept.count < maxRows else { throw Self.tooMany(maxRows, "result rows") }
             kept.append((try project(row, evaluator), []))
             if let limit = select.limit, kept.count >= limit { isSatisfied = true }
             return
+        }
+        // With a LIMIT only the first OFFSET + LIMIT rows in order can be output: keep those.
+        if let limit = select.limit, kept.count >= 2 * (limit + (select.offset ?? 0)) + 1000 {
+            sort(&kept)
+            kept.removeLast(kept.count - (limit + (select.offset ?? 0)))
         }
         guard kept.count < maxRows else { throw Self.tooMany(maxRows, "rows to sort") }
         let out = try project(row, evaluator)
@@ -70,7 +76,19 @@ public struct SQLSelectRunner: Sendable {
     }
 
     public static func tooMany(_ bound: Int, _ what: String) -> SkeinError {
-        SkeinError(status: 413, "SQL: the statement needs more than \(bound) \(what) in memory; narrow the WHERE clause or add a LIMIT without ORDER BY")
+        SkeinError(status: 413, "SQL: the statement needs more than \(bound) \(what) in memory; narrow the WHERE clause or add a LIMIT")
+    }
+
+    /// Orders rows by their ORDER BY keys.
+    func sort(_ rows: inout [(row: [String: JSON], keys: [JSON])]) {
+        let descending = select.orderBy.map(\.descending)
+        rows.sort { a, b in
+            for i in descending.indices {
+                let o = SQLOrdering.compare(a.keys[i], b.keys[i])
+                if o != 0 { return descending[i] ? o > 0 : o < 0 }
+            }
+            return false
+        }
     }
 
     /// The result rows, in order, with OFFSET and LIMIT applied.
@@ -90,16 +108,7 @@ public struct SQLSelectRunner: Sendable {
             }
         }
         if select.orderBy.isEmpty, !isGrouped { return rows.map { .object($0.row) } }
-        if !select.orderBy.isEmpty {
-            let descending = select.orderBy.map(\.descending)
-            rows.sort { a, b in
-                for i in descending.indices {
-                    let o = SQLOrdering.compare(a.keys[i], b.keys[i])
-                    if o != 0 { return descending[i] ? o > 0 : o < 0 }
-                }
-                return false
-            }
-        }
+        if !select.orderBy.isEmpty { sort(&rows) }
         var slice = rows.dropFirst(select.offset ?? 0)
         if let limit = select.limit { slice = slice.prefix(limit) }
         return slice.map { .object($0.row) }
