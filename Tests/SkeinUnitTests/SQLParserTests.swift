@@ -56,7 +56,8 @@ struct SQLParserTests {
     }
 
     @Test(arguments: [
-        ("SELECT a FROM dev.dog d LEFT JOIN dev.owner o ON d.o = o.id", "LEFT JOIN"),
+        ("SELECT a FROM dev.dog d RIGHT JOIN dev.owner o ON d.o = o.id", "RIGHT JOIN"),
+        ("SELECT a FROM dev.dog d, dev.owner o", "a comma join (use INNER JOIN ... ON)"),
         ("SELECT a FROM dev.dog GROUP BY a HAVING COUNT(*) > 1", "HAVING"),
         ("SELECT a FROM dev.dog WHERE a IN (SELECT b FROM dev.x)", "a subquery"),
         ("SELECT a FROM dev.dog UNION SELECT b FROM dev.x", "UNION"),
@@ -93,6 +94,12 @@ struct SQLParserTests {
                                     .binary(.and, .binary(.equal, .column(table: nil, name: "b"), .literal(2)),
                                             .not(.binary(.equal, .column(table: nil, name: "c"), .literal(3))))))
         #expect(try select("SELECT 2 + 3 * 4 - -1").items[0].expression.description == "2 + 3 * 4 - -1")
+    }
+
+    @Test func leftJoins() throws {
+        let s = try select("SELECT * FROM a.b x LEFT OUTER JOIN a.c y ON x.i = y.i LEFT JOIN a.d z ON z.i = y.i JOIN a.e w ON w.i = x.i")
+        #expect(s.joins.map(\.left) == [true, true, false])
+        #expect(refusal("SELECT * FROM a.b x LEFT a.c y ON x.i = y.i") == "SQL syntax error at position 26: expected JOIN but found 'a'")
     }
 
     @Test func limitWithOffsetFirst() throws {

@@ -1,7 +1,7 @@
 import Logging
 import SkeinCore
 
-/// Runs a SELECT: each joined table is read once (narrowed by its own WHERE terms, through
+/// Runs a SELECT: each joined table (inner or left) is read once (narrowed by its own WHERE terms, through
 /// an index when one applies) into a hash on its join attribute; then the first table's
 /// candidates stream through the joins into `SQLSelectRunner`, page by page, until the
 /// result is complete. The plan of every table is logged (debug, "sql plan").
@@ -34,10 +34,14 @@ struct SQLSelectExecution: Sendable {
             for table in joined {
                 var next: [SQLRow] = []
                 for row in rows {
-                    guard let k = SQLJoinKey.hashKey(try evaluator.evaluate(table.key.outer, row)) else { continue }
-                    for match in table.records[k] ?? [] {
+                    let met = next.count
+                    let k = SQLJoinKey.hashKey(try evaluator.evaluate(table.key.outer, row))
+                    for match in k.flatMap({ table.records[$0] }) ?? [] {
                         let pair = row.adding(.init(name: table.join.table.binding, table: table.join.table.table, record: match))
                         if try evaluator.admits(table.join.on, pair) { next.append(pair) }
+                    }
+                    if table.join.left, next.count == met {
+                        next.append(row.adding(.init(name: table.join.table.binding, table: table.join.table.table, record: [:])))
                     }
                 }
                 rows = next
@@ -48,10 +52,11 @@ struct SQLSelectExecution: Sendable {
         return try runner.result()
     }
 
-    /// Reads a joined table, keeping the records its own WHERE terms admit, by join key.
+    /// Reads a joined table, keeping the records its own WHERE terms admit, by join key. (Not
+    /// for a LEFT JOIN: there WHERE applies after the join, to the null-extended rows too.)
     func hash(_ join: SQLJoin, _ filter: SQLExpression?) async throws -> HashedTable {
         var table = HashedTable(join: join, key: try SQLJoinKey(join))
-        let own = SQLPlanner.conjunction(SQLPlanner.terms(filter, onlyOf: join.table))
+        let own = join.left ? nil : SQLPlanner.conjunction(SQLPlanner.terms(filter, onlyOf: join.table))
         let info = try await operation.describe(join.table)
         let path = SQLPlanner.plan(own, for: join.table, soleTable: false, info: info)
         log(join.table, path)

@@ -154,17 +154,19 @@ public struct SQLParser {
         var joins: [SQLJoin] = []
         while true {
             if current.kind == .symbol(",") { throw unsupported("a comma join (use INNER JOIN ... ON)") }
-            for kind in [SQLKeyword.left, .right, .full, .cross, .outer] where current.isKeyword(kind) {
+            for kind in [SQLKeyword.right, .full, .cross, .outer] where current.isKeyword(kind) {
                 throw unsupported("\(kind.rawValue.uppercased()) JOIN")
             }
-            let inner = accept(.inner)
+            let left = accept(.left)
+            if left { _ = accept(.outer) }
+            let inner = !left && accept(.inner)
             guard accept(.join) else {
-                if inner { throw unexpected("JOIN") }
+                if inner || left { throw unexpected("JOIN") }
                 return joins
             }
             let table = try tableName()
             try expect(.on)
-            joins.append(SQLJoin(table: table, on: try expression()))
+            joins.append(SQLJoin(table: table, on: try expression(), left: left))
         }
     }
 

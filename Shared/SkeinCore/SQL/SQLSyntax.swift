@@ -68,14 +68,17 @@ public struct SQLOrderItem: Sendable, Equatable {
     }
 }
 
-/// `[INNER] JOIN table ON condition`.
+/// `[INNER] JOIN table ON condition`, or `LEFT [OUTER] JOIN`: a row that meets no record
+/// of the table is kept, the table's columns null.
 public struct SQLJoin: Sendable, Equatable {
     public var table: SQLTableName
     public var on: SQLExpression
+    public var left: Bool
 
-    public init(table: SQLTableName, on: SQLExpression) {
+    public init(table: SQLTableName, on: SQLExpression, left: Bool = false) {
         self.table = table
         self.on = on
+        self.left = left
     }
 }
 
