@@ -44,6 +44,15 @@ struct SQLEvaluationTests {
         #expect(try run("SELECT id, missing FROM dev.dog WHERE id = 4") == [["id": 4, "missing": nil]])
     }
 
+    @Test func scalarFunctions() throws {
+        #expect(try run("SELECT UPPER(name) AS u, LOWER(name) AS l, LENGTH(breed) AS n, ABS(0 - age) AS a, ROUND(age / 3, 2) AS r, FLOOR(age / 2) AS f, CEIL(age / 2) AS c FROM dev.dog WHERE id = 2")
+                == [["u": "ACE", "l": "ace", "n": 6, "a": 7, "r": 2.33, "f": 3, "c": 4]])
+        #expect(try run("SELECT id, COALESCE(owner, 'none') AS o, ROUND(age * 2.25) AS r, ROUND(1234, -2) AS h FROM dev.dog WHERE id = 4")
+                == [["id": 4, "o": "none", "r": 23, "h": 1200]])
+        #expect(throws: SkeinError.badRequest("SQL: ROUND takes 1 to 2 arguments, not 3 (at position 8)")) { try run("SELECT ROUND(1, 2, 3)") }
+        #expect(throws: SkeinError.badRequest("SQL: UPPER takes 1 argument, not 2 (at position 8)")) { try run("SELECT UPPER('a', 'b')") }
+    }
+
     @Test func orderByManyKeysThenOffsetAndLimit() throws {
         #expect(try ids("SELECT * FROM dev.dog ORDER BY breed DESC, age") == [5, 2, 3, 1, 4])
         #expect(try ids("SELECT * FROM dev.dog ORDER BY age DESC LIMIT 2 OFFSET 1") == [2, 3])

@@ -42,7 +42,7 @@ public struct SQLEvaluator: Sendable {
                 }
                 return v
             }
-            return Self.scalar(name, try evaluate(args[0], row))
+            return SQLFunctions.apply(name, try args.map { (a) throws(SkeinError) in try evaluate(a, row) })
         }
     }
 
@@ -80,15 +80,6 @@ public struct SQLEvaluator: Sendable {
         case .divide: return y == 0 ? .null : .number(x / y)
         case .modulo: return y == 0 ? .null : .number(x.truncatingRemainder(dividingBy: y))
         default: return .null
-        }
-    }
-
-    static func scalar(_ name: String, _ v: JSON) -> JSON {
-        switch (name, v) {
-        case ("UPPER", .string(let s)): .string(s.uppercased())
-        case ("LOWER", .string(let s)): .string(s.lowercased())
-        case ("ABS", .number(let n)): .number(abs(n))
-        default: .null
         }
     }
 

@@ -115,9 +115,9 @@ extension SQLParser {
     }
 
     /// A function call after its `(`: an aggregate (COUNT(*), COUNT(DISTINCT x), SUM(x),
-    /// ...) or one of the few scalar functions.
+    /// ...) or one of `SQLFunctions`.
     mutating func call(_ function: String, at position: Int) throws(SkeinError) -> SQLExpression {
-        guard Self.aggregates.contains(function) || Self.scalarFunctions.contains(function) else {
+        guard let arity = Self.aggregates.contains(function) ? 1...1 : SQLFunctions.arity[function] else {
             throw SkeinError.badRequest("SQL: function '\(function)' is not supported (at position \(position))")
         }
         let distinct = accept(.distinct)
@@ -128,8 +128,9 @@ extension SQLParser {
             repeat { arguments.append(try expression()) } while accept(symbol: ",")
         }
         try expect(symbol: ")")
-        guard arguments.count == 1 else {
-            throw SkeinError.badRequest("SQL: \(function) takes one argument, not \(arguments.count) (at position \(position))")
+        guard arity.contains(arguments.count) else {
+            let takes = arity.count == 1 ? "\(arity.lowerBound)" : "\(arity.lowerBound) to \(arity.upperBound)"
+            throw SkeinError.badRequest("SQL: \(function) takes \(takes) argument\(arity.upperBound == 1 ? "" : "s"), not \(arguments.count) (at position \(position))")
         }
         if distinct, function != "COUNT" { throw SkeinError.badRequest("SQL: DISTINCT is supported only in COUNT (at position \(position))") }
         return .function(name: function, arguments: arguments, distinct: distinct)

@@ -13,9 +13,8 @@ public struct SQLParser {
         .badRequest("SQL syntax error at position \(position): \(message)")
     }
 
-    /// The aggregate functions and the scalar ones Skein evaluates.
+    /// The aggregate functions (the scalar ones are `SQLFunctions`').
     public static let aggregates: Set<String> = ["COUNT", "SUM", "AVG", "MIN", "MAX"]
-    static let scalarFunctions: Set<String> = ["UPPER", "LOWER", "ABS"]
 
     // MARK: Token stream
 
