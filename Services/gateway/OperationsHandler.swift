@@ -96,6 +96,7 @@ struct OperationsHandler: Sendable {
             }
             if case .refreshToken = user.credential, op != "refresh_operation_token" { throw TokenService.invalid }
             try authorize(user, entry.requirement, req, op)
+            if op == "sql" { return try await sql(req, user) }
             let reply = try await dispatch(op, entry.target, req, body, user, idempotency: idempotency, address: address)
             var outcome = Outcome(status: reply.status, body: reply.body, operation: operation)
             if let more = reply.more, reply.status == 200 {
@@ -188,10 +189,6 @@ struct OperationsHandler: Sendable {
             return try await LocalExport(jobs: jobs, rootPath: config.rootPath).start(req, user) { search, op in
                 try authorize(user, .table(["read"]), search, op)
             }
-        case "sql":
-            return try await SQLOperation(store: store, user: user, logger: logger) { table, actions in
-                try authorize(user, .table(actions), table, op)
-            }.run(req)
         case "csv_data_load", "csv_file_load", "csv_url_load", "get_job", "search_jobs_by_start_date":
             return try await jobs.handle(op, req, user)
         case "user_info":

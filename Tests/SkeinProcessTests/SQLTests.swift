@@ -90,6 +90,9 @@ extension ProcessTests {
             }
             #expect(audited)
             #expect(try await refused("UPDATE sq.pet SET id = 5 WHERE id = 1", 400) == "SQL: the primary key 'id' cannot be updated")
+            // Harper's rule for attribute names written by SQL.
+            #expect(try await refused("INSERT INTO sq.pet (id, `a/b`) VALUES (7, 1)", 400) == "Attribute names cannot include backticks or forward slashes")
+            #expect(try await refused("UPDATE sq.pet SET `a``b` = 1 WHERE id = 1", 400) == "Attribute names cannot include backticks or forward slashes")
         }
 
         @Test func errorsAreClear() async throws {
@@ -115,6 +118,22 @@ extension ProcessTests {
                 #expect(try await asReader(write).status == 403, "\(write)")
             }
             #expect(try await sql("SELECT age FROM sq.dog WHERE id = 1") == [["age": 3]])
+        }
+
+        @Test func aLongResultStreamsInPages() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("sq", "many")
+            _ = try await node.insert("sq", "many", (1...2500).map { ["id": JSON($0), "even": .bool($0 % 2 == 0)] })
+            // More than a page (1000 rows): the store's search, streamed through the gateway.
+            let all = try await sql("SELECT id FROM sq.many WHERE id > 0 ORDER BY id DESC")
+            #expect(all.column("id").compactMap(\.intValue) == Array((1...2500).reversed()))
+            let odd = try await sql("SELECT * FROM sq.many WHERE even = false")
+            #expect(odd.ids() == Array(stride(from: 1, through: 2499, by: 2)))
+            let planned = await eventually {
+                let log = try await node.ok(["operation": "read_log", "service": "gateway", "level": "debug", "limit": 200, "order": "desc"])
+                return (log.arrayValue ?? []).map(\.text).contains { $0.contains("sql plan") && $0.contains("sq.many") && $0.contains("\"streamed\":\"true\"") }
+            }
+            #expect(planned)
         }
 
         @Test func anIndexedEqualityDoesNotScan() async throws {

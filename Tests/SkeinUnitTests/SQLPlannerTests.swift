@@ -14,7 +14,8 @@ struct SQLPlannerTests {
     @Test func readsTableInfoFromDescribeTable() {
         let described: JSON = ["primary_key": "id", "attributes": [["attribute": "id", "is_primary_key": true, "indexed": true],
                                                                    ["attribute": "age", "indexed": true], ["attribute": "note", "indexed": false]]]
-        #expect(SQLTableInfo(describe: described) == SQLTableInfo(primaryKey: "id", indexed: ["id", "age"]))
+        #expect(SQLTableInfo(describe: described) == SQLTableInfo(primaryKey: "id", indexed: ["id", "age"], attributes: ["note"]))
+        #expect(SQLTableInfo(describe: described).attributes == ["id", "age", "note"])
     }
 
     @Test func equalityOnAnIndexedAttributeUsesItsIndex() throws {

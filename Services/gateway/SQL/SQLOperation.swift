@@ -15,15 +15,23 @@ struct SQLOperation: Sendable {
     /// Rows (or groups, or rows of a joined table) one statement may hold in the gateway.
     static let maxRows = 100_000
 
-    func run(_ req: OperationRequest) async throws -> JSON {
+    /// What a statement answers: the whole body, or the first page and the rest to stream.
+    struct Answer: Sendable {
+        var body: [UInt8]
+        var paged: PagedResult? = nil
+    }
+
+    func run(_ req: OperationRequest) async throws -> Answer {
         guard let value = req.body["sql"]?.nonNull else { throw SkeinError.badRequest("The 'sql' parameter is missing from the request body") }
         guard let sql = value.stringValue else { throw SkeinError.badRequest("'sql' must be a string") }
+        let result: JSON
         switch try SQLParser.parse(sql) {
-        case .select(let select): return .array(try await SQLSelectExecution(operation: self).run(select))
-        case .insert(let insert): return try await SQLWrites(operation: self).insert(insert)
-        case .update(let update): return try await SQLWrites(operation: self).update(update)
-        case .delete(let delete): return try await SQLWrites(operation: self).delete(delete)
+        case .select(let select): return try await SQLSelectExecution(operation: self).run(select)
+        case .insert(let insert): result = try await SQLWrites(operation: self).insert(insert)
+        case .update(let update): result = try await SQLWrites(operation: self).update(update)
+        case .delete(let delete): result = try await SQLWrites(operation: self).delete(delete)
         }
+        return Answer(body: result.serialized())
     }
 
     /// 403 unless the caller's role may do `actions` on `table`.
@@ -41,5 +49,17 @@ struct SQLOperation: Sendable {
     /// The header of the requests made to the store for the caller.
     func header(_ op: String) -> JSON {
         ["op": .string(op), "user": .string(user.username), "role": .string(user.role)]
+    }
+}
+
+extension OperationsHandler {
+    /// The `sql` operation's outcome: a long SELECT streams like a paged search.
+    func sql(_ req: OperationRequest, _ user: AuthenticatedUser) async throws -> Outcome {
+        let answer = try await SQLOperation(store: store, user: user, logger: logger) { table, actions in
+            try authorize(user, .table(actions), table, "sql")
+        }.run(req)
+        var outcome = Outcome(status: 200, body: answer.body, operation: "sql")
+        outcome.paged = answer.paged
+        return outcome
     }
 }

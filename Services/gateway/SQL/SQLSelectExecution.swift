@@ -1,10 +1,12 @@
 import Logging
 import SkeinCore
+import SkeinService
 
 /// Runs a SELECT: each joined table (inner or left) is read once (narrowed by its own WHERE terms, through
 /// an index when one applies) into a hash on its join attribute; then the first table's
 /// candidates stream through the joins into `SQLSelectRunner`, page by page, until the
-/// result is complete. The plan of every table is logged (debug, "sql plan").
+/// result is complete. A single-table SELECT the store can answer exactly is handed to it
+/// whole and streamed (`SQLStoreSearch`). The plan of every table is logged (debug, "sql plan").
 struct SQLSelectExecution: Sendable {
     let operation: SQLOperation
 
@@ -15,18 +17,22 @@ struct SQLSelectExecution: Sendable {
         var records: [JSON: [[String: JSON]]] = [:]
     }
 
-    func run(_ select: SQLSelect) async throws -> [JSON] {
+    func run(_ select: SQLSelect) async throws -> SQLOperation.Answer {
         try SQLScope.validate(select)
         for table in select.tables { try operation.check(table, ["read"]) }
         var runner = try SQLSelectRunner(select, maxRows: SQLOperation.maxRows)
         guard let from = select.from else {
             try runner.consume(SQLRow())
-            return try runner.result()
+            return SQLOperation.Answer(body: JSON.array(try runner.result()).serialized())
+        }
+        let info = try await operation.describe(from)
+        let path = SQLPlanner.plan(select.filter, for: from, soleTable: select.joins.isEmpty, info: info)
+        if let search = SQLStoreSearch.body(select, info, first: path.condition) {
+            log(from, path, streamed: true)
+            return try await stream(search)
         }
         var joined: [HashedTable] = []
         for join in select.joins { joined.append(try await hash(join, select.filter)) }
-        let info = try await operation.describe(from)
-        let path = SQLPlanner.plan(select.filter, for: from, soleTable: select.joins.isEmpty, info: info)
         log(from, path)
         let evaluator = SQLEvaluator()
         try await SQLTableReader(operation: operation).read(from, path) { record in
@@ -49,7 +55,17 @@ struct SQLSelectExecution: Sendable {
             for row in rows { try runner.consume(row) }
             return !runner.isSatisfied
         }
-        return try runner.result()
+        return SQLOperation.Answer(body: JSON.array(try runner.result()).serialized())
+    }
+
+    /// A SELECT the store answers itself (`SQLStoreSearch`): its first page now, the rest
+    /// streamed to the client as it reads (nothing held in the gateway).
+    func stream(_ search: JSON) async throws -> SQLOperation.Answer {
+        let header = operation.header("search_by_conditions"), body = search.serialized()
+        let reply = try await operation.store.call(RPCRequest(header: PageRequest().adding(to: header), body: body))
+        _ = try reply.result()
+        guard let more = reply.more else { return SQLOperation.Answer(body: reply.body) }
+        return SQLOperation.Answer(body: reply.body, paged: PagedResult(client: operation.store, header: header, body: body, firstPage: reply.body, more: more))
     }
 
     /// Reads a joined table, keeping the records its own WHERE terms admit, by join key. (Not
@@ -73,7 +89,9 @@ struct SQLSelectExecution: Sendable {
         return table
     }
 
-    func log(_ table: SQLTableName, _ path: SQLAccessPath) {
-        operation.logger.debug("sql plan", metadata: ["table": .string("\(table.database).\(table.table)"), "access": .string(path.summary)])
+    /// `streamed`: the store runs the whole statement (narrowed by the same index first).
+    func log(_ table: SQLTableName, _ path: SQLAccessPath, streamed: Bool = false) {
+        operation.logger.debug("sql plan", metadata: ["table": .string("\(table.database).\(table.table)"), "access": .string(path.summary),
+                                                      "streamed": .string(String(streamed))])
     }
 }

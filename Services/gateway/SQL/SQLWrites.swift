@@ -14,6 +14,7 @@ struct SQLWrites: Sendable {
     func insert(_ insert: SQLInsert) async throws -> JSON {
         try operation.check(insert.table, ["insert"])
         guard Set(insert.columns).count == insert.columns.count else { throw SkeinError.badRequest("SQL: a column is named twice in INSERT") }
+        try Self.checkNames(insert.columns)
         let evaluator = SQLEvaluator()
         var records: [JSON] = []
         for row in insert.rows {
@@ -29,6 +30,7 @@ struct SQLWrites: Sendable {
 
     func update(_ update: SQLUpdate) async throws -> JSON {
         try operation.check(update.table, ["update"])
+        try Self.checkNames(update.assignments.map(\.column))
         let info = try await operation.describe(update.table)
         if let key = update.assignments.first(where: { $0.column == info.primaryKey }) {
             throw SkeinError.badRequest("SQL: the primary key '\(key.column)' cannot be updated")
@@ -78,6 +80,13 @@ struct SQLWrites: Sendable {
             guard count <= SQLOperation.maxRows else { throw SQLSelectRunner.tooMany(SQLOperation.maxRows, "records to change") }
             try each(row, record)
             return true
+        }
+    }
+
+    /// Harper's rule for the attributes SQL writes.
+    static func checkNames(_ columns: [String]) throws {
+        if columns.contains(where: { $0.contains("`") || $0.contains("/") }) {
+            throw SkeinError.badRequest("Attribute names cannot include backticks or forward slashes")
         }
     }
 

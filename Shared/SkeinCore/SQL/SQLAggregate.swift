@@ -53,8 +53,9 @@ struct SQLAggregate: Sendable {
     }
 }
 
-/// The order ORDER BY, MIN and MAX use: numbers by value, strings by UTF-8 bytes (the
-/// index's order), and across kinds null < booleans < numbers < strings < the rest.
+/// The order ORDER BY, MIN and MAX use, the store's sort order: numbers by value, strings
+/// by UTF-8 bytes (the index's order), and across kinds null < booleans < numbers < strings
+/// < the rest (booleans tie among themselves).
 public enum SQLOrdering {
     public static func compare(_ a: JSON, _ b: JSON) -> Int {
         SearchCondition.order(a, b) ?? (rank(a) - rank(b))
@@ -63,10 +64,10 @@ public enum SQLOrdering {
     static func rank(_ v: JSON) -> Int {
         switch v {
         case .null: 0
-        case .bool(let b): b ? 2 : 1
-        case .number: 3
-        case .string: 4
-        default: 5
+        case .bool: 1
+        case .number: 2
+        case .string: 3
+        default: 4
         }
     }
 }

@@ -3,17 +3,21 @@
 public struct SQLTableInfo: Sendable, Equatable {
     public var primaryKey: String
     public var indexed: Set<String>
+    /// Every attribute the table has had.
+    public var attributes: Set<String>
 
-    public init(primaryKey: String, indexed: Set<String>) {
+    public init(primaryKey: String, indexed: Set<String>, attributes: Set<String> = []) {
         self.primaryKey = primaryKey
         self.indexed = indexed
+        self.attributes = attributes.union(indexed).union([primaryKey])
     }
 
     /// From a `describe_table` answer.
     public init(describe: JSON) {
-        primaryKey = describe["primary_key"]?.stringValue ?? describe["hash_attribute"]?.stringValue ?? "id"
-        let attributes = describe["attributes"]?.arrayValue ?? []
-        indexed = Set(attributes.compactMap { $0["indexed"]?.boolValue == true ? $0["attribute"]?.stringValue : nil })
+        let list = describe["attributes"]?.arrayValue ?? []
+        self.init(primaryKey: describe["primary_key"]?.stringValue ?? describe["hash_attribute"]?.stringValue ?? "id",
+                  indexed: Set(list.compactMap { $0["indexed"]?.boolValue == true ? $0["attribute"]?.stringValue : nil }),
+                  attributes: Set(list.compactMap { $0["attribute"]?.stringValue }))
     }
 }
 
@@ -27,16 +31,14 @@ public enum SQLAccessPath: Sendable, Equatable {
     public var conditions: JSON {
         switch self {
         case .scan: []
-        case .index(_, let c): [Self.json(c)]
+        case .index(_, let c): [c.json]
         }
     }
 
-    static func json(_ c: SearchCondition) -> JSON {
-        switch c {
-        case .leaf(let attribute, let comparator, let value):
-            ["attribute": .string(attribute), "comparator": .string(comparator.rawValue), "value": value]
-        case .group(let op, let children): ["operator": .string(op.rawValue), "conditions": .array(children.map(json))]
-        }
+    /// The condition an index answers; nil for a scan.
+    public var condition: SearchCondition? {
+        if case .index(_, let c) = self { return c }
+        return nil
     }
 
     /// For the plan log: `scan` or `index(age)`.
