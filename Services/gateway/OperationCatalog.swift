@@ -60,6 +60,8 @@ enum OperationCatalog {
         e["csv_url_load"] = Entry(target: .gateway, requirement: .superUser)
         e["export_local"] = Entry(target: .gateway, requirement: .superUser)
         e["delete_records_before"] = Entry(target: .gateway, requirement: .table(["delete"]))
+        // A statement names its own tables: SQLOperation checks each for what it does.
+        e["sql"] = Entry(target: .gateway, requirement: .anyUser)
         e["get_job"] = Entry(target: .gateway, requirement: .anyUser)
         e["search_jobs_by_start_date"] = Entry(target: .gateway, requirement: .superUser)
         e["refresh_operation_token"] = Entry(target: .gateway, requirement: .anyUser)

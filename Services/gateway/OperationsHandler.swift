@@ -96,6 +96,7 @@ struct OperationsHandler: Sendable {
             }
             if case .refreshToken = user.credential, op != "refresh_operation_token" { throw TokenService.invalid }
             let forwarded = try await authorize(user, entry.requirement, req, op, body: body)
+            if op == "sql" { return try await sql(req, user) }
             var reply = try await dispatch(op, entry.target, req, forwarded, user, idempotency: idempotency, address: address)
             if op.hasPrefix("describe_") { reply = try visible(op, reply, req, user) }
             var outcome = Outcome(status: reply.status, body: reply.body, operation: operation)

@@ -220,7 +220,7 @@ struct HostileGenerator {
     mutating func unknownOperations() -> [String] {
         var names = ["get_user", "ensure_admin", "node_upsert", "node_remove", "node_list", "database_list", "store_status",
                      "replication_apply", "replication_import", "replication_export", "replication_cursor", "replication_cursors",
-                     "tombstone_prune", "audit_stream", "audit_hold", "audit_status", "audit_prune", "sql", "make_coffee", "",
+                     "tombstone_prune", "audit_stream", "audit_hold", "audit_status", "audit_prune", "make_coffee", "",
                      "INSERT", "Describe_All", " describe_all", "describe_all ", "describe_all\u{0}", "describe all",
                      "__proto__", "constructor", "toString"]
         for _ in 0..<20 {
@@ -409,6 +409,8 @@ extension ProcessTests {
                       fields: [f("format", .name), f("path", .string), f("filename", .name), f("search_operation", .object)]),
                 .init(operation: "delete_records_before", base: [("database", db), ("table", "no_table"), ("date", "2026-01-01T00:00:00Z")],
                       fields: [f("database", .name), f("table", .name), f("date", .time)]),
+                // A statement on a table that does not exist: nothing to change even if let through.
+                .init(operation: "sql", base: [("sql", .string("DELETE FROM \(database).no_table WHERE id = 99999"))], fields: [f("sql", .string)]),
                 .init(operation: "get_job", base: [("id", "fz-no-such-job")], fields: [f("id", .string)]),
                 .init(operation: "search_jobs_by_start_date", base: [("from_date", "2026-01-01T00:00:00Z"), ("to_date", "2026-01-02T00:00:00Z")],
                       fields: [f("from_date", .time), f("to_date", .time)]),
