@@ -5,7 +5,9 @@ import SkeinCore
 /// Who may see the cluster page: a super user, logged in exactly as on `POST /` (Basic
 /// credentials or an operation token, through the same Authenticator and its throttling).
 enum ClusterPageGate {
-    /// Sent with a 401 so that a browser opening the page asks for the user and password.
+    /// Sent with the page's 401 so that a browser opening it asks for the user and password
+    /// (not with the state's: the page's script has the browser's credentials already, and a
+    /// script or test client should get a plain 401).
     static let challenge = #"Basic realm="Skein", charset="UTF-8""#
 
     enum Admission {
@@ -15,11 +17,11 @@ enum ClusterPageGate {
         case refused(Response)
     }
 
-    static func admit(_ request: Request, _ context: GatewayRequestContext, handler: OperationsHandler) async -> Admission {
+    static func admit(_ request: Request, _ context: GatewayRequestContext, handler: OperationsHandler, challenging: Bool) async -> Admission {
         switch await handler.login(authorization: request.headers[.authorization], address: context.clientAddress) {
         case .failure(let refused):
             var response = refused.response
-            if refused.status == 401 { response.headers[.wwwAuthenticate] = challenge }
+            if challenging, refused.status == 401 { response.headers[.wwwAuthenticate] = challenge }
             return .refused(response)
         case .success(let user):
             if case .refreshToken = user.credential { return .refused(OperationsHandler.Outcome(TokenService.invalid).response) }

@@ -9,13 +9,13 @@ import SkeinCore
 enum ClusterPageRoutes {
     static func register(on router: Router<GatewayRequestContext>, handler: OperationsHandler) {
         router.get("/cluster") { request, context -> Response in
-            switch await ClusterPageGate.admit(request, context, handler: handler) {
+            switch await ClusterPageGate.admit(request, context, handler: handler, challenging: true) {
             case .refused(let response): return response
             case .admitted: return page()
             }
         }
         router.get("/cluster/state") { request, context -> Response in
-            switch await ClusterPageGate.admit(request, context, handler: handler) {
+            switch await ClusterPageGate.admit(request, context, handler: handler, challenging: false) {
             case .refused(let response): return response
             case .admitted(let user):
                 var response = jsonResponse(200, await ClusterState(handler: handler).assemble(for: user).serialized())
