@@ -91,7 +91,7 @@ extension ProcessTests {
                     try await browser.open(Self.pageURL(a.node))
                     let shown = try await pollUntil("node-a's page showing three connected nodes", timeout: 30) { () -> JSON? in
                         let page = try await browser.run(Self.probe)
-                        return page["nodes"] == ["node-a": "self", "node-b": "connected", "node-c": "connected"] ? page : nil
+                        return page["nodes"] == ["node-a": "self", "node-b": "connected", "node-c": "connected"] ? page : JSON?.none
                     }
                     #expect(shown["dataRecords"] == "60000", "\(shown)")
                     _ = try await browser.run("window.loadedOnce = true; return true;")
@@ -99,7 +99,7 @@ extension ProcessTests {
                     await c.node.stop(.replicator)
                     let gone = try await pollUntil("node-c shown disconnected on node-a's page", timeout: 5) { () -> JSON? in
                         let page = try await browser.run(Self.probe)
-                        return page["nodes"]?["node-c"] == "disconnected" ? page : nil
+                        return page["nodes"]?["node-c"] == "disconnected" ? page : JSON?.none
                     }
                     #expect(gone["sameDocument"] == true, "the page was reloaded")
                     #expect(gone["nodes"]?["node-b"] == "connected", "\(gone)")
@@ -117,7 +117,7 @@ extension ProcessTests {
                         let copyingAnt = rows.contains { $0.stringValue?.hasPrefix("Copying ant") == true }
                         // Progress out of node-a's 60,000 rows, and an ETA once the rate is measured.
                         let progress = page["copyTotals"]?.arrayValue?.contains(60_000) == true && page["etas"]?.arrayValue?.isEmpty == false
-                        return page["nodes"]?["node-a"] == "copying" && copyingAnt && progress ? page : nil
+                        return page["nodes"]?["node-a"] == "copying" && copyingAnt && progress ? page : JSON?.none
                     }
                     let copy = Self.artifact("cluster-page-copy.png")
                     try await browser.screenshot(to: copy)

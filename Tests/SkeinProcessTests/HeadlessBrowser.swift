@@ -1,6 +1,6 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
+#if canImport(Glibc)
+import Glibc
 #endif
 import SkeinCore
 
@@ -12,9 +12,9 @@ final class HeadlessBrowser: @unchecked Sendable {
     static let chromedriver = "/usr/bin/chromedriver"
 
     private let driver: Process
-    private let endpoint: URL
+    /// chromedriver's port on 127.0.0.1.
+    private let port: Int
     private let profile: String
-    private let http: URLSession
     private var session = ""
 
     /// Starts chromedriver and a browser session; throws (the test fails, saying what to
@@ -36,10 +36,7 @@ final class HeadlessBrowser: @unchecked Sendable {
     private init(port: Int) throws {
         profile = "/tmp/skt-chromium-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         try FileManager.default.createDirectory(atPath: profile, withIntermediateDirectories: true)
-        endpoint = URL(string: "http://127.0.0.1:\(port)")!
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 60
-        http = URLSession(configuration: configuration)
+        self.port = port
         driver = Process()
         driver.executableURL = URL(fileURLWithPath: Self.chromedriver)
         driver.arguments = ["--port=\(port)", "--log-path=\(profile)/chromedriver.log"]
@@ -50,8 +47,13 @@ final class HeadlessBrowser: @unchecked Sendable {
     }
 
     private func openSession() async throws {
-        _ = try await pollUntil("chromedriver ready", timeout: 20) { () -> Bool? in
-            try await self.command("GET", "/status")["ready"] == true ? true : nil
+        let deadline = Date().addingTimeInterval(20)
+        while try await (try? command("GET", "/status"))?["ready"] != true {
+            guard Date() < deadline else {
+                let status = try await command("GET", "/status")  // throws what went wrong
+                throw NodeError("chromedriver not ready after 20 s: \(status)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
         }
         let options: JSON = ["binary": .string(Self.chromium), "args": [
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,1000",
@@ -80,31 +82,29 @@ final class HeadlessBrowser: @unchecked Sendable {
         try png.write(to: URL(fileURLWithPath: path))
     }
 
-    /// Ends the session and chromedriver (and so the browser), and removes the profile.
+    /// Ends the session (the browser quits), then chromedriver (its `/shutdown`: it ignores
+    /// SIGTERM; SIGKILL if it is still there after 5 s), and removes the profile.
     func close() async {
         if !session.isEmpty { _ = try? await command("DELETE", "/session/\(session)") }
-        if driver.isRunning { driver.terminate() }
-        let deadline = Date().addingTimeInterval(10)
+        _ = try? await command("GET", "/shutdown")
+        let deadline = Date().addingTimeInterval(5)
         while driver.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if driver.isRunning { kill(driver.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(atPath: profile)
     }
 
-    /// One WebDriver command: its `value`, or an error with WebDriver's message.
+    /// One WebDriver command: its `value`, or an error with WebDriver's message. Over a raw
+    /// socket: chromedriver writes headers without a space after the colon, which Linux's
+    /// URLSession refuses ("Failed writing header").
     private func command(_ method: String, _ path: String, _ body: JSON? = nil) async throws -> JSON {
-        var request = URLRequest(url: endpoint.appendingPathComponent(path))
-        request.httpMethod = method
-        if let body {
-            request.httpBody = Data(body.serialized())
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        let data: Data = try await withCheckedThrowingContinuation { c in
-            http.dataTask(with: request) { data, _, error in
-                if let error { return c.resume(throwing: error) }
-                c.resume(returning: data ?? Data())
-            }.resume()
-        }
-        let reply = TestNode.parse(data)
-        let value = reply["value"] ?? .null
+        let payload = body.map { String(decoding: $0.serialized(), as: UTF8.self) } ?? ""
+        let connection = try RawHTTP(port: port)
+        let request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(payload.utf8.count)\r\nConnection: close\r\n\r\n\(payload)"
+        guard connection.send(request) else { throw NodeError("WebDriver \(method) \(path): chromedriver closed the connection") }
+        let response = connection.read(timeout: 60).text
+        guard let headEnd = response.range(of: "\r\n\r\n") else { throw NodeError("WebDriver \(method) \(path): no answer") }
+        let value = (try? JSON.parse(String(response[headEnd.upperBound...])))?["value"] ?? .null
         if let error = value["error"]?.stringValue { throw NodeError("WebDriver \(method) \(path): \(error): \(value["message"]?.stringValue ?? "")") }
         return value
     }
