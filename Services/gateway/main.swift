@@ -103,6 +103,9 @@ router.get("/metrics") { request, context -> Response in
     return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.render() + replication)))
 }
 
+// The live cluster page and its JSON (super users; README "The cluster page").
+ClusterPageRoutes.register(on: router, handler: handler)
+
 /// Creates the configured admin on first start; retried until the store answers.
 func ensureAdmin() async {
     guard let username = config.adminUsername, let password = config.adminPassword else {

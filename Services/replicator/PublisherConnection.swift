@@ -239,8 +239,10 @@ struct PublisherConnection: Sendable {
                         a["attribute"].map { ["name": $0, "indexed": a["indexed"] ?? false] }
                     }
                     : described.compactMap { ($0["attribute"]?.stringValue ?? $0.stringValue).map(JSON.string) }
+                // record_count: the subscriber's copy progress (rows of rows) and its ETA.
                 tables.append(["database": .string(database), "name": .string(name),
-                               "primary_key": d["primary_key"] ?? d["hash_attribute"] ?? "id", "attributes": .array(attributes)])
+                               "primary_key": d["primary_key"] ?? d["hash_attribute"] ?? "id", "attributes": .array(attributes),
+                               "record_count": d["record_count"] ?? .null])
             }
         } catch {
             if !Self.isNotFound(error) { throw error }

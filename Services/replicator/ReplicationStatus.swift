@@ -27,6 +27,10 @@ final class ReplicationStatus: @unchecked Sendable {
         var lagEntries: UInt64?
         /// A full copy from the peer in progress ("Copying dog: 12000 rows"), else nil.
         var copying: String?
+        /// Rows the copy imported so far, and the peer's rows in the tables it had left to
+        /// copy when it began (nil when unknown).
+        var copyRows: Int?
+        var copyTotalRows: Int?
         /// The peer's last sequence as of its last batch (entries behind = this - cursor).
         var peerNewest: UInt64?
         /// Milliseconds from the newest write of the last applied batch (peer's clock) to its
@@ -147,6 +151,8 @@ final class ReplicationStatus: @unchecked Sendable {
                     "cursor": JSON(s.cursor), "publishing": .bool(s.publishing),
                     "lag_entries": s.lagEntries.map { JSON($0) } ?? .null,
                     "copying": s.copying.map(JSON.string) ?? .null,
+                    "copy_rows": s.copyRows.map { JSON($0) } ?? .null,
+                    "copy_total_rows": s.copyTotalRows.map { JSON($0) } ?? .null,
                     "entries_behind": s.peerNewest.map { JSON($0 > s.cursor ? $0 - s.cursor : 0) } ?? .null,
                     "lag_ms": s.lagMillis.map { JSON(Int($0)) } ?? .null,
                     "clock_offset_ms": s.clockOffsetMillis.map { JSON(Int($0)) } ?? .null,

@@ -223,6 +223,8 @@ struct SubscriberLink: Sendable {
             $0.cursor = s.cursor
             $0.clockOffsetMillis = s.clockOffsetMillis
             $0.copying = s.copying
+            $0.copyRows = s.copyRows
+            $0.copyTotalRows = s.copyTotalRows
             $0.syncReason = s.syncReason
             $0.clockSkew = s.clockSkew
             $0.clockSkewPauses = s.clockSkewPauses

@@ -96,6 +96,10 @@ public struct SubscriberMachine: Sendable {
         public var cursor: UInt64 = 0
         public var clockOffsetMillis: Int64?
         public var copying: String?
+        /// Rows imported by the copy in progress, and the rows the peer had in the tables it
+        /// still had to copy when it began (nil when the peer did not say: an older version).
+        public var copyRows: Int?
+        public var copyTotalRows: Int?
         public var syncReason: String?
         public var clockSkew: String?
         public var clockSkewPauses = 0
@@ -179,6 +183,8 @@ public struct SubscriberMachine: Sendable {
         phase = .idle
         status.connected = false
         status.copying = nil
+        status.copyRows = nil
+        status.copyTotalRows = nil
     }
 
     public mutating func step(_ input: Input) -> Ready {
@@ -377,6 +383,10 @@ public struct SubscriberMachine: Sendable {
                 "table": p.table ?? "-", "rows": "\(p.rows)", "reason": copy.reason,
             ])
             copiedRows = 0
+            let left = tables.filter { !p.isFinished($0["name"]?.stringValue ?? "") }
+            let counts = left.compactMap { $0["record_count"]?.intValue }
+            status.copyTotalRows = counts.count == left.count ? counts.reduce(0, +) : nil
+            status.copyRows = p.rows
             let createsDatabases = config.createsDatabases && databases != nil
             copy.step = .preparing(tables: tables, pending: createsDatabases ? 2 : 1)
             phase = .copying(copy)
@@ -427,6 +437,7 @@ public struct SubscriberMachine: Sendable {
         case .importing(let table, let last, let rows, let pageRows, let remaining):
             progress?.imported(table, through: last, rows: rows)
             status.copying = "Copying \(table): \(rows) rows"
+            status.copyRows = copiedRows + rows
             // Progress in the log every `copyLogEvery` rows and at each table's end.
             if last == nil || rows / config.copyLogEvery != (rows - pageRows) / config.copyLogEvery {
                 log(&ready, .info, "copying", ["table": table, "rows": "\(rows)"])
@@ -447,6 +458,8 @@ public struct SubscriberMachine: Sendable {
             session.heard(now: now)
             progress = nil
             status.copying = nil
+            status.copyRows = nil
+            status.copyTotalRows = nil
             status.cursor = through
             status.lastCommitConfirmed = now
             log(&ready, .info, "full copy finished", ["rows": "\(copiedRows)", "from": "\(through + 1)"])

@@ -203,12 +203,18 @@ func withReplicatingTrio(_ body: (Peer, Peer, Peer) async throws -> Void) async 
     defer { pki.remove() }
     try await withPeers(["node-a", "node-b", "node-c"]) { peers in
         let (a, b, c) = (peers[0], peers[1], peers[2])
-        try a.replicate(with: [b, c], pki: pki)
-        try b.replicate(with: [a, c], pki: pki)
-        try c.replicate(with: [a, b], pki: pki)
-        for (p, q) in [(a, b), (a, c), (b, c)] { try await waitUntilConnected(p, q) }
+        try await connectTrio(a, b, c, pki: pki)
         try await body(a, b, c)
     }
+}
+
+/// Starts the replicators of a, b and c in a full mesh under `pki`; returns once every
+/// link is up both ways.
+func connectTrio(_ a: Peer, _ b: Peer, _ c: Peer, pki: TestPKI) async throws {
+    try a.replicate(with: [b, c], pki: pki)
+    try b.replicate(with: [a, c], pki: pki)
+    try c.replicate(with: [a, b], pki: pki)
+    for (p, q) in [(a, b), (a, c), (b, c)] { try await waitUntilConnected(p, q) }
 }
 
 /// The same, with the CA, for a test that adds nodes of its own under it.

@@ -54,6 +54,42 @@ struct SubscriberMachineTests {
         #expect(r.frames == [.message(.ack(through: 42))] && m.status.cursor == 42)
     }
 
+    /// A new node past hello, its first sync's `copy_begin` sent (at time 103).
+    static func firstSyncAskingForACopy() -> SubscriberMachine {
+        var m = SubscriberMachine(config: config)
+        _ = m.step(.connected(certificateSerial: nil, now: 100))
+        _ = m.step(.stored(.cursor(.none), now: 101))
+        _ = m.step(.frame(.hello(node: "node-a", time: 101, log: "L1"), now: 102))
+        _ = m.step(.stored(.done, now: 103))
+        _ = m.step(.stored(.synced(false), now: 103))
+        return m
+    }
+
+    /// A copy's progress in rows of the peer's rows: the `record_count`s of `copy_tables`
+    /// summed, the rows imported across tables; both gone when the copy ends. Without the
+    /// counts (an older peer) the total stays unknown.
+    @Test func aCopyCountsItsRowsAgainstThePeersCounts() {
+        var m = Self.firstSyncAskingForACopy()
+        let tables: [JSON] = [["name": "cat", "primary_key": "id", "record_count": 2], ["name": "dog", "primary_key": "id", "record_count": 3]]
+        _ = m.step(.frame(.message(.copyTables(resumeFrom: 9, tables: tables)), now: 104))
+        #expect(m.status.copyTotalRows == 5 && m.status.copyRows == 0)
+        _ = m.step(.stored(.done, now: 105))
+        let rows: [JSON] = [1, 2].map { ["id": JSON($0), "version": "65536000", "origin": "node-a", "record": ["id": JSON($0)]] }
+        _ = m.step(.frame(.message(.copyRows(table: "cat", rows: rows, last: nil)), now: 106))
+        _ = m.step(.stored(.done, now: 107))
+        _ = m.step(.frame(.message(.copyRows(table: "dog", rows: [rows[0]], last: 1)), now: 108))
+        _ = m.step(.stored(.done, now: 109))
+        #expect(m.status.copyRows == 3 && m.status.copying == "Copying dog: 1 rows")
+        _ = m.step(.frame(.message(.copyRows(table: "dog", rows: [], last: nil)), now: 110))
+        _ = m.step(.stored(.done, now: 111))
+        _ = m.step(.stored(.applied(cursor: 8), now: 112))
+        #expect(m.status.copying == nil && m.status.copyRows == nil && m.status.copyTotalRows == nil)
+
+        var older = Self.firstSyncAskingForACopy()
+        _ = older.step(.frame(.message(.copyTables(resumeFrom: 9, tables: [["name": "dog", "primary_key": "id"]])), now: 104))
+        #expect(older.status.copyTotalRows == nil && older.status.copyRows == 0)
+    }
+
     /// A stored cursor into another log than the one the peer announces: resync (a copy), not
     /// a subscribe that would skip the new log's first entries.
     @Test func aCursorIntoAnOldLogResynchronises() {
