@@ -18,7 +18,6 @@ public struct ServiceLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var o: [String: JSON] = [
-            "timestamp": .string(LogSink.timestamp(Date())),
             "level": .string(Self.levelName(event.level)),
             "service": .string(service),
             "message": .string("\(event.message)"),
@@ -26,7 +25,10 @@ public struct ServiceLogHandler: LogHandler {
         for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, b in b }) {
             o[k] = .string("\(v)")
         }
-        sink.write(JSON.object(o).serialized())
+        sink.write { timestamp in
+            o["timestamp"] = .string(timestamp)
+            return JSON.object(o).serialized()
+        }
     }
 
     static func levelName(_ level: Logger.Level) -> String {
@@ -87,11 +89,14 @@ public final class LogSink: @unchecked Sendable {
         written = (try? file?.seekToEnd()) ?? 0
     }
 
-    func write(_ line: [UInt8]) {
-        var data = line
-        data.append(0x0A)
+    /// Writes the line `line` makes with the time of writing: stamped under the lock, the
+    /// lines of a file are in time order whichever threads log at once (`read_log` merges
+    /// files on that order).
+    func write(_ line: (String) -> [UInt8]) {
         lock.lock()
         defer { lock.unlock() }
+        var data = line(Self.timestamp(Date()))
+        data.append(0x0A)
         data.withUnsafeBytes { _ = Foundation.write(1, $0.baseAddress, $0.count) }
         guard let file else { return }
         try? file.write(contentsOf: data)

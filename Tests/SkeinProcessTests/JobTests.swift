@@ -171,7 +171,9 @@ extension ProcessTests {
                 #expect(job["status"] == "COMPLETE" && job["result"]?["message"] == "Successfully exported JSON locally.", "\(job)")
                 #expect(job["result"]?["path"]?.stringValue == dir + "/owls.json")
                 let json = try JSON.parse(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/owls.json"))))
-                #expect(json == expected, "the file holds the search's result")
+                // The same records; their order follows the index, which a catch-up between the two searches may change.
+                func sorted(_ records: JSON) -> [JSON] { (records.arrayValue ?? []).sorted { ($0["id"]?.doubleValue ?? 0) < ($1["id"]?.doubleValue ?? 0) } }
+                #expect(sorted(json) == sorted(expected), "the file holds the search's result")
 
                 let c = try await node.ok(["operation": "export_local", "format": "csv", "path": .string(dir), "filename": "owls",
                                            "search_operation": search.adding("get_attributes", ["id", "name", "tags"])])
@@ -181,7 +183,7 @@ extension ProcessTests {
                 let rows = try reader.feed(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/owls.csv")))) + reader.finish()
                 #expect(rows.first == ["id", "name", "tags"])
                 #expect(rows.count == (expected.arrayValue?.count ?? 0) + 1)
-                #expect(rows.dropFirst().first == ["1", "owl, \"1\"", "[\"a\"]"])
+                #expect(rows.dropFirst().contains(["1", "owl, \"1\"", "[\"a\"]"]))
 
                 #expect(try await node.post(["operation": "export_local", "format": "xml", "path": .string(dir), "search_operation": search]).status == 400)
                 #expect(try await node.post(["operation": "export_local", "format": "json", "path": "/no/such/dir", "search_operation": search]).status == 400)

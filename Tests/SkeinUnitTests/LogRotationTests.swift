@@ -10,7 +10,7 @@ struct LogRotationTests {
         try withTemporaryDirectory { dir in
             let path = dir + "/log/store.log"
             let sink = LogSink(path: path, rotateBytes: 1000, retain: 2)
-            for i in 0..<100 { sink.write(Array(#"{"n":\#(i),"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#.utf8)) }
+            for i in 0..<100 { sink.write { _ in Array(#"{"n":\#(i),"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#.utf8) } }
             let fm = FileManager.default
             #expect(fm.fileExists(atPath: path) && fm.fileExists(atPath: path + ".1") && fm.fileExists(atPath: path + ".2"))
             #expect(!fm.fileExists(atPath: path + ".3"), "only 2 older files are kept")
