@@ -25,6 +25,7 @@ struct SubscriberLink: Sendable {
     let machine: Locked<SubscriberMachine>
     /// The entries of the last batch as received, for the apply that follows it.
     let received = Locked<ReplicationFrame.RawEntries?>(nil)
+    let metrics: SubscriberMetrics
 
     static let firstBackoffMillis: UInt64 = 100
     static let maxBackoffMillis: UInt64 = 5000
@@ -39,6 +40,7 @@ struct SubscriberLink: Sendable {
         self.store = store
         self.status = status
         self.initialSync = initialSync
+        metrics = SubscriberMetrics(peer: route.hostname, database: database)
         self.pruner = pruner
         self.logger = logger
         machine = Locked(SubscriberMachine(config: .init(
@@ -117,6 +119,7 @@ struct SubscriberLink: Sendable {
                 }
                 while let (frame, entries) = try await FrameIO.nextWithEntries(socket, received: { bytes in
                     status.update(peer: route.hostname, database: database) { $0.received.add(bytes, now: FrameIO.nowMillis()) }
+                    metrics.received(bytes: bytes)
                 }) {
                     received.withLock { $0 = entries }
                     try await execute(machine.withLock { $0.step(.frame(frame, now: now())) }, socket, turn)
@@ -182,7 +185,7 @@ struct SubscriberLink: Sendable {
             if let raw, raw.are(entries) {
                 // The whole batch: its entries go to the store as they came, not rebuilt.
                 let body = JSON.object(splicing: raw.bytes, as: "entries", with: request)
-                reply = try await store.call(RPCRequest(header: ["op": "replication_apply"], body: body)).result()
+                reply = try await metrics.applying { try await store.call(RPCRequest(header: ["op": "replication_apply"], body: body)).result() }
             } else {
                 // Part of a batch (cut at a clock-skew pause): the entries were decoded to
                 // their headers only, so they are read whole from the batch's bytes.
@@ -190,7 +193,7 @@ struct SubscriberLink: Sendable {
                     throw SkeinError.internal("the entries to apply are not in the batch received")
                 }
                 request = request.adding("entries", .array(whole.map(\.json)))
-                reply = try await store.call(op: "replication_apply", body: request)
+                reply = try await metrics.applying { try await store.call(op: "replication_apply", body: request) }
             }
             return .applied(cursor: try reply.requiredSequence("cursor"))
         case .createDatabases(let names):
@@ -217,6 +220,7 @@ struct SubscriberLink: Sendable {
     private func publishStatus() {
         let s = machine.withLock { $0.status }
         pruner.watermark(peer: route.hostname, database: database, s.watermark)
+        metrics.state(connected: s.connected, lagMillis: s.lagMillis)
         status.update(peer: route.hostname, database: database) {
             $0.connected = s.connected
             $0.latencyMillis = s.latencyMillis
