@@ -11,12 +11,25 @@ struct SubscriberMetrics: Sendable {
     private let connected: Gauge
 
     init(peer: String, database: String) {
-        let labels = [("peer", peer), ("database", database)]
+        let labels = Self.labels(peer: peer, database: database)
         batches = Counter(label: "skein_replicator_batches_received_total", dimensions: labels)
         bytes = Counter(label: "skein_replicator_received_bytes_total", dimensions: labels)
         apply = CoreMetrics.Timer(label: "skein_replicator_apply_duration_seconds", dimensions: labels)
         lag = Gauge(label: "skein_replicator_lag_seconds", dimensions: labels)
         connected = Gauge(label: "skein_replicator_connected", dimensions: labels)
+    }
+
+    private static func labels(peer: String, database: String) -> [(String, String)] { [("peer", peer), ("database", database)] }
+
+    /// The link's series leave the scrape: its peer left `hdb_nodes`, or the database is no
+    /// longer replicated (a link made again for them registers them anew).
+    static func forget(peer: String, database: String) {
+        let metrics = SubscriberMetrics(peer: peer, database: database)
+        metrics.batches.destroy()
+        metrics.bytes.destroy()
+        metrics.apply.destroy()
+        metrics.lag.destroy()
+        metrics.connected.destroy()
     }
 
     /// A message arrived (any frame: batches, acks, copied rows).

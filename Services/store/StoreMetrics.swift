@@ -25,20 +25,38 @@ struct CommitMetrics: Sendable {
 
 enum StoreMetrics {
     /// Bootstraps the store's metrics: LMDB map use of every database (data and index
-    /// environments), sampled at each scrape rather than tracked per write.
+    /// environments), sampled at each scrape rather than tracked per write. A dropped
+    /// database's series go with it.
     static func bootstrap(registry: DatabaseRegistry) -> ServiceMetrics {
         let metrics = ServiceMetrics.bootstrap(valueBuckets: ["skein_store_group_size": CommitMetrics.groupSizeBuckets])
+        let sampled = Locked<Set<MapEnvironment>>([])
         metrics.onScrape {
+            var seen: Set<MapEnvironment> = []
             for name in registry.names() {
                 guard let env = try? registry.database(name) else { continue }
                 for (kind, lmdb) in [("data", env.lmdb), ("indexes", env.indexes?.lmdb)] {
                     guard let use = lmdb?.mapUse() else { continue }
-                    let labels = [("database", name), ("environment", kind)]
-                    Gauge(label: "skein_store_map_used_bytes", dimensions: labels).record(use.usedBytes)
-                    Gauge(label: "skein_store_map_size_bytes", dimensions: labels).record(use.mapBytes)
+                    let environment = MapEnvironment(database: name, environment: kind)
+                    seen.insert(environment)
+                    environment.used.record(use.usedBytes)
+                    environment.size.record(use.mapBytes)
                 }
+            }
+            for gone in sampled.withLock({ last in defer { last = seen }; return last.subtracting(seen) }) {
+                gone.used.destroy()
+                gone.size.destroy()
             }
         }
         return metrics
+    }
+
+    /// One LMDB environment's map-use series.
+    private struct MapEnvironment: Hashable {
+        let database: String
+        let environment: String
+
+        private var labels: [(String, String)] { [("database", database), ("environment", environment)] }
+        var used: Gauge { Gauge(label: "skein_store_map_used_bytes", dimensions: labels) }
+        var size: Gauge { Gauge(label: "skein_store_map_size_bytes", dimensions: labels) }
     }
 }

@@ -28,6 +28,20 @@ extension ProcessTests {
             }
         }
 
+        /// A dropped database's map-use series leave the scrape with it.
+        @Test func droppedDatabaseLeavesTheScrape() async throws {
+            try await withNode { node in
+                try await node.freshTable("ephemeral", "t")
+                let labels = ["database": "ephemeral", "environment": "data"]
+                #expect(try await Scrape(node).value("skein_store_map_used_bytes", labels) != nil)
+                try await node.ok(["operation": "drop_database", "database": "ephemeral"])
+                let after = try await Scrape(node)
+                #expect(after.value("skein_store_map_used_bytes", labels) == nil, "\(after.text)")
+                #expect(after.value("skein_store_map_size_bytes", labels) == nil)
+                #expect(after.value("skein_store_map_used_bytes", ["database": "system"]) != nil)
+            }
+        }
+
         /// Every metric the Grafana dashboard queries is in a real scrape of a replicating
         /// node that took writes (a renamed metric breaks the dashboard, so this test).
         @Test func dashboardQueriesOnlyMetricsANodeExports() async throws {
@@ -61,6 +75,27 @@ extension ProcessTests {
                 #expect(onA.value("skein_service_up", ["service": "replicator"]) == 1)
                 let onB = try await Scrape(b.node)
                 #expect(onB.value("skein_replicator_batches_received_total", ["peer": "node-a", "database": "data"]) ?? 0 >= 1, "\(onB.text)")
+            }
+        }
+
+        /// A peer removed with remove_node takes its link series out of the scrape (a
+        /// lingering `connected 1` would hide that the link is gone).
+        @Test func removedPeerLeavesTheScrape() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            try await withPeers(["node-a", "node-b"]) { peers in
+                let (a, b) = (peers[0], peers[1])
+                try a.replicate(with: [], pki: pki)
+                try b.replicate(with: [], pki: pki)
+                try await a.node.ok(["operation": "add_node", "hostname": .string(b.name), "url": .string(b.url)])
+                try await b.node.ok(["operation": "add_node", "hostname": .string(a.name), "url": .string(a.url)])
+                try await waitUntilConnected(a, b)
+                let link = ["peer": "node-b", "database": "data"]
+                #expect(try await Scrape(a.node).value("skein_replicator_connected", link) == 1)
+                try await a.node.ok(["operation": "remove_node", "hostname": .string(b.name)])
+                _ = try await pollUntil("node-b's link series gone from node-a's scrape", timeout: 30) { () -> Bool? in
+                    try await Scrape(a.node).value("skein_replicator_connected", link) == nil ? true : nil
+                }
             }
         }
 
