@@ -81,12 +81,7 @@ extension ProcessTests {
         /// A peer removed with remove_node takes its link series out of the scrape (a
         /// lingering `connected 1` would hide that the link is gone).
         @Test func removedPeerLeavesTheScrape() async throws {
-            let pki = try TestPKI(name: "Skein Test CA")
-            defer { pki.remove() }
-            try await withPeers(["node-a", "node-b"]) { peers in
-                let (a, b) = (peers[0], peers[1])
-                try a.replicate(with: [], pki: pki)
-                try b.replicate(with: [], pki: pki)
+            try await withUnroutedPair { a, b in
                 try await a.node.ok(["operation": "add_node", "hostname": .string(b.name), "url": .string(b.url)])
                 try await b.node.ok(["operation": "add_node", "hostname": .string(a.name), "url": .string(a.url)])
                 try await waitUntilConnected(a, b)
