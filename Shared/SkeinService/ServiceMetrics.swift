@@ -19,14 +19,12 @@ public final class ServiceMetrics: Sendable {
     /// Bootstraps swift-metrics for this process (once: `MetricsSystem` is process-wide).
     /// `labels` are added to every metric this process records: a replicator names itself,
     /// as a node may run one per region and their metrics meet in one scrape.
-    /// `durationBuckets`/`valueBuckets`: histogram bounds by metric name, where the
-    /// backend's defaults do not fit (sub-millisecond commits, group sizes).
-    public static func bootstrap(labels: [(String, String)] = [], durationBuckets: [String: [Duration]] = [:],
-                                 valueBuckets: [String: [Double]] = [:]) -> ServiceMetrics {
+    /// Timers get `latencyBuckets`; `valueBuckets`: bounds of value histograms by metric
+    /// name (writes per group commit).
+    public static func bootstrap(labels: [(String, String)] = [], valueBuckets: [String: [Double]] = [:]) -> ServiceMetrics {
         let metrics = ServiceMetrics(registry: PrometheusCollectorRegistry())
         var factory = PrometheusMetricsFactory(registry: metrics.registry)
         factory.defaultDurationHistogramBuckets = Self.latencyBuckets
-        factory.durationHistogramBuckets = durationBuckets
         factory.valueHistogramBuckets = valueBuckets
         if !labels.isEmpty {
             factory.nameAndLabelSanitizer = { name, own in (name, own + labels) }
@@ -65,12 +63,13 @@ public final class ServiceMetrics: Sendable {
 
 extension RPCServer {
     /// Serves `handler`, answering the `metrics` operation from `metrics` itself: one home
-    /// for the RPC in every service.
+    /// for the RPC in every service. Rendered off the socket's thread (handlers only queue
+    /// work: a scrape samples LMDB environments).
     public convenience init(endpoint: String, curve: CurveKeys? = nil, metrics: ServiceMetrics, logger: Logger,
                             handler: @escaping Handler) {
         self.init(endpoint: endpoint, curve: curve, logger: logger) { request, respond in
             if request.operation == ServiceMetrics.operation {
-                respond(metrics.reply())
+                DispatchQueue.global().async { respond(metrics.reply()) }
             } else {
                 handler(request, respond)
             }
