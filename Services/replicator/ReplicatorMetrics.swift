@@ -11,15 +11,13 @@ struct SubscriberMetrics: Sendable {
     private let connected: Gauge
 
     init(peer: String, database: String) {
-        let labels = Self.labels(peer: peer, database: database)
+        let labels = [("peer", peer), ("database", database)]
         batches = Counter(label: "skein_replicator_batches_received_total", dimensions: labels)
         bytes = Counter(label: "skein_replicator_received_bytes_total", dimensions: labels)
         apply = CoreMetrics.Timer(label: "skein_replicator_apply_duration_seconds", dimensions: labels)
         lag = Gauge(label: "skein_replicator_lag_seconds", dimensions: labels)
         connected = Gauge(label: "skein_replicator_connected", dimensions: labels)
     }
-
-    private static func labels(peer: String, database: String) -> [(String, String)] { [("peer", peer), ("database", database)] }
 
     /// The link's series leave the scrape: its peer left `hdb_nodes`, or the database is no
     /// longer replicated (a link made again for them registers them anew).

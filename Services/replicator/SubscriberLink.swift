@@ -25,6 +25,7 @@ struct SubscriberLink: Sendable {
     let machine: Locked<SubscriberMachine>
     /// The entries of the last batch as received, for the apply that follows it.
     let received = Locked<ReplicationFrame.RawEntries?>(nil)
+    /// This link's series (batches, bytes, apply latency, lag, state) in the scrape.
     let metrics: SubscriberMetrics
 
     static let firstBackoffMillis: UInt64 = 100
@@ -40,9 +41,9 @@ struct SubscriberLink: Sendable {
         self.store = store
         self.status = status
         self.initialSync = initialSync
-        metrics = SubscriberMetrics(peer: route.hostname, database: database)
         self.pruner = pruner
         self.logger = logger
+        metrics = SubscriberMetrics(peer: route.hostname, database: database)
         machine = Locked(SubscriberMachine(config: .init(
             node: config.nodeName, peer: route.hostname, database: database, startTime: route.startTimeMillis,
             maxClockSkewMillis: config.maxClockSkewMillis, revokedSerials: config.revokedSerials,
