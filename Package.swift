@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C bindings over the Debian packages.
@@ -78,13 +80,18 @@ let package = Package(
         // Process plumbing every service uses: logging, RPC server/client over ZeroMQ, signals.
         .target(
             name: "SkeinService",
-            dependencies: ["SkeinCore", "SkeinZMQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SkeinCore", "SkeinZMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             path: "Shared/SkeinService",
             swiftSettings: swiftSettings
         ),
 
-        .executableTarget(name: "skein-store", dependencies: ["CThread", "SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinReplication", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/store", swiftSettings: swiftSettings),
-        .executableTarget(name: "skein-auditd", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/auditd", swiftSettings: swiftSettings),
+        .executableTarget(name: "skein-store", dependencies: ["CThread", "SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinReplication", "SkeinService", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")], path: "Services/store", swiftSettings: swiftSettings),
+        .executableTarget(name: "skein-auditd", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")], path: "Services/auditd", swiftSettings: swiftSettings),
         .executableTarget(
             name: "skein-gateway",
             dependencies: [
@@ -102,6 +109,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Services/gateway",
             swiftSettings: swiftSettings
@@ -113,6 +122,7 @@ let package = Package(
                 "SkeinCore", "SkeinReplication", "SkeinService", "SkeinPeerNet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Services/replicator",
             swiftSettings: swiftSettings

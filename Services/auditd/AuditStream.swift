@@ -12,6 +12,7 @@ final class AuditStream: @unchecked Sendable {
     private let changed = NSCondition()
     private var generation: [String: UInt64] = [:]
     private var stopping = false
+    private let metrics = StreamMetrics()
 
     init(registry: DatabaseRegistry) { self.registry = registry }
 
@@ -78,10 +79,14 @@ final class AuditStream: @unchecked Sendable {
                     list.append(contentsOf: e)
                 }
                 list.append(UInt8(ascii: "]"))
+                metrics.replied(entries: entries.count)
                 return JSON.object(splicing: list[...], as: "entries", with: rest)
             }
             changed.lock()
-            if generation[name, default: 0] == seen && !self.stopping { _ = changed.wait(until: deadline) }
+            if generation[name, default: 0] == seen && !self.stopping {
+                metrics.waited()
+                _ = changed.wait(until: deadline)
+            }
             changed.unlock()
         }
     }

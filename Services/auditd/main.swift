@@ -13,6 +13,8 @@ InstanceLock.hold("auditd", config: config, logger: logger)
 
 do {
     let registry = try DatabaseRegistry(dataDir: config.dataDir, mapSize: config.mapSize, indexes: false)
+    let metrics = ServiceMetrics.bootstrap()
+    let pruneMetrics = PruneMetrics()
     let queries = AuditQueries(registry: registry)
     let stream = AuditStream(registry: registry)
     let retention = AuditRetention(registry: registry, retentionSeconds: config.auditRetentionSeconds, maxSize: config.auditMaxSize)
@@ -21,7 +23,7 @@ do {
 
     /// Prunes and logs what was pruned.
     @Sendable func prune() {
-        for (name, result) in retention.pruneAll(holds: holds) {
+        for (name, result) in pruneMetrics.measure({ retention.pruneAll(holds: holds) }) {
             switch result {
             case .success(let outcome) where outcome.deleted > 0:
                 logger.info("pruned audit log", metadata: [
@@ -36,7 +38,7 @@ do {
     let work = DispatchQueue(label: "auditd.requests", attributes: .concurrent)
     let pruneQueue = DispatchQueue(label: "auditd.prune")
 
-    let server = RPCServer(endpoint: config.auditdEndpoint, curve: config.curveKeys, logger: logger) { request, respond in
+    let server = RPCServer(endpoint: config.auditdEndpoint, curve: config.curveKeys, metrics: metrics, logger: logger) { request, respond in
         work.async {
             do {
                 let req = try OperationRequest(bytes: request.body)

@@ -36,14 +36,22 @@ final class ReplicatorSet: Sendable {
 
     /// Each replicator's `replication_status`, or nil for one that did not answer in 2 s.
     func statuses() async -> [(endpoint: String, status: JSON?)] {
-        await withTaskGroup(of: (Int, String, JSON?).self) { group in
+        await askEach { try await $0.call(op: "replication_status", body: [:], timeoutMillis: 2000) }.map { ($0.endpoint, $0.answer) }
+    }
+
+    /// Each replicator's answer to `metrics` (Prometheus text), or nil for one that did not answer in 2 s.
+    func metricsTexts() async -> [(endpoint: String, text: String?)] {
+        await askEach { try await $0.call(op: ServiceMetrics.operation, body: [:], timeoutMillis: 2000)["text"]?.stringValue }
+            .map { ($0.endpoint, $0.answer) }
+    }
+
+    /// `ask` of every replicator at once, in endpoint order; nil where it failed.
+    private func askEach<T: Sendable>(_ ask: @escaping @Sendable (RPCClient) async throws -> T?) async -> [(endpoint: String, answer: T?)] {
+        await withTaskGroup(of: (Int, String, T?).self) { group in
             for (i, endpoint) in endpoints.enumerated() {
-                group.addTask {
-                    let status = try? await self.client(endpoint).call(op: "replication_status", body: [:], timeoutMillis: 2000)
-                    return (i, endpoint, status)
-                }
+                group.addTask { (i, endpoint, try? await ask(self.client(endpoint))) }
             }
-            var all: [(Int, String, JSON?)] = []
+            var all: [(Int, String, T?)] = []
             for await r in group { all.append(r) }
             return all.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
         }

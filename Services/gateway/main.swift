@@ -25,7 +25,9 @@ do {
     logger.critical("cannot connect: \(error)")
     exit(1)
 }
+let serviceMetrics = ServiceMetrics.bootstrap()
 let metrics = GatewayMetrics()
+let scrape = NodeScrape(own: serviceMetrics, store: store, auditd: auditd, replicators: replicators)
 let tokens = TokenService(store: store, nodeName: config.nodeName, operationLifetime: config.operationTokenSeconds,
                           refreshLifetime: config.refreshTokenSeconds)
 let authenticator = Authenticator(store: store, tokens: tokens)
@@ -99,8 +101,7 @@ router.get("/metrics") { request, context -> Response in
     }
     var headers = HTTPFields()
     headers[.contentType] = "text/plain; version=0.0.4"
-    let replication = ReplicationMetrics.render(await replicators.clusterStatus())
-    return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.render() + replication)))
+    return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: await scrape.text())))
 }
 
 // The live cluster page and its JSON (super users; README "The cluster page").

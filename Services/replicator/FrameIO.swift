@@ -9,8 +9,12 @@ enum FrameIO {
     /// The largest message accepted from a peer (a batch of big records).
     static let maxMessageBytes = ReplicationLimits.maxMessageBytes
 
-    static func send(_ frame: ReplicationFrame, _ socket: PeerSocket) async throws {
-        try await socket.send(text: frame.text)
+    /// Returns the message's size in bytes (for the sent-bytes metric).
+    @discardableResult
+    static func send(_ frame: ReplicationFrame, _ socket: PeerSocket) async throws -> Int {
+        let text = frame.text
+        try await socket.send(text: text)
+        return text.utf8.count
     }
 
     /// A message already serialized (a batch with spliced entries).

@@ -29,6 +29,7 @@ actor LinkSupervisor {
             running[name] = nil
             if wanted[name] == nil {
                 status.forget(peer: name)
+                entry.tasks.keys.forEach { SubscriberMetrics.forget(peer: name, database: $0) }
                 logger.info("stopped subscribing", metadata: ["peer": .string(name)])
             }
         }
@@ -37,6 +38,7 @@ actor LinkSupervisor {
             for (database, task) in entry.tasks where !databases.contains(database) {
                 task.cancel()
                 entry.tasks[database] = nil
+                SubscriberMetrics.forget(peer: route.hostname, database: database)
             }
             for database in databases where entry.tasks[database] == nil {
                 let link = makeLink(route, database)

@@ -113,15 +113,18 @@ struct PublisherConnection: Sendable {
                     guard let raw = lastRead.withLock({ $0 }) else {
                         throw SkeinError.internal("a batch without the log read it came from")
                     }
+                    let sent: Int
                     if raw.are(entries) {
-                        try await FrameIO.send(bytes: ReplicationFrame.batchBytes(from: from, through: through, newest: newest, clock: clock, entries: raw.bytes),
-                                               outbound)
+                        let bytes = ReplicationFrame.batchBytes(from: from, through: through, newest: newest, clock: clock, entries: raw.bytes)
+                        try await FrameIO.send(bytes: bytes, outbound)
+                        sent = bytes.count
                     } else {
                         guard let whole = raw.whole(entries) else {
                             throw SkeinError.internal("batch entries \(from)...\(through) are not in the last log read")
                         }
-                        try await FrameIO.send(.message(.batch(from: from, through: through, entries: whole, newest: newest, clock: clock)), outbound)
+                        sent = try await FrameIO.send(.message(.batch(from: from, through: through, entries: whole, newest: newest, clock: clock)), outbound)
                     }
+                    PublisherMetrics.sent(peer: machine.withLock { $0.peer }, database: database, bytes: sent)
                 } else {
                     try await FrameIO.send(frame, outbound)
                 }

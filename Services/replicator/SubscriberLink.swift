@@ -25,6 +25,8 @@ struct SubscriberLink: Sendable {
     let machine: Locked<SubscriberMachine>
     /// The entries of the last batch as received, for the apply that follows it.
     let received = Locked<ReplicationFrame.RawEntries?>(nil)
+    /// This link's series (batches, bytes, apply latency, lag, state) in the scrape.
+    let metrics: SubscriberMetrics
 
     static let firstBackoffMillis: UInt64 = 100
     static let maxBackoffMillis: UInt64 = 5000
@@ -41,6 +43,7 @@ struct SubscriberLink: Sendable {
         self.initialSync = initialSync
         self.pruner = pruner
         self.logger = logger
+        metrics = SubscriberMetrics(peer: route.hostname, database: database)
         machine = Locked(SubscriberMachine(config: .init(
             node: config.nodeName, peer: route.hostname, database: database, startTime: route.startTimeMillis,
             maxClockSkewMillis: config.maxClockSkewMillis, revokedSerials: config.revokedSerials,
@@ -117,6 +120,7 @@ struct SubscriberLink: Sendable {
                 }
                 while let (frame, entries) = try await FrameIO.nextWithEntries(socket, received: { bytes in
                     status.update(peer: route.hostname, database: database) { $0.received.add(bytes, now: FrameIO.nowMillis()) }
+                    metrics.received(bytes: bytes)
                 }) {
                     received.withLock { $0 = entries }
                     try await execute(machine.withLock { $0.step(.frame(frame, now: now())) }, socket, turn)
@@ -182,7 +186,7 @@ struct SubscriberLink: Sendable {
             if let raw, raw.are(entries) {
                 // The whole batch: its entries go to the store as they came, not rebuilt.
                 let body = JSON.object(splicing: raw.bytes, as: "entries", with: request)
-                reply = try await store.call(RPCRequest(header: ["op": "replication_apply"], body: body)).result()
+                reply = try await metrics.applying { try await store.call(RPCRequest(header: ["op": "replication_apply"], body: body)).result() }
             } else {
                 // Part of a batch (cut at a clock-skew pause): the entries were decoded to
                 // their headers only, so they are read whole from the batch's bytes.
@@ -190,7 +194,7 @@ struct SubscriberLink: Sendable {
                     throw SkeinError.internal("the entries to apply are not in the batch received")
                 }
                 request = request.adding("entries", .array(whole.map(\.json)))
-                reply = try await store.call(op: "replication_apply", body: request)
+                reply = try await metrics.applying { try await store.call(op: "replication_apply", body: request) }
             }
             return .applied(cursor: try reply.requiredSequence("cursor"))
         case .createDatabases(let names):
@@ -217,6 +221,7 @@ struct SubscriberLink: Sendable {
     private func publishStatus() {
         let s = machine.withLock { $0.status }
         pruner.watermark(peer: route.hostname, database: database, s.watermark)
+        metrics.state(connected: s.connected, lagMillis: s.lagMillis)
         status.update(peer: route.hostname, database: database) {
             $0.connected = s.connected
             $0.latencyMillis = s.latencyMillis

@@ -21,7 +21,9 @@ do {
 let store = RPCClient(serviceName: "store", endpoint: config.storeEndpoint, curve: config.curveKeys, timeoutMillis: config.timeoutMillis, logger: logger)
 let auditd = RPCClient(serviceName: "auditd", endpoint: config.auditdEndpoint, curve: config.curveKeys, timeoutMillis: config.timeoutMillis, logger: logger)
 let status = ReplicationStatus()
-let rpc = RPCServer(endpoint: config.replicatorEndpoint, curve: config.curveKeys, logger: logger) { request, respond in
+// A node may run one replicator per region: each names itself in its metrics.
+let metrics = ServiceMetrics.bootstrap(labels: [("replicator", config.logName(service: "replicator"))])
+let rpc = RPCServer(endpoint: config.replicatorEndpoint, curve: config.curveKeys, metrics: metrics, logger: logger) { request, respond in
     switch request.operation {
     case "replication_status": respond(RPCReply(json: status.json(config: config)))
     default: respond(RPCReply(error: .badRequest("Operation '\(request.operation)' not found")))

@@ -49,6 +49,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     var afterWrite: (@Sendable () -> Void)?
     /// Largest number of jobs taken into one transaction, and counters for /metrics-like status.
     private(set) var stats = Stats()
+    /// Recorded once per group, on the writer thread.
+    private let metrics = CommitMetrics()
 
     struct Stats {
         var commits = 0
@@ -137,6 +139,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func run(_ batch: [Job]) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let committedBefore = stats.commits
         var groups: [String: OpenGroup] = [:]
         var order: [String] = []
         for job in batch {
@@ -210,6 +214,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         commit(&groups, order)
         stats.jobs += batch.count
         stats.largestGroup = max(stats.largestGroup, batch.count)
+        metrics.group(transactions: stats.commits - committedBefore, jobs: batch.count, startedNanos: started)
     }
 
     private func commit(_ groups: inout [String: OpenGroup], _ order: [String]) {

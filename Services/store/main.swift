@@ -25,6 +25,7 @@ do {
         let last = try env.lmdb.read { try env.lastVersion($0) }
         if last > clock.last { clock.receive(last, now: config.wallClock.nowMillis()) }
     }
+    let metrics = StoreMetrics.bootstrap(registry: registry)
     let system = SystemTables(registry: registry)
     try system.bootstrap(context: WriteContext(version: clock.tick(now: config.wallClock.nowMillis()), origin: config.nodeName, user: nil, auditEnabled: config.auditLog).bootstrap)
     let publisher = try NoticePublisher(endpoint: config.storeNoticesEndpoint, curve: config.curveKeys, logger: logger)
@@ -34,7 +35,7 @@ do {
     writer.start()
     indexer.start()
     let service = StoreService(config: config, logger: logger, registry: registry, writer: writer)
-    let server = RPCServer(endpoint: config.storeEndpoint, curve: config.curveKeys, logger: logger) { request, respond in
+    let server = RPCServer(endpoint: config.storeEndpoint, curve: config.curveKeys, metrics: metrics, logger: logger) { request, respond in
         service.handle(request, respond: respond)
     }
     try server.start()

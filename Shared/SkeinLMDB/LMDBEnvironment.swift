@@ -50,6 +50,19 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
     deinit { close() }
 
+    /// How much of the map is in use (pages up to the last one written: free pages inside
+    /// count, LMDB reuses them before it grows) and the map's size, for the map-full alarm
+    /// before writes fail with 507. Nil once closed.
+    public func mapUse() -> (usedBytes: UInt64, mapBytes: UInt64)? {
+        handleLock.lock()
+        defer { handleLock.unlock() }
+        guard !closed else { return nil }
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        guard mdb_env_info(env, &info) == 0, mdb_env_stat(env, &stat) == 0 else { return nil }
+        return (UInt64(info.me_last_pgno + 1) * UInt64(stat.ms_psize), UInt64(info.me_mapsize))
+    }
+
     public func close() {
         handleLock.lock()
         defer { handleLock.unlock() }

@@ -151,12 +151,7 @@ extension ProcessTests {
         /// Nodes without routes to each other join with add_node (on both sides: a node
         /// accepts only names it knows), and remove_node stops the replication.
         @Test func addNodeAndRemoveNodeAtRunTime() async throws {
-            let pki = try TestPKI(name: "Skein Test CA")
-            defer { pki.remove() }
-            try await withPeers(["node-a", "node-b"]) { peers in
-                let (a, b) = (peers[0], peers[1])
-                try a.replicate(with: [], pki: pki)
-                try b.replicate(with: [], pki: pki)
+            try await withUnroutedPair { a, b in
                 try await a.node.ok(["operation": "create_table", "database": "data", "table": "eel", "primary_key": "id"])
                 let added = try await a.node.ok(["operation": "add_node", "hostname": .string(b.name), "url": .string(b.url)])
                 #expect(added["message"] == .string("Successfully added '\(b.url)' to cluster"))

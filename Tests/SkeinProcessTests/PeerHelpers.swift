@@ -229,3 +229,16 @@ func withReplicatingPair(_ body: (Peer, Peer, TestPKI) async throws -> Void) asy
         try await body(a, b, pki)
     }
 }
+
+/// node-a and node-b under one CA, each replicator running with no routes: they know of
+/// each other only once a test says so (add_node).
+func withUnroutedPair(_ body: (Peer, Peer) async throws -> Void) async throws {
+    let pki = try TestPKI(name: "Skein Test CA")
+    defer { pki.remove() }
+    try await withPeers(["node-a", "node-b"]) { peers in
+        let (a, b) = (peers[0], peers[1])
+        try a.replicate(with: [], pki: pki)
+        try b.replicate(with: [], pki: pki)
+        try await body(a, b)
+    }
+}

@@ -1,0 +1,61 @@
+import CoreMetrics
+import Dispatch
+
+/// One subscriber link's metrics (this node pulling a peer's log of one database), made
+/// once per link so a batch costs atomic adds, not registry look-ups.
+struct SubscriberMetrics: Sendable {
+    private let batches: Counter
+    private let bytes: Counter
+    private let apply: CoreMetrics.Timer
+    private let lag: Gauge
+    private let connected: Gauge
+
+    init(peer: String, database: String) {
+        let labels = [("peer", peer), ("database", database)]
+        batches = Counter(label: "skein_replicator_batches_received_total", dimensions: labels)
+        bytes = Counter(label: "skein_replicator_received_bytes_total", dimensions: labels)
+        apply = CoreMetrics.Timer(label: "skein_replicator_apply_duration_seconds", dimensions: labels)
+        lag = Gauge(label: "skein_replicator_lag_seconds", dimensions: labels)
+        connected = Gauge(label: "skein_replicator_connected", dimensions: labels)
+    }
+
+    /// The link's series leave the scrape: its peer left `hdb_nodes`, or the database is no
+    /// longer replicated (a link made again for them registers them anew).
+    static func forget(peer: String, database: String) {
+        let metrics = SubscriberMetrics(peer: peer, database: database)
+        metrics.batches.destroy()
+        metrics.bytes.destroy()
+        metrics.apply.destroy()
+        metrics.lag.destroy()
+        metrics.connected.destroy()
+    }
+
+    /// A message arrived (any frame: batches, acks, copied rows).
+    func received(bytes count: Int) { bytes.increment(by: count) }
+
+    /// Applies a received batch through `body`, timing the store's commit of it.
+    func applying<T>(_ body: () async throws -> T) async rethrows -> T {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result = try await body()
+        apply.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        batches.increment()
+        return result
+    }
+
+    /// The link's state as `cluster_status` shows it: up or down, and the lag of the last
+    /// applied write (peer's write time to apply here).
+    func state(connected up: Bool, lagMillis: Int64?) {
+        connected.record(up ? 1 : 0)
+        if let lagMillis { lag.record(Double(lagMillis) / 1000) }
+    }
+}
+
+/// What this node publishes to a subscribed peer. The peer is known only after its hello,
+/// so the counters are found per batch (a registry look-up per batch, never per entry).
+enum PublisherMetrics {
+    static func sent(peer: String?, database: String, bytes: Int) {
+        let labels = [("peer", peer ?? "-"), ("database", database)]
+        Counter(label: "skein_replicator_batches_sent_total", dimensions: labels).increment()
+        Counter(label: "skein_replicator_sent_bytes_total", dimensions: labels).increment(by: bytes)
+    }
+}
