@@ -197,9 +197,11 @@ struct JobRunner: Sendable {
     }
 
     /// Jobs of this node left CREATED or IN_PROGRESS by a gateway that stopped: ERROR, with
-    /// how far they got (their last progress message).
-    func recoverInterrupted() async throws {
-        let all = try await store.call(op: "jobs_between", body: ["from": 0, "to": .number(Double(ServiceMain.nowMillis()))]).arrayValue ?? []
+    /// how far they got (their last progress message). Only jobs started before
+    /// `createdBefore` (this gateway's start): the recovery retries until the store answers,
+    /// and by then this gateway may be running jobs of its own.
+    func recoverInterrupted(createdBefore: UInt64) async throws {
+        let all = try await store.call(op: "jobs_between", body: ["from": 0, "to": .number(Double(createdBefore) - 1)]).arrayValue ?? []
         for var job in all where job["node"]?.stringValue == nodeName
             && [Status.created.rawValue, Status.inProgress.rawValue].contains(job["status"]?.stringValue ?? "") {
             let progress = job["message"]?.stringValue.map { " (\($0) before)" } ?? ""

@@ -174,9 +174,10 @@ if config.secureRESTPort == nil, !isLoopback(config.restHost) {
 let adminTask = Task { await ensureAdmin() }
 /// Jobs this node's gateway left running when it stopped end in ERROR (retried until the
 /// store answers).
+let gatewayStarted = ServiceMain.nowMillis()
 let jobRecovery = Task {
     while !Task.isCancelled {
-        do { return try await handler.jobs.recoverInterrupted() } catch { try? await Task.sleep(for: .seconds(1)) }
+        do { return try await handler.jobs.recoverInterrupted(createdBefore: gatewayStarted) } catch { try? await Task.sleep(for: .seconds(1)) }
     }
 }
 do {
