@@ -8,6 +8,8 @@ final class BenchNode {
     let host: String
     let root: String
     let port: Int
+    /// The REST interface's port (`http.port`).
+    let restPort: Int
     let password = "bench-password"
     var processes: [String: Process] = [:]
     let binDir: String
@@ -21,6 +23,7 @@ final class BenchNode {
         self.host = host
         root = "/tmp/skbench-\(UUID().uuidString.prefix(8))"
         self.port = port
+        restPort = try FreePort.on(host)
         binDir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         ChildProcesses.shared.removeOnAbort(root)
@@ -32,7 +35,7 @@ final class BenchNode {
                 port: \(port)
                 maxBodySize: 64M
             http:
-              port: \(try FreePort.on(host))
+              port: \(restPort)
             \(replication ?? "replication:\n  hostname: \(name)")
             logging:
               level: warn

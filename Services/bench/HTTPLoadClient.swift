@@ -28,11 +28,20 @@ final class HTTPLoadClient {
 
     /// POSTs `body` to `/` and returns (status, body).
     func post(_ body: [UInt8], authorization: String) throws -> (Int, [UInt8]) {
-        var request = Array("POST / HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nAuthorization: \(authorization)\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+        try send("POST", "/", body, authorization: authorization)
+    }
+
+    /// GETs `path` (already percent-encoded) and returns (status, body).
+    func get(_ path: String, authorization: String) throws -> (Int, [UInt8]) {
+        try send("GET", path, [], authorization: authorization)
+    }
+
+    private func send(_ method: String, _ path: String, _ body: [UInt8], authorization: String) throws -> (Int, [UInt8]) {
+        var request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nAuthorization: \(authorization)\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
         request.append(contentsOf: body)
         var sent = 0
         while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            let n = request[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
             guard n > 0 else { throw BenchError("send failed") }
             sent += n
         }

@@ -6,8 +6,9 @@ import SkeinService
 import SkeinStorage
 
 /// The foundation benchmark: durable insert throughput through the gateway, through the
-/// store's ZeroMQ API, Skein's storage engine in process and the LMDB ceiling, from one run
-/// on this machine. Prints a table and one JSON line.
+/// store's ZeroMQ API, Skein's storage engine in process and the LMDB ceiling, and indexed
+/// reads through `sql` and REST (`QueryBench`), from one run on this machine. Prints a
+/// table and one JSON line.
 struct SingleNodeBench {
     static let usage = "skein-bench [--records N] [--clients N] [--batch N] [--port P]"
     static let defaults = ["records": 64_000, "clients": 16, "batch": 100, "port": 29_925]
@@ -39,6 +40,11 @@ struct SingleNodeBench {
         // 1. Through the gateway (HTTP, auth, ZeroMQ, store, group commit, fsync).
         let gatewayRate = try load.throughGateway("gateway (HTTP POST /)", node: node, table: "via_gateway").rate
 
+        // Reads of what it wrote, through `sql` and REST, once the index worker caught up
+        // (it does when writes pause).
+        Thread.sleep(forTimeInterval: 3)
+        let queries = try QueryBench(node: node, table: "via_gateway", records: totalRecords, clients: load.clients).run()
+
         // 2. Straight to the store's ZeroMQ API.
         let storeBodies = load.bodies(table: "via_store")
         let rpc = RPCClient(serviceName: "store", endpoint: node.storeEndpoint, timeoutMillis: 60_000, logger: Logger(label: "bench"))
@@ -56,7 +62,7 @@ struct SingleNodeBench {
 
         print(String(format: "gateway/ceiling %.2f   store/ceiling %.2f   gateway/store %.2f   store/engine %.2f   engine/ceiling %.2f",
                      gatewayRate / ceilingRate, storeRate / ceilingRate, gatewayRate / max(storeRate, 1), storeRate / engineRate, engineRate / ceilingRate))
-        let summary: JSON = [
+        var summary: JSON = [
             "benchmark": "skein-single-node-insert", "clients": JSON(load.clients), "batch": JSON(load.batch), "records_per_phase": JSON(totalRecords),
             "gateway_records_per_s": .number(gatewayRate.rounded()), "store_records_per_s": .number(storeRate.rounded()),
             "ceiling_records_per_s": .number(ceilingRate.rounded()), "ceiling_batch_records_per_s": .number(ceilingBatch.rounded()),
@@ -64,6 +70,7 @@ struct SingleNodeBench {
             "gateway_over_ceiling": .number((gatewayRate / ceilingRate * 100).rounded() / 100),
             "store_over_ceiling": .number((storeRate / ceilingRate * 100).rounded() / 100),
         ]
+        for (name, rate) in queries { summary[name] = .number(rate.rounded()) }
         print(summary.text)
     }
 

@@ -100,8 +100,10 @@ extension DatabaseEnvironment {
         let backlog = try backlog ?? BacklogView(env: self, txn: txn, table: schema.name)
         switch condition {
         case .group(.and, let children):
-            // Prefer an equality; any indexable child narrows an AND.
-            let ordered = children.sorted { a, b in Self.isEquality(a) && !Self.isEquality(b) }
+            // Prefer an equality; then a range bounded on both sides (a lower and an upper
+            // bound on one attribute read as one `between`); any indexable child narrows an AND.
+            var ordered = children.sorted { a, b in Self.isEquality(a) && !Self.isEquality(b) }
+            if !ordered.contains(where: Self.isEquality), let bounded = Self.boundedRange(children) { ordered.insert(bounded, at: 0) }
             for child in ordered {
                 if let keys = try candidates(txn, schema, child, backlog: backlog) { return keys }
             }
@@ -123,6 +125,25 @@ extension DatabaseEnvironment {
             else { return nil }
             return try indexCandidates(itxn, db, comparator, value, backlog: backlog.isEmpty ? nil : backlog.entries(attribute))
         }
+    }
+
+    /// A `between` leaf for an attribute that `children` bound from below (greater_than,
+    /// greater_than_equal) and above (less_than, less_than_equal): a superset of what the
+    /// two match together, which the search then checks exactly.
+    static func boundedRange(_ children: [SearchCondition]) -> SearchCondition? {
+        var lows: [String: JSON] = [:], highs: [String: JSON] = [:]
+        for child in children {
+            guard case .leaf(let attribute, let comparator, let value) = child, value.isKeyScalar else { continue }
+            switch comparator {
+            case .greater_than, .greater_than_equal: lows[attribute] = value
+            case .less_than, .less_than_equal: highs[attribute] = value
+            default: continue
+            }
+        }
+        for (attribute, low) in lows.sorted(by: { $0.key < $1.key }) {
+            if let high = highs[attribute] { return .leaf(attribute: attribute, comparator: .between, value: [low, high]) }
+        }
+        return nil
     }
 
     static func isEquality(_ c: SearchCondition) -> Bool {
@@ -195,7 +216,17 @@ extension DatabaseEnvironment {
             guard bound.isKeyScalar, !KeyCodec.isTruncated(bound), let boundKey = KeyCodec.encode(bound).map(IndexWriter.indexKey) else { return nil }
             let tag = boundKey[0]
             switch comparator {
-            case .greater_than, .greater_than_equal, .between:
+            case .between:
+                // Up to the high bound when it is of the same type (an index key may be a
+                // cut text: `+ [0xFF]` keeps every key the bound's prefix could stand for).
+                let high = value.arrayValue.flatMap { $0.count == 2 ? $0[1] : nil }
+                if let high, high.isKeyScalar, let highKey = KeyCodec.encode(high).map(IndexWriter.indexKey), highKey[0] == tag {
+                    let limit = highKey + [0xFF]
+                    try range(from: boundKey) { $0.first == tag && $0.lexicographicallyPrecedes(limit) }
+                } else {
+                    try range(from: boundKey) { $0.first == tag }
+                }
+            case .greater_than, .greater_than_equal:
                 try range(from: boundKey) { $0.first == tag }
             default:
                 try range(from: [tag]) { $0.first == tag && $0.lexicographicallyPrecedes(boundKey + [0xFF]) }

@@ -119,6 +119,32 @@ struct StorageSearchTests {
         }
     }
 
+    /// A range bounded on both sides reads only its part of the index: `between`, and a
+    /// lower and an upper bound on one attribute in an AND (REST's `a=ge=x&a=le=y`).
+    @Test func boundedRangesReadOnlyTheirPartOfTheIndex() throws {
+        for caughtUp in [true, false] {
+            let f = try Self.populated(caughtUp: caughtUp)
+            let all = try f.allRecords()
+            try f.read { txn throws in
+                let schema = try f.env.requireTable(txn, "dog")
+                let inRange = all.filter { ($0["weight"]?.doubleValue).map { $0 >= 10 && $0 <= 20 } ?? false }.count
+                for condition: SearchCondition in [
+                    .leaf(attribute: "weight", comparator: .between, value: [10, 20]),
+                    .group(.and, [.leaf(attribute: "weight", comparator: .greater_than_equal, value: 10),
+                                  .leaf(attribute: "weight", comparator: .less_than_equal, value: 20)]),
+                ] {
+                    // Before any catch-up there is no index yet: a scan.
+                    if caughtUp {
+                        let keys = try #require(try f.env.candidates(txn, schema, condition))
+                        #expect(keys.count == inRange, "\(condition): \(keys.count) candidates for \(inRange) matches of \(all.count)")
+                    }
+                    let found = try f.env.search(txn, table: "dog", condition: condition, options: .init())
+                    #expect(found.count == inRange)
+                }
+            }
+        }
+    }
+
     /// Records in the backlog come in index order: a search answers the same records in the
     /// same order before and after the catch-up.
     @Test func backlogKeepsIndexOrder() throws {
