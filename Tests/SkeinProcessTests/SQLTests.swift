@@ -149,4 +149,31 @@ extension ProcessTests {
             #expect(planned)
         }
     }
+
+    /// SQL writes go through the store's write path: they replicate like any write.
+    @Suite struct SQLReplicationTests {
+        @Test func writesOnEitherNodeReachTheOther() async throws {
+            try await withReplicatingPair { a, b in
+                func sql(_ peer: Peer, _ statement: String) async throws -> JSON {
+                    try await peer.node.ok(["operation": "sql", "sql": .string(statement)])
+                }
+                func eventually(_ peer: Peer, _ statement: String, _ expected: JSON) async throws {
+                    _ = try await pollUntil("\(statement) on \(peer.name) to answer \(expected.text)") { () -> Bool? in
+                        let r = try await peer.node.post(["operation": "sql", "sql": .string(statement)])
+                        return r.status == 200 && r.json == expected ? true : nil
+                    }
+                }
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "cat", "primary_key": "id"])
+                _ = try await pollUntil("the table on node-b") { () -> Bool? in
+                    try await b.node.post(["operation": "describe_table", "database": "data", "table": "cat"]).status == 200 ? true : nil
+                }
+                #expect(try await sql(a, "INSERT INTO data.cat (id, name, lives) VALUES (1, 'Tom', 9), (2, 'Kit', 7)")["inserted_hashes"] == [1, 2])
+                try await eventually(b, "SELECT id, name FROM data.cat ORDER BY id", [["id": 1, "name": "Tom"], ["id": 2, "name": "Kit"]])
+                #expect(try await sql(b, "UPDATE data.cat SET lives = lives - 1 WHERE name = 'Tom'")["update_hashes"] == [1])
+                try await eventually(a, "SELECT lives FROM data.cat WHERE id = 1", [["lives": 8]])
+                #expect(try await sql(a, "DELETE FROM data.cat WHERE lives < 8")["deleted_hashes"] == [2])
+                try await eventually(b, "SELECT COUNT(*) AS n FROM data.cat", [["n": 1]])
+            }
+        }
+    }
 }
