@@ -75,7 +75,9 @@ public final class LogSink: @unchecked Sendable {
             // Private to the service user whatever the umask (logs name users and peers).
             let dir = (path as NSString).deletingLastPathComponent
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            chmod(dir, 0o700)
+            // Not a shared directory (sticky bit, like /tmp), which must stay open to all.
+            var st = stat()
+            if stat(dir, &st) == 0, st.st_mode & S_ISVTX == 0 { chmod(dir, 0o700) }
             open(path)
         }
     }

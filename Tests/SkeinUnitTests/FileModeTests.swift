@@ -64,4 +64,20 @@ struct FileModeTests {
         #expect(try Self.mode(root + "/log/store.log") == 0o600)
         #expect(try Self.mode(root + "/run") == 0o700)
     }
+
+    /// A socket or log put straight into a shared directory (sticky bit, like /tmp) leaves
+    /// that directory as it was: the unit tests' ipc sockets in /tmp once made /tmp 0700.
+    @Test func sharedDirectoriesStayShared() throws {
+        let shared = FileManager.default.temporaryDirectory.appendingPathComponent("skein-shared-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: shared) }
+        chmod(shared, 0o1777)
+        _ = LogSink(path: shared + "/store.log")
+        let socket = try ZMQSocket(type: .router)
+        try socket.bind("ipc://" + shared + "/store.sock")
+        socket.close()
+        var st = stat()
+        #expect(stat(shared, &st) == 0 && st.st_mode & 0o7777 == 0o1777)
+        #expect(try Self.mode(shared + "/store.log") == 0o600)
+    }
 }
