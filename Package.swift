@@ -127,7 +127,7 @@ let package = Package(
             path: "Services/replicator",
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "skein-bench", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/bench", swiftSettings: swiftSettings),
+        .executableTarget(name: "skein-bench", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinReplication", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/bench", swiftSettings: swiftSettings),
 
         .testTarget(
             name: "SkeinUnitTests",

@@ -27,7 +27,7 @@ struct SingleNodeBench {
         print("skein-bench: \(load.clients) clients, batches of \(load.batch) records (~\(BenchRecords.record(1).serialized().count) bytes, 8 fields), \(totalRecords) records per phase")
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB")
         if ProcessInfo.processInfo.environment["SKEIN_BENCH_ENGINE_ONLY"] != nil {
-            print(String(format: "%.0f", try engine()))
+            _ = try EngineBench(load: load).run()
             return
         }
         let node = try BenchNode(port: port)
@@ -55,7 +55,8 @@ struct SingleNodeBench {
         }.rate
         rpc.stop()
 
-        let engineRate = try engine()
+        let engines = try EngineBench(load: load).run()
+        let engineRate = engines.default.write
         let ceilingBatch = try ceiling(recordsPerTransaction: load.batch)
         let ceilingGroup = try ceiling(recordsPerTransaction: load.batch * load.clients)
         let ceilingRate = max(ceilingBatch, ceilingGroup)
@@ -67,6 +68,9 @@ struct SingleNodeBench {
             "gateway_records_per_s": .number(gatewayRate.rounded()), "store_records_per_s": .number(storeRate.rounded()),
             "ceiling_records_per_s": .number(ceilingRate.rounded()), "ceiling_batch_records_per_s": .number(ceilingBatch.rounded()),
             "ceiling_group_records_per_s": .number(ceilingGroup.rounded()), "engine_records_per_s": .number(engineRate.rounded()),
+            "engine_apply_records_per_s": .number(engines.default.apply.rounded()),
+            "engine_declared_records_per_s": .number(engines.declared.write.rounded()),
+            "engine_declared_apply_records_per_s": .number(engines.declared.apply.rounded()),
             "gateway_over_ceiling": .number((gatewayRate / ceilingRate * 100).rounded() / 100),
             "store_over_ceiling": .number((storeRate / ceilingRate * 100).rounded() / 100),
         ]
@@ -93,46 +97,6 @@ struct SingleNodeBench {
         let rate = Double(totalRecords) / Date().timeIntervalSince(start)
         print(String(format: "%@ %10.0f records/s", "LMDB ceiling (\(recordsPerTransaction)/txn)".column as NSString, rate))
         env.close()
-        return rate
-    }
-
-    /// Skein's own write path in process (records, audit entry, index backlog; no IPC, no
-    /// HTTP), one durable transaction per group of `clients` batches, and the catch-ups of
-    /// the 10 secondary indexes (`IndexBacklog`) every 32k records, timed with it: how much
-    /// of the gap to the ceiling is storage work rather than transport.
-    func engine() throws -> Double {
-        let dir = "/tmp/skbench-engine-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let registry = try DatabaseRegistry(dataDir: dir, mapSize: 8 << 30)
-        let env = try registry.create("data").0
-        var clock = HybridLogicalClock()
-        func context() -> WriteContext { WriteContext(version: clock.tick(now: ServiceMain.nowMillis()), origin: "bench", user: "admin") }
-        let ctx = context()
-        try env.lmdb.write { _ = try env.createTable($0, name: "t", primaryKey: "id", attributes: [], context: ctx) }
-        let batches = (0..<(totalRecords / load.batch)).map { BenchRecords.batch(first: $0 * load.batch, count: load.batch) }
-        let start = Date()
-        var next = 0
-        var committing = 0.0, catchingUp = 0.0
-        while next < batches.count {
-            let group = batches[next..<min(batches.count, next + load.clients)]
-            let contexts = group.map { _ in context() }
-            let txn = try env.lmdb.beginWrite()
-            for (records, ctx) in zip(group, contexts) { _ = try env.write(txn, table: "t", records: records, mode: .insert, context: ctx) }
-            let beforeCommit = Date()
-            try txn.commit()  // writes the dirty pages and syncs
-            committing += Date().timeIntervalSince(beforeCommit)
-            next += load.clients
-            if try env.lmdb.read({ try env.indexBacklogCount($0) }) >= 32_768 || next >= batches.count {
-                let beforeCatchUp = Date()
-                try env.catchUpIndexesNow()
-                catchingUp += Date().timeIntervalSince(beforeCatchUp)
-            }
-        }
-        let elapsed = Date().timeIntervalSince(start)
-        let rate = Double(totalRecords) / elapsed
-        print(String(format: "%@ %10.0f records/s  (%.0f%% of the time in commit: page writes and fsync; %.0f%% in index catch-ups)",
-                     "storage engine in-process".column as NSString, rate, committing / elapsed * 100, catchingUp / elapsed * 100))
-        registry.closeAll()
         return rate
     }
 }

@@ -23,44 +23,66 @@ public enum IndexKeys {
     /// index worker reads every indexed attribute of every record written.
     public static func forEachField(inRecord bytes: [UInt8], maxBytes: Int, where wanted: (String) -> Bool,
                                     _ body: (String, [UInt8]) throws -> Void) throws {
+        try forEachKey(inRecord: bytes, maxBytes: maxBytes, slot: { name -> String? in
+            let text: String
+            switch name {
+            case .plain(let range): text = String(decoding: bytes[range], as: UTF8.self)
+            case .escaped(let t): text = t
+            }
+            return wanted(text) ? text : nil
+        }, body)
+    }
+
+    /// `forEachField` with each member named by `slot` (its name as bytes, no `String`
+    /// made: see `AttributePositions`); nil skips the member. After `stopAfter` members
+    /// taken the rest of the record is not read (a record's member names are unique: it
+    /// was serialized from a dictionary).
+    public static func forEachKey<Slot>(inRecord bytes: [UInt8], maxBytes: Int, stopAfter: Int = .max, slot: (MemberName) throws -> Slot?,
+                                        _ body: (Slot, [UInt8]) throws -> Void) throws {
         var members = try ObjectMembers(bytes)
-        while let name = try members.next() {
-            guard wanted(name) else {
+        var taken = 0
+        while taken < stopAfter, let name = try members.nextName() {
+            guard let slot = try slot(name) else {
                 try members.p.skipValue()
                 continue
             }
+            taken += 1
             switch members.p.bytes[members.p.index] {
             case UInt8(ascii: "\""):
-                try body(name, try plainStringKey(&members.p, maxBytes) ?? cut(KeyCodec.encode(.string(try members.p.parseString()))!, maxBytes))
+                try body(slot, try plainStringKey(&members.p, maxBytes) ?? cut(KeyCodec.encode(.string(try members.p.parseString()))!, maxBytes))
             case UInt8(ascii: "{"):
                 try members.p.skipContainer()
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                try body(name, cut(KeyCodec.encode(.number(try members.p.parseNumber()))!, maxBytes))
+                try body(slot, cut(KeyCodec.encode(.number(try members.p.parseNumber()))!, maxBytes))
             default:
-                for key in of(try members.p.parseValue(), maxBytes: maxBytes) { try body(name, key) }
+                for key in of(try members.p.parseValue(), maxBytes: maxBytes) { try body(slot, key) }
             }
         }
     }
 
-    /// The key of the string at the parser (its opening quote) when it has no escapes: the
-    /// string tag and its first bytes as written. nil, the parser unmoved, otherwise.
+    /// The key of the string at the parser (its opening quote) when its first bytes, those
+    /// the key keeps, have no escapes: the string tag and those bytes as written (an escape
+    /// further on cannot change them). nil, the parser unmoved, otherwise.
     private static func plainStringKey(_ p: inout JSONParser, _ maxBytes: Int) throws -> [UInt8]? {
         let bytes = p.bytes
         let start = p.index + 1
+        let limit = min(bytes.count, start + min(KeyCodec.maxKeyBytes, maxBytes - 1))
         var end = start
-        while end < bytes.count {
+        while end < limit {
             let b = bytes[end]
             if b == UInt8(ascii: "\"") { break }
             if b == UInt8(ascii: "\\") || b < 0x20 { return nil }
             end += 1
         }
-        guard end < bytes.count else { return nil }
         var key = [UInt8]()
-        let length = min(end - start, min(KeyCodec.maxKeyBytes, maxBytes - 1))
-        key.reserveCapacity(length + 1)
+        key.reserveCapacity(end - start + 1)
         key.append(KeyCodec.tagString)
-        key.append(contentsOf: bytes[start..<(start + length)])
-        p.index = end + 1
+        key.append(contentsOf: bytes[start..<end])
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            p.index = end + 1
+        } else {
+            try p.skipString()
+        }
         return key
     }
 }

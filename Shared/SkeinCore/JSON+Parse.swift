@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON syntax error with the byte offset where it was found.
 public struct JSONParseError: Error, CustomStringConvertible, Sendable {
     public let offset: Int
@@ -119,19 +121,59 @@ struct JSONParser {
             try skipContainer()
         case UInt8(ascii: "\""):
             try skipString()
-        default:
-            _ = try parseValue()
+        case UInt8(ascii: "t"): try expectWord("true")
+        case UInt8(ascii: "f"): try expectWord("false")
+        case UInt8(ascii: "n"): try expectWord("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
+        default: throw fail("unexpected character '\(Character(Unicode.Scalar(bytes[index])))'")
         }
     }
 
-    /// Skips a string (at its opening quote) without decoding it.
-    mutating func skipString() throws(JSONParseError) {
-        index += 1
-        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
-            index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+    /// Checks a number's grammar and steps over it without making a `Double` (the same
+    /// numbers `parseNumber` accepts, but for range: a skipped value is never used).
+    mutating func skipNumber() throws(JSONParseError) {
+        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        func digits(_ p: inout JSONParser) -> Int {
+            let s = p.index
+            while p.index < p.bytes.count, p.bytes[p.index] >= 0x30, p.bytes[p.index] <= 0x39 { p.index += 1 }
+            return p.index - s
         }
-        guard index < bytes.count else { throw fail("unterminated string") }
-        index += 1
+        let intStart = index
+        let intDigits = digits(&self)
+        if intDigits == 0 { throw fail("invalid number") }
+        if intDigits > 1 && bytes[intStart] == UInt8(ascii: "0") { throw JSONParseError(offset: intStart, reason: "leading zeros are not allowed") }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            if digits(&self) == 0 { throw fail("invalid number") }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if digits(&self) == 0 { throw fail("invalid number") }
+        }
+    }
+
+    /// Skips a string (at its opening quote) without decoding it: `memchr` to each quote,
+    /// which ends the string unless an odd run of backslashes escapes it.
+    mutating func skipString() throws(JSONParseError) {
+        let start = index + 1
+        let end: Int? = bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return nil }
+            var from = start
+            while from < buffer.count, let found = memchr(base + from, Int32(UInt8(ascii: "\"")), buffer.count - from) {
+                let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                var slashes = 0
+                while quote - slashes - 1 >= start, base[quote - slashes - 1] == UInt8(ascii: "\\") { slashes += 1 }
+                if slashes % 2 == 0 { return quote }
+                from = quote + 1
+            }
+            return nil
+        }
+        guard let end else {
+            index = bytes.count
+            throw fail("unterminated string")
+        }
+        index = end + 1
     }
 
     mutating func expectWord(_ word: StaticString) throws(JSONParseError) {
@@ -211,30 +253,13 @@ struct JSONParser {
 
     mutating func parseNumber() throws(JSONParseError) -> Double {
         let start = index
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
-        func digits(_ p: inout JSONParser) -> Int {
-            let s = p.index
-            while p.index < p.bytes.count, p.bytes[p.index] >= 0x30, p.bytes[p.index] <= 0x39 { p.index += 1 }
-            return p.index - s
-        }
-        let intStart = index
-        let intDigits = digits(&self)
-        if intDigits == 0 { throw fail("invalid number") }
-        if intDigits > 1 && bytes[intStart] == UInt8(ascii: "0") { throw JSONParseError(offset: intStart, reason: "leading zeros are not allowed") }
+        try skipNumber()
+        let intStart = bytes[start] == UInt8(ascii: "-") ? start + 1 : start
         // Integers of up to 15 digits (most numbers) are exact as a Double: no text, no strtod.
-        if intDigits <= 15, index == bytes.count || !Self.continuesNumber(bytes[index]) {
+        if index - intStart <= 15, !bytes[intStart..<index].contains(where: Self.continuesNumber) {
             var value = 0
             for b in bytes[intStart..<index] { value = value &* 10 &+ Int(b &- 0x30) }
             return start == intStart ? Double(value) : -Double(value)
-        }
-        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            if digits(&self) == 0 { throw fail("invalid number") }
-        }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-            index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            if digits(&self) == 0 { throw fail("invalid number") }
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let value = Double(text), value.isFinite else { throw JSONParseError(offset: start, reason: "number out of range") }
@@ -425,6 +450,16 @@ extension JSON {
         try forEachField(in: bytes, where: { _ in true }, body)
     }
 
+    /// Each top-level member name of an object, as `ObjectMembers.nextName` reads it; the
+    /// values are checked and skipped, never built.
+    public static func forEachMemberName(in bytes: [UInt8], _ body: (MemberName) throws -> Void) throws {
+        var members = try ObjectMembers(bytes)
+        while let name = try members.nextName() {
+            try body(name)
+            try members.p.skipValue()
+        }
+    }
+
     /// `forEachField` for the fields `wanted` accepts; the others' values are skipped
     /// unread (a record's unindexed text is never made a `String`).
     public static func forEachField(in bytes: [UInt8], where wanted: (String) -> Bool, _ body: (String, JSON) throws -> Void) throws {
@@ -442,6 +477,13 @@ extension JSON {
     }
 }
 
+/// A member's name as `ObjectMembers.nextName` reads it: the range of its bytes, or the
+/// decoded text of a name with escapes.
+public enum MemberName {
+    case plain(Range<Int>)
+    case escaped(String)
+}
+
 /// The members of a JSON object's top level, one at a time: `next` gives a member's name
 /// with `p` at its value, which the caller consumes (parses or skips) before the next.
 struct ObjectMembers {
@@ -457,6 +499,16 @@ struct ObjectMembers {
 
     /// The next member's name; nil after the last.
     mutating func next() throws(JSONParseError) -> String? {
+        guard let name = try nextName() else { return nil }
+        switch name {
+        case .plain(let range): return try p.utf8Text(p.bytes[range], check: p.bytes[range].contains { $0 >= 0x80 })
+        case .escaped(let text): return text
+        }
+    }
+
+    /// The next member's name as its bytes when it has no escapes (no `String` made: a
+    /// record's names are mostly looked up, `AttributePositions`); nil after the last.
+    mutating func nextName() throws(JSONParseError) -> MemberName? {
         p.skipSpace()
         guard p.index < p.bytes.count else { throw p.fail("unexpected end of input") }
         if p.bytes[p.index] == UInt8(ascii: "}") { return nil }
@@ -467,7 +519,16 @@ struct ObjectMembers {
         }
         started = true
         guard p.index < p.bytes.count, p.bytes[p.index] == UInt8(ascii: "\"") else { throw p.fail("expected a string key") }
-        let name = try p.parseString()
+        let start = p.index + 1
+        var end = start
+        while end < p.bytes.count, p.bytes[end] != UInt8(ascii: "\""), p.bytes[end] != UInt8(ascii: "\\"), p.bytes[end] >= 0x20 { end += 1 }
+        let name: MemberName
+        if end < p.bytes.count, p.bytes[end] == UInt8(ascii: "\"") {
+            name = .plain(start..<end)
+            p.index = end + 1
+        } else {
+            name = .escaped(try p.parseString())
+        }
         p.skipSpace()
         guard p.index < p.bytes.count, p.bytes[p.index] == UInt8(ascii: ":") else { throw p.fail("expected ':'") }
         p.index += 1

@@ -10,7 +10,8 @@ public struct LMDBError: Error, CustomStringConvertible, Sendable {
     /// The map is full: the operator must raise `storage.mapSize`.
     public var isMapFull: Bool { code == MDB_MAP_FULL }
 
-    static func check(_ rc: Int32, _ operation: String) throws(LMDBError) {
-        if rc != 0 { throw LMDBError(code: rc, operation: operation) }
+    /// `operation` is built only on failure (every get and put checks its result).
+    static func check(_ rc: Int32, _ operation: @autoclosure () -> String) throws(LMDBError) {
+        if rc != 0 { throw LMDBError(code: rc, operation: operation()) }
     }
 }

@@ -138,12 +138,6 @@ extension DatabaseEnvironment {
         try readHandle(txn, StorageLayout.records(table)) ?? (txn.readOnly ? nil : txn.database(StorageLayout.records(table)))
     }
 
-    /// The stored bytes of the record a backlog key names (nil: none, or its table is gone).
-    func storedRecord(_ txn: LMDBTransaction, backlogKey: [UInt8]) throws -> [UInt8]? {
-        guard let (name, key) = IndexBacklog.split(backlogKey), let db = try recordsHandle(txn, name) else { return nil }
-        return try txn.get(db, key)
-    }
-
     /// The stored record's header (version and origin), the identity of one write of it.
     static func versionBytes(_ stored: [UInt8]?) -> [UInt8] {
         guard let stored, stored.count >= 9, stored.count >= 9 + Int(stored[8]) else { return [] }
@@ -160,41 +154,32 @@ extension DatabaseEnvironment {
         for schema in try tables(txn) {
             if let id = schema.storageID { batch.live[id] = schema }
         }
-        var writers: [String: (IndexWriter, LMDBDatabase)?] = [:]
-        var removals: [String: [String: PairRun]] = [:], additions: [String: [String: PairRun]] = [:]
+        // The backlog is in key order, table name first: one table's records come together.
+        var done: [CatchUpTable] = []
+        var current: CatchUpTable? = nil
+        var currentPrefix: ArraySlice<UInt8> = []
         let cursor = try txn.cursor(backlogDB)
         var entry = try cursor.first()
         while let (k, v) = entry, batch.items.count < limit {
             entry = try cursor.next()
-            guard let (name, key) = IndexBacklog.split(k) else { continue }
-            if writers[name] == nil {
-                let schema = try table(txn, name)
-                let records = try recordsHandle(txn, name)
-                if let schema, schema.storageID != nil, let records {
-                    writers[name] = (IndexWriter(txn: txn, schema: schema), records)
-                } else {
-                    writers[name] = .some(nil)
-                }
+            guard let zero = k.firstIndex(of: 0) else { continue }
+            if k[...zero] != currentPrefix {
+                if let table = current { done.append(table) }
+                currentPrefix = k[...zero]
+                current = try CatchUpTable(txn: txn, env: self, name: String(decoding: k[..<zero], as: UTF8.self))
             }
-            guard case .some(.some(let (indexes, records))) = writers[name], let id = indexes.storageID else {
+            guard current != nil else {
                 batch.items.append(.init(key: k, version: [], json: nil))
                 continue
             }
-            let stored = try txn.get(records, key)
+            let key = k[(zero + 1)...]
+            let stored = try txn.get(current!.records, Array(key))
             let json = stored.flatMap(StoredRecord.jsonBytes)
             batch.items.append(.init(key: k, version: Self.versionBytes(stored), json: json))
-            let old = v.first == 1 ? try indexes.entries(of: Array(v.dropFirst())) : []
-            let new = try json.map { try indexes.entries(of: Array($0)) } ?? []
-            for e in old where !new.contains(where: { $0 == e }) {
-                removals[id, default: [:]][e.attribute, default: PairRun()].append(e.key, key)
-            }
-            for e in new where !old.contains(where: { $0 == e }) {
-                additions[id, default: [:]][e.attribute, default: PairRun()].append(e.key, key)
-            }
+            try current!.note(key: key, old: v.first == 1 ? Array(v.dropFirst()) : nil, new: json.map(Array.init))
         }
-        // Per table and attribute while reading (no index name is built per entry).
-        for (id, runs) in removals { for (a, run) in runs { batch.removals[IndexEnvironment.indexName(id, a)] = run } }
-        for (id, runs) in additions { for (a, run) in runs { batch.additions[IndexEnvironment.indexName(id, a)] = run } }
+        if let table = current { done.append(table) }
+        for table in done { table.collect(into: &batch) }
         return batch
     }
 
@@ -234,16 +219,12 @@ extension DatabaseEnvironment {
     /// snapshot's value (what the indexes hold). Skipped unless it is the next catch-up.
     public func confirmCatchUp(_ txn: LMDBTransaction, _ batch: CatchUpBatch) throws {
         guard try indexConfirmed(txn) + 1 == batch.number else { return }
-        for item in batch.items {
-            guard try txn.get(backlogDB, item.key) != nil else { continue }
-            let current = try storedRecord(txn, backlogKey: item.key)
-            if Self.versionBytes(current) == item.version {
-                try txn.delete(backlogDB, item.key)
-            } else {
-                var value: [UInt8] = [item.json == nil ? 0 : 1]
-                if let json = item.json { value.append(contentsOf: json) }
-                try txn.put(backlogDB, item.key, value)
-            }
+        try settle(txn, batch.items.lazy.map { ($0.key, $0.version) }) { item in
+            // Changed since the snapshot: the entry now says what the indexes hold.
+            let json = batch.items[item].json
+            var value: [UInt8] = [json == nil ? 0 : 1]
+            if let json { value.append(contentsOf: json) }
+            try txn.put(backlogDB, batch.items[item].key, value)
         }
         if let drops = batch.drops, try txn.get(metaDB, Self.indexDropsKey) == drops { try txn.delete(metaDB, Self.indexDropsKey) }
         try txn.put(metaDB, Self.indexConfirmedKey, KeyCodec.encodeUInt64(batch.number))
@@ -254,12 +235,32 @@ extension DatabaseEnvironment {
     /// the indexes may keep a stale entry for them (searches check every candidate, so it
     /// costs a look-up, never a wrong answer).
     func recoverCatchUp(_ txn: LMDBTransaction, number: UInt64, keys: [(key: [UInt8], version: [UInt8])]) throws {
-        for item in keys {
-            guard try txn.get(backlogDB, item.key) != nil else { continue }
-            let current = try storedRecord(txn, backlogKey: item.key)
-            if Self.versionBytes(current) == item.version { try txn.delete(backlogDB, item.key) }
-        }
+        try settle(txn, keys.lazy.map { ($0.key, $0.version) }) { _ in }
         try txn.put(metaDB, Self.indexConfirmedKey, KeyCodec.encodeUInt64(number))
+    }
+
+    /// The backlog entries of a catch-up's records (backlog key and stored version at its
+    /// snapshot, in key order): those of records unchanged since leave the backlog; for the
+    /// others `changed` runs (with the item's index). One cursor walks the backlog, and each
+    /// table's records handle is looked up once.
+    private func settle<Items: Collection>(_ txn: LMDBTransaction, _ items: Items,
+                                          changed: (Int) throws -> Void) throws where Items.Element == ([UInt8], [UInt8]) {
+        let cursor = try txn.cursor(backlogDB)
+        var prefix: ArraySlice<UInt8> = []
+        var records: LMDBDatabase? = nil
+        for (i, (key, version)) in items.enumerated() {
+            guard let (found, _) = try cursor.seek(key), found == key, let zero = key.firstIndex(of: 0) else { continue }
+            if key[...zero] != prefix {
+                prefix = key[...zero]
+                records = try recordsHandle(txn, String(decoding: key[..<zero], as: UTF8.self))
+            }
+            let current = try records.flatMap { try txn.get($0, Array(key[(zero + 1)...])) }
+            if Self.versionBytes(current) == version {
+                try cursor.deleteCurrent()
+            } else {
+                try changed(i)
+            }
+        }
     }
 
     /// Prepares, applies and confirms catch-ups until nothing waits (tests, start-up).
@@ -412,6 +413,64 @@ final class BacklogView {
     }
 }
 
+/// One table's part of a catch-up being prepared: its index changes per attribute, the
+/// attributes numbered as records name them (`AttributePositions`: no `String` per member).
+private struct CatchUpTable {
+    let writer: IndexWriter
+    let records: LMDBDatabase
+    let storageID: String
+    private var positions = AttributePositions()
+    /// Whether the attribute at each position is indexed.
+    private var indexed: [Bool] = []
+    private var removals: [PairRun] = []
+    private var additions: [PairRun] = []
+    /// A declared table's indexed attributes: a record's reading stops once all were met.
+    private let stopAfter: Int
+
+    /// Nil for a table that is gone or has no storage identity (its entries just leave).
+    init?(txn: LMDBTransaction, env: DatabaseEnvironment, name: String) throws {
+        guard let schema = try env.table(txn, name), let id = schema.storageID, let records = try env.recordsHandle(txn, name) else { return nil }
+        writer = IndexWriter(txn: txn, schema: schema)
+        self.records = records
+        storageID = id
+        stopAfter = schema.indexed.map { $0.subtracting([schema.primaryKey]).count } ?? .max
+    }
+
+    /// The index changes of the record under `key`: `old` is what the indexes hold for it
+    /// (nil: nothing), `new` its JSON now (nil: deleted).
+    mutating func note(key: ArraySlice<UInt8>, old: [UInt8]?, new: [UInt8]?) throws {
+        let before = try old.map { try entries(of: $0) } ?? []
+        let after = try new.map { try entries(of: $0) } ?? []
+        for e in before where !after.contains(where: { $0 == e }) { Self.append(&removals, e.position, e.key, key) }
+        for e in after where !before.contains(where: { $0 == e }) { Self.append(&additions, e.position, e.key, key) }
+    }
+
+    private static func append(_ runs: inout [PairRun], _ position: Int, _ key: [UInt8], _ value: ArraySlice<UInt8>) {
+        while runs.count <= position { runs.append(PairRun()) }
+        runs[position].append(key, value)
+    }
+
+    private mutating func entries(of json: [UInt8]) throws -> [(position: Int, key: [UInt8])] {
+        var out: [(position: Int, key: [UInt8])] = []
+        try IndexKeys.forEachKey(inRecord: json, maxBytes: IndexWriter.maxIndexKeyBytes, stopAfter: stopAfter, slot: { name -> Int? in
+            let p = positions.position(of: name, in: json)
+            if p == indexed.count { indexed.append(writer.isIndexed(positions.names[p])) }
+            return indexed[p] ? p : nil
+        }) { out.append(($0, $1)) }
+        return out
+    }
+
+    /// Hands the changes to the batch, per index name.
+    func collect(into batch: inout CatchUpBatch) {
+        for (p, run) in removals.enumerated() where !run.isEmpty {
+            batch.removals[IndexEnvironment.indexName(storageID, positions.names[p])] = run
+        }
+        for (p, run) in additions.enumerated() where !run.isEmpty {
+            batch.additions[IndexEnvironment.indexName(storageID, positions.names[p])] = run
+        }
+    }
+}
+
 /// Key/value pairs in one byte buffer, handed out in LMDB's dup-sorted order (key, then
 /// value, each by memcmp). Why not an array of array pairs: sorting those cost more than
 /// the puts (reference counting at every move).
@@ -419,7 +478,9 @@ struct PairRun {
     private var bytes: [UInt8] = []
     private var pairs: [(start: Int, keyCount: Int, valueCount: Int)] = []
 
-    mutating func append(_ key: [UInt8], _ value: [UInt8]) {
+    var isEmpty: Bool { pairs.isEmpty }
+
+    mutating func append(_ key: [UInt8], _ value: ArraySlice<UInt8>) {
         pairs.append((bytes.count, key.count, value.count))
         bytes.append(contentsOf: key)
         bytes.append(contentsOf: value)

@@ -44,6 +44,10 @@ struct LMDBReplicaTable: ReplicaTable {
     private let tombstones: LMDBDatabase
     private let indexes: IndexWriter
     private var known: Set<String>
+    /// Member names of the records stored so far, read as bytes; those up to
+    /// `namesLearned` went through `learn` (so each name is hashed once per batch, not per record).
+    private var names = AttributePositions()
+    private var namesLearned = 0
     private(set) var grew = false
     /// The stored record found by the last `currentVersion` (the write that follows replaces it).
     private var looked: (key: [UInt8], stored: [UInt8]?)?
@@ -91,9 +95,10 @@ struct LMDBReplicaTable: ReplicaTable {
         case .putReceived(let bytes):
             let json = Array(bytes)
             try put(key, json, previous: oldJSON, version: write.version)
-            var names: [String] = []
-            try JSON.forEachField(in: json, where: { names.append($0); return false }) { _, _ in }
-            learn(names)
+            try JSON.forEachMemberName(in: json) { name in
+                let p = names.position(of: name, in: json)
+                if p == namesLearned { learn(CollectionOfOne(names.names[p])); namesLearned += 1 }
+            }
         case .delete:
             try txn.delete(records, key)
             try indexes.change(key: key, previous: oldJSON)

@@ -8,7 +8,8 @@ import Testing
 struct IndexKeysTests {
     static let values: [JSON] = [
         "plain", "", "with \"quotes\" and \\ backslash", "tab\tinside", "é ü 日本 🐶", .string(String(repeating: "long text ", count: 40)),
-        .string(String(repeating: "é", count: 40)), 0, -0.0, 7, -42, 123_456_789_012_345, 1_234_567_890_123_456, 3.25, -1e-7, 6.02e23, 1e300,
+        .string(String(repeating: "é", count: 40)),
+        .string(String(repeating: "x", count: 70) + "\"escaped\" past the key\\"), "ends in a backslash \\", 0, -0.0, 7, -42, 123_456_789_012_345, 1_234_567_890_123_456, 3.25, -1e-7, 6.02e23, 1e300,
         true, false, .null, [:], ["nested": ["deep": 1]], [], [1, "two", true, .null, ["x"], [:]], ["a", "a"],
     ]
 
@@ -29,6 +30,37 @@ struct IndexKeysTests {
                 #expect(fast == parsed, "round \(round), max \(maxBytes): \(String(decoding: bytes, as: UTF8.self))")
             }
         }
+    }
+
+    /// The index worker's reading: attributes numbered by their bytes (`AttributePositions`),
+    /// a declared table's reading stopped once its indexed attributes were met. The same
+    /// keys as the `String` reading, records after records (positions carry over).
+    @Test func keysByPositionAreTheKeysByName() throws {
+        var rng = SystemRandomNumberGenerator()
+        var positions = AttributePositions()
+        let names = ["a0", "a1", "a2", "b", "é", "__createdtime__"]
+        for round in 0..<300 {
+            var record: [String: JSON] = [:]
+            for name in names.shuffled(using: &rng).prefix(Int.random(in: 1...names.count, using: &rng)) {
+                record[name] = Self.values.randomElement(using: &rng)!
+            }
+            var bytes = JSON.object(record).serialized()
+            // An escaped name that decodes to one also written plainly elsewhere.
+            bytes = Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\"a2\"", with: "\"a\\u0032\"").utf8)
+            let wanted: Set<String> = ["a1", "a2", "é"]
+            var byName: [String: [[UInt8]]] = [:]
+            try IndexKeys.forEachField(inRecord: bytes, maxBytes: 64, where: { wanted.contains($0) }) { byName[$0, default: []].append($1) }
+            let present = record.keys.filter { wanted.contains($0) }.count
+            for stop in [Int.max, present] {
+                var byPosition: [String: [[UInt8]]] = [:]
+                try IndexKeys.forEachKey(inRecord: bytes, maxBytes: 64, stopAfter: stop, slot: { name -> Int? in
+                    let p = positions.position(of: name, in: bytes)
+                    return wanted.contains(positions.names[p]) ? p : nil
+                }) { byPosition[positions.names[$0], default: []].append($1) }
+                #expect(byPosition == byName, "round \(round), stop \(stop): \(String(decoding: bytes, as: UTF8.self))")
+            }
+        }
+        #expect(Set(positions.names).isSubset(of: ["a0", "a1", "a2", "b", "é", "__createdtime__"]))
     }
 
     @Test func numbersParseTheSameOnTheIntegerFastPath() throws {

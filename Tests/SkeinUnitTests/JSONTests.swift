@@ -30,6 +30,26 @@ struct JSONTests {
         }
     }
 
+    /// Names read as bytes and values skipped unbuilt: escaped quotes and backslash runs
+    /// end strings where the parser says, and a skipped value is still checked.
+    @Test func memberNamesSkipValuesAsTheParserReadsThem() throws {
+        let text = #"{"a":"x\\","b\"q":"y\\\"z","c":-1.5e3,"d":[true,null,{"e":"]"}],"f":false}"#
+        var names: [String] = []
+        let bytes = Array(text.utf8)
+        try JSON.forEachMemberName(in: bytes) { name in
+            switch name {
+            case .plain(let range): names.append(String(decoding: bytes[range], as: UTF8.self))
+            case .escaped(let decoded): names.append("escaped:" + decoded)
+            }
+        }
+        #expect(names == ["a", "escaped:b\"q", "c", "d", "f"])
+        #expect(try JSON.parse(bytes).objectValue?.count == 5)
+        for broken in [#"{"a":01}"#, #"{"a":1.}"#, #"{"a":-}"#, #"{"a":tru}"#, #"{"a":"open}"#, #"{"a":x}"#, #"{"a":"x\"}"#] {
+            #expect(throws: (any Error).self, "\(broken)") { try JSON.forEachMemberName(in: Array(broken.utf8)) { _ in } }
+            #expect(throws: (any Error).self, "\(broken)") { try JSON.parse(Array(broken.utf8)) }
+        }
+    }
+
     @Test func parsesWhitespaceAroundEverything() throws {
         let v = try JSON.parse(" \n\t{ \"a\" : [ 1 , 2 ] ,\r\n \"b\" : null } \n")
         #expect(v == ["a": [1, 2], "b": nil])
