@@ -37,11 +37,26 @@ extension JSON {
 
     static func writeNumber(_ d: Double, into out: inout [UInt8]) {
         if d.rounded() == d, abs(d) < 1e15 {
-            out.append(contentsOf: String(Int64(d)).utf8)
+            writeInteger(Int64(d), into: &out)
         } else if d.isFinite {
             out.append(contentsOf: "\(d)".utf8)
         } else {
             out.append(contentsOf: "null".utf8)
+        }
+    }
+
+    /// An integer's decimal digits, written straight into `out` (no `String` made).
+    static func writeInteger(_ n: Int64, into out: inout [UInt8]) {
+        if n < 0 { out.append(UInt8(ascii: "-")) }
+        var m = n.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var i = digits.count
+            repeat {
+                i -= 1
+                digits[i] = UInt8(ascii: "0") + UInt8(m % 10)
+                m /= 10
+            } while m > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
         }
     }
 

@@ -67,14 +67,20 @@ public final class LMDBTransaction {
     }
 
     public func get(_ db: LMDBDatabase, _ key: [UInt8]) throws -> [UInt8]? {
-        var k = key
-        return try k.withUnsafeMutableBytes { kp throws -> [UInt8]? in
-            var kv = MDB_val(mv_size: kp.count, mv_data: kp.baseAddress)
+        try withValue(db, key[...]) { Array($0) }
+    }
+
+    /// `body` on the value under `key` where it lies in the map (nil: no such key), so a
+    /// caller that looks at a few bytes of a large value copies none of it. The bytes are
+    /// valid only inside `body` and must not be written.
+    public func withValue<T>(_ db: LMDBDatabase, _ key: ArraySlice<UInt8>, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        try key.withUnsafeBytes { kp throws -> T? in
+            var kv = MDB_val(mv_size: kp.count, mv_data: UnsafeMutableRawPointer(mutating: kp.baseAddress))
             var v = MDB_val()
             let rc = mdb_get(txn, db.dbi, &kv, &v)
             if rc == MDB_NOTFOUND { return nil }
             try LMDBError.check(rc, "get \(db.name)")
-            return Self.bytes(v)
+            return try body(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
         }
     }
 

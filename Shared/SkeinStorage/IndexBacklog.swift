@@ -144,6 +144,12 @@ extension DatabaseEnvironment {
         return Array(stored[0..<(9 + Int(stored[8]))])
     }
 
+    /// Whether the stored record `stored` has the header `version` (`versionBytes` without a copy).
+    static func hasVersion(_ stored: UnsafeRawBufferPointer, _ version: [UInt8]) -> Bool {
+        guard stored.count >= 9, stored.count >= 9 + Int(stored[8]) else { return version.isEmpty }
+        return version.count == 9 + Int(stored[8]) && version.withUnsafeBytes { memcmp($0.baseAddress!, stored.baseAddress!, $0.count) == 0 }
+    }
+
     /// Up to `limit` records of the backlog and their index changes, read in `txn` (a
     /// snapshot; nothing is written). Nil when nothing waits.
     public func prepareCatchUp(_ txn: LMDBTransaction, limit: Int = IndexBacklog.catchUpLimit) throws -> CatchUpBatch? {
@@ -254,8 +260,8 @@ extension DatabaseEnvironment {
                 prefix = key[...zero]
                 records = try recordsHandle(txn, String(decoding: key[..<zero], as: UTF8.self))
             }
-            let current = try records.flatMap { try txn.get($0, Array(key[(zero + 1)...])) }
-            if Self.versionBytes(current) == version {
+            let unchanged = try records.flatMap { try txn.withValue($0, key[(zero + 1)...]) { Self.hasVersion($0, version) } } ?? version.isEmpty
+            if unchanged {
                 try cursor.deleteCurrent()
             } else {
                 try changed(i)
