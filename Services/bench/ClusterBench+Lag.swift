@@ -36,6 +36,9 @@ extension ClusterBench {
         }
         guard !lags.isEmpty else { throw BenchError("no commit notices matched: cannot measure the lag") }
         lags.sort()
+        figures.record(run)
+        figures.add(.lagDistribution(name: "cluster-lag", title: String(format: "replication lag node-a commit → node-b commit at %.0f records/s", run.rate),
+                                     lagsMillis: lags))
         report.lagRateRPS = run.rate
         report.lagSamples = lags.count
         report.lagWrites = committedOnOrigin.count
