@@ -95,7 +95,8 @@ struct PublisherConnection: Sendable {
     /// Ticks the machine and runs its log reads; rests a little when it has nothing to read.
     private func pump(_ machine: Locked<PublisherMachine>, _ outbound: PeerSocket) async throws {
         while !Task.isCancelled {
-            let counts = machine.withLock { $0.sendsRecordCounts && $0.peer != nil } ? await recordCounts.counts(database, now: now()) : nil
+            var counts: [String: Int]?
+            if machine.withLock({ $0.sendsRecordCounts && $0.peer != nil }) { counts = await recordCounts.counts(database, now: now()) }
             let ready = machine.withLock { $0.step(.tick(allowed: directory.allowedNames, now: now(), recordCounts: counts)) }
             let reads = ready.store.contains { if case .readLog = $0 { return true } else { return false } }
             try await execute(ready, machine, outbound)

@@ -140,7 +140,7 @@ final class ReplicationStatus: @unchecked Sendable {
                     "oversized_rows": JSON(s.oversizedRows),
                     "watermark": time(s.watermark.map { HLCTimestamp(rawValue: $0).millis }),
                     "peer_frontier": time(s.peerFrontier.map { HLCTimestamp(rawValue: $0).millis }),
-                    "peer_record_counts": s.peerRecordCounts.map { .object($0.mapValues { JSON($0) }) } ?? .null,
+                    "peer_record_counts": s.peerRecordCounts.map { JSON.object($0.mapValues { JSON($0) }) } ?? .null,
                     "peer_record_counts_at": time(s.peerRecordCountsAt),
                 ]
             }

@@ -61,6 +61,7 @@ public struct GnuplotRenderer: Sendable {
             set ylabel \(quoted(plot.yLabel))
             set grid
             set key top left
+            set xrange [0:*]
             set yrange [0:*]
             plot \(curves.joined(separator: ", \\\n    "))
 
