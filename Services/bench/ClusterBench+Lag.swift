@@ -1,4 +1,5 @@
 import Foundation
+import SkeinBenchPlots
 import SkeinCore
 
 extension ClusterBench {
