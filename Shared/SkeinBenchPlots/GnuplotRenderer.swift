@@ -50,7 +50,7 @@ public struct GnuplotRenderer: Sendable {
     /// The gnuplot program for `plot`: one `index` block of `data` per line.
     static func script(_ plot: Plot, data: URL, png: URL) -> String {
         let curves = plot.drawnLines.enumerated().map { i, line in
-            "\(quoted(data.path)) index \(i) using 1:2 with \(plot.style.rawValue) linewidth 2 title \(quoted(line.label))"
+            "\(quoted(data.path)) index \(i) using 1:2 with \(plot.style.rawValue) linewidth 2 pointsize 0.6 title \(quoted(line.label))"
         }
         return """
             set terminal pngcairo size 960,540 noenhanced font "sans,11"

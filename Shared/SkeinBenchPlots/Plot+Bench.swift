@@ -1,21 +1,29 @@
 /// The benchmark's figures, each from what a phase measured (docs: README "Benchmark").
 extension Plot {
-    /// Records/s in each second of each load phase, from the times (seconds from the
-    /// phase's start) at which each batch of `recordsPerBatch` was acknowledged. A last
-    /// partial second counts at its own length (left out below 0.2 s: too short to say).
+    /// Records/s over time in each load phase, from the times (seconds from the phase's
+    /// start) at which each batch of `recordsPerBatch` was acknowledged: per second, or per
+    /// twentieth of a phase shorter than 20 s (a 64,000-record phase can end within a second),
+    /// at least 50 ms. A last partial interval counts at its own length (left out below a
+    /// fifth of one: too short to say).
     public static func throughput(name: String, title: String, phases: [(label: String, completions: [Double], recordsPerBatch: Int)]) -> Plot {
         Plot(name: name, title: title, xLabel: "seconds since the phase started", yLabel: "records/s",
-             lines: phases.map { Line(label: $0.label, points: perSecond($0.completions, recordsPerBatch: $0.recordsPerBatch)) })
+             lines: phases.map { phase in
+                 let end = phase.completions.max() ?? 0
+                 return Line(label: phase.label, points: rates(phase.completions, recordsPerBatch: phase.recordsPerBatch, interval: interval(end)))
+             })
     }
 
-    static func perSecond(_ completions: [Double], recordsPerBatch: Int) -> [Point] {
+    static func interval(_ seconds: Double) -> Double { min(1, max(0.05, seconds / 20)) }
+
+    static func rates(_ completions: [Double], recordsPerBatch: Int, interval: Double) -> [Point] {
         guard let end = completions.max() else { return [] }
-        var counts = [Int](repeating: 0, count: Int(end) + 1)
-        for t in completions { counts[max(0, Int(t))] += recordsPerBatch }
-        return counts.enumerated().compactMap { second, records in
-            let length = min(1, end - Double(second))
-            guard length >= 0.2 else { return nil }
-            return Point(Double(second) + length / 2, Double(records) / length)
+        var counts = [Int](repeating: 0, count: Int(end / interval) + 1)
+        for t in completions { counts[min(counts.count - 1, max(0, Int(t / interval)))] += recordsPerBatch }
+        return counts.enumerated().compactMap { i, records in
+            let start = Double(i) * interval
+            let length = min(interval, end - start)
+            guard length >= interval / 5 else { return nil }
+            return Point(start + length / 2, Double(records) / length)
         }
     }
 

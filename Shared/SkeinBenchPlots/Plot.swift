@@ -5,7 +5,8 @@ import Foundation
 /// gnuplot's `index` reads them), so the numbers behind a picture stay next to it.
 public struct Plot: Sendable, Equatable {
     public enum Style: String, Sendable {
-        case lines
+        /// Points joined by lines (a line of one point still shows).
+        case linespoints
         /// A value holds until the next point (a distribution function).
         case steps
     }
@@ -38,7 +39,7 @@ public struct Plot: Sendable, Equatable {
     public var style: Style
     public var lines: [Line]
 
-    public init(name: String, title: String, xLabel: String, yLabel: String, style: Style = .lines, lines: [Line]) {
+    public init(name: String, title: String, xLabel: String, yLabel: String, style: Style = .linespoints, lines: [Line]) {
         self.name = name
         self.title = title
         self.xLabel = xLabel

@@ -36,12 +36,13 @@ struct BenchPlotsTests {
         }
     }
 
-    /// Records/s per second of a phase: whole seconds as counted, a last partial second at
-    /// its own length.
-    @Test func throughputIsCountedPerSecond() {
+    /// Records/s per interval of a phase: whole intervals as counted, a last partial one at
+    /// its own length; a second for long phases, a twentieth of a short one.
+    @Test func throughputIsCountedPerInterval() {
         let completions = [0.1, 0.5, 0.9, 1.2, 1.5]  // 3 batches in the first second, 2 in 0.5 s
-        let points = Plot.perSecond(completions, recordsPerBatch: 100)
+        let points = Plot.rates(completions, recordsPerBatch: 100, interval: 1)
         #expect(points == [Plot.Point(0.5, 300), Plot.Point(1.25, 400)])
+        #expect(Plot.interval(60) == 1 && Plot.interval(0.64) == 0.05 && Plot.interval(4) == 0.2)
     }
 
     /// A label with a quote cannot end gnuplot's string early.
