@@ -3,7 +3,7 @@
 LAUNCHER := compose/local
 CLUSTER_DIR := $(or $(SKEIN_CLUSTER_DIR),.local-cluster)
 
-.PHONY: up down status deps test test-deploy bench bench-cluster bench-vs-galera clean-cluster images images-debug compose-test
+.PHONY: up down status deps plot-deps test test-deploy bench bench-cluster bench-vs-galera clean-cluster images images-debug compose-test
 
 # make up [NODES=N]
 up:
@@ -18,6 +18,13 @@ status:
 deps:
 	$(LAUNCHER) deps
 
+# gnuplot draws the benchmarks' figures (Debian's gnuplot-nox): installed when missing.
+AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
+plot-deps:
+	@command -v gnuplot >/dev/null || { echo "installing gnuplot-nox"; \
+	  $(AS_ROOT) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(AS_ROOT) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q gnuplot-nox; }
+
 test: deps
 	swift build --build-tests
 	swift test --skip-build --disable-xctest
@@ -27,16 +34,18 @@ test: deps
 test-deploy:
 	deploy/kubernetes/validate
 
-# make bench [BENCH_ARGS="--records N"]
+# make bench [BENCH_ARGS="--records N"] [SKEIN_BENCH_OUT=DIR]
 # The benchmark starts store, auditd and gateway from its own directory: build those too.
-bench: deps
+# Its figures (throughput per second of each load phase) go to .bench/ as .tsv and .png.
+bench: deps plot-deps
 	for p in skein-store skein-auditd skein-gateway skein-bench; do swift build -c release --product $$p || exit 1; done
 	"$$(swift build -c release --show-bin-path)/skein-bench" $(BENCH_ARGS)
 
 # make bench-cluster [BENCH_ARGS="--copy-records N ..."]
 # Replication figures on a local 3-node cluster (+1 for the full copy) the benchmark starts
-# from its own directory: build every service it runs.
-bench-cluster: deps
+# from its own directory: build every service it runs. Figures (throughput, lag
+# distribution, copy progress) go to .bench/cluster-*.png with their .tsv series.
+bench-cluster: deps plot-deps
 	for p in skein-store skein-auditd skein-gateway skein-replicator skein-bench; do swift build -c release --product $$p || exit 1; done
 	"$$(swift build -c release --show-bin-path)/skein-bench" cluster $(BENCH_ARGS)
 

@@ -127,12 +127,14 @@ let package = Package(
             path: "Services/replicator",
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "skein-bench", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinReplication", "SkeinService", .product(name: "Logging", package: "swift-log")], path: "Services/bench", swiftSettings: swiftSettings),
+        // The benchmarks' figures: series files and their gnuplot rendering (no dependencies).
+        .target(name: "SkeinBenchPlots", path: "Shared/SkeinBenchPlots", swiftSettings: swiftSettings),
+        .executableTarget(name: "skein-bench", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinReplication", "SkeinService", "SkeinBenchPlots", .product(name: "Logging", package: "swift-log")], path: "Services/bench", swiftSettings: swiftSettings),
 
         .testTarget(
             name: "SkeinUnitTests",
             dependencies: [
-                "SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinService", "SkeinReplication", "SkeinPeerNet",
+                "SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinService", "SkeinReplication", "SkeinPeerNet", "SkeinBenchPlots",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

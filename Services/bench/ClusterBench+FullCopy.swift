@@ -1,4 +1,5 @@
 import Foundation
+import SkeinBenchPlots
 import SkeinCore
 
 extension ClusterBench {
@@ -37,10 +38,13 @@ extension ClusterBench {
         let receiverPIDs = [node.node.pid("store")!, node.node.pid("replicator")!]
         sampler.watch("receiver", receiverPIDs)
         let log = ReplicatorLog(node: node.node)
+        let progress = copyProgress(on: node)
         let copyStart = try log.waitFor("full copy started", database: "data", timeout: 60)
         let receiverBase = RSSSampler.memory(receiverPIDs)
         let copyEnd = try log.waitFor("full copy finished", database: "data", timeout: Self.applyTimeout)
         let peaks = sampler.stop()
+        figures.add(.copyProgress(name: "cluster-copy", title: "full copy node-a → node-d: rows on node-d (describe_table, every 250 ms)",
+                                  samples: progress.stop(origin: copyStart.time)))
         print(cpu.summary())
 
         let copied = copyEnd.fields["rows"].flatMap { Int($0) } ?? 0
@@ -61,6 +65,17 @@ extension ClusterBench {
                          Double(peak.anonymous - base.anonymous) / 1e6, Double(base.anonymous) / 1e6, Double(peak.anonymous) / 1e6))
         }
         guard count == loaded else { throw BenchError("node-d holds \(count) records of data.copy after the full copy, expected \(loaded)") }
+    }
+
+    /// Samples the rows of `data.copy` on `node` (its `describe_table` record count) while
+    /// it copies: the copy-progress figure.
+    func copyProgress(on node: ClusterNode) -> ProgressSampler {
+        nonisolated(unsafe) let bench = node.node
+        let sampler = ProgressSampler {
+            (try? bench.operation(["operation": "describe_table", "database": "data", "table": "copy"]))?["record_count"]?.intValue
+        }
+        sampler.start()
+        return sampler
     }
 
     /// Mean size of a stored record's JSON (with `__createdtime__` and `__updatedtime__`),

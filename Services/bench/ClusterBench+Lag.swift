@@ -1,4 +1,5 @@
 import Foundation
+import SkeinBenchPlots
 import SkeinCore
 
 extension ClusterBench {
@@ -36,6 +37,9 @@ extension ClusterBench {
         }
         guard !lags.isEmpty else { throw BenchError("no commit notices matched: cannot measure the lag") }
         lags.sort()
+        figures.record(run)
+        figures.add(.lagDistribution(name: "cluster-lag", title: String(format: "replication lag node-a commit → node-b commit at %.0f records/s", run.rate),
+                                     lagsMillis: lags))
         report.lagRateRPS = run.rate
         report.lagSamples = lags.count
         report.lagWrites = committedOnOrigin.count

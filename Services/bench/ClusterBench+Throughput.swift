@@ -12,6 +12,7 @@ extension ClusterBench {
         let cpu = CPUAccount(node.processes.mapValues(\.processIdentifier).merging(["bench": getpid()]) { $1 })
         let run = try load.throughGateway("gateway, one node", node: node, table: "baseline")
         guard run.failedClients == 0 else { throw BenchError("the single-node load failed") }
+        figures.record(run)
         print(cpu.summary())
         return run.rate
     }
@@ -25,6 +26,7 @@ extension ClusterBench {
         let cpu = cpuAccount()
         let run = try load.throughGateway("acknowledged by node-a", node: origin.node, table: "throughput")
         guard run.failedClients == 0 else { throw BenchError("the replicated load failed") }
+        figures.record(run)
         let visible = try waitApplied(from: origin, by: followers)
         let seconds = visible.timeIntervalSince(run.started)
         report.replicatedRPS = Double(run.records) / seconds

@@ -20,6 +20,8 @@ final class ClusterBench {
     let options: [String: Int]
     let load: InsertLoad
     var report = ClusterReport()
+    /// The series behind the figures (throughput per phase, lag distribution, copy progress).
+    let figures = BenchFigures(prefix: "cluster")
     /// The cluster's nodes while they run (shut down at the end, also on errors).
     var running: [ClusterNode] = []
 
@@ -52,6 +54,7 @@ final class ClusterBench {
         try replicationLag(nodeA, nodeB, followers: [nodeB, nodeC])
         try catchUp(nodeA, nodeB, nodeC)
         try fullCopy(nodeA, newcomer: d, pki: pki, droppedTables: ["throughput", "lag", "catchup"])
+        figures.finish()
         report.print(load: load)
     }
 

@@ -39,6 +39,7 @@ struct InsertLoad: Sendable {
     func run(_ label: String, requestsPerSecond: Double? = nil, _ work: @escaping @Sendable (Int, Int) throws -> Void) -> LoadRun {
         let group = DispatchGroup()
         let failures = LockedCounter()
+        let completions = LockedTimes()
         let start = Date()
         for c in 0..<clients {
             group.enter()
@@ -50,13 +51,15 @@ struct InsertLoad: Sendable {
                         if wait > 0 { Thread.sleep(forTimeInterval: wait) }
                     }
                     do { try work(c, b) } catch { failures.add(); print("  \(label): \(error)"); return }
+                    completions.add(Date().timeIntervalSince(start))
                 }
             }
             t.stackSize = 1 << 20
             t.start()
         }
         group.wait()
-        let result = LoadRun(records: totalRecords, started: start, finished: Date(), failedClients: failures.value)
+        let result = LoadRun(records: totalRecords, started: start, finished: Date(), failedClients: failures.value,
+                             label: label, batch: batch, completions: completions.values)
         print(String(format: "%@ %10.0f records/s  (%d records in %.2f s%@)", label.column as NSString, result.rate, totalRecords, result.seconds,
                      result.failedClients > 0 ? ", \(result.failedClients) FAILED clients" as NSString : "" as NSString))
         return result
@@ -76,15 +79,27 @@ struct InsertLoad: Sendable {
     }
 }
 
-/// One run of a load: how many records, from when to when, how many clients failed.
+/// One run of a load: how many records, from when to when, how many clients failed, and
+/// when each batch was acknowledged (seconds from the start: the throughput plot's data).
 struct LoadRun {
     let records: Int
     let started: Date
     let finished: Date
     let failedClients: Int
+    let label: String
+    let batch: Int
+    let completions: [Double]
     var seconds: Double { finished.timeIntervalSince(started) }
     /// Records/s, 0 when a client failed.
     var rate: Double { failedClients > 0 ? 0 : Double(records) / seconds }
+}
+
+/// Times appended from the load's threads.
+final class LockedTimes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var times: [Double] = []
+    func add(_ t: Double) { lock.lock(); times.append(t); lock.unlock() }
+    var values: [Double] { lock.lock(); defer { lock.unlock() }; return times }
 }
 
 final class LockedCounter: @unchecked Sendable {

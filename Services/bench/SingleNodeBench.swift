@@ -38,7 +38,10 @@ struct SingleNodeBench {
         }
 
         // 1. Through the gateway (HTTP, auth, ZeroMQ, store, group commit, fsync).
-        let gatewayRate = try load.throughGateway("gateway (HTTP POST /)", node: node, table: "via_gateway").rate
+        let figures = BenchFigures(prefix: "bench")
+        let gatewayRun = try load.throughGateway("gateway (HTTP POST /)", node: node, table: "via_gateway")
+        figures.record(gatewayRun)
+        let gatewayRate = gatewayRun.rate
 
         // Reads of what it wrote, through `sql` and REST, once the index worker caught up
         // (it does when writes pause).
@@ -49,10 +52,12 @@ struct SingleNodeBench {
         let storeBodies = load.bodies(table: "via_store")
         let rpc = RPCClient(serviceName: "store", endpoint: node.storeEndpoint, timeoutMillis: 60_000, logger: Logger(label: "bench"))
         try rpc.start()
-        let storeRate = load.run("store (ZeroMQ insert)") { c, b in
+        let storeRun = load.run("store (ZeroMQ insert)") { c, b in
             let reply = try rpc.callBlocking(RPCRequest(header: ["op": "insert", "user": "admin"], body: storeBodies[c][b]))
             guard reply.status == 200 else { throw BenchError("store \(reply.status)") }
-        }.rate
+        }
+        figures.record(storeRun)
+        let storeRate = storeRun.rate
         rpc.stop()
 
         let engines = try EngineBench(load: load).run()
@@ -75,6 +80,7 @@ struct SingleNodeBench {
             "store_over_ceiling": .number((storeRate / ceilingRate * 100).rounded() / 100),
         ]
         for (name, rate) in queries { summary[name] = .number(rate.rounded()) }
+        figures.finish()
         print(summary.text)
     }
 

@@ -25,6 +25,8 @@ struct PublisherConnection: Sendable {
     let auditd: RPCClient
     let status: ReplicationStatus
     let pruner: TombstonePruner
+    /// This node's record counts, for subscribers that show them (`record_counts` frames).
+    let recordCounts: LocalRecordCounts
     let logger: Logger
     /// The entries of the last log read as auditd sent them (stored bytes), so a batch of
     /// all of them goes out spliced, not rebuilt and serialized again.
@@ -93,7 +95,9 @@ struct PublisherConnection: Sendable {
     /// Ticks the machine and runs its log reads; rests a little when it has nothing to read.
     private func pump(_ machine: Locked<PublisherMachine>, _ outbound: PeerSocket) async throws {
         while !Task.isCancelled {
-            let ready = machine.withLock { $0.step(.tick(allowed: directory.allowedNames, now: now())) }
+            var counts: [String: Int]?
+            if machine.withLock({ $0.sendsRecordCounts && $0.peer != nil }) { counts = await recordCounts.counts(database, now: now()) }
+            let ready = machine.withLock { $0.step(.tick(allowed: directory.allowedNames, now: now(), recordCounts: counts)) }
             let reads = ready.store.contains { if case .readLog = $0 { return true } else { return false } }
             try await execute(ready, machine, outbound)
             if !reads { try await Task.sleep(for: .milliseconds(25)) }

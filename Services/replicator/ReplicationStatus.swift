@@ -1,5 +1,6 @@
 import Foundation
 import SkeinCore
+import SkeinReplication
 import SkeinService
 
 /// What `replication_status` reports (and the gateway's `cluster_status` shows): one
@@ -54,34 +55,10 @@ final class ReplicationStatus: @unchecked Sendable {
         /// `clock` of its batches), and the peer's own frontier (its `frontier` frames).
         var watermark: UInt64?
         var peerFrontier: UInt64?
-    }
-
-    /// Bytes per second over the last complete 5-second window.
-    struct ByteRate {
-        static let windowMillis: UInt64 = 5000
-        private var windowStart: UInt64 = 0
-        private var windowBytes = 0
-        private(set) var lastRate: Double = 0
-
-        mutating func add(_ bytes: Int, now: UInt64) {
-            roll(now: now)
-            windowBytes += bytes
-        }
-
-        mutating func roll(now: UInt64) {
-            if windowStart == 0 { windowStart = now }
-            guard now >= windowStart + Self.windowMillis else { return }
-            // A window with nothing in it (or several) means the rate fell to zero.
-            lastRate = now >= windowStart + 2 * Self.windowMillis ? 0 : Double(windowBytes) * 1000 / Double(Self.windowMillis)
-            windowStart = now
-            windowBytes = 0
-        }
-
-        func rate(now: UInt64) -> Double {
-            var copy = self
-            copy.roll(now: now)
-            return copy.lastRate
-        }
+        /// The peer's record count per table of the database (its `record_counts` frames)
+        /// and when they arrived: the last known, also while disconnected.
+        var peerRecordCounts: [String: Int]?
+        var peerRecordCountsAt: UInt64?
     }
 
     private let lock = NSLock()
@@ -163,6 +140,8 @@ final class ReplicationStatus: @unchecked Sendable {
                     "oversized_rows": JSON(s.oversizedRows),
                     "watermark": time(s.watermark.map { HLCTimestamp(rawValue: $0).millis }),
                     "peer_frontier": time(s.peerFrontier.map { HLCTimestamp(rawValue: $0).millis }),
+                    "peer_record_counts": s.peerRecordCounts.map { JSON.object($0.mapValues { JSON($0) }) } ?? .null,
+                    "peer_record_counts_at": time(s.peerRecordCountsAt),
                 ]
             }
             let learned = !config.routes.contains { $0.hostname == route.hostname }

@@ -235,6 +235,8 @@ struct SubscriberLink: Sendable {
             $0.clockSkewPauses = s.clockSkewPauses
             $0.oversizedRows = s.oversizedRows
             $0.watermark = s.watermark
+            $0.peerRecordCounts = s.peerRecordCounts
+            $0.peerRecordCountsAt = s.peerRecordCountsAt
             $0.peerNewest = s.peerNewest
             $0.lagMillis = s.lagMillis
             $0.lastCommitConfirmed = s.lastCommitConfirmed

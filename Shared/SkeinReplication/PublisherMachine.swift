@@ -44,7 +44,9 @@ public struct PublisherMachine: Sendable {
         case frame(ReplicationFrame, allowed: Set<String>, now: UInt64)
         case stored(StoreResult, now: UInt64)
         /// Time passes: resends, hold refreshes, membership checks, the next read of the log.
-        case tick(allowed: Set<String>, now: UInt64)
+        /// `recordCounts`: this node's record count per table of the database, sent to a
+        /// subscriber that reads them when they changed or every `recordCountsRefreshMillis`.
+        case tick(allowed: Set<String>, now: UInt64, recordCounts: [String: Int]? = nil)
     }
 
     /// One part of this node's log as auditd reads it (`audit_stream`).
@@ -133,6 +135,10 @@ public struct PublisherMachine: Sendable {
     private var reading: UInt64?
     /// The highest `clock` sent on this connection.
     private var clockSent: UInt64 = 0
+    /// The subscriber's hello said it reads `record_counts`; the last counts sent, and when.
+    public private(set) var sendsRecordCounts = false
+    private var countsSent: (counts: [String: Int], at: UInt64)?
+    public static let recordCountsRefreshMillis: UInt64 = 5000
 
     public init(config: Config, certificateNames: Set<String>, certificateSerial: String?) {
         self.config = config
@@ -157,8 +163,9 @@ public struct PublisherMachine: Sendable {
             receive(frame, allowed: allowed, now: now, &ready)
         case .stored(let result, let now):
             stored(result, now: now, &ready)
-        case .tick(let allowed, let now):
+        case .tick(let allowed, let now, let recordCounts):
             tick(allowed: allowed, now: now, &ready)
+            if let recordCounts, ready.close == nil { send(recordCounts, now: now, &ready) }
         }
         return ready
     }
@@ -182,8 +189,9 @@ public struct PublisherMachine: Sendable {
 
     private mutating func receive(_ frame: ReplicationFrame, allowed: Set<String>, now: UInt64, _ ready: inout Ready) {
         switch (frame, phase) {
-        case (.hello(let name, _, _), .awaitingHello):
+        case (.hello(let name, _, _, let recordCounts), .awaitingHello):
             stated = name
+            sendsRecordCounts = recordCounts
             if let problem = Self.identityProblem(stated: name, certificateNames: certificateNames, certificateSerial: certificateSerial,
                                                   allowed: allowed, revoked: config.revokedSerials) {
                 ready.close = (problem, true)
@@ -215,7 +223,7 @@ public struct PublisherMachine: Sendable {
         case .frontier(let version):
             // Frontiers only grow (a late duplicate says less than the last one).
             status.peerFrontier = max(status.peerFrontier ?? 0, version)
-        case .batch, .pruned, .copyTables, .copyRows:
+        case .batch, .pruned, .copyTables, .copyRows, .recordCounts:
             ready.close = ("a subscriber sent a publisher's message", false)
         }
     }
@@ -328,6 +336,15 @@ public struct PublisherMachine: Sendable {
             reading = session.next
             ready.store.append(.readLog(from: session.next, origins: session.origins.sorted(), max: config.batchSize, maxBytes: config.batchBytes))
         }
+    }
+
+    /// This node's record counts to a serving subscriber that reads them: when they changed,
+    /// and again every `recordCountsRefreshMillis` (so the subscriber knows they are current).
+    private mutating func send(_ counts: [String: Int], now: UInt64, _ ready: inout Ready) {
+        guard sendsRecordCounts, case .serving = phase else { return }
+        if let sent = countsSent, sent.counts == counts, now < sent.at + Self.recordCountsRefreshMillis { return }
+        countsSent = (counts, now)
+        ready.frames.append(.message(.recordCounts(counts)))
     }
 
     /// The connection is gone.

@@ -58,7 +58,7 @@ public struct PublisherSession: Sendable {
             }
             inFlight.removeAll { $0 <= through }
             return nil
-        case .batch, .pruned, .copyBegin, .copyTables, .copyPage, .copyRows, .frontier:
+        case .batch, .pruned, .copyBegin, .copyTables, .copyPage, .copyRows, .frontier, .recordCounts:
             return nil  // the copy frames and the frontier are the machine's
         }
     }

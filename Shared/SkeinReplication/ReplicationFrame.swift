@@ -6,8 +6,9 @@ public enum ReplicationFrame: Sendable, Equatable {
     /// The sender's node name; must match its certificate and a configured route. `time`:
     /// the sender's clock (ms) when it sent it, for the clock offset in `cluster_status`.
     /// `log`: the publisher's identity of the connection's database log (absent when it has
-    /// no such database yet), which the subscriber stores with its cursor.
-    case hello(node: String, time: UInt64? = nil, log: String? = nil)
+    /// no such database yet), which the subscriber stores with its cursor. `recordCounts`:
+    /// the subscriber reads `record_counts` frames (a newer version than the field's absence).
+    case hello(node: String, time: UInt64? = nil, log: String? = nil, recordCounts: Bool = false)
     case message(ReplicationMessage)
 
     public struct DecodeError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -17,10 +18,11 @@ public enum ReplicationFrame: Sendable, Equatable {
 
     public var json: JSON {
         switch self {
-        case .hello(let node, let time, let log):
+        case .hello(let node, let time, let log, let recordCounts):
             var o: [String: JSON] = ["type": "hello", "node": .string(node)]
             if let time { o["time"] = JSON(time) }
             if let log { o["log"] = .string(log) }
+            if recordCounts { o["record_counts"] = true }
             return .object(o)
         case .message(.subscribe(let from, let origins, let startTime)):
             var o: [String: JSON] = ["type": "subscribe", "from": JSON(from), "origins": JSON(origins)]
@@ -50,6 +52,8 @@ public enum ReplicationFrame: Sendable, Equatable {
             var o: [String: JSON] = ["type": "copy_rows", "table": .string(table), "rows": .array(rows), "last": last ?? .null]
             if !oversized.isEmpty { o["oversized"] = .array(oversized) }
             return .object(o)
+        case .message(.recordCounts(let tables)):
+            return ["type": "record_counts", "tables": .object(tables.mapValues { JSON($0) })]
         }
     }
 
@@ -139,7 +143,7 @@ public enum ReplicationFrame: Sendable, Equatable {
             guard let node = o["node"]?.stringValue, !node.isEmpty else { throw DecodeError(reason: "hello.node must be a node name") }
             let log = o["log"]?.nonNull
             guard log == nil || (log?.stringValue.map { !$0.isEmpty } ?? false) else { throw DecodeError(reason: "hello.log must be a log identity") }
-            self = .hello(node: node, time: try optionalNumber("time"), log: log?.stringValue)
+            self = .hello(node: node, time: try optionalNumber("time"), log: log?.stringValue, recordCounts: o["record_counts"]?.boolValue ?? false)
         case "subscribe":
             guard let list = o["origins"]?.arrayValue else { throw DecodeError(reason: "subscribe.origins must be a list of node names") }
             var origins: [String] = []
@@ -186,6 +190,14 @@ public enum ReplicationFrame: Sendable, Equatable {
         case "copy_rows":
             guard let rows = o["rows"]?.arrayValue else { throw DecodeError(reason: "copy_rows.rows must be a list") }
             self = .message(.copyRows(table: try tableName(), rows: rows, last: try key("last"), oversized: o["oversized"]?.arrayValue ?? []))
+        case "record_counts":
+            guard let counts = o["tables"]?.objectValue else { throw DecodeError(reason: "record_counts.tables must be an object") }
+            var tables: [String: Int] = [:]
+            for (name, count) in counts {
+                guard let n = count.intValue, n >= 0 else { throw DecodeError(reason: "record_counts.tables must map table names to counts") }
+                tables[name] = n
+            }
+            self = .message(.recordCounts(tables))
         default:
             throw DecodeError(reason: "unknown type \"\(type)\"")
         }

@@ -39,4 +39,9 @@ public enum ReplicationMessage: Sendable, Equatable {
     /// `last` is the next page's `after`, nil at the end of the table. `oversized`: rows
     /// too big for any message (`{"id", "oversized": bytes}`), left out and named.
     case copyRows(table: String, rows: [JSON], last: JSON?, oversized: [JSON] = [])
+    /// Publisher → subscriber: the publisher's record count of each table of the database,
+    /// refreshed every few seconds, so the subscriber's `cluster_status` shows its peers'
+    /// counts. Sent only to a subscriber whose `hello` said it reads them (older ones
+    /// would close on an unknown frame).
+    case recordCounts([String: Int])
 }

@@ -113,6 +113,10 @@ public struct SubscriberMachine: Sendable {
         /// `clock` of the last batch that reached the end of its log. Copies never raise it;
         /// a resync clears it (the peer's new log may hold older versions).
         public var watermark: UInt64?
+        /// The peer's record count per table of the database (its `record_counts` frames),
+        /// and when they arrived; kept after a disconnect as the last known.
+        public var peerRecordCounts: [String: Int]?
+        public var peerRecordCountsAt: UInt64?
     }
 
     enum Phase: Sendable {
@@ -201,7 +205,7 @@ public struct SubscriberMachine: Sendable {
             session = Self.session(config)
             frontierSent = nil
             phase = .greeting(cursor: nil, peerLog: nil)
-            ready.frames.append(.hello(node: config.node, time: now))
+            ready.frames.append(.hello(node: config.node, time: now, recordCounts: true))
             ready.store.append(.readCursor)
         case .frame(let frame, let now):
             receive(frame, now: now, &ready)
@@ -216,8 +220,15 @@ public struct SubscriberMachine: Sendable {
     // MARK: Frames
 
     private mutating func receive(_ frame: ReplicationFrame, now: UInt64, _ ready: inout Ready) {
+        if case .message(.recordCounts(let tables)) = frame, status.connected {
+            // After the peer's hello, whatever the link is doing (deciding, copying,
+            // streaming): only shown.
+            status.peerRecordCounts = tables
+            status.peerRecordCountsAt = now
+            return
+        }
         switch (frame, phase) {
-        case (.hello(let name, let time, let log), .greeting(let cursor, nil)):
+        case (.hello(let name, let time, let log, _), .greeting(let cursor, nil)):
             guard name == config.peer else {
                 ready.close = ("peer states node name \"\(name)\", the route expects \"\(config.peer)\"", true)
                 return

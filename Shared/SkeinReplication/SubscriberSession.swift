@@ -128,8 +128,8 @@ public struct SubscriberSession: Sendable {
         case .pruned(let oldest, let reason):
             needsCopy = oldest
             return .fullCopy(resumeFrom: oldest, reason: reason)
-        case .subscribe, .ack, .frontier, .copyBegin, .copyTables, .copyPage, .copyRows:
-            return .none  // the copy frames are read by the copy itself
+        case .subscribe, .ack, .frontier, .copyBegin, .copyTables, .copyPage, .copyRows, .recordCounts:
+            return .none  // the copy frames are read by the copy itself, the counts by the machine
         }
     }
 

@@ -39,6 +39,28 @@ struct PublisherMachineTests {
         #expect(r.close?.reason == "log restarted" && r.close?.refused == false)
     }
 
+    /// A subscriber whose hello says it reads record counts gets this node's counts on ticks
+    /// that carry them: when they change and every refresh interval, not on every tick; one
+    /// that did not say so (an older version) never gets the frame.
+    @Test func recordCountsGoOnlyToSubscribersThatReadThem() {
+        var m = Self.machine()
+        _ = m.step(.frame(.hello(node: "node-b", time: 1, recordCounts: true), allowed: Self.allowed, now: 10))
+        #expect(m.step(.tick(allowed: Self.allowed, now: 11, recordCounts: ["dog": 1])).frames.isEmpty, "before the hello is answered")
+        _ = m.step(.stored(.logIdentity("L1"), now: 12))
+        #expect(m.sendsRecordCounts)
+        #expect(m.step(.tick(allowed: Self.allowed, now: 13, recordCounts: ["dog": 1])).frames == [.message(.recordCounts(["dog": 1]))])
+        #expect(m.step(.tick(allowed: Self.allowed, now: 14, recordCounts: ["dog": 1])).frames.isEmpty)
+        #expect(m.step(.tick(allowed: Self.allowed, now: 15, recordCounts: ["dog": 2])).frames == [.message(.recordCounts(["dog": 2]))])
+        let refresh = 15 + PublisherMachine.recordCountsRefreshMillis
+        #expect(m.step(.tick(allowed: Self.allowed, now: refresh, recordCounts: ["dog": 2])).frames == [.message(.recordCounts(["dog": 2]))])
+
+        var old = Self.machine()
+        _ = old.step(.frame(.hello(node: "node-b", time: 1), allowed: Self.allowed, now: 10))
+        _ = old.step(.stored(.logIdentity("L1"), now: 11))
+        #expect(!old.sendsRecordCounts)
+        #expect(old.step(.tick(allowed: Self.allowed, now: 12, recordCounts: ["dog": 1])).frames.isEmpty)
+    }
+
     /// A subscriber past the end of the log (the log went back) or before its start is told
     /// to copy; a copy is served with a hold on where it will stream from.
     @Test func aPositionOutsideTheLogAsksForACopy() {

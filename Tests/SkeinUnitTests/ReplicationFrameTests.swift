@@ -12,6 +12,9 @@ struct ReplicationFrameTests {
         ReplicationFrame.hello(node: "node-a"),
         .hello(node: "node-a", time: 1_795_721_096_569),
         .hello(node: "node-a", time: 1_795_721_096_569, log: "0f3c9a11d2e4b5a6"),
+        .hello(node: "node-b", time: 1_795_721_096_569, recordCounts: true),
+        .message(.recordCounts(["dog": 12, "cat": 0])),
+        .message(.recordCounts([:])),
         .message(.pruned(oldest: 3, reason: "the subscriber's position 9 is past the end of this log (2)")),
         .message(.copyRows(table: "dog", rows: [], last: 5, oversized: [["id": 4, "oversized": 70_000_000]])),
         .message(.batch(from: 5, through: 9, entries: [], newest: 12)),
@@ -46,6 +49,8 @@ struct ReplicationFrameTests {
         #expect(ReplicationFrame.hello(node: "node-b").text == #"{"node":"node-b","type":"hello"}"#)
         #expect(ReplicationFrame.message(.subscribe(from: 3, origins: ["node-b"])).text == #"{"from":3,"origins":["node-b"],"type":"subscribe"}"#)
         #expect(ReplicationFrame.message(.ack(through: 8)).text == #"{"through":8,"type":"ack"}"#)
+        #expect(ReplicationFrame.hello(node: "node-b", recordCounts: true).text == #"{"node":"node-b","record_counts":true,"type":"hello"}"#)
+        #expect(ReplicationFrame.message(.recordCounts(["dog": 3])).text == #"{"tables":{"dog":3},"type":"record_counts"}"#)
         #expect(ReplicationFrame.message(.pruned(oldest: 2)).text == #"{"oldest":2,"type":"pruned"}"#)
         #expect(ReplicationFrame.message(.copyBegin()).text == #"{"type":"copy_begin"}"#)
         #expect(ReplicationFrame.message(.copyBegin(startTime: 5)).text == #"{"start_time":5,"type":"copy_begin"}"#)
@@ -75,6 +80,7 @@ struct ReplicationFrameTests {
         #"{"type":"copy_page","after":null}"#, #"{"type":"copy_page","table":"","after":null}"#,
         #"{"type":"copy_page","table":"dog","after":[1]}"#,
         #"{"type":"copy_rows","table":"dog","last":null}"#, #"{"type":"copy_rows","table":"dog","rows":[],"last":{}}"#,
+        #"{"type":"record_counts"}"#, #"{"type":"record_counts","tables":{"dog":-1}}"#, #"{"type":"record_counts","tables":{"dog":"3"}}"#,
     ])
     func rejectsMalformed(text: String) {
         #expect(throws: ReplicationFrame.DecodeError.self) { try ReplicationFrame(text: text) }

@@ -18,7 +18,7 @@ struct SubscriberMachineTests {
     @Test func aNewNodesFirstSyncCopiesThenStreams() {
         var m = SubscriberMachine(config: Self.config)
         var r = m.step(.connected(certificateSerial: nil, now: 100))
-        #expect(r.frames == [.hello(node: "node-b", time: 100)] && r.store == [.readCursor])
+        #expect(r.frames == [.hello(node: "node-b", time: 100, recordCounts: true)] && r.store == [.readCursor])
         r = m.step(.stored(.cursor(.none), now: 101))
         #expect(r.isEmpty)
         r = m.step(.frame(.hello(node: "node-a", time: 101, log: "L1"), now: 102))
@@ -88,6 +88,19 @@ struct SubscriberMachineTests {
         var older = Self.firstSyncAskingForACopy()
         _ = older.step(.frame(.message(.copyTables(resumeFrom: 9, tables: [["name": "dog", "primary_key": "id"]])), now: 104))
         #expect(older.status.copyTotalRows == nil && older.status.copyRows == 0)
+    }
+
+    /// The peer's record counts are kept for the status whatever the link is doing (here in
+    /// the middle of a copy), and kept as the last known after a disconnect.
+    @Test func thePeersRecordCountsAreShownWhileCopying() {
+        var m = Self.firstSyncAskingForACopy()
+        let r = m.step(.frame(.message(.recordCounts(["dog": 3])), now: 104))
+        #expect(r.close == nil && r.frames.isEmpty && r.store.isEmpty)
+        #expect(m.status.peerRecordCounts == ["dog": 3] && m.status.peerRecordCountsAt == 104)
+        _ = m.step(.frame(.message(.copyTables(resumeFrom: 9, tables: [["name": "dog", "primary_key": "id", "record_count": 3]])), now: 105))
+        #expect(m.status.copyTotalRows == 3, "the copy goes on")
+        m.disconnected()
+        #expect(m.status.peerRecordCounts == ["dog": 3])
     }
 
     /// A stored cursor into another log than the one the peer announces: resync (a copy), not

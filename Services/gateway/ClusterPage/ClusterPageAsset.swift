@@ -35,8 +35,8 @@ enum ClusterPageAsset {
     <th>Bytes/s in</th><th>Clock offset (ms)</th><th>Latency (ms)</th><th>Copy</th><th>Copy ETA</th></tr></thead>
     <tbody></tbody>
     </table>
-    <h2>Record counts on <span id="counts-node">…</span> (this node)</h2>
-    <table id="counts"><thead><tr><th>Database</th><th>Records</th><th>Tables</th></tr></thead><tbody></tbody></table>
+    <h2>Record counts per node</h2>
+    <table id="counts"><thead><tr><th>Node</th><th>Database</th><th>Records</th><th>Tables</th><th>As of</th></tr></thead><tbody></tbody></table>
     <p class="note" id="peer-counts"></p>
     <h2>Errors</h2>
     <div id="errors" class="note"></div>
@@ -101,10 +101,31 @@ enum ClusterPageAsset {
       return esc(where.join(", ")) + (node.url ? "<br><code>" + esc(node.url) + "</code>" : "");
     }
 
+    // One row per node and database: this node's counts (now), then each peer's (as it last
+    // reported them); a node whose counts are unknown gets one "absent" row.
+    function countRows(state) {
+      const peers = state.peer_record_counts || {};
+      const rows = [];
+      for (const node of state.nodes) {
+        const databases = node.self ? state.record_counts && state.record_counts.databases : peers[node.name] && peers[node.name].databases;
+        if (!databases || Object.keys(databases).length === 0) {
+          rows.push('<tr data-node="' + esc(node.name) + '"><td>' + esc(node.name) + '</td><td colspan="4">' + absent + "</td></tr>");
+          continue;
+        }
+        for (const db of Object.keys(databases).sort()) {
+          const tables = databases[db].tables || {};
+          rows.push('<tr data-node="' + esc(node.name) + '" data-database="' + esc(db) + '"><td>' + esc(node.name) + "</td><td>" + esc(db) +
+                    '</td><td class="num">' + show(databases[db].records) + "</td><td>" +
+                    Object.keys(tables).sort().map(t => esc(t) + ": " + show(tables[t])).join(", ") + "</td><td>" +
+                    (node.self ? "now" : show(databases[db].as_of)) + "</td></tr>");
+        }
+      }
+      return rows;
+    }
+
     function render(state) {
       const now = Date.now();
       document.getElementById("node").textContent = state.node_name;
-      document.getElementById("counts-node").textContent = state.node_name;
       const replicators = (state.replicators || []).map(r => esc(r.replicator ?? r.endpoint) + ": " + esc(r.status)).join(", ");
       document.getElementById("summary").innerHTML =
         "Replication: " + (state.is_enabled === null ? absent : state.is_enabled ? "on" : "off") +
@@ -116,23 +137,17 @@ enum ClusterPageAsset {
         rows.push('<tr class="node" data-node="' + esc(node.name) + '" data-state="' + st + '"><td>' + esc(node.name) + "</td><td>" +
                   foundIn(node) + '</td><td><span class="state ' + st + '">' + stateText[st] + '</span></td><td colspan="8"></td></tr>');
         for (const s of (node.connection && node.connection.database_sockets) || []) {
-          rows.push('<tr class="socket"><td>' + esc(s.database) + "</td><td></td><td>" + (s.connected ? "subscribed" : "not subscribed") +
-                    (s.publishing ? ", publishing" : "") + '</td><td class="num">' + show(s.lag_ms) + '</td><td class="num">' + show(s.entries_behind) +
-                    '</td><td class="num">' + show(s.lag_entries) + '</td><td class="num">' + show(s.bytes_per_second) +
+          rows.push('<tr class="socket" data-socket="' + esc(node.name + "/" + s.database) + '"><td>' + esc(s.database) + "</td><td></td><td>" +
+                    (s.connected ? "subscribed" : "not subscribed") + (s.publishing ? ", publishing" : "") +
+                    '</td><td class="num">' + show(s.lag_ms) + '</td><td class="num">' + show(s.entries_behind) +
+                    '</td><td class="num">' + show(s.lag_entries) + '</td><td class="num" data-bytes="' + esc(s.bytes_per_second) + '">' + show(s.bytes_per_second) +
                     '</td><td class="num">' + show(s.clock_offset_ms) + '</td><td class="num">' + show(s.latency) + "</td>" +
                     copyCells(node.name + "/" + s.database, s, now) + "</tr>");
         }
       }
       document.querySelector("#nodes tbody").innerHTML = rows.join("");
-      const databases = state.record_counts && state.record_counts.databases;
-      document.querySelector("#counts tbody").innerHTML = databases === null ? '<tr><td colspan="3">' + absent + "</td></tr>" :
-        Object.keys(databases).sort().map(db => {
-          const tables = databases[db].tables || {};
-          return '<tr data-database="' + esc(db) + '"><td>' + esc(db) + '</td><td class="num">' + show(databases[db].records) + "</td><td>" +
-                 Object.keys(tables).sort().map(t => esc(t) + ": " + show(tables[t])).join(", ") + "</td></tr>";
-        }).join("");
-      document.getElementById("peer-counts").innerHTML = "Other nodes' record counts: " +
-        (state.peer_record_counts === null ? absent + " — " + esc((state.notes || {}).peer_record_counts || "") : esc(JSON.stringify(state.peer_record_counts)));
+      document.querySelector("#counts tbody").innerHTML = countRows(state).join("");
+      document.getElementById("peer-counts").textContent = "Other nodes' counts: " + ((state.notes || {}).peer_record_counts || "");
       const errors = Object.entries(state.errors || {});
       document.getElementById("errors").innerHTML = errors.length === 0 ? "none" : errors.map(([op, e]) => esc(op) + ": " + esc(e)).join("<br>");
       document.getElementById("updated").textContent = new Date(now).toLocaleTimeString();

@@ -19,9 +19,9 @@ struct ClusterState: Sendable {
     static let membersSearch: JSON = ["operation": "search_by_value", "database": "system", "table": "hdb_nodes",
                                       "search_attribute": "name", "search_value": "*", "get_attributes": ["*"]]
 
-    /// Why peers' record counts are absent: cluster_status does not carry them, and the
-    /// cluster config knows peers' replication URLs only, not their operations API.
-    static let peerCountsAbsent = "peers' record counts are not in cluster_status, and the cluster config does not know their operations API: open the page on each node's gateway"
+    /// Where peers' record counts come from, and why one can be missing.
+    static let peerCountsSource = "each peer's own counts, sent every few seconds on this node's subscription to it (record_counts frames); "
+        + "a peer this node does not subscribe to, or one of an older version, has none"
 
     func assemble(for user: AuthenticatedUser) async -> JSON {
         async let status = run(["operation": "cluster_status"], user)
@@ -41,8 +41,8 @@ struct ClusterState: Sendable {
             "nodes": .array(Self.nodes(this: name, status: cluster, routes: answers["cluster_get_routes"]!.json,
                                        members: answers["hdb_nodes"]!.json)),
             "record_counts": ["node": .string(name), "databases": Self.counts(answers["describe_all"]!.json)],
-            "peer_record_counts": .null,
-            "notes": ["peer_record_counts": .string(Self.peerCountsAbsent)],
+            "peer_record_counts": Self.peerCounts(cluster),
+            "notes": ["peer_record_counts": .string(Self.peerCountsSource)],
             "errors": .object(answers.compactMapValues { $0.error.map(JSON.string) }),
         ]
     }
@@ -83,10 +83,32 @@ struct ClusterState: Sendable {
     /// table's count is missing); null when describe_all failed.
     static func counts(_ described: JSON) -> JSON {
         guard let databases = described.objectValue else { return .null }
-        return .object(databases.mapValues { tables in
-            let counts = (tables.objectValue ?? [:]).mapValues { $0["record_count"] ?? .null }
-            let known = counts.values.compactMap(\.intValue)
-            return ["records": known.count == counts.count ? JSON(known.reduce(0, +)) : .null, "tables": .object(counts)]
-        })
+        return .object(databases.mapValues { tables in database((tables.objectValue ?? [:]).mapValues { $0["record_count"] ?? .null }) })
+    }
+
+    /// Each peer's record counts as it reported them on this node's subscriptions to it
+    /// (`peer_record_counts` of the cluster_status sockets), shaped like `record_counts`
+    /// with `as_of` (when they arrived) per database: `{NODE: {databases: {DB: ...}}}`,
+    /// peers without counts left out, `system` too (as describe_all does); null when
+    /// cluster_status failed.
+    static func peerCounts(_ status: JSON) -> JSON {
+        guard let connections = status["connections"]?.arrayValue else { return .null }
+        var peers: [String: JSON] = [:]
+        for connection in connections {
+            guard let name = connection["name"]?.stringValue else { continue }
+            var databases: [String: JSON] = [:]
+            for socket in connection["database_sockets"]?.arrayValue ?? [] {
+                guard let db = socket["database"]?.stringValue, db != "system", let tables = socket["peer_record_counts"]?.objectValue else { continue }
+                databases[db] = database(tables).adding("as_of", socket["peer_record_counts_at"] ?? .null)
+            }
+            if !databases.isEmpty { peers[name] = ["databases": .object(databases)] }
+        }
+        return .object(peers)
+    }
+
+    /// One database's counts: per table and their sum (null when a table's count is missing).
+    static func database(_ tables: [String: JSON]) -> JSON {
+        let known = tables.values.compactMap(\.intValue)
+        return ["records": known.count == tables.count ? JSON(known.reduce(0, +)) : .null, "tables": .object(tables)]
     }
 }

@@ -1,0 +1,44 @@
+import Foundation
+
+/// Reads a progress figure (rows copied so far) every `interval` seconds on its own thread
+/// until stopped: the samples (seconds since `start`, value) behind the copy-progress plot.
+/// A read that fails (nothing to count yet) is skipped.
+final class ProgressSampler: @unchecked Sendable {
+    private let lock = NSLock()
+    private var samples: [(seconds: Double, rows: Int)] = []
+    private var stopping = false
+    private let done = DispatchSemaphore(value: 0)
+    private let read: @Sendable () -> Int?
+    private let interval: Double
+    private var begun = Date()
+
+    init(interval: Double = 0.25, read: @escaping @Sendable () -> Int?) {
+        self.interval = interval
+        self.read = read
+    }
+
+    func start() {
+        begun = Date()
+        let begun = self.begun
+        let t = Thread { [self] in
+            while !lock.withLock({ stopping }) {
+                if let rows = read() {
+                    let seconds = Date().timeIntervalSince(begun)
+                    lock.withLock { samples.append((seconds, rows)) }
+                }
+                Thread.sleep(forTimeInterval: interval)
+            }
+            done.signal()
+        }
+        t.start()
+    }
+
+    /// Stops sampling; returns the samples with their times counted from `origin` (the
+    /// copy's start), earlier ones dropped.
+    func stop(origin: Date) -> [(seconds: Double, rows: Int)] {
+        lock.withLock { stopping = true }
+        done.wait()
+        let offset = origin.timeIntervalSince(begun)
+        return lock.withLock { samples }.filter { $0.seconds >= offset }.map { ($0.seconds - offset, $0.rows) }
+    }
+}
