@@ -175,6 +175,8 @@ struct IndexWriter {
     let indexed: Set<String>?
     /// Where changes are noted (nil: only reading keys, in a catch-up).
     let backlog: LMDBDatabase?
+    /// The table's backlog key prefix.
+    private let backlogPrefix: [UInt8]
 
     init(txn: LMDBTransaction, schema: TableSchema, backlog: LMDBDatabase? = nil) {
         self.txn = txn
@@ -183,12 +185,13 @@ struct IndexWriter {
         storageID = schema.storageID
         indexed = schema.indexed
         self.backlog = backlog
+        backlogPrefix = backlog == nil ? [] : IndexBacklog.prefix(schema.name)
     }
 
     /// The record under `key` changes; `previous` is its JSON before (nil: there was none).
     func change(key: [UInt8], previous: ArraySlice<UInt8>?) throws {
         guard let backlog else { return }
-        try IndexBacklog.note(txn, backlog, table: table, key: key, previous: previous)
+        try IndexBacklog.note(txn, backlog, prefix: backlogPrefix, key: key, previous: previous)
     }
 
     /// Index keys of a value: a scalar gives one, an array one per scalar element.

@@ -43,10 +43,11 @@ public enum IndexBacklog {
 
     /// Notes that the record under `key` changes; `previous` is its JSON before this write
     /// (nil: there was none). Only the first change since the last catch-up is kept.
-    static func note(_ txn: LMDBTransaction, _ db: LMDBDatabase, table: String, key: [UInt8], previous: ArraySlice<UInt8>?) throws {
+    /// `prefix` is the table's (`prefix(table)`, made once per write, not per record).
+    static func note(_ txn: LMDBTransaction, _ db: LMDBDatabase, prefix: [UInt8], key: [UInt8], previous: ArraySlice<UInt8>?) throws {
         var value: [UInt8] = [previous == nil ? 0 : 1]
         if let previous { value.append(contentsOf: previous) }
-        try txn.put(db, Self.key(table: table, record: key), value, noOverwrite: true)
+        try txn.put(db, prefix + key, value, noOverwrite: true)
     }
 
     /// The most records one catch-up takes (its memory: their index keys and values).

@@ -44,6 +44,8 @@ struct LMDBReplicaTable: ReplicaTable {
     private let tombstones: LMDBDatabase
     private let indexes: IndexWriter
     private var known: Set<String>
+    /// Most tables have no tombstones: then no record needs one looked up or cleared.
+    private var hasTombstones: Bool
     /// Member names of the records stored so far, read as bytes; those up to
     /// `namesLearned` went through `learn` (so each name is hashed once per batch, not per record).
     private var names = AttributePositions()
@@ -66,6 +68,7 @@ struct LMDBReplicaTable: ReplicaTable {
         self.schema = schema
         records = try txn.database(StorageLayout.records(schema.name), create: true)!
         tombstones = try txn.database(StorageLayout.tombstones(schema.name), create: true)!
+        hasTombstones = try txn.count(tombstones) > 0
         indexes = IndexWriter(txn: txn, schema: schema, backlog: backlog)
         known = Set(schema.attributes)
     }
@@ -77,7 +80,7 @@ struct LMDBReplicaTable: ReplicaTable {
             return v
         }
         looked = (key, nil)
-        if let t = try txn.get(tombstones, key), t.count >= 8 {
+        if hasTombstones, let t = try txn.get(tombstones, key), t.count >= 8 {
             return RecordVersion(version: HLCTimestamp(rawValue: KeyCodec.decodeUInt64(t[0..<8])), origin: String(decoding: t[8...], as: UTF8.self))
         }
         return nil
@@ -105,13 +108,14 @@ struct LMDBReplicaTable: ReplicaTable {
             var tomb = KeyCodec.encodeUInt64(write.version.version.rawValue)
             tomb.append(contentsOf: Array(write.version.origin.utf8.prefix(255)))
             try txn.put(tombstones, key, tomb)
+            hasTombstones = true
         }
         previous.append(oldJSON.map(Array.init) ?? DatabaseEnvironment.nullBytes)
     }
 
     private mutating func put(_ key: [UInt8], _ json: [UInt8], previous oldJSON: ArraySlice<UInt8>?, version: RecordVersion) throws {
         try txn.put(records, key, StoredRecord.encode(version: version.version, origin: version.origin, json: json))
-        try txn.delete(tombstones, key)
+        if hasTombstones { try txn.delete(tombstones, key) }
         try indexes.change(key: key, previous: oldJSON)
         values.append(json)
     }
