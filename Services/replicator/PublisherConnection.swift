@@ -31,6 +31,8 @@ struct PublisherConnection: Sendable {
     /// The entries of the last log read as auditd sent them (stored bytes), so a batch of
     /// all of them goes out spliced, not rebuilt and serialized again.
     let lastRead = Locked<ReplicationFrame.RawEntries?>(nil)
+    /// Fired by the frame loop: an ack may have freed the window the pump rests on.
+    let news = Wakeup()
 
     static let batchSize = 500
     /// Stored bytes per batch at most (entries of big inserts): well inside the 64 MB
@@ -59,6 +61,7 @@ struct PublisherConnection: Sendable {
                 group.addTask { try await pump(machine, outbound) }
                 while let frame = try await FrameIO.next(outbound) {
                     try await execute(machine.withLock { $0.step(.frame(frame, allowed: directory.allowedNames, now: now())) }, machine, outbound)
+                    news.fire()
                 }
                 group.cancelAll()
             }
@@ -92,7 +95,9 @@ struct PublisherConnection: Sendable {
         ])
     }
 
-    /// Ticks the machine and runs its log reads; rests a little when it has nothing to read.
+    /// Ticks the machine and runs its log reads; rests up to 25 ms when it has nothing to
+    /// read (its window of batches in flight is full, or it is not serving), or until a
+    /// frame from the subscriber came in (an ack frees the window).
     private func pump(_ machine: Locked<PublisherMachine>, _ outbound: PeerSocket) async throws {
         while !Task.isCancelled {
             var counts: [String: Int]?
@@ -100,7 +105,10 @@ struct PublisherConnection: Sendable {
             let ready = machine.withLock { $0.step(.tick(allowed: directory.allowedNames, now: now(), recordCounts: counts)) }
             let reads = ready.store.contains { if case .readLog = $0 { return true } else { return false } }
             try await execute(ready, machine, outbound)
-            if !reads { try await Task.sleep(for: .milliseconds(25)) }
+            if !reads {
+                await news.wait(upTo: .milliseconds(25))
+                try Task.checkCancellation()
+            }
         }
     }
 

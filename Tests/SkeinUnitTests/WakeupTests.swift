@@ -1,0 +1,41 @@
+import Foundation
+import SkeinService
+import Testing
+
+/// The publisher's pump rests on a `Wakeup`: news must end the rest, news that came before
+/// the rest must not be lost, and without news the rest still ends.
+@Suite("Wakeup")
+struct WakeupTests {
+    @Test func aFireWakesTheWaiterLongBeforeItsTimeout() async throws {
+        let wakeup = Wakeup()
+        let start = Date()
+        async let waited: Void = wakeup.wait(upTo: .seconds(60))
+        try await Task.sleep(for: .milliseconds(50))
+        wakeup.fire()
+        await waited
+        #expect(Date().timeIntervalSince(start) < 30)
+    }
+
+    @Test func aFireWhileNobodyWaitsEndsTheNextWaitAtOnceAndOnlyThatOne() async {
+        let wakeup = Wakeup()
+        wakeup.fire()
+        wakeup.fire()
+        let start = Date()
+        await wakeup.wait(upTo: .seconds(60))
+        #expect(Date().timeIntervalSince(start) < 30)
+        // Both fires were one piece of news: the next wait rests until its timeout.
+        let second = Date()
+        await wakeup.wait(upTo: .milliseconds(200))
+        #expect(Date().timeIntervalSince(second) >= 0.15)
+    }
+
+    @Test func cancellingTheWaiterEndsTheWait() async {
+        let wakeup = Wakeup()
+        let start = Date()
+        let task = Task { await wakeup.wait(upTo: .seconds(60)) }
+        try? await Task.sleep(for: .milliseconds(50))
+        task.cancel()
+        await task.value
+        #expect(Date().timeIntervalSince(start) < 30)
+    }
+}
