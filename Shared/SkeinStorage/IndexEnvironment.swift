@@ -24,7 +24,9 @@ public final class IndexEnvironment: @unchecked Sendable {
     static let batchKey: [UInt8] = Array("batch".utf8)
 
     init(path: String, mapSize: UInt64) throws {
-        lmdb = try LMDBEnvironment(path: path, mapSize: mapSize)
+        // Written by one transaction at a time, never nested: the map itself holds a
+        // catch-up's pages, which go to the disk in chunks before it commits.
+        lmdb = try LMDBEnvironment(path: path, mapSize: mapSize, writeMap: true)
         metaDB = try lmdb.write { try $0.database("__indexer", create: true)! }
         // Readers use only cached handles (`LMDBEnvironment.cached`): open every index now.
         for name in try lmdb.databaseNames() where name.hasPrefix("i:") {
