@@ -1,0 +1,122 @@
+import Foundation
+import Logging
+import SkeinCore
+import SkeinLMDB
+import SkeinService
+import SkeinStorage
+
+/// Removes expired records (`create_table` `expiration`) from storage on a thread of its
+/// own: each table with a TTL is scanned every quarter of its TTL (Harper's cleanup
+/// interval; at least every `interval`, at most every `longest`), a step of `stepRecords`
+/// records per write job, so the writer never holds one large transaction for it. Reads
+/// never wait for it: they skip expired records themselves.
+final class ExpirationEvictor: @unchecked Sendable {
+    let registry: DatabaseRegistry
+    let writer: GroupCommitWriter
+    let clock: WallClock
+    let logger: Logger
+    static let interval: TimeInterval = 0.25
+    static let longest: TimeInterval = 3600
+    static let stepRecords = 1000
+    /// When each table ("database.table") is next due.
+    private var due: [String: Date] = [:]
+    private let wake = NSCondition()
+    private var stopping = false
+    private let stopped = DispatchSemaphore(value: 0)
+
+    init(registry: DatabaseRegistry, writer: GroupCommitWriter, clock: WallClock, logger: Logger) {
+        self.registry = registry
+        self.writer = writer
+        self.clock = clock
+        self.logger = logger
+    }
+
+    func start() {
+        let t = Thread { [self] in loop() }
+        t.name = "evictor"
+        t.start()
+    }
+
+    func stop() {
+        wake.lock()
+        stopping = true
+        wake.signal()
+        wake.unlock()
+        stopped.wait()
+    }
+
+    private var isStopping: Bool {
+        wake.lock()
+        defer { wake.unlock() }
+        return stopping
+    }
+
+    private func loop() {
+        while true {
+            wake.lock()
+            _ = wake.wait(until: Date(timeIntervalSinceNow: Self.interval))
+            let done = stopping
+            wake.unlock()
+            if done { break }
+            // Only databases already open: opening one here could re-create a dropped one's files.
+            for name in registry.openedNames() where !isStopping {
+                guard let env = registry.opened(name) else { continue }
+                do {
+                    for schema in try env.lmdb.read({ try env.tables($0) }) {
+                        guard let ttl = schema.expirationMillis, isDue("\(name).\(schema.name)", ttl) else { continue }
+                        try evict(env, schema.name)
+                    }
+                } catch {
+                    logger.error("eviction of expired records failed", metadata: ["database": .string(name), "error": .string("\(error)")])
+                }
+            }
+        }
+        stopped.signal()
+    }
+
+    /// Whether the table's scan is due now; if so, schedules its next one.
+    private func isDue(_ table: String, _ ttl: UInt64) -> Bool {
+        let now = Date()
+        if let next = due[table], next > now { return false }
+        let every = min(max(Double(ttl) / 4000, Self.interval), Self.longest)
+        due[table] = now.addingTimeInterval(every)
+        return true
+    }
+
+    /// One scan of a table, a step per write job.
+    private func evict(_ env: DatabaseEnvironment, _ table: String) throws {
+        var after: [UInt8]? = nil
+        var evicted = 0
+        repeat {
+            let step = try runStep(env, table, after: after)
+            evicted += step.evicted
+            after = step.resumeAfter
+        } while after != nil && !isStopping
+        if evicted > 0 {
+            logger.debug("evicted expired records", metadata: ["database": .string(env.name), "table": .string(table),
+                                                               "records": .stringConvertible(evicted)])
+        }
+    }
+
+    private func runStep(_ env: DatabaseEnvironment, _ table: String, after: [UInt8]?) throws -> DatabaseEnvironment.EvictionStep {
+        let finished = DispatchSemaphore(value: 0)
+        let now = clock.nowMillis()
+        let result = Locked<DatabaseEnvironment.EvictionStep?>(nil)
+        nonisolated(unsafe) var reply: RPCReply? = nil
+        writer.submit(.init(kind: .write(database: env.name, createDatabase: false) { current, txn, _ in
+            guard current === env else { return ["skipped": true] }
+            let step = try env.evictExpired(txn, table: table, after: after, now: now, limit: Self.stepRecords)
+            result.withLock { $0 = step }
+            return ["evicted": JSON(step.evicted)]
+        }, user: nil, respond: { r in
+            reply = r
+            finished.signal()
+        }))
+        finished.wait()
+        if let reply, reply.status >= 400 {
+            throw SkeinError.internal("evicting expired records of '\(env.name).\(table)': \(String(decoding: reply.body, as: UTF8.self))")
+        }
+        // A step whose transaction did not commit evicted nothing: the next scan retries.
+        return reply?.status == 200 ? result.withLock { $0 } ?? .init(evicted: 0, resumeAfter: nil) : .init(evicted: 0, resumeAfter: nil)
+    }
+}
