@@ -116,7 +116,7 @@ final class ExpirationEvictor: @unchecked Sendable {
         if let reply, reply.status >= 400 {
             throw SkeinError.internal("evicting expired records of '\(env.name).\(table)': \(String(decoding: reply.body, as: UTF8.self))")
         }
-        // A step whose transaction did not commit evicted nothing: the next scan retries.
-        return reply?.status == 200 ? result.withLock { $0 } ?? .init(evicted: 0, resumeAfter: nil) : .init(evicted: 0, resumeAfter: nil)
+        // A step that did not run (the database was replaced meanwhile) ends the scan.
+        return result.withLock { $0 } ?? .end
     }
 }

@@ -86,13 +86,13 @@ struct StoreWrites {
                     if created { try logCreation(db, context) }
                     return ["message": .string(try env.lmdb.write {
                         try env.createTable($0, name: table, primaryKey: pk, attributes: attributes, indexed: indexed, types: types,
-                                           expiration: expiration, audit: audit, context: context)
+                                           expiration: expiration, audited: audit, context: context)
                     })]
                 }
             }
             return .write(database: db, createDatabase: true) { env, txn, ctx in
                 ["message": .string(try env.createTable(txn, name: table, primaryKey: pk, attributes: attributes, indexed: indexed, types: types,
-                                                        expiration: expiration, audit: audit, context: ctx))]
+                                                        expiration: expiration, audited: audit, context: ctx))]
             }
         case "drop_table":
             let db = try req.database()

@@ -1,5 +1,6 @@
 import SkeinCore
 import SkeinLMDB
+import SkeinReplication
 
 /// Eviction of expired records (`TableSchema+Expiration.swift`), a bounded step at a time so
 /// that no transaction grows with the table: each step looks at up to `limit` records in key
@@ -12,11 +13,14 @@ extension DatabaseEnvironment {
         public var evicted: Int
         /// Where the next step starts (after this key); nil when the scan reached the end.
         public var resumeAfter: [UInt8]?
+
+        /// Nothing evicted, nothing more to look at.
+        public static let end = EvictionStep(evicted: 0, resumeAfter: nil)
     }
 
     public func evictExpired(_ txn: LMDBTransaction, table name: String, after: [UInt8]?, now: UInt64, limit: Int) throws -> EvictionStep {
         guard let schema = try table(txn, name), schema.expirationMillis != nil,
-              let recordsDB = try readHandle(txn, StorageLayout.records(name)) else { return EvictionStep(evicted: 0, resumeAfter: nil) }
+              let recordsDB = try readHandle(txn, StorageLayout.records(name)) else { return .end }
         var expired: [(key: [UInt8], stored: [UInt8])] = []
         var looked = 0, last: [UInt8]? = nil
         let cursor = try txn.cursor(recordsDB)

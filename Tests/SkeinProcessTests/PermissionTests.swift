@@ -111,7 +111,7 @@ extension ProcessTests {
         @Test func csvLoadsCheckTheHeadersAttributeRights() async throws {
             let node = try TestNode.shared()
             try await node.freshTable("perm", "breed")
-            _ = try await node.insert("perm", "breed", [["id": 1, "name": "Pointer", "country": "UK"]])
+            _ = try await node.insert("perm", "breed", [["id": 1, "name": "Pointer", "section": "Gundog", "country": "UK"]])
             try await node.ok(["operation": "add_role", "role": "breed_loader", "permission": [
                 "perm": ["tables": ["breed": [
                     "read": true, "insert": true, "update": true, "delete": false,
@@ -123,7 +123,7 @@ extension ProcessTests {
             func load(_ csv: String, _ action: String) async throws -> JSON {
                 let r = try await node.post(["operation": "csv_data_load", "action": .string(action), "database": "perm", "table": "breed",
                                              "data": .string(csv)], user: "breeder", password: "breeder-pw")
-                let id = try #require(r.json["job_id"]?.stringValue, "\(r)")
+                let id = try #require(r.json["job_id"]?.stringValue, "\(r.status) \(r.json)")
                 return try await node.finishedJob(id)
             }
             let upsert = try await load("id,name,section,country\n2,Setter,Gundog,IE\n", "upsert")

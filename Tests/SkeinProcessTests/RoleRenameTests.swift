@@ -35,7 +35,7 @@ extension ProcessTests {
                 }
                 #expect(try await asKim(a, insert) == 200, "kim's role follows the rename on node-a")
                 _ = try await pollUntil("kim inserts on node-b") { () -> Bool? in
-                    try await asKim(b, ["operation": "upsert", "database": "data", "table": "kennel", "records": [["id": 2]]]) == 200 ? true : nil
+                    try await asKim(b, ["operation": "insert", "database": "data", "table": "kennel", "records": [["id": 2]]]) == 200 ? true : nil
                 }
                 let info = try await b.node.post(["operation": "user_info"], user: "kim", password: "kim-pw")
                 #expect(info.json["role"]?["role"] == "dog_walker", "\(info)")
