@@ -5,7 +5,7 @@ import SkeinLMDB
 import SkeinService
 import SkeinStorage
 
-/// Removes expired records (`create_table` `expiration`) from storage on a thread of its
+/// Removes expired records (`create_table` `expiration`) from storage on a queue of its
 /// own: each table with a TTL is scanned every quarter of its TTL (Harper's cleanup
 /// interval; at least every `interval`, at most every `longest`), a step of `stepRecords`
 /// records per write job, so the writer never holds one large transaction for it. Reads
@@ -18,11 +18,11 @@ final class ExpirationEvictor: @unchecked Sendable {
     static let interval: TimeInterval = 0.25
     static let longest: TimeInterval = 3600
     static let stepRecords = 1000
-    /// When each table ("database.table") is next due.
+    /// When each table ("database.table") is next due (touched on `queue` only).
     private var due: [String: Date] = [:]
-    private let wake = NSCondition()
-    private var stopping = false
-    private let stopped = DispatchSemaphore(value: 0)
+    private let queue = DispatchQueue(label: "evictor")
+    private var timer: (any DispatchSourceTimer)?
+    private let stopping = Locked(false)
 
     init(registry: DatabaseRegistry, writer: GroupCommitWriter, clock: WallClock, logger: Logger) {
         self.registry = registry
@@ -32,46 +32,35 @@ final class ExpirationEvictor: @unchecked Sendable {
     }
 
     func start() {
-        let t = Thread { [self] in loop() }
-        t.name = "evictor"
-        t.start()
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(deadline: .now() + Self.interval, repeating: Self.interval)
+        t.setEventHandler { [self] in sweep() }
+        timer = t
+        t.resume()
     }
 
+    /// Stops the timer and waits for a scan under way to end (it stops after its step).
     func stop() {
-        wake.lock()
-        stopping = true
-        wake.signal()
-        wake.unlock()
-        stopped.wait()
+        stopping.withLock { $0 = true }
+        timer?.cancel()
+        queue.sync {}
     }
 
-    private var isStopping: Bool {
-        wake.lock()
-        defer { wake.unlock() }
-        return stopping
-    }
+    private var isStopping: Bool { stopping.withLock { $0 } }
 
-    private func loop() {
-        while true {
-            wake.lock()
-            _ = wake.wait(until: Date(timeIntervalSinceNow: Self.interval))
-            let done = stopping
-            wake.unlock()
-            if done { break }
-            // Only databases already open: opening one here could re-create a dropped one's files.
-            for name in registry.openedNames() where !isStopping {
-                guard let env = registry.opened(name) else { continue }
-                do {
-                    for schema in try env.lmdb.read({ try env.tables($0) }) {
-                        guard let ttl = schema.expirationMillis, isDue("\(name).\(schema.name)", ttl) else { continue }
-                        try evict(env, schema.name)
-                    }
-                } catch {
-                    logger.error("eviction of expired records failed", metadata: ["database": .string(name), "error": .string("\(error)")])
+    private func sweep() {
+        // Only databases already open: opening one here could re-create a dropped one's files.
+        for name in registry.openedNames() where !isStopping {
+            guard let env = registry.opened(name) else { continue }
+            do {
+                for schema in try env.lmdb.read({ try env.tables($0) }) {
+                    guard let ttl = schema.expirationMillis, isDue("\(name).\(schema.name)", ttl) else { continue }
+                    try evict(env, schema.name)
                 }
+            } catch {
+                logger.error("eviction of expired records failed", metadata: ["database": .string(name), "error": .string("\(error)")])
             }
         }
-        stopped.signal()
     }
 
     /// Whether the table's scan is due now; if so, schedules its next one.
