@@ -35,6 +35,13 @@ struct JobRunner: Sendable {
         }
     }
 
+    /// An ERROR job's message: the error's text, or, for an error with a body of its own
+    /// (a permission refusal), that body, as Harper stores it.
+    static func message(of error: any Error) -> JSON {
+        guard let failure = error as? SkeinError else { return .string("\(error)") }
+        return failure.fields.isEmpty ? .string(failure.message) : failure.body
+    }
+
     /// A job record as Harper shows it: without the request or the table's timestamps.
     static func shown(_ job: JSON) -> JSON {
         var job = job
@@ -82,11 +89,13 @@ struct JobRunner: Sendable {
             input = .source(.text(data))
         }
         // The target is checked now (names, existence): a job is started only for a table that is there.
-        _ = try await store.call(op: "describe_table", user: user.username, body: ["database": .string(database), "table": .string(table)])
+        let described = try await store.call(op: "describe_table", user: user.username, body: ["database": .string(database), "table": .string(table)])
+        let columns = CSVHeaderPermission(rule: user.isSuperUser ? nil : user.rules.table(database, table), database: database, table: table,
+                                          needs: needed, hashAttribute: described["hash_attribute"]?.stringValue ?? "id")
         return try await start(op, user) { progress in
             let (source, downloaded) = try await input.open()
             defer { if let downloaded { try? FileManager.default.removeItem(atPath: downloaded) } }
-            return (try await load(source, action: action, database: database, table: table, user: user, progress: progress), nil)
+            return (try await load(source, action: action, database: database, table: table, user: user, columns: columns, progress: progress), nil)
         }
     }
 
@@ -119,7 +128,7 @@ struct JobRunner: Sendable {
             } catch {
                 job.withLock {
                     $0["status"] = .string(Status.error.rawValue)
-                    $0["message"] = .string((error as? SkeinError)?.message ?? "\(error)")
+                    $0["message"] = Self.message(of: error)
                 }
                 runner.logger.warning("job failed", metadata: ["job": .string(id), "error": .string("\(error)")])
             }
@@ -132,13 +141,14 @@ struct JobRunner: Sendable {
     /// Checks every row first (a bad row fails the job before anything is written), then
     /// writes in batches. Returns Harper's `successfully loaded N of M records`.
     func load(_ source: CSVSource, action: String, database: String, table: String, user: AuthenticatedUser,
-              progress: (String) async -> Void) async throws -> String {
+              columns: CSVHeaderPermission, progress: (String) async -> Void) async throws -> String {
         var header: [String] = []
         var total = 0
         try await source.forEachRow { row, line in
             if line == 1 {
                 if let blank = row.firstIndex(where: \.isEmpty) { throw SkeinError.badRequest("CSV header: column \(blank + 1) has no name") }
                 if Set(row).count != row.count { throw SkeinError.badRequest("CSV header: a column name appears twice") }
+                try columns.check(row)
                 header = row
                 return
             }

@@ -272,7 +272,7 @@ struct SubscriberLink: Sendable {
         }
     }
 
-    /// Creates a copied table here from its description (primary key and attributes). The
+    /// Creates a copied table here from its description (primary key, attributes, TTL). The
     /// creation is logged here like any schema change; the peer applying it back finds
     /// the table and does nothing.
     private func createTable(_ name: String, _ description: JSON) async throws {
@@ -280,6 +280,7 @@ struct SubscriberLink: Sendable {
             _ = try await store.call(op: "create_table", body: [
                 "database": .string(database), "table": .string(name),
                 "primary_key": description["primary_key"] ?? "id", "attributes": description["attributes"] ?? [],
+                "expiration": description["expiration"] ?? .null,
             ])
             logger.info("copied table created", metadata: metadata.merging(["table": .string(name)]) { $1 })
         } catch {

@@ -52,6 +52,8 @@ struct StoreWrites {
             var attributes: [String] = []
             var indexed: Set<String>? = nil
             var types: [String: String] = [:]
+            let expiration = try TableSchema.expiration(req.body["expiration"])
+            let audit = try req.bool("audit") ?? true
             for (i, a) in (try req.array("attributes") ?? []).enumerated() {
                 if let s = a.stringValue { attributes.append(s); continue }
                 guard let s = (a["name"] ?? a["attribute"])?.stringValue else {
@@ -83,12 +85,14 @@ struct StoreWrites {
                     let (env, created) = try registry.create(db)
                     if created { try logCreation(db, context) }
                     return ["message": .string(try env.lmdb.write {
-                        try env.createTable($0, name: table, primaryKey: pk, attributes: attributes, indexed: indexed, types: types, context: context)
+                        try env.createTable($0, name: table, primaryKey: pk, attributes: attributes, indexed: indexed, types: types,
+                                           expiration: expiration, audited: audit, context: context)
                     })]
                 }
             }
             return .write(database: db, createDatabase: true) { env, txn, ctx in
-                ["message": .string(try env.createTable(txn, name: table, primaryKey: pk, attributes: attributes, indexed: indexed, types: types, context: ctx))]
+                ["message": .string(try env.createTable(txn, name: table, primaryKey: pk, attributes: attributes, indexed: indexed, types: types,
+                                                        expiration: expiration, audited: audit, context: ctx))]
             }
         case "drop_table":
             let db = try req.database()

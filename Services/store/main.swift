@@ -32,8 +32,10 @@ do {
     let writer = GroupCommitWriter(registry: registry, config: config, clock: clock, publisher: publisher, logger: logger)
     let indexer = IndexWorker(registry: registry, writer: writer, logger: logger)
     writer.afterWrite = { indexer.nudge() }
+    let evictor = ExpirationEvictor(registry: registry, writer: writer, clock: config.wallClock, logger: logger)
     writer.start()
     indexer.start()
+    evictor.start()
     let service = StoreService(config: config, logger: logger, registry: registry, writer: writer)
     let server = RPCServer(endpoint: config.storeEndpoint, curve: config.curveKeys, metrics: metrics, logger: logger) { request, respond in
         service.handle(request, respond: respond)
@@ -46,6 +48,7 @@ do {
     // Requests being parsed or read finish (writes among them reach the writer's queue).
     shutdown.then("drain reads") { service.drain() }
     shutdown.then("stop the index worker") { indexer.stop() }
+    shutdown.then("stop the evictor") { evictor.stop() }
     // Every queued write commits or fails; its reply joins the server's queue.
     shutdown.then("drain the writer") { writer.stop() }
     shutdown.then("flush replies, close the socket") { server.stop() }

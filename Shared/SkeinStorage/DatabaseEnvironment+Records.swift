@@ -52,7 +52,8 @@ extension DatabaseEnvironment {
 
         for item in prepared {
             let existingBytes = try txn.get(recordsDB, item.key)
-            let existing = existingBytes.flatMap(StoredRecord.decode)
+            // An expired record is gone for writes too (Harper): inserted over, not updated.
+            let existing = existingBytes.flatMap(StoredRecord.decode).flatMap { schema.isExpired($0.version, now: context.version.millis) ? nil : $0 }
             var value: [String: JSON]
             switch (mode, existing) {
             case (.insert, .some), (.update, .none):
@@ -94,7 +95,7 @@ extension DatabaseEnvironment {
         if !written.isEmpty {
             schema.lastUpdated = context.txnTime
             try putTable(txn, schema)
-            if context.auditEnabled {
+            if context.auditEnabled && schema.audit {
                 try appendAudit(txn) { seq in
                     AuditEntry.encode(sequence: seq, version: context.version, origin: context.origin, user: context.user, operation: mode.rawValue,
                                       table: name, ids: written, recordBytes: newValues, previousBytes: previous,
@@ -153,8 +154,10 @@ extension DatabaseEnvironment {
             var s = schema
             s.lastUpdated = context.txnTime
             try putTable(txn, s)
-            try audit(txn, context, operation: "delete", table: name, details: AuditEntry.recordDetails(primaryKey: schema.primaryKey),
-                      ids: deleted, records: [], previous: previous)
+            if schema.audit {
+                try audit(txn, context, operation: "delete", table: name, details: AuditEntry.recordDetails(primaryKey: schema.primaryKey),
+                          ids: deleted, records: [], previous: previous)
+            }
         }
         // Harper's wording: "1 of 1 record", "0 of 2 records" (the noun follows the total).
         let noun = keys.count == 1 ? "record" : "records"

@@ -57,7 +57,8 @@ extension DatabaseEnvironment {
         case "create_table":
             guard try table(txn, entry.table) == nil, let schema = entry.details.flatMap(TableSchema.init(json:)) else { return 0 }
             _ = try createTable(txn, name: entry.table, primaryKey: schema.primaryKey, attributes: schema.attributes, indexed: schema.indexed,
-                                types: schema.types, context: context, limited: false)
+                                types: schema.types, expiration: schema.expiration, audited: schema.audit,
+                                context: context, limited: false)
             return 1
         case "create_attribute":
             guard var schema = try table(txn, entry.table), let a = entry.details?["attribute"]?.stringValue,

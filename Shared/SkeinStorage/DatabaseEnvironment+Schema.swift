@@ -8,7 +8,8 @@ extension DatabaseEnvironment {
     /// attributes to index.
     /// `limited`: refuse more attributes than `maxAttributes` (a peer's table is created as it is).
     public func createTable(_ txn: LMDBTransaction, name: String, primaryKey: String, attributes: [String], indexed: Set<String>? = nil,
-                            types: [String: String] = [:], context: WriteContext, limited: Bool = true) throws -> String {
+                            types: [String: String] = [:], expiration: Double? = nil, audited: Bool = true, context: WriteContext,
+                            limited: Bool = true) throws -> String {
         guard StorageLayout.isValidName(name) else {
             throw SkeinError.badRequest("invalid table name '\(name)': use letters, digits, '_' and '-' (at most 64)")
         }
@@ -26,6 +27,8 @@ extension DatabaseEnvironment {
         }
         var schema = TableSchema(database: self.name, name: name, primaryKey: primaryKey, attributes: attrs, createdTime: context.txnTime,
                                  indexed: indexed, types: types)
+        schema.expiration = expiration
+        schema.audit = audited
         if limited { try schema.checkAttributeCount(maxAttributes, database: self.name) }
         schema.storageID = Self.newStorageID()
         _ = try txn.database(StorageLayout.records(name), create: true)

@@ -25,6 +25,8 @@ public struct SearchCursor: Sendable {
     /// What `*` shows as null where a record lacks it (`DatabaseEnvironment.project`).
     let padding: [String]
     var plan: Plan
+    /// The table's TTL (`TableSchema+Expiration.swift`): an expired record is no match.
+    var expirationMillis: UInt64?
     /// Matches still to skip (`offset`) and to return (`limit`); a sorted plan applied both.
     var toSkip: Int
     var remaining: Int?
@@ -35,6 +37,7 @@ public struct SearchCursor: Sendable {
         let schema = try env.requireTable(txn, table)
         self.init(table: table, condition: nil, attributes: attributes, plan: .keys(ids.compactMap(KeyCodec.encode), next: 0),
                   toSkip: 0, remaining: nil, padding: Self.padding(attributes, schema))
+        expirationMillis = schema.expirationMillis
     }
 
     /// `search_by_value` and `search_by_conditions`.
@@ -47,6 +50,7 @@ public struct SearchCursor: Sendable {
         self.init(table: table, condition: condition, attributes: options.attributes,
                   plan: unique.map { .keys($0, next: 0) } ?? .scan(after: nil), toSkip: options.offset, remaining: options.limit,
                   padding: Self.padding(options.attributes, schema))
+        expirationMillis = schema.expirationMillis
         let sortKeys = options.sortKeys
         if !sortKeys.isEmpty { try sort(env: env, txn: txn, by: sortKeys) }
     }
@@ -79,9 +83,10 @@ public struct SearchCursor: Sendable {
         }
         var out: [JSON] = []
         var bytes = 0
+        let live = liveness()
         /// Takes a record if it matches; false when the page is full.
         func take(_ stored: [UInt8]) -> Bool {
-            guard let r = StoredRecord.decode(stored), case .object(let fields) = r.value, condition?.matches(fields) ?? true else { return true }
+            guard let r = StoredRecord.decode(stored), live(r), case .object(let fields) = r.value, condition?.matches(fields) ?? true else { return true }
             if toSkip > 0 {
                 toSkip -= 1
                 return true
@@ -125,8 +130,9 @@ public struct SearchCursor: Sendable {
             return
         }
         var matches: [(values: [JSON?], key: [UInt8])] = []
+        let live = liveness()
         func consider(_ key: [UInt8], _ stored: [UInt8]) {
-            guard let r = StoredRecord.decode(stored), case .object(let fields) = r.value, condition?.matches(fields) ?? true else { return }
+            guard let r = StoredRecord.decode(stored), live(r), case .object(let fields) = r.value, condition?.matches(fields) ?? true else { return }
             matches.append((sortKeys.map { fields[$0.attribute] }, key))
         }
         switch plan {
@@ -153,5 +159,12 @@ public struct SearchCursor: Sendable {
         plan = .keys(slice.map(\.key), next: 0)
         toSkip = 0
         remaining = nil
+    }
+
+    /// Whether a stored record is still there for a read now (not expired).
+    func liveness() -> (StoredRecord) -> Bool {
+        guard let ttl = expirationMillis else { return { _ in true } }
+        let now = WallClock().nowMillis()
+        return { $0.version.millis &+ ttl > now }
     }
 }

@@ -18,6 +18,12 @@ public struct TableSchema: Sendable, Equatable {
     public var types: [String: String] = [:]
     public var createdTime: Double
     public var lastUpdated: Double?
+    /// Harper's table TTL in seconds (`TableSchema+Expiration.swift`); nil: records stay.
+    public var expiration: Double?
+    /// Harper's `audit`: false keeps the table's record writes out of the audit log, and so
+    /// (as in Harper, whose replication streams the audit log) off the other nodes: its
+    /// records stay on the node that wrote them. Its creation is logged and replicates.
+    public var audit = true
     /// This node's name for the table's storage in the index environment (`i:ID:ATTR`):
     /// chosen when the table is created here, so a table dropped and created again never
     /// finds the old table's index entries. Local: not part of `json`.
@@ -49,6 +55,8 @@ public struct TableSchema: Sendable, Equatable {
         if let lastUpdated { o["last_updated"] = .number(lastUpdated) }
         if let indexed { o["indexed"] = JSON(indexed.sorted()) }
         if !types.isEmpty { o["types"] = .object(types.mapValues(JSON.string)) }
+        if let expiration { o["expiration"] = .number(expiration) }
+        if !audit { o["audit"] = false }
         return .object(o)
     }
 
@@ -68,6 +76,8 @@ public struct TableSchema: Sendable, Equatable {
             indexed: json["indexed"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) },
             types: (json["types"]?.objectValue ?? [:]).compactMapValues(\.stringValue))
         lastUpdated = json["last_updated"]?.doubleValue
+        expiration = json["expiration"]?.doubleValue
+        audit = json["audit"]?.boolValue ?? true
         storageID = json["storage_id"]?.stringValue
     }
 
@@ -98,13 +108,14 @@ public struct TableSchema: Sendable, Equatable {
                 : ["attribute": .string(a), "indexed": .bool(isIndexed(a))]
             return types[a].map { described.adding("type", .string($0)) } ?? described
         }
-        return [
+        let described: JSON = [
             "schema": .string(database), "database": .string(database), "name": .string(name),
             "hash_attribute": .string(primaryKey), "primary_key": .string(primaryKey),
             "attributes": .array(attrs), "record_count": JSON(recordCount),
             "last_updated_record": lastUpdated.map(JSON.number) ?? .null,
-            "replicate": true, "audit": true, "schema_defined": .bool(indexed != nil),
+            "replicate": .bool(audit), "audit": .bool(audit), "schema_defined": .bool(indexed != nil),
             "__createdtime__": .number(createdTime),
         ]
+        return describedExpiration.map { described.adding("expiration", $0) } ?? described
     }
 }

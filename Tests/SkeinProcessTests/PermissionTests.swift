@@ -105,6 +105,42 @@ extension ProcessTests {
             #expect(stored?["city"] == "Oslo" && stored?["name"] == "Lee", "\(String(describing: stored))")
         }
 
+        /// A CSV load's header columns are checked like an insert's record keys (Harper's
+        /// `verifyBulkLoadAttributePerms`): the job ends in ERROR with the 403 body as its
+        /// message, and writes nothing.
+        @Test func csvLoadsCheckTheHeadersAttributeRights() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("perm", "breed")
+            _ = try await node.insert("perm", "breed", [["id": 1, "name": "Pointer", "section": "Gundog", "country": "UK"]])
+            try await node.ok(["operation": "add_role", "role": "breed_loader", "permission": [
+                "perm": ["tables": ["breed": [
+                    "read": true, "insert": true, "update": true, "delete": false,
+                    "attribute_permissions": [["attribute_name": "name", "read": true, "insert": true, "update": false],
+                                              ["attribute_name": "section", "read": true, "insert": false, "update": true]],
+                ]]],
+            ]])
+            try await node.ok(["operation": "add_user", "username": "breeder", "password": "breeder-pw", "role": "breed_loader", "active": true])
+            func load(_ csv: String, _ action: String) async throws -> JSON {
+                let r = try await node.post(["operation": "csv_data_load", "action": .string(action), "database": "perm", "table": "breed",
+                                             "data": .string(csv)], user: "breeder", password: "breeder-pw")
+                let id = try #require(r.json["job_id"]?.stringValue, "\(r.status) \(r.json)")
+                return try await node.finishedJob(id)
+            }
+            let upsert = try await load("id,name,section,country\n2,Setter,Gundog,IE\n", "upsert")
+            #expect(upsert["status"] == "ERROR", "\(upsert)")
+            let refused = try #require(Self.denial((403, upsert["message"] ?? .null)), "\(upsert)")
+            #expect(refused.unauthorized == [["schema": "perm", "table": "breed", "required_table_permissions": [],
+                                               "required_attribute_permissions": [
+                                                   ["attribute_name": "name", "required_permissions": ["update"]],
+                                                   ["attribute_name": "section", "required_permissions": ["insert"]]]]], "\(upsert)")
+            #expect(refused.invalid == ["Attribute 'country' does not exist on 'perm.breed'"], "\(upsert)")
+            #expect(try await node.byID("perm", "breed", [2]).isEmpty, "a refused load writes nothing")
+
+            let insert = try await load("id,name\n3,Terrier\n", "insert")
+            #expect(insert["status"] == "COMPLETE", "the columns the role may insert load: \(insert)")
+            #expect(try await node.byID("perm", "breed", [3]).first?["name"] == "Terrier")
+        }
+
         @Test func structureUsersShapeTheirDatabasesOnly() async throws {
             let node = try TestNode.shared()
             try await node.ok(["operation": "create_database", "database": "shaped"])
