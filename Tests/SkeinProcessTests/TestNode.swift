@@ -6,6 +6,7 @@ import FoundationNetworking
 import Glibc
 #endif
 import SkeinCore
+import SkeinLauncher
 import Testing
 
 /// The processes of a node (the replicator only where a test starts it).
@@ -154,36 +155,11 @@ final class TestNode: @unchecked Sendable {
         try start(.replicator)
     }
 
-    /// Nested YAML from dotted keys; every scalar is a double-quoted (JSON) string, which
-    /// the config loader accepts for ports, sizes and durations too; `structured` values
-    /// are written as JSON, which YAML reads as flow style.
+    /// Nested YAML from dotted keys (the launcher's renderer): every scalar a double-quoted
+    /// (JSON) string, which the config loader accepts for ports, sizes and durations too;
+    /// `structured` values written as JSON, which YAML reads as flow style.
     static func yaml(_ values: [String: String], structured: [String: JSON] = [:]) -> String {
-        final class Node { var children: [String: Node] = [:]; var value: String? }
-        let top = Node()
-        let rendered = values.mapValues { JSON.string($0).text }.merging(structured.mapValues(\.text)) { $1 }
-        for (key, value) in rendered {
-            var n = top
-            for part in key.split(separator: ".") {
-                let p = String(part)
-                if n.children[p] == nil { n.children[p] = Node() }
-                n = n.children[p]!
-            }
-            n.value = value
-        }
-        var out = ""
-        func emit(_ n: Node, _ indent: String) {
-            for key in n.children.keys.sorted() {
-                let child = n.children[key]!
-                if let v = child.value {
-                    out += "\(indent)\(key): \(v)\n"
-                } else {
-                    out += "\(indent)\(key):\n"
-                    emit(child, indent + "  ")
-                }
-            }
-        }
-        emit(top, "")
-        return out
+        YAMLDocument.render(values.mapValues(JSON.string).merging(structured) { $1 })
     }
 
     /// Ports handed out by this test process: never twice (a port closed after the check
