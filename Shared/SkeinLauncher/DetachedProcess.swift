@@ -3,12 +3,14 @@ import Foundation
 import Glibc
 #endif
 
-/// Processes that outlive the launcher: started with `posix_spawn` in a process group of
-/// their own (a Ctrl-C at the launcher does not reach them), standard input from /dev/null,
-/// output appended to a file, and no other descriptor of ours (a caller reading our output
-/// to its end must not wait for a service that inherited the pipe).
+/// Service processes started with `posix_spawn`: standard input from /dev/null, output
+/// appended to a file, and no other descriptor of ours (a caller reading our output to its
+/// end must not wait for a service that inherited the pipe). Those of a local cluster
+/// outlive the launcher in a process group of their own (`detached`: a Ctrl-C at the
+/// launcher does not reach them); a test's stay in its group, so a Ctrl-C stops them too.
 public enum DetachedProcess {
-    public static func spawn(_ executable: String, arguments: [String], environment: [String: String], output: String) throws -> pid_t {
+    public static func spawn(_ executable: String, arguments: [String], environment: [String: String], output: String,
+                             detached: Bool = true) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -18,7 +20,7 @@ public enum DetachedProcess {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setflags(&attributes, Int16((detached ? POSIX_SPAWN_SETPGROUP : 0) | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
         var noSignals = sigset_t(), allSignals = sigset_t()
         sigemptyset(&noSignals)
