@@ -39,9 +39,7 @@ struct LauncherEnvironment {
     /// Builds the services (debug, or release) unless `SKEIN_SKIP_BUILD=1`; returns the
     /// directory to run them from: `SKEIN_BIN_DIR`, the release build's, or this binary's.
     func buildServices(release: Bool) throws -> String {
-        if skipBuild {
-            print("skipping build (SKEIN_SKIP_BUILD=1)")
-        } else {
+        if !skipBuild {
             guard let root = packageRoot else { throw LauncherError("no Package.swift above \(ownDirectory): set SKEIN_SKIP_BUILD=1 and SKEIN_BIN_DIR") }
             print("building (swift build\(release ? " -c release" : "")) in \(root)")
             try SwiftBuild(root: root).run(release ? ["-c", "release"] : [])

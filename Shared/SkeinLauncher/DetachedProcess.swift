@@ -47,31 +47,31 @@ public enum DetachedProcess {
         }
     }
 
-    /// Alive and running `binary` (pids are reused; a zombie has no command line). Reaps
-    /// the process first when it is an exited child of ours.
-    public static func isRunning(_ pid: pid_t, binary: String) -> Bool {
+    /// Alive, with `commandLine` in its command line (pids are reused; a zombie has no command
+    /// line). Reaps the process first when it is an exited child of ours.
+    public static func isRunning(_ pid: pid_t, matching commandLine: String) -> Bool {
         guard pid > 0 else { return false }
         var status: Int32 = 0
         _ = waitpid(pid, &status, WNOHANG)
         guard kill(pid, 0) == 0 else { return false }
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return false }
-        return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(binary)
+        return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(commandLine)
     }
 
     /// Sends `signal` to each process, waits up to `grace` seconds for all to exit, then
     /// SIGKILLs and returns the ones that were still running.
     @discardableResult
-    public static func stop(_ processes: [(pid: pid_t, binary: String)], signal: Int32, grace: Double) -> [pid_t] {
+    public static func stop(_ processes: [(pid: pid_t, matching: String)], signal: Int32, grace: Double) -> [pid_t] {
         for process in processes { kill(process.pid, signal) }
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(grace * 1000)))
         var alive = processes
         while true {
-            alive = alive.filter { isRunning($0.pid, binary: $0.binary) }
+            alive = alive.filter { isRunning($0.pid, matching: $0.matching) }
             if alive.isEmpty || ContinuousClock.now >= deadline { break }
             usleep(50_000)
         }
         for process in alive { kill(process.pid, SIGKILL) }
-        for process in alive { while isRunning(process.pid, binary: process.binary) { usleep(20_000) } }
+        for process in alive { while isRunning(process.pid, matching: process.matching) { usleep(20_000) } }
         return alive.map(\.pid)
     }
 }

@@ -21,8 +21,14 @@ public struct ServiceSupervisor: Sendable {
     public func runningPid(_ node: String, _ service: NodeService) -> pid_t? {
         guard let text = try? String(contentsOfFile: layout.pidFile(node, service), encoding: .utf8),
               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-              DetachedProcess.isRunning(pid, binary: service.binaryName) else { return nil }
+              DetachedProcess.isRunning(pid, matching: commandLine(node, service)) else { return nil }
         return pid
+    }
+
+    /// What a service's command line holds: its binary and config. A pid reused by another
+    /// program, or by the same service of another cluster, is not taken for this one.
+    func commandLine(_ node: String, _ service: NodeService) -> String {
+        "\(service.binaryName) --config \(layout.configFile(node))"
     }
 
     /// Checks every service binary is in `binDir`.
@@ -58,7 +64,7 @@ public struct ServiceSupervisor: Sendable {
             let tier = targets.filter { $0.service == service }
             let running = tier.compactMap { target in runningPid(target.node, service).map { (target.node, $0) } }
             for (node, pid) in running { lines.append("sent \(Self.signalName(signal)) to \(node) \(service.rawValue) (pid \(pid))") }
-            let killed = DetachedProcess.stop(running.map { (pid: $0.1, binary: service.binaryName) }, signal: signal, grace: grace)
+            let killed = DetachedProcess.stop(running.map { (pid: $0.1, matching: commandLine($0.0, service)) }, signal: signal, grace: grace)
             for (node, pid) in running where killed.contains(pid) {
                 lines.append("\(node) \(service.rawValue) (pid \(pid)) still running after \(Int(grace)) s: SIGKILL")
             }
