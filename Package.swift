@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "skein-gateway", targets: ["skein-gateway"]),
         .executable(name: "skein-replicator", targets: ["skein-replicator"]),
         .executable(name: "skein-bench", targets: ["skein-bench"]),
+        .executable(name: "skein", targets: ["skein"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
         // C bindings over the Debian packages.
@@ -90,6 +92,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Running a local cluster: node configs, certificates (swift-certificates), service
+        // processes with pid files, health waits, cluster.json (docs/INTERFACES.md §4).
+        .target(
+            name: "SkeinLauncher",
+            dependencies: [
+                "SkeinCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Shared/SkeinLauncher",
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(name: "skein-store", dependencies: ["CThread", "SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinReplication", "SkeinService", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")], path: "Services/store", swiftSettings: swiftSettings),
         .executableTarget(name: "skein-auditd", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinService", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")], path: "Services/auditd", swiftSettings: swiftSettings),
         .executableTarget(
@@ -129,12 +145,20 @@ let package = Package(
         ),
         // The benchmarks' figures: series files and their gnuplot rendering (no dependencies).
         .target(name: "SkeinBenchPlots", path: "Shared/SkeinBenchPlots", swiftSettings: swiftSettings),
-        .executableTarget(name: "skein-bench", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinReplication", "SkeinService", "SkeinBenchPlots", .product(name: "Logging", package: "swift-log")], path: "Services/bench", swiftSettings: swiftSettings),
+        .executableTarget(name: "skein-bench", dependencies: ["SkeinCore", "SkeinLMDB", "SkeinStorage", "SkeinReplication", "SkeinService", "SkeinBenchPlots", "SkeinLauncher", .product(name: "Logging", package: "swift-log")], path: "Services/bench", swiftSettings: swiftSettings),
+        // The command line: `skein cluster|ctl|bench` (compose/local wraps it).
+        .executableTarget(
+            name: "skein",
+            dependencies: ["SkeinCore", "SkeinLauncher", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Services/skein",
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(
             name: "SkeinUnitTests",
             dependencies: [
-                "SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinService", "SkeinReplication", "SkeinPeerNet", "SkeinBenchPlots",
+                "SkeinCore", "SkeinLMDB", "SkeinZMQ", "SkeinStorage", "SkeinService", "SkeinReplication", "SkeinPeerNet", "SkeinBenchPlots", "SkeinLauncher",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -143,6 +167,6 @@ let package = Package(
             path: "Tests/SkeinUnitTests"
         ),
         .testTarget(name: "SkeinSimulationTests", dependencies: ["SkeinCore", "SkeinReplication"], path: "Tests/SkeinSimulationTests"),
-        .testTarget(name: "SkeinProcessTests", dependencies: ["SkeinCore", "SkeinPeerNet", "SkeinReplication", .product(name: "Logging", package: "swift-log"), .product(name: "NIOSSL", package: "swift-nio-ssl")], path: "Tests/SkeinProcessTests"),
+        .testTarget(name: "SkeinProcessTests", dependencies: ["SkeinCore", "SkeinPeerNet", "SkeinReplication", "SkeinLauncher", .product(name: "Logging", package: "swift-log"), .product(name: "NIOSSL", package: "swift-nio-ssl")], path: "Tests/SkeinProcessTests"),
     ]
 )

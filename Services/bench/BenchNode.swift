@@ -1,5 +1,6 @@
 import Foundation
 import SkeinCore
+import SkeinLauncher
 
 /// A throwaway node (store, auditd, gateway, and optionally the replicator, as real
 /// processes from this binary's directory) in a temp directory.
@@ -14,11 +15,10 @@ final class BenchNode {
     var processes: [String: Process] = [:]
     let binDir: String
 
-    /// Writes the node's config.yaml (`extraConfig`: more top-level YAML, e.g. `tls:`; the
-    /// `replication:` section when given replaces the default one naming the node) and
-    /// starts `services`.
-    init(name: String = "bench", host: String = "127.0.0.1", port: Int, replication: String? = nil, extraConfig: String = "",
-         services: [String] = ["store", "auditd", "gateway"]) throws {
+    /// Writes the node's config.yaml (a single node named `name`; `configure` adds to it,
+    /// e.g. replication routes and `tls`) and starts `services`.
+    init(name: String = "bench", host: String = "127.0.0.1", port: Int, services: [String] = ["store", "auditd", "gateway"],
+         configure: (inout NodeConfigBuilder) -> Void = { _ in }) throws {
         self.name = name
         self.host = host
         root = "/tmp/skbench-\(UUID().uuidString.prefix(8))"
@@ -27,24 +27,15 @@ final class BenchNode {
         binDir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         ChildProcesses.shared.removeOnAbort(root)
-        let yaml = """
-            rootPath: \(root)
-            operationsApi:
-              network:
-                host: \(host)
-                port: \(port)
-                maxBodySize: 64M
-            http:
-              port: \(restPort)
-            \(replication ?? "replication:\n  hostname: \(name)")
-            logging:
-              level: warn
-            admin:
-              username: admin
-              password: \(password)
-            \(extraConfig)
-            """
-        try yaml.write(toFile: root + "/config.yaml", atomically: true, encoding: .utf8)
+        var config = NodeConfigBuilder(rootPath: root)
+        config.operationsAPI(host: host, port: port)
+        config.set("operationsApi.network.maxBodySize", "64M")
+        config.rest(port: restPort)
+        config.set("replication.hostname", .string(name))
+        config.logging(level: "warn")
+        config.admin(username: "admin", password: password)
+        configure(&config)
+        try config.yaml().write(toFile: root + "/config.yaml", atomically: true, encoding: .utf8)
         for service in services { try start(service) }
     }
 

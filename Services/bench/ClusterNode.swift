@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SkeinCore
+import SkeinLauncher
 import SkeinService
 
 /// One node of the benchmark's local cluster: a `BenchNode` on its own loopback address
@@ -23,18 +24,12 @@ final class ClusterNode {
     /// Starts store, auditd and gateway; the replicator only with `startReplicator`.
     init(_ address: Address, routes: [Address], pki: BenchPKI, startReplicator: Bool = true) throws {
         self.address = address
-        let routeLines = routes.map { "    - {hostname: \($0.name), host: \($0.ip), port: \($0.replicationPort)}" }
-        let replication = """
-            replication:
-              hostname: \(address.name)
-              host: \(address.ip)
-              securePort: \(address.replicationPort)
-              databases: [data]
-              routes:
-            \(routeLines.joined(separator: "\n"))
-            """
-        node = try BenchNode(name: address.name, host: address.ip, port: address.apiPort, replication: replication,
-                             extraConfig: try pki.issue(node: address.name, ip: address.ip))
+        let tls = try pki.issue(node: address.name, ip: address.ip)
+        node = try BenchNode(name: address.name, host: address.ip, port: address.apiPort) { config in
+            config.replication(hostname: address.name, host: address.ip, port: address.replicationPort, databases: ["data"],
+                               routes: routes.map { .init(hostname: $0.name, host: $0.ip, port: $0.replicationPort) })
+            config.tls(certificate: tls.certificate, privateKey: tls.key, authority: tls.authority)
+        }
         let logger = Logger(label: "bench")
         store = RPCClient(serviceName: "store", endpoint: node.endpoint("store"), timeoutMillis: 30_000, logger: logger)
         auditd = RPCClient(serviceName: "auditd", endpoint: node.endpoint("auditd"), timeoutMillis: 30_000, logger: logger)

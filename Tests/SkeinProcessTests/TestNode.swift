@@ -6,6 +6,7 @@ import FoundationNetworking
 import Glibc
 #endif
 import SkeinCore
+import SkeinLauncher
 import Testing
 
 /// The processes of a node (the replicator only where a test starts it).
@@ -38,10 +39,9 @@ final class TestNode: @unchecked Sendable {
     /// `startReplicator` was called.
     private(set) var services: [Service] = [.store, .auditd, .gateway]
     private let lock = NSLock()
-    private var processes: [Service: Process] = [:]
-    private var outputs: [Service: FileHandle] = [:]
+    private var processes: [Service: ChildProcess] = [:]
     /// Further processes of a service (a second replicator for a region), stopped with the node.
-    private var extras: [Process] = []
+    private var extras: [ChildProcess] = []
     /// The umask the services start with (`umask` of the shell that execs them); nil: ours.
     private(set) var launchUmask: String?
     let session: URLSession
@@ -154,36 +154,11 @@ final class TestNode: @unchecked Sendable {
         try start(.replicator)
     }
 
-    /// Nested YAML from dotted keys; every scalar is a double-quoted (JSON) string, which
-    /// the config loader accepts for ports, sizes and durations too; `structured` values
-    /// are written as JSON, which YAML reads as flow style.
+    /// Nested YAML from dotted keys (the launcher's renderer): every scalar a double-quoted
+    /// (JSON) string, which the config loader accepts for ports, sizes and durations too;
+    /// `structured` values written as JSON, which YAML reads as flow style.
     static func yaml(_ values: [String: String], structured: [String: JSON] = [:]) -> String {
-        final class Node { var children: [String: Node] = [:]; var value: String? }
-        let top = Node()
-        let rendered = values.mapValues { JSON.string($0).text }.merging(structured.mapValues(\.text)) { $1 }
-        for (key, value) in rendered {
-            var n = top
-            for part in key.split(separator: ".") {
-                let p = String(part)
-                if n.children[p] == nil { n.children[p] = Node() }
-                n = n.children[p]!
-            }
-            n.value = value
-        }
-        var out = ""
-        func emit(_ n: Node, _ indent: String) {
-            for key in n.children.keys.sorted() {
-                let child = n.children[key]!
-                if let v = child.value {
-                    out += "\(indent)\(key): \(v)\n"
-                } else {
-                    out += "\(indent)\(key):\n"
-                    emit(child, indent + "  ")
-                }
-            }
-        }
-        emit(top, "")
-        return out
+        YAMLDocument.render(values.mapValues(JSON.string).merging(structured) { $1 })
     }
 
     /// Ports handed out by this test process: never twice (a port closed after the check
@@ -233,101 +208,59 @@ final class TestNode: @unchecked Sendable {
     func pid(_ service: Service) -> Int32? {
         lock.withLock {
             guard let p = processes[service], p.isRunning else { return nil }
-            return p.processIdentifier
+            return p.pid
         }
+    }
+
+    /// The service's environment: only our config file, no SKEIN_* or HDB_* overrides from
+    /// the test environment.
+    private static var serviceEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") && !$0.key.hasPrefix("HDB_") }
     }
 
     /// Starts one service (output appended to `ROOT/SERVICE.out`). Does not wait for it.
     func start(_ service: Service) throws {
-        let outPath = "\(root)/\(service.rawValue).out"
-        if !FileManager.default.fileExists(atPath: outPath) { FileManager.default.createFile(atPath: outPath, contents: nil) }
-        guard let out = FileHandle(forWritingAtPath: outPath) else { throw NodeError("cannot open \(outPath)") }
-        _ = try? out.seekToEnd()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "\(Self.binDir)/skein-\(service.rawValue)")
-        p.arguments = ["--config", configPath]
+        let binary = "\(Self.binDir)/skein-\(service.rawValue)"
+        var executable = binary, arguments = ["--config", configPath]
         if let launchUmask {
             // The shell sets the umask and execs the service: same pid, that umask.
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", "umask \(launchUmask) && exec \"$0\" \"$@\"", "\(Self.binDir)/skein-\(service.rawValue)", "--config", configPath]
+            executable = "/bin/sh"
+            arguments = ["-c", "umask \(launchUmask) && exec \"$0\" \"$@\"", binary] + arguments
         }
-        // Only our config file: no SKEIN_* or HDB_* overrides from the test environment.
-        p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") && !$0.key.hasPrefix("HDB_") }
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        lock.withLock {
-            processes[service] = p
-            if let old = outputs[service] { try? old.close() }
-            outputs[service] = out
-        }
+        let p = try ChildProcess(executable, arguments: arguments, environment: Self.serviceEnvironment,
+                                 output: "\(root)/\(service.rawValue).out")
+        lock.withLock { processes[service] = p }
     }
 
     /// Starts one more process of `service` with environment overrides (e.g. a replicator
     /// with `SKEIN_REPLICATION_REGION`), output in `ROOT/NAME.out`. Stopped by `shutdown`.
     func startExtra(_ service: Service, name: String, environment: [String: String]) throws {
-        let outPath = "\(root)/\(name).out"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        guard let out = FileHandle(forWritingAtPath: outPath) else { throw NodeError("cannot open \(outPath)") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "\(Self.binDir)/skein-\(service.rawValue)")
-        p.arguments = ["--config", configPath]
-        p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") && !$0.key.hasPrefix("HDB_") }
-            .merging(environment) { $1 }
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
+        let p = try ChildProcess("\(Self.binDir)/skein-\(service.rawValue)", arguments: ["--config", configPath],
+                                 environment: Self.serviceEnvironment.merging(environment) { $1 }, output: "\(root)/\(name).out")
         lock.withLock { extras.append(p) }
     }
 
     /// SIGTERM and wait for the exit (SIGKILL after `timeout` seconds). Returns the exit status.
     @discardableResult
     func stop(_ service: Service, timeout: Double = 15) async -> Int32? {
-        await signal(service, SIGTERM, timeout: timeout)
+        await lock.withLock { processes[service] }?.stop(signal: SIGTERM, grace: timeout)
     }
 
     /// SIGKILL and wait for the exit.
     func kill(_ service: Service) async {
-        await signal(service, SIGKILL, timeout: 10)
+        await lock.withLock { processes[service] }?.stop(signal: SIGKILL, grace: 10)
     }
 
     /// SIGSTOP (`paused: true`) or SIGCONT: a service that holds its connections but answers nothing.
     func pause(_ service: Service, _ paused: Bool = true) {
-        guard let p = lock.withLock({ processes[service] }), p.isRunning else { return }
-        _ = Glibc.kill(p.processIdentifier, paused ? SIGSTOP : SIGCONT)
-    }
-
-    @discardableResult
-    private func signal(_ service: Service, _ sig: Int32, timeout: Double) async -> Int32? {
-        let p = lock.withLock { processes[service] }
-        guard let p, p.isRunning else { return nil }
-        _ = Glibc.kill(p.processIdentifier, sig)
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if p.isRunning {
-            _ = Glibc.kill(p.processIdentifier, SIGKILL)
-            while p.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-            return nil
-        }
-        return p.terminationStatus
+        lock.withLock { processes[service] }?.send(paused ? SIGSTOP : SIGCONT)
     }
 
     /// Stops every service (gateway first) and removes the root (kept when
     /// `SKEIN_KEEP_TEST_ROOT` is set, for debugging).
     func shutdown() async {
-        for p in lock.withLock({ extras }) where p.isRunning {
-            p.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while p.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-            if p.isRunning { Glibc.kill(p.processIdentifier, SIGKILL) }
-        }
+        for p in lock.withLock({ extras }) { await p.stop(grace: 10) }
         for service in services.reversed() { await stop(service, timeout: 10) }
-        lock.withLock {
-            for (_, h) in outputs { try? h.close() }
-            outputs.removeAll()
-        }
         session.invalidateAndCancel()
         if ProcessInfo.processInfo.environment["SKEIN_KEEP_TEST_ROOT"] == nil {
             try? FileManager.default.removeItem(atPath: root)

@@ -94,8 +94,11 @@ extension ProcessTests {
                 let tls = PeerTLSConfiguration.client(chain: try NIOSSLCertificate.fromPEMFile(files["tls.certificate"]!.stringValue!),
                                                       key: try NIOSSLPrivateKey(file: files["tls.privateKey"]!.stringValue!, format: .pem),
                                                       authorities: try NIOSSLCertificate.fromPEMFile(pki.certificate))
-                let socket = try await PeerDialer.connect(host: "127.0.0.1", port: a.port, path: "/replicate/data", serverName: a.name,
-                                                          sourceAddress: nil, tls: tls)
+                // node-a's replicator was just started: dial until it listens.
+                let socket = try await pollUntil("node-a's replicator listening") {
+                    try await PeerDialer.connect(host: "127.0.0.1", port: a.port, path: "/replicate/data", serverName: a.name,
+                                                 sourceAddress: nil, tls: tls)
+                }
                 try await socket.send(text: #"{"type":"hello","node":"node-b"}"#)
                 try await socket.send(text: #"{"type":"subscribe","from":1,"origins":["node-a"]}"#)
                 var received: [String] = []

@@ -1,8 +1,10 @@
 # shellcheck shell=bash
 # Skein cluster certificates with openssl: one CA per cluster, one certificate per node.
-# The one home of Skein's certificate making, sourced (never run) by compose/local and by
-# the compose image's `certs` command (compose/docker/skein-entrypoint). docs/INTERFACES.md
-# §4 and §9 say where each of them keeps the files.
+# Certificate making for where no `skein` binary runs: sourced (never run) by the compose
+# image's `certs` command (compose/docker/skein-entrypoint) and deploy/kubernetes/make-secrets.
+# The local launcher makes the same CA and node certificates with swift-certificates
+# (Shared/SkeinLauncher/CertificateAuthority.swift); keep the two alike. docs/INTERFACES.md
+# §4 and §9 say where each keeps the files.
 #
 #   pki_has_ca DIR                        DIR/ca.pem and DIR/ca.key exist
 #   pki_make_ca DIR SUBJECT_CN            make them (EC P-256, 10 years, CA:TRUE)

@@ -1,0 +1,46 @@
+import ArgumentParser
+import SkeinLauncher
+
+struct ClusterDown: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "down", abstract: "Stop every service of every node (SIGTERM, SIGKILL after 10 s).")
+
+    func run() async throws { try LauncherEnvironment().cluster().down() }
+}
+
+struct ClusterStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "One line per node and service: its pid, or stopped.")
+
+    func run() async throws { try LauncherEnvironment().cluster().status().forEach { print($0) } }
+}
+
+struct ClusterStart: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a stopped node or service again, on the same data.")
+
+    @OptionGroup var target: NodeTarget
+
+    func run() async throws { try await LauncherEnvironment().cluster().start(target.node, target.service) }
+}
+
+struct ClusterStop: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "SIGTERM a node or one of its services (SIGKILL after 10 s).")
+
+    @OptionGroup var target: NodeTarget
+
+    func run() async throws { try LauncherEnvironment().cluster().stop(target.node, target.service) }
+}
+
+struct ClusterKill: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "SIGKILL a node or one of its services, for fault tests; it stays down until start.")
+
+    @OptionGroup var target: NodeTarget
+
+    func run() async throws { try LauncherEnvironment().cluster().kill(target.node, target.service) }
+}
+
+struct ClusterAddNode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add-node",
+        abstract: "Start one more node and announce it to the running cluster (add_node).")
+
+    func run() async throws { try await LauncherEnvironment().cluster().addNode() }
+}

@@ -1,0 +1,120 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A cluster of nodes on one machine, each on its own loopback address, run as plain
+/// processes from a cluster directory (`ClusterLayout`): what `skein cluster` does, for the
+/// command line and for tests alike. Every step reports a line through `report`.
+public struct LocalCluster: Sendable {
+    public let layout: ClusterLayout
+    public let supervisor: ServiceSupervisor
+    /// The plan saved by the cluster's first `up`, else the one given.
+    public let plan: ClusterAddressPlan
+    public let report: @Sendable (String) -> Void
+    public var healthTimeout: Double = 60
+    /// Seconds a SIGTERMed service gets before SIGKILL.
+    public var stopGrace: Double = 10
+    public static let defaultNodeCount = 3
+
+    public init(layout: ClusterLayout, binDir: String, plan: ClusterAddressPlan = .standard,
+                report: @escaping @Sendable (String) -> Void = { print($0) }) {
+        self.layout = layout
+        supervisor = ServiceSupervisor(layout: layout, binDir: binDir)
+        self.plan = ClusterAddressPlan.load(from: layout.addressPlanFile) ?? plan
+        self.report = report
+    }
+
+    /// The number of nodes the last `up` or `add-node` set (0: no cluster here).
+    public var nodeCount: Int {
+        (try? String(contentsOfFile: layout.nodeCountFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+    }
+
+    public var nodes: [String] { NodeNames.first(nodeCount) }
+
+    public func endpoints(_ node: String) -> NodeEndpoints { NodeEndpoints.read(node, layout: layout, plan: plan) }
+
+    /// Throws unless `node` is one of this cluster's.
+    public func check(node: String) throws {
+        guard nodeCount > 0 else { throw LauncherError("no cluster in \(layout.root) (start one with: skein cluster up)") }
+        guard nodes.contains(node) else { throw LauncherError("unknown node '\(node)' (nodes: \(nodes.joined(separator: " ")))") }
+    }
+
+    /// Writes configs and certificates for `count` nodes (default: as last time, or 3),
+    /// stops nodes beyond it (their directories stay), starts every node and waits for
+    /// every gateway's `/health`.
+    public func up(nodes requested: Int?) async throws {
+        let count = requested ?? (nodeCount > 0 ? nodeCount : Self.defaultNodeCount)
+        guard (1...NodeNames.maximum).contains(count) else { throw LauncherError("--nodes must be between 1 and \(NodeNames.maximum), not \(count)") }
+        try plan.check(nodes: count)
+        try supervisor.checkBinaries()
+        let credentials = try ClusterCredentials.loadOrCreate(layout)
+        if !FileManager.default.fileExists(atPath: layout.addressPlanFile) { try plan.save(to: layout.addressPlanFile) }
+        let dropped = Array(NodeNames.first(nodeCount).dropFirst(count))
+        if !dropped.isEmpty {
+            report("stopping \(dropped.joined(separator: " ")) (not in a \(count)-node cluster; data kept)")
+            stopServices(of: dropped, only: nil, signal: SIGTERM, grace: stopGrace)
+        }
+        try "\(count)\n".write(toFile: layout.nodeCountFile, atomically: true, encoding: .utf8)
+        try configure(nodes, credentials: credentials)
+        for node in nodes { try startServices(of: node, only: nil) }
+        try writeManifest()
+        try await HealthWait(layout: layout, supervisor: supervisor, timeout: healthTimeout).wait(for: nodes.map(endpoints), report: report)
+    }
+
+    /// Every node's config (written when missing, launcher sections rewritten) and certificate.
+    func configure(_ names: [String], credentials: ClusterCredentials) throws {
+        let files = NodeConfigFiles(layout: layout, plan: plan)
+        for node in names {
+            if try files.writeInitial(node, credentials: credentials) { report("wrote \(layout.configFile(node))") }
+        }
+        let cluster = nodes.map(endpoints)
+        let certificates = ClusterCertificates(layout: layout)
+        for line in try certificates.ensure(nodes: cluster) { report(line) }
+        for node in cluster { try files.writeLauncherSections(node, cluster: cluster, certificates: certificates) }
+    }
+
+    /// Stops every service of every node (SIGTERM, SIGKILL after `stopGrace`).
+    public func down() throws {
+        guard nodeCount > 0 else { return report("no cluster in \(layout.root)") }
+        stopServices(of: nodes, only: nil, signal: SIGTERM, grace: stopGrace)
+        try writeManifest()
+    }
+
+    /// One line per node and service: running with its pid, or stopped. Rewrites
+    /// `cluster.json`, so it stays true after a crash too.
+    public func status() throws -> [String] {
+        guard nodeCount > 0 else { return ["no cluster in \(layout.root) (start one with: skein cluster up)"] }
+        var lines: [String] = []
+        for node in nodes {
+            for service in NodeService.allCases {
+                lines.append(supervisor.runningPid(node, service).map { "\(node) \(service.rawValue) running pid \($0)" }
+                             ?? "\(node) \(service.rawValue) stopped")
+            }
+        }
+        try writeManifest()
+        return lines
+    }
+
+    public func writeManifest() throws {
+        let credentials = try ClusterCredentials.load(layout)
+        let entries = nodes.map { node in
+            ClusterManifest.Node(endpoints: endpoints(node), config: layout.configFile(node), dataDir: layout.dataDir(node),
+                                 logDir: layout.logDir(node),
+                                 pids: Dictionary(uniqueKeysWithValues: NodeService.allCases.compactMap { s in supervisor.runningPid(node, s).map { (s, $0) } }))
+        }
+        try ClusterManifest(credentials: credentials, nodes: entries).write(to: layout.manifestFile)
+    }
+
+    func startServices(of node: String, only: NodeService?) throws {
+        for service in NodeService.allCases where only == nil || only == service {
+            let (pid, started) = try supervisor.start(node, service)
+            report(started ? "started \(node) \(service.rawValue) (pid \(pid))" : "\(node) \(service.rawValue) already running (pid \(pid))")
+        }
+    }
+
+    func stopServices(of names: [String], only: NodeService?, signal: Int32, grace: Double) {
+        let targets = names.flatMap { node in NodeService.allCases.filter { only == nil || only == $0 }.map { (node: node, service: $0) } }
+        for line in supervisor.stop(targets, signal: signal, grace: grace) { report(line) }
+    }
+}

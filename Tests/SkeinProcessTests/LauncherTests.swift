@@ -1,0 +1,65 @@
+import Foundation
+import SkeinCore
+import Testing
+
+extension ProcessTests {
+    /// `skein cluster` end to end, the way README tells a person to use it: a 2-node
+    /// cluster on addresses of its own (127.R.S.1 and .2, R and S random, so it meets no
+    /// other test's or developer's cluster), replication through `ctl`, a service stopped
+    /// and started, logs, and `down` leaving nothing running.
+    @Suite(.serialized) struct LauncherTests {
+        @Test func aTwoNodeClusterReplicatesAndStopsCleanly() async throws {
+            let cli = try LauncherCLI.make()
+            let first = "127.\(Int.random(in: 100...199)).\(Int.random(in: 1...250)).1"
+            defer {
+                _ = try? cli.run(["cluster", "down"])
+                try? FileManager.default.removeItem(atPath: cli.clusterDir)
+            }
+            try cli.ok("cluster", "up", "--nodes", "2", "--first-address", first)
+
+            let status = try cli.ok("cluster", "status")
+            for node in ["node-a", "node-b"] {
+                for service in ["store", "auditd", "gateway", "replicator"] {
+                    #expect(status.contains("\(node) \(service) running pid"), "\(node) \(service) in:\n\(status)")
+                }
+            }
+            let manifest = try cli.manifest()
+            let nodes = try #require(manifest["nodes"]?.arrayValue)
+            #expect(nodes.map { $0["name"]?.stringValue } == ["node-a", "node-b"])
+            #expect(nodes.last?["operations_url"] == .string("http://\(first.dropLast())2:9925"))
+            #expect(manifest["username"] == "admin" && manifest["password"]?.stringValue?.isEmpty == false)
+            let pids = nodes.flatMap { node in ["store", "auditd", "gateway", "replicator"].compactMap { node["services"]?[$0]?.intValue } }
+            #expect(pids.count == 8)
+
+            _ = try await pollUntil("create_table through ctl", timeout: 30) {
+                try cli.run(["ctl", "create_table", "--json", #"{"database":"data","table":"dog","primary_key":"id"}"#]).status == 0 ? true : nil
+            }
+            try cli.ok("ctl", "insert", "--json", #"{"database":"data","table":"dog","records":[{"id":1,"name":"Harper"}]}"#)
+            let read = try await pollUntil("the record on node-b", timeout: 40) { () -> String? in
+                let answer = try cli.ok("ctl", "search_by_id", "--node", "node-b",
+                                        "--json", #"{"database":"data","table":"dog","ids":[1],"get_attributes":["*"]}"#)
+                return answer.contains("Harper") ? answer : nil
+            }
+            #expect(read.contains("\"id\":1") || read.contains("\"id\": 1"))
+
+            try cli.ok("cluster", "stop", "node-b", "gateway")
+            #expect(try cli.ok("cluster", "status").contains("node-b gateway stopped"))
+            #expect(try cli.manifest()["nodes"]?.arrayValue?.last?["services"]?["gateway"] == .null)
+            try cli.ok("cluster", "start", "node-b", "gateway")
+            #expect(try cli.ok("cluster", "status").contains("node-b gateway running pid"))
+            #expect(try cli.ok("cluster", "logs", "node-a", "gateway").contains("\"level\""))
+            #expect(try cli.run(["cluster", "logs", "node-z", "gateway"]).status != 0)
+
+            let running = try cli.manifest()["nodes"]?.arrayValue?.flatMap { node in
+                ["store", "auditd", "gateway", "replicator"].compactMap { node["services"]?[$0]?.intValue }
+            } ?? []
+            try cli.ok("cluster", "down")
+            for pid in running {
+                // A zombie (exited, not yet reaped by its new parent) has an empty command line.
+                let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()
+                #expect(commandLine.isEmpty, "pid \(pid) still running after down")
+            }
+            #expect(!(try cli.ok("cluster", "status").contains("running")))
+        }
+    }
+}
