@@ -51,7 +51,7 @@ struct EngineBench {
             }
         }
         print(String(format: "%@ %10.0f records/s  (%.0f%% in commit: page writes and fsync; %.0f%% in index catch-ups)",
-                     "engine, local writes, \(shape) table".column as NSString, write.rate(load.totalRecords), write.commitShare, write.catchUpShare))
+                     "engine \(shape): local writes".column as NSString, write.rate(load.totalRecords), write.commitShare, write.catchUpShare))
 
         // The same records as a peer's entries, applied on the receiver.
         let bodies = try origin.env.lmdb.read { txn -> [[UInt8]] in
@@ -80,7 +80,7 @@ struct EngineBench {
         }
         guard applied == load.totalRecords + 1 else { throw BenchError("applied \(applied) of \(load.totalRecords) records and the table") }
         print(String(format: "%@ %10.0f records/s  (%.0f%% in commit; %.0f%% in index catch-ups)",
-                     "engine, replicated applies, \(shape) table".column as NSString, apply.rate(load.totalRecords), apply.commitShare, apply.catchUpShare))
+                     "engine \(shape): applies".column as NSString, apply.rate(load.totalRecords), apply.commitShare, apply.catchUpShare))
         return Figures(write: write.rate(load.totalRecords), apply: apply.rate(load.totalRecords))
     }
 }

@@ -104,20 +104,23 @@ final class IndexWorker: @unchecked Sendable {
         guard let batch = try env.lmdb.read({ try env.prepareCatchUp($0) }) else { return false }
         try env.applyCatchUp(batch)
         let applied = DispatchTime.now()
-        // The backlog is settled by the writer, in its transaction of the same environment.
-        let settled = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var reply: RPCReply? = nil
-        writer.submit(.init(kind: .write(database: env.name, createDatabase: false) { current, txn, _ in
-            guard current === env else { return ["skipped": true] }
-            try env.confirmCatchUp(txn, batch)
-            return ["confirmed": JSON(batch.count)]
-        }, user: nil, respond: { r in
-            reply = r
-            settled.signal()
-        }))
-        settled.wait()
-        if let reply, reply.status >= 400 {
-            throw SkeinError.internal("confirming catch-up \(batch.number): \(String(decoding: reply.body, as: UTF8.self))")
+        // The backlog is settled by the writer, in its transaction of the same environment,
+        // a part per job (writes queued meanwhile go between the parts).
+        for part in batch.settleParts {
+            let settled = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var reply: RPCReply? = nil
+            writer.submit(.init(kind: .write(database: env.name, createDatabase: false) { current, txn, _ in
+                guard current === env else { return ["skipped": true] }
+                try env.confirmCatchUp(txn, batch, part: part)
+                return ["confirmed": JSON(part.count)]
+            }, user: nil, respond: { r in
+                reply = r
+                settled.signal()
+            }))
+            settled.wait()
+            if let reply, reply.status >= 400 {
+                throw SkeinError.internal("confirming catch-up \(batch.number): \(String(decoding: reply.body, as: UTF8.self))")
+            }
         }
         let ms = { (t: DispatchTime) in (t.uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000 }
         logger.debug("index catch-up", metadata: ["database": .string(env.name), "records": .stringConvertible(batch.count),

@@ -52,6 +52,9 @@ public enum IndexBacklog {
 
     /// The most records one catch-up takes (its memory: their index keys and values).
     public static let catchUpLimit = 32_768
+
+    /// Records a catch-up's settling takes per writer job (`confirmCatchUp(_:_:part:)`).
+    public static let settlePart = 2_048
 }
 
 
@@ -80,6 +83,12 @@ public struct CatchUpBatch: @unchecked Sendable {
     var drops: [UInt8]? = nil
 
     public var count: Int { items.count }
+
+    /// The parts it is settled in, one writer job each (the last one even when empty).
+    public var settleParts: [Range<Int>] {
+        let parts = stride(from: 0, to: items.count, by: IndexBacklog.settlePart).map { $0..<min(items.count, $0 + IndexBacklog.settlePart) }
+        return parts.isEmpty ? [0..<0] : parts
+    }
     /// Index entries removed and added.
     var entryCount: Int { removals.values.reduce(0) { $0 + $1.count } + additions.values.reduce(0) { $0 + $1.count } }
 
@@ -230,15 +239,23 @@ extension DatabaseEnvironment {
     /// Settles an applied catch-up in the backlog, in the writer's transaction: a record
     /// unchanged since the snapshot leaves the backlog; a changed one's entry now holds the
     /// snapshot's value (what the indexes hold). Skipped unless it is the next catch-up.
-    public func confirmCatchUp(_ txn: LMDBTransaction, _ batch: CatchUpBatch) throws {
+    ///
+    /// `part`: the items settled by this call (all when nil); the catch-up counts as settled
+    /// (`index_confirmed`) with its last part. The store settles in parts of `settlePart`
+    /// items, one writer job each: a 32k-record catch-up settled in one job held every write
+    /// behind it for 100-200 ms. Between parts, searches treat the catch-up's records as
+    /// waiting (`BacklogView`), and a restart settles the rest (`recoverCatchUp`).
+    public func confirmCatchUp(_ txn: LMDBTransaction, _ batch: CatchUpBatch, part: Range<Int>? = nil) throws {
         guard try indexConfirmed(txn) + 1 == batch.number else { return }
-        try settle(txn, batch.items.lazy.map { ($0.key, $0.version) }) { item in
+        let part = part ?? batch.items.indices
+        try settle(txn, batch.items[part].lazy.map { ($0.key, $0.version) }) { i in
             // Changed since the snapshot: the entry now says what the indexes hold.
-            let json = batch.items[item].json
-            var value: [UInt8] = [json == nil ? 0 : 1]
-            if let json { value.append(contentsOf: json) }
-            try txn.put(backlogDB, batch.items[item].key, value)
+            let item = batch.items[part.lowerBound + i]
+            var value: [UInt8] = [item.json == nil ? 0 : 1]
+            if let json = item.json { value.append(contentsOf: json) }
+            try txn.put(backlogDB, item.key, value)
         }
+        guard part.upperBound == batch.items.count else { return }
         if let drops = batch.drops, try txn.get(metaDB, Self.indexDropsKey) == drops { try txn.delete(metaDB, Self.indexDropsKey) }
         try txn.put(metaDB, Self.indexConfirmedKey, KeyCodec.encodeUInt64(batch.number))
     }
