@@ -88,24 +88,11 @@ final class ExpirationEvictor: @unchecked Sendable {
     }
 
     private func runStep(_ env: DatabaseEnvironment, _ table: String, after: [UInt8]?) throws -> DatabaseEnvironment.EvictionStep {
-        let finished = DispatchSemaphore(value: 0)
         let now = clock.nowMillis()
-        let result = Locked<DatabaseEnvironment.EvictionStep?>(nil)
-        nonisolated(unsafe) var reply: RPCReply? = nil
-        writer.submit(.init(kind: .write(database: env.name, createDatabase: false) { current, txn, _ in
-            guard current === env else { return ["skipped": true] }
-            let step = try env.evictExpired(txn, table: table, after: after, now: now, limit: Self.stepRecords)
-            result.withLock { $0 = step }
-            return ["evicted": JSON(step.evicted)]
-        }, user: nil, respond: { r in
-            reply = r
-            finished.signal()
-        }))
-        finished.wait()
-        if let reply, reply.status >= 400 {
-            throw SkeinError.internal("evicting expired records of '\(env.name).\(table)': \(String(decoding: reply.body, as: UTF8.self))")
+        let step = try writer.runAndWait(on: env, "evicting expired records of '\(env.name).\(table)'") { txn in
+            try env.evictExpired(txn, table: table, after: after, now: now, limit: Self.stepRecords)
         }
         // A step that did not run (the database was replaced meanwhile) ends the scan.
-        return result.withLock { $0 } ?? .end
+        return step ?? .end
     }
 }

@@ -101,6 +101,30 @@ final class GroupCommitWriter: @unchecked Sendable {
         wake.unlock()
     }
 
+    /// Runs `body` as a write job on `env` (in the next group) and waits for its commit: for
+    /// the store's own background work (index catch-ups, expiry). Nil when `env` was replaced
+    /// meanwhile (a database dropped and created again), so the body did not run.
+    func runAndWait<T>(on env: DatabaseEnvironment, _ what: @autoclosure () -> String,
+                       _ body: @escaping (LMDBTransaction) throws -> T) throws -> T? {
+        let finished = DispatchSemaphore(value: 0)
+        let result = Locked<T?>(nil)
+        nonisolated(unsafe) var reply: RPCReply? = nil
+        submit(.init(kind: .write(database: env.name, createDatabase: false) { current, txn, _ in
+            guard current === env else { return ["skipped": true] }
+            let value = try body(txn)
+            result.withLock { $0 = value }
+            return ["done": true]
+        }, user: nil, respond: { r in
+            reply = r
+            finished.signal()
+        }))
+        finished.wait()
+        if let reply, reply.status >= 400 {
+            throw SkeinError.internal("\(what()): \(String(decoding: reply.body, as: UTF8.self))")
+        }
+        return result.withLock { $0 }
+    }
+
     /// Finishes every queued job, then stops.
     func stop() {
         wake.lock()

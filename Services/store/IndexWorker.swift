@@ -107,19 +107,8 @@ final class IndexWorker: @unchecked Sendable {
         // The backlog is settled by the writer, in its transaction of the same environment,
         // a part per job (writes queued meanwhile go between the parts).
         for part in batch.settleParts {
-            let settled = DispatchSemaphore(value: 0)
-            nonisolated(unsafe) var reply: RPCReply? = nil
-            writer.submit(.init(kind: .write(database: env.name, createDatabase: false) { current, txn, _ in
-                guard current === env else { return ["skipped": true] }
+            _ = try writer.runAndWait(on: env, "confirming catch-up \(batch.number)") { txn in
                 try env.confirmCatchUp(txn, batch, part: part)
-                return ["confirmed": JSON(part.count)]
-            }, user: nil, respond: { r in
-                reply = r
-                settled.signal()
-            }))
-            settled.wait()
-            if let reply, reply.status >= 400 {
-                throw SkeinError.internal("confirming catch-up \(batch.number): \(String(decoding: reply.body, as: UTF8.self))")
             }
         }
         let ms = { (t: DispatchTime) in (t.uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000 }
