@@ -245,8 +245,9 @@ struct PublisherConnection: Sendable {
         var tables: [JSON] = []
         do {
             let described = try await store.call(op: "describe_database", body: ["database": .string(database)])
-            // A table with `audit: false` does not replicate its records (TableSchema.audit).
-            for (name, d) in (described.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) where d["audit"] != false {
+            // A table with `audit: false` is listed (created on the copying node) but exports
+            // no rows: its records stay on their node (TableSchema.audit).
+            for (name, d) in (described.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
                 let described = d["attributes"]?.arrayValue ?? []
                 // A table with declared indexes goes as Harper's attribute objects, so the
                 // copy indexes the same attributes; a dynamic one as names.
@@ -258,7 +259,8 @@ struct PublisherConnection: Sendable {
                 // record_count: the subscriber's copy progress (rows of rows) and its ETA.
                 tables.append(["database": .string(database), "name": .string(name),
                                "primary_key": d["primary_key"] ?? d["hash_attribute"] ?? "id", "attributes": .array(attributes),
-                               "record_count": d["record_count"] ?? .null, "expiration": d["expiration"] ?? .null])
+                               "record_count": d["audit"] == false ? 0 : d["record_count"] ?? .null, "expiration": d["expiration"] ?? .null,
+                               "audit": d["audit"] ?? .null])
             }
         } catch {
             if !Self.isNotFound(error) { throw error }

@@ -272,7 +272,8 @@ struct SubscriberLink: Sendable {
         }
     }
 
-    /// Creates a copied table here from its description (primary key, attributes, TTL). The
+    /// Creates a copied table here from its description (primary key, attributes, TTL,
+    /// `audit`). The
     /// creation is logged here like any schema change; the peer applying it back finds
     /// the table and does nothing.
     private func createTable(_ name: String, _ description: JSON) async throws {
@@ -280,7 +281,7 @@ struct SubscriberLink: Sendable {
             _ = try await store.call(op: "create_table", body: [
                 "database": .string(database), "table": .string(name),
                 "primary_key": description["primary_key"] ?? "id", "attributes": description["attributes"] ?? [],
-                "expiration": description["expiration"] ?? .null,
+                "expiration": description["expiration"] ?? .null, "audit": description["audit"] ?? .null,
             ])
             logger.info("copied table created", metadata: metadata.merging(["table": .string(name)]) { $1 })
         } catch {

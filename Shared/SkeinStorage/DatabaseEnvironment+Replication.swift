@@ -90,7 +90,9 @@ extension DatabaseEnvironment {
     public func exportRows(_ txn: LMDBTransaction, table: String, after afterKey: JSON?, limit: Int,
                            sinceMillis: UInt64? = nil, maxBytes: Int = .max,
                            maxRowBytes: Int = .max) throws -> (rows: [JSON], last: JSON?, oversized: [JSON]) {
-        _ = try requireTable(txn, table)
+        // An unaudited table's records stay on their node (`TableSchema.audit`): a copy
+        // creates the table elsewhere, empty.
+        guard try requireTable(txn, table).audit else { return ([], nil, []) }
         var rows: [(key: [UInt8], row: JSON, bytes: Int)] = []
         // The last key read by each run that stopped before its end: no row past the
         // smallest of them may go in this page (the other run's rows before it are unread).
