@@ -215,11 +215,4 @@ struct IndexWriter {
         attribute != primaryKey && (indexed?.contains(attribute) ?? true)
     }
 
-    /// The index entries of a record's JSON: an attribute and key for every indexed
-    /// attribute's value (one per scalar element of an array).
-    func entries(of json: [UInt8]) throws -> [(attribute: String, key: [UInt8])] {
-        var out: [(attribute: String, key: [UInt8])] = []
-        try IndexKeys.forEachField(inRecord: json, maxBytes: Self.maxIndexKeyBytes, where: isIndexed) { out.append(($0, $1)) }
-        return out
-    }
 }

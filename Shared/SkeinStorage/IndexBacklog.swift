@@ -35,11 +35,16 @@ public enum IndexBacklog {
         return out
     }
 
-    /// Table and record key of a backlog key.
-    static func split(_ key: [UInt8]) -> (table: String, record: [UInt8])? {
+    /// A backlog key's table prefix (`prefix(table)`: the name and its zero byte) and record
+    /// key, as slices of it (no copies: readers walk the backlog in key order and compare
+    /// each prefix with the last one to notice a new table).
+    static func parts(_ key: [UInt8]) -> (prefix: ArraySlice<UInt8>, record: ArraySlice<UInt8>)? {
         guard let zero = key.firstIndex(of: 0) else { return nil }
-        return (String(decoding: key[..<zero], as: UTF8.self), Array(key[(zero + 1)...]))
+        return (key[...zero], key[(zero + 1)...])
     }
+
+    /// The table name of a backlog key's prefix.
+    static func table(_ prefix: ArraySlice<UInt8>) -> String { String(decoding: prefix.dropLast(), as: UTF8.self) }
 
     /// Notes that the record under `key` changes; `previous` is its JSON before this write
     /// (nil: there was none). Only the first change since the last catch-up is kept.
@@ -180,17 +185,16 @@ extension DatabaseEnvironment {
         var entry = try cursor.first()
         while let (k, v) = entry, batch.items.count < limit {
             entry = try cursor.next()
-            guard let zero = k.firstIndex(of: 0) else { continue }
-            if k[...zero] != currentPrefix {
+            guard let (prefix, key) = IndexBacklog.parts(k) else { continue }
+            if prefix != currentPrefix {
                 if let table = current { done.append(table) }
-                currentPrefix = k[...zero]
-                current = try CatchUpTable(txn: txn, env: self, name: String(decoding: k[..<zero], as: UTF8.self))
+                currentPrefix = prefix
+                current = try CatchUpTable(txn: txn, env: self, name: IndexBacklog.table(prefix))
             }
             guard current != nil else {
                 batch.items.append(.init(key: k, version: [], json: nil))
                 continue
             }
-            let key = k[(zero + 1)...]
             let stored = try txn.get(current!.records, Array(key))
             let json = stored.flatMap(StoredRecord.jsonBytes)
             batch.items.append(.init(key: k, version: Self.versionBytes(stored), json: json))
@@ -279,12 +283,12 @@ extension DatabaseEnvironment {
         var prefix: ArraySlice<UInt8> = []
         var records: LMDBDatabase? = nil
         for (i, (key, version)) in items.enumerated() {
-            guard let (found, _) = try cursor.seek(key), found == key, let zero = key.firstIndex(of: 0) else { continue }
-            if key[...zero] != prefix {
-                prefix = key[...zero]
-                records = try recordsHandle(txn, String(decoding: key[..<zero], as: UTF8.self))
+            guard let (found, _) = try cursor.seek(key), found == key, let (keyPrefix, record) = IndexBacklog.parts(key) else { continue }
+            if keyPrefix != prefix {
+                prefix = keyPrefix
+                records = try recordsHandle(txn, IndexBacklog.table(prefix))
             }
-            let unchanged = try records.flatMap { try txn.withValue($0, key[(zero + 1)...]) { Self.hasVersion($0, version) } } ?? version.isEmpty
+            let unchanged = try records.flatMap { try txn.withValue($0, record) { Self.hasVersion($0, version) } } ?? version.isEmpty
             if unchanged {
                 try cursor.deleteCurrent()
             } else {
