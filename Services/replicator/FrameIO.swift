@@ -35,27 +35,43 @@ enum FrameIO {
         try await nextWithEntries(socket, received: received)?.frame
     }
 
-    /// The next frame and, for a batch, its entries as received (to pass them on unparsed).
+    /// A frame as received, with the bulk of a batch or a copy page kept as bytes.
+    struct Received {
+        var frame: ReplicationFrame
+        /// A batch's entries as received (to pass them on unparsed).
+        var entries: ReplicationFrame.RawEntries?
+        /// A copy page's rows as received.
+        var rows: ReplicationFrame.RawRows?
+    }
+
+    /// The next frame and, for a batch or a copy page, its bulk as received.
     @inline(never)
-    static func nextWithEntries(_ socket: PeerSocket, received: (Int) -> Void = { _ in }) async throws
-        -> (frame: ReplicationFrame, entries: ReplicationFrame.RawEntries?)? {
+    static func nextWithEntries(_ socket: PeerSocket, received: (Int) -> Void = { _ in }) async throws -> Received? {
         guard let text = try await socket.receive() else { return nil }
         received(text.utf8.count)
         let bytes = Array(text.utf8)
         // A batch's entries are decoded down to their headers only (sequence, version,
-        // origin: what the machine looks at); their records go to the store as bytes.
-        // Anything else, or a batch whose entries cannot be cut out, is decoded whole.
+        // origin: what the machine looks at), a copy page's rows down to their fields (id,
+        // version, origin); their records go to the store as bytes. Anything else, or a
+        // message whose bulk cannot be cut out, is decoded whole.
         if let range = JSON.topLevelValueRange(of: "entries", in: bytes),
            let light = try? ReplicationFrame(json: JSON.parse(bytes, buildingDepth: Self.entryHeaderDepth)),
            case .message(.batch(_, _, let entries, _, _)) = light, !entries.isEmpty {
-            return (light, ReplicationFrame.RawEntries(sequences: entries.map(\.sequence), bytes: bytes[range]))
+            return Received(frame: light, entries: ReplicationFrame.RawEntries(sequences: entries.map(\.sequence), bytes: bytes[range]))
         }
-        return (try ReplicationFrame(text: text), nil)
+        if let range = JSON.topLevelValueRange(of: "rows", in: bytes),
+           let light = try? ReplicationFrame(json: JSON.parse(bytes, buildingDepth: Self.copyRowDepth)),
+           case .message(.copyRows(let table, let rows, _, _)) = light {
+            return Received(frame: light, rows: ReplicationFrame.RawRows(table: table, count: rows.count, bytes: bytes[range]))
+        }
+        return Received(frame: try ReplicationFrame(text: text))
     }
 
     /// Frame or reply object → `entries` array → entry object: their fields' containers
     /// (records, ids, before-images, details) are left unbuilt.
     static let entryHeaderDepth = 3
+    /// Frame or export reply → `rows` array → row object: each row's record is left unbuilt.
+    static let copyRowDepth = 3
 
     static func nowMillis() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 }

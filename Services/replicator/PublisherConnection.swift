@@ -31,6 +31,9 @@ struct PublisherConnection: Sendable {
     /// The entries of the last log read as auditd sent them (stored bytes), so a batch of
     /// all of them goes out spliced, not rebuilt and serialized again.
     let lastRead = Locked<ReplicationFrame.RawEntries?>(nil)
+    /// The rows of the last exported copy page as the store sent them (records as stored),
+    /// so the page goes out spliced, never built and serialized again.
+    let lastPage = Locked<ReplicationFrame.RawRows?>(nil)
     /// Fired by the frame loop: an ack may have freed the window the pump rests on.
     let news = Wakeup()
 
@@ -137,6 +140,14 @@ struct PublisherConnection: Sendable {
                         sent = try await FrameIO.send(.message(.batch(from: from, through: through, entries: whole, newest: newest, clock: clock)), outbound)
                     }
                     PublisherMetrics.sent(peer: machine.withLock { $0.peer }, database: database, bytes: sent)
+                } else if case .message(.copyRows(let table, let rows, let last, let oversized)) = frame {
+                    // The export decoded rows to their fields only: the page goes out as exported.
+                    guard let raw = lastPage.withLock({ $0 }), raw.are(table, rows) else {
+                        throw SkeinError.internal("copy rows of \(table) without the export they came from")
+                    }
+                    let bytes = ReplicationFrame.copyRowsBytes(table: table, last: last, oversized: oversized, rows: raw.bytes)
+                    try await FrameIO.send(bytes: bytes, outbound)
+                    PublisherMetrics.sent(peer: machine.withLock { $0.peer }, database: database, bytes: bytes.count)
                 } else {
                     try await FrameIO.send(frame, outbound)
                 }
@@ -220,12 +231,22 @@ struct PublisherConnection: Sendable {
             if let after { body["after"] = after }
             if let since { body["since"] = JSON(since) }
             do {
-                let page = try await store.call(op: "replication_export", body: .object(body))
-                let last = page["last"]?.nonNull
-                return .page(table: table, rows: page["rows"]?.arrayValue ?? [], last: last, oversized: page["oversized"]?.arrayValue ?? [])
+                let reply = try await store.call(RPCRequest(header: ["op": "replication_export"], body: JSON.object(body).serialized()))
+                if reply.status >= 400 { _ = try reply.result() }  // throws the error it carries
+                // Rows down to their fields (id, version, origin): their records stay bytes.
+                let page = try JSON.parse(reply.body, buildingDepth: FrameIO.copyRowDepth)
+                let rows = page["rows"]?.arrayValue ?? []
+                guard let range = JSON.topLevelValueRange(of: "rows", in: reply.body) else {
+                    throw JSON.MissingField(field: "rows", reply: String(decoding: reply.body.prefix(300), as: UTF8.self))
+                }
+                lastPage.withLock { $0 = ReplicationFrame.RawRows(table: table, count: rows.count, bytes: reply.body[range]) }
+                return .page(table: table, rows: rows, last: page["last"]?.nonNull, oversized: page["oversized"]?.arrayValue ?? [])
             } catch {
                 // Dropped since it was listed: an empty table to the peer.
-                if Self.isNotFound(error) { return .page(table: table, rows: [], last: nil, oversized: []) }
+                if Self.isNotFound(error) {
+                    lastPage.withLock { $0 = ReplicationFrame.RawRows(table: table, count: 0, bytes: Array("[]".utf8)[...]) }
+                    return .page(table: table, rows: [], last: nil, oversized: [])
+                }
                 throw error
             }
         }

@@ -25,6 +25,8 @@ struct SubscriberLink: Sendable {
     let machine: Locked<SubscriberMachine>
     /// The entries of the last batch as received, for the apply that follows it.
     let received = Locked<ReplicationFrame.RawEntries?>(nil)
+    /// The rows of the last copy page as received, for the import that follows it.
+    let receivedRows = Locked<ReplicationFrame.RawRows?>(nil)
     /// This link's series (batches, bytes, apply latency, lag, state) in the scrape.
     let metrics: SubscriberMetrics
 
@@ -118,12 +120,13 @@ struct SubscriberLink: Sendable {
                         try await execute(machine.withLock { $0.step(.tick(now: now(), frontier: frontier)) }, socket, turn)
                     }
                 }
-                while let (frame, entries) = try await FrameIO.nextWithEntries(socket, received: { bytes in
+                while let next = try await FrameIO.nextWithEntries(socket, received: { bytes in
                     status.update(peer: route.hostname, database: database) { $0.received.add(bytes, now: FrameIO.nowMillis()) }
                     metrics.received(bytes: bytes)
                 }) {
-                    received.withLock { $0 = entries }
-                    try await execute(machine.withLock { $0.step(.frame(frame, now: now())) }, socket, turn)
+                    received.withLock { $0 = next.entries }
+                    receivedRows.withLock { $0 = next.rows }
+                    try await execute(machine.withLock { $0.step(.frame(next.frame, now: now())) }, socket, turn)
                 }
                 group.cancelAll()
             }
@@ -208,7 +211,12 @@ struct SubscriberLink: Sendable {
             }
             return .done
         case .importRows(let table, let rows):
-            _ = try await store.call(op: "replication_import", body: ["database": db, "table": .string(table), "rows": .array(rows)])
+            // The rows were decoded to their fields only: they go to the store as received.
+            guard let raw = receivedRows.withLock({ $0 }), raw.are(table, rows) else {
+                throw SkeinError.internal("the rows to import are not the copy page received")
+            }
+            let body = JSON.object(splicing: raw.bytes, as: "rows", with: ["database": db, "table": .string(table)])
+            _ = try await store.call(RPCRequest(header: ["op": "replication_import"], body: body)).result()
             return .done
         }
     }

@@ -38,16 +38,19 @@ final class StoreService: @unchecked Sendable {
                     respond(try pages.next(token: token, user: request.user, page: page))
                     return
                 }
-                // A peer's batch: its records stay the bytes they came in (`ReceivedBatch`).
+                // A peer's batch or copied rows: their records stay the bytes they came in
+                // (`ReceivedBatch`, `ReceivedRows`).
                 let batch = request.operation == "replication_apply" ? try ReceivedBatch(bytes: request.body) : nil
-                let req = try batch.map { OperationRequest(body: $0.fields) } ?? OperationRequest(bytes: request.body)
+                let copied = request.operation == "replication_import" ? try ReceivedRows(bytes: request.body) : nil
+                let req = try batch.map { OperationRequest(body: $0.fields) } ?? copied.map { OperationRequest(body: $0.fields) }
+                    ?? OperationRequest(bytes: request.body)
                 let op = request.operation.isEmpty ? (req.operation ?? "") : request.operation
                 if op == "tombstone_prune", try !tombstonesDue(req) {
                     // Nothing to drop: no write transaction (no commit, no fsync, no notice).
                     respond(RPCReply(json: ["pruned": 0]))
                     return
                 }
-                if var job = try writeJob(op, req, received: batch?.entries, user: request.user, respond: respond) {
+                if var job = try writeJob(op, req, received: batch?.entries, copied: copied?.rows, user: request.user, respond: respond) {
                     job.deadline = request.header["deadline"]?.doubleValue.flatMap { UInt64(exactly: $0.rounded()) }
                     job.idempotency = try Self.idempotencyKey(request)
                     job.bytes = request.body.count
@@ -56,6 +59,10 @@ final class StoreService: @unchecked Sendable {
                 }
                 if let page, StoreReads.pagedOperations.contains(op), let search = try reads.searchPlan(op, req) {
                     respond(try pages.first(search, user: request.user, page: page))
+                    return
+                }
+                if op == "replication_export" {
+                    respond(RPCReply(status: 200, body: try export(req).body))
                     return
                 }
                 respond(RPCReply(json: try read(op, req)))
@@ -110,18 +117,6 @@ final class StoreService: @unchecked Sendable {
             guard let env = try registry.database(try req.database()) else { return ["cursors": [:]] }
             let all = try env.lmdb.read { try env.cursors($0) }
             return ["cursors": .object(all.mapValues { JSON($0.sequence) })]
-        case "replication_export":
-            let env = try reads.database(try req.database())
-            let table = try req.table()
-            let limit = min(10_000, max(1, try req.int("limit") ?? 1000))
-            let after = req.body["after"]?.nonNull
-            let since = try req.int("since").map { UInt64(max(0, $0)) }
-            let maxBytes = max(1, try req.int("max_bytes") ?? Int.max)
-            let maxRowBytes = max(1, try req.int("max_row_bytes") ?? Int.max)
-            let page = try env.lmdb.read {
-                try env.exportRows($0, table: table, after: after, limit: limit, sinceMillis: since, maxBytes: maxBytes, maxRowBytes: maxRowBytes)
-            }
-            return ["rows": .array(page.rows), "last": page.last ?? .null, "oversized": .array(page.oversized)]
         case "store_status":
             let s = writer.statsSnapshot()
             return [
@@ -135,15 +130,30 @@ final class StoreService: @unchecked Sendable {
         }
     }
 
+    /// A page of a full copy, its records as stored (the reply is built from their bytes).
+    private func export(_ req: OperationRequest) throws -> DatabaseEnvironment.ExportedPage {
+        let env = try reads.database(try req.database())
+        let table = try req.table()
+        let limit = min(10_000, max(1, try req.int("limit") ?? 1000))
+        let after = req.body["after"]?.nonNull
+        let since = try req.int("since").map { UInt64(max(0, $0)) }
+        let maxBytes = max(1, try req.int("max_bytes") ?? Int.max)
+        let maxRowBytes = max(1, try req.int("max_row_bytes") ?? Int.max)
+        return try env.lmdb.read {
+            try env.exportRows($0, table: table, after: after, limit: limit, sinceMillis: since, maxBytes: maxBytes, maxRowBytes: maxRowBytes)
+        }
+    }
+
     /// Writes that come from peers: applied by last-write-wins, with the peer's cursor in the
     /// same transaction (docs/INTERFACES.md §5).
-    private func replicationJob(_ op: String, _ req: OperationRequest, received: [AuditEntry]?, user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job {
+    private func replicationJob(_ op: String, _ req: OperationRequest, received: [AuditEntry]?, copied: [ReceivedRows.Row]?,
+                                user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job {
         let database = try req.database()
         let writer = self.writer
         if op == "replication_import" {
             let table = try req.table()
-            let rows = try req.requiredArray("rows")
-            let writes = DatabaseEnvironment.copiedWrites(table: table, rows: rows)
+            let writes = try copied.map { ReplicatedWrite.fromCopyRows(table: table, received: $0) }
+                ?? DatabaseEnvironment.copiedWrites(table: table, rows: try req.requiredArray("rows"))
             return .init(kind: .write(database: database, createDatabase: true, { env, txn, _ in
                 // The clock observes every copied version: a local write that follows wins.
                 for w in writes { try writer.observe(w.version.version) }
@@ -213,7 +223,8 @@ final class StoreService: @unchecked Sendable {
         }
     }
 
-    private func writeJob(_ op: String, _ req: OperationRequest, received: [AuditEntry]?, user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job? {
+    private func writeJob(_ op: String, _ req: OperationRequest, received: [AuditEntry]?, copied: [ReceivedRows.Row]?, user: String?,
+                          respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job? {
         if let plan = try writes.plan(op, req) {
             switch plan {
             case .write(let db, let create, let body):
@@ -248,7 +259,7 @@ final class StoreService: @unchecked Sendable {
         case "set_refresh_token": body = { try system.setRefreshToken(req, $0, $1, $2) }
         case "job_put": body = { try system.putJob(req, $0, $1, $2) }
         case "replication_apply", "replication_import":
-            return try replicationJob(op, req, received: received, user: user, respond: respond)
+            return try replicationJob(op, req, received: received, copied: copied, user: user, respond: respond)
         default: body = nil
         }
         guard let body else { return nil }

@@ -46,7 +46,7 @@ extension JSON {
     }
 
     /// An integer's decimal digits, written straight into `out` (no `String` made).
-    static func writeInteger(_ n: Int64, into out: inout [UInt8]) {
+    public static func writeInteger(_ n: Int64, into out: inout [UInt8]) {
         if n < 0 { out.append(UInt8(ascii: "-")) }
         var m = n.magnitude
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
@@ -62,7 +62,7 @@ extension JSON {
 
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func writeString(_ s: String, into out: inout [UInt8]) {
+    public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(0x22)
         // Most strings need no escaping: copy them in one go.
         var s = s

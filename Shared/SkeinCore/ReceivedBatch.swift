@@ -13,24 +13,8 @@ public struct ReceivedBatch: Sendable {
     public var entries: [AuditEntry]
 
     public init(bytes: [UInt8]) throws(SkeinError) {
-        var parser = JSONParser(bytes: bytes)
-        var fields: [String: JSON] = [:]
         var parts: [(header: [String: JSON], records: [ArraySlice<UInt8>])] = []
-        do {
-            parser.skipSpace()
-            try parser.forEachMember { (p, key) throws(JSONParseError) in
-                if key == "entries" {
-                    parts = try Self.entryParts(&p)
-                } else {
-                    fields[key] = try p.parseValue()
-                }
-            }
-            parser.skipSpace()
-            if parser.index != bytes.count { throw parser.fail("unexpected trailing characters") }
-        } catch {
-            throw .badRequest("request body is not valid JSON: \(error)")
-        }
-        self.fields = fields
+        fields = try JSONParser.requestFields(bytes, except: "entries") { (p) throws(JSONParseError) in parts = try Self.entryParts(&p) }
         entries = []
         for (i, part) in parts.enumerated() { entries.append(try Self.entry(part.header, part.records, index: i)) }
     }
@@ -70,5 +54,26 @@ public struct ReceivedBatch: Sendable {
             }
         }
         return entry
+    }
+}
+
+extension JSONParser {
+    /// The fields of a request body (a JSON object), except `key`, whose value `bulk` reads
+    /// (the parser at it) in its own way: the part of a peer's message kept as bytes.
+    static func requestFields(_ bytes: [UInt8], except key: String,
+                              _ bulk: (inout JSONParser) throws(JSONParseError) -> Void) throws(SkeinError) -> [String: JSON] {
+        var parser = JSONParser(bytes: bytes)
+        var fields: [String: JSON] = [:]
+        do {
+            parser.skipSpace()
+            try parser.forEachMember { (p, name) throws(JSONParseError) in
+                if name == key { try bulk(&p) } else { fields[name] = try p.parseValue() }
+            }
+            parser.skipSpace()
+            if parser.index != bytes.count { throw parser.fail("unexpected trailing characters") }
+        } catch {
+            throw .badRequest("request body is not valid JSON: \(error)")
+        }
+        return fields
     }
 }

@@ -63,14 +63,54 @@ extension ReplicatedWrite {
         return .object(row)
     }
 
+    /// `copyRow`'s bytes, written into `out` without building the row: a record held as
+    /// bytes (`putReceived`: what a store exports) is spliced in as it is.
+    public func writeCopyRow(into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"id":"#.utf8)
+        id.write(into: &out)
+        out.append(contentsOf: #","origin":"#.utf8)
+        JSON.writeString(version.origin, into: &out)
+        switch change {
+        case .put(let record):
+            out.append(contentsOf: #","record":"#.utf8)
+            record.write(into: &out)
+        case .putReceived(let bytes):
+            out.append(contentsOf: #","record":"#.utf8)
+            out.append(contentsOf: bytes)
+        case .delete:
+            out.append(contentsOf: #","deleted":true"#.utf8)
+        }
+        out.append(contentsOf: #","version":""#.utf8)
+        JSON.writeInteger(Int64(bitPattern: version.version.rawValue), into: &out)
+        out.append(contentsOf: #""}"#.utf8)
+    }
+
     /// Copied rows as writes; rows without an id, a version or an origin are left out.
     public static func fromCopyRows(table: String, rows: [JSON]) -> [ReplicatedWrite] {
         rows.compactMap { row in
-            guard let id = row["id"], let v = row["version"]?.stringValue.flatMap(UInt64.init), let origin = row["origin"]?.stringValue else { return nil }
-            let version = RecordVersion(version: HLCTimestamp(rawValue: v), origin: origin)
+            guard let version = copyRowVersion(row), let id = row["id"] else { return nil }
             if row["deleted"]?.boolValue == true { return ReplicatedWrite(table: table, id: id, change: .delete, version: version) }
             guard let record = row["record"] else { return nil }
             return ReplicatedWrite(table: table, id: id, change: .put(record), version: version)
         }
     }
+
+    /// Copied rows as a store received them (`ReceivedRows`: each row's fields, its record
+    /// left as bytes), as writes that store those bytes; the same rules as `fromCopyRows`.
+    public static func fromCopyRows(table: String, received rows: [ReceivedRows.Row]) -> [ReplicatedWrite] {
+        rows.compactMap { row in
+            guard let version = copyRowVersion(row.fields), let id = row.fields["id"] else { return nil }
+            if row.fields["deleted"]?.boolValue == true { return ReplicatedWrite(table: table, id: id, change: .delete, version: version) }
+            guard let record = row.record else { return nil }
+            return ReplicatedWrite(table: table, id: id, change: .putReceived(record), version: version)
+        }
+    }
+
+    /// A copy row's version and origin (nil when either is missing or malformed).
+    static func copyRowVersion(_ row: JSON) -> RecordVersion? {
+        guard let v = row["version"]?.stringValue.flatMap(UInt64.init), let origin = row["origin"]?.stringValue else { return nil }
+        return RecordVersion(version: HLCTimestamp(rawValue: v), origin: origin)
+    }
+
+    static func copyRowVersion(_ fields: [String: JSON]) -> RecordVersion? { copyRowVersion(.object(fields)) }
 }

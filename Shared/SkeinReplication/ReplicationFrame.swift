@@ -64,12 +64,41 @@ public enum ReplicationFrame: Sendable, Equatable {
     /// returned them), spliced in rather than built and serialized again; the same message
     /// as `.batch(...).text` with those entries.
     public static func batchBytes(from: UInt64, through: UInt64, newest: UInt64?, clock: UInt64?, entries: ArraySlice<UInt8>) -> [UInt8] {
-        var rest = ReplicationFrame.message(.batch(from: from, through: through, entries: [], newest: newest, clock: clock)).json
+        ReplicationFrame.message(.batch(from: from, through: through, entries: [], newest: newest, clock: clock)).bytes(splicing: entries, as: "entries")
+    }
+
+    /// A `copy_rows` message with its rows given as the bytes of a JSON array (as the store
+    /// exported them); the same message as `.copyRows(...).text` with those rows.
+    public static func copyRowsBytes(table: String, last: JSON?, oversized: [JSON], rows: ArraySlice<UInt8>) -> [UInt8] {
+        ReplicationFrame.message(.copyRows(table: table, rows: [], last: last, oversized: oversized)).bytes(splicing: rows, as: "rows")
+    }
+
+    /// This frame's text with the value of `key` replaced by `raw` (the bytes of a JSON value).
+    func bytes(splicing raw: ArraySlice<UInt8>, as key: String) -> [UInt8] {
+        var rest = json
         if case .object(var o) = rest {
-            o["entries"] = nil
+            o[key] = nil
             rest = .object(o)
         }
-        return JSON.object(splicing: entries, as: "entries", with: rest)
+        return JSON.object(splicing: raw, as: key, with: rest)
+    }
+
+    /// The rows of a `copy_rows` page as exported or received: their table and count, and
+    /// the bytes of their JSON array, passed on without building the records. Whoever holds
+    /// the rows decoded down to their fields only (records empty) must send these bytes.
+    public struct RawRows: Sendable {
+        public let table: String
+        public let count: Int
+        public let bytes: ArraySlice<UInt8>
+
+        public init(table: String, count: Int, bytes: ArraySlice<UInt8>) {
+            self.table = table
+            self.count = count
+            self.bytes = bytes
+        }
+
+        /// Whether these are the rows of `rows` (the same page of `table`).
+        public func are(_ table: String, _ rows: [JSON]) -> Bool { table == self.table && rows.count == count }
     }
 
     /// The entries of a batch as received: sequences and the bytes of their JSON array, so a

@@ -80,20 +80,48 @@ extension DatabaseEnvironment {
 
     // MARK: Full copy
 
+    /// One page of a table for a full copy (`replication_export`): its rows as bytes, and the
+    /// reply's body built from them without a tree (`{"rows":[...],"last":...,"oversized":[...]}`).
+    public struct ExportedPage: Sendable {
+        /// Each row's JSON (`ReplicatedWrite.copyRow`'s shape), the stored record spliced in.
+        public var rowBytes: [[UInt8]]
+        public var last: JSON?
+        public var oversized: [JSON]
+
+        /// The rows parsed (for tests and callers that want trees).
+        public var rows: [JSON] { rowBytes.compactMap { try? JSON.parse($0) } }
+
+        public var body: [UInt8] {
+            var out: [UInt8] = Array(#"{"rows":["#.utf8)
+            out.reserveCapacity(rowBytes.reduce(64) { $0 + $1.count + 1 })
+            for (i, row) in rowBytes.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: row)
+            }
+            out.append(contentsOf: #"],"last":"#.utf8)
+            (last ?? .null).write(into: &out)
+            out.append(contentsOf: #","oversized":"#.utf8)
+            JSON.array(oversized).write(into: &out)
+            out.append(UInt8(ascii: "}"))
+            return out
+        }
+    }
+
     /// One page of a table for a full copy, in key order: records and tombstones with their
     /// versions, after `afterKey` (exclusive). Bounded memory: at most `limit` rows and about
     /// `maxBytes` of stored records (always at least one row), so a page of big rows still
     /// fits a replication message. A record larger than `maxRowBytes` cannot travel at all:
     /// it is left out and named in `oversized` (its id and size), never retried forever. With
     /// `sinceMillis` (a route's startTime), rows last written before it are left out of the
-    /// page; `last` still moves past them.
+    /// page; `last` still moves past them. Records go out as the bytes stored, never parsed.
     public func exportRows(_ txn: LMDBTransaction, table: String, after afterKey: JSON?, limit: Int,
                            sinceMillis: UInt64? = nil, maxBytes: Int = .max,
-                           maxRowBytes: Int = .max) throws -> (rows: [JSON], last: JSON?, oversized: [JSON]) {
+                           maxRowBytes: Int = .max) throws -> ExportedPage {
         // An unaudited table's records stay on their node (`TableSchema.audit`): a copy
         // creates the table elsewhere, empty.
-        guard try requireTable(txn, table).audit else { return ([], nil, []) }
-        var rows: [(key: [UInt8], row: JSON, bytes: Int)] = []
+        guard try requireTable(txn, table).audit else { return ExportedPage(rowBytes: [], last: nil, oversized: []) }
+        enum Row { case write(ReplicatedWrite), oversized(JSON) }
+        var rows: [(key: [UInt8], row: Row, bytes: Int)] = []
         // The last key read by each run that stopped before its end: no row past the
         // smallest of them may go in this page (the other run's rows before it are unread).
         var bound: [UInt8]? = nil
@@ -110,12 +138,11 @@ extension DatabaseEnvironment {
                 if deleted {
                     let version = RecordVersion(version: HLCTimestamp(rawValue: KeyCodec.decodeUInt64(v.prefix(8))),
                                                 origin: String(decoding: v.dropFirst(8), as: UTF8.self))
-                    rows.append((k, ReplicatedWrite(table: table, id: KeyCodec.decode(k) ?? .null, change: .delete, version: version).copyRow, v.count))
+                    rows.append((k, .write(ReplicatedWrite(table: table, id: KeyCodec.decode(k) ?? .null, change: .delete, version: version)), v.count))
                 } else if v.count > maxRowBytes {
-                    rows.append((k, ["id": KeyCodec.decode(k) ?? .null, "oversized": JSON(v.count)], v.count))
-                } else if let r = StoredRecord.decode(v) {
-                    let version = RecordVersion(version: r.version, origin: r.origin)
-                    rows.append((k, ReplicatedWrite(table: table, id: KeyCodec.decode(k) ?? .null, change: .put(r.value), version: version).copyRow, v.count))
+                    rows.append((k, .oversized(["id": KeyCodec.decode(k) ?? .null, "oversized": JSON(v.count)]), v.count))
+                } else if let version = StoredRecord.version(v), let json = StoredRecord.jsonBytes(v) {
+                    rows.append((k, .write(ReplicatedWrite(table: table, id: KeyCodec.decode(k) ?? .null, change: .putReceived(json), version: version)), v.count))
                 }
                 n += 1
                 bytes += v.count
@@ -127,25 +154,28 @@ extension DatabaseEnvironment {
         }
         // Merge the two key-ordered runs and cut at `limit` rows or `maxBytes`, so pages never overlap.
         rows.sort { $0.key.lexicographicallyPrecedes($1.key) }
-        var page: [(key: [UInt8], row: JSON, bytes: Int)] = []
-        var total = 0
+        var count = 0, total = 0
         for r in rows {
             if let bound, bound.lexicographicallyPrecedes(r.key) { break }
-            if page.count == limit || (!page.isEmpty && total + r.bytes > maxBytes) { break }
-            page.append(r)
+            if count == limit || (count > 0 && total + r.bytes > maxBytes) { break }
+            count += 1
             total += r.bytes
         }
-        let full = bound != nil || page.count < rows.count
-        let last = full ? page.last.flatMap { KeyCodec.decode($0.key) } : nil
-        let oversized = page.filter { $0.row["oversized"] != nil }.map(\.row)
-        var kept = page.filter { $0.row["oversized"] == nil }.map(\.row)
-        if let sinceMillis {
-            kept = kept.filter { row in
-                guard let v = row["version"]?.stringValue.flatMap(UInt64.init) else { return true }
-                return HLCTimestamp(rawValue: v).millis >= sinceMillis
+        let page = rows[..<count]
+        let full = bound != nil || count < rows.count
+        var out = ExportedPage(rowBytes: [], last: full ? page.last.flatMap { KeyCodec.decode($0.key) } : nil, oversized: [])
+        for r in page {
+            switch r.row {
+            case .oversized(let named): out.oversized.append(named)
+            case .write(let write):
+                if let sinceMillis, write.version.version.millis < sinceMillis { continue }
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(r.bytes + 96)
+                write.writeCopyRow(into: &bytes)
+                out.rowBytes.append(bytes)
             }
         }
-        return (kept, last, oversized)
+        return out
     }
 
     /// Copied rows as writes (rows of `exportRows`).
