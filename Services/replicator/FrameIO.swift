@@ -35,18 +35,9 @@ enum FrameIO {
         try await nextWithEntries(socket, received: received)?.frame
     }
 
-    /// A frame as received, with the bulk of a batch or a copy page kept as bytes.
-    struct Received {
-        var frame: ReplicationFrame
-        /// A batch's entries as received (to pass them on unparsed).
-        var entries: ReplicationFrame.RawEntries?
-        /// A copy page's rows as received.
-        var rows: ReplicationFrame.RawRows?
-    }
-
     /// The next frame and, for a batch or a copy page, its bulk as received.
     @inline(never)
-    static func nextWithEntries(_ socket: PeerSocket, received: (Int) -> Void = { _ in }) async throws -> Received? {
+    static func nextWithEntries(_ socket: PeerSocket, received: (Int) -> Void = { _ in }) async throws -> ReceivedFrame? {
         guard let text = try await socket.receive() else { return nil }
         received(text.utf8.count)
         let bytes = Array(text.utf8)
@@ -57,14 +48,14 @@ enum FrameIO {
         if let range = JSON.topLevelValueRange(of: "entries", in: bytes),
            let light = try? ReplicationFrame(json: JSON.parse(bytes, buildingDepth: Self.entryHeaderDepth)),
            case .message(.batch(_, _, let entries, _, _)) = light, !entries.isEmpty {
-            return Received(frame: light, entries: ReplicationFrame.RawEntries(sequences: entries.map(\.sequence), bytes: bytes[range]))
+            return ReceivedFrame(frame: light, entries: ReplicationFrame.RawEntries(sequences: entries.map(\.sequence), bytes: bytes[range]))
         }
         if let range = JSON.topLevelValueRange(of: "rows", in: bytes),
            let light = try? ReplicationFrame(json: JSON.parse(bytes, buildingDepth: Self.copyRowDepth)),
            case .message(.copyRows(let table, let rows, _, _)) = light {
-            return Received(frame: light, rows: ReplicationFrame.RawRows(table: table, count: rows.count, bytes: bytes[range]))
+            return ReceivedFrame(frame: light, rows: ReplicationFrame.RawRows(table: table, count: rows.count, bytes: bytes[range]))
         }
-        return Received(frame: try ReplicationFrame(text: text))
+        return ReceivedFrame(frame: try ReplicationFrame(text: text))
     }
 
     /// Frame or reply object → `entries` array → entry object: their fields' containers

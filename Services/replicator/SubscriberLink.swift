@@ -33,6 +33,8 @@ struct SubscriberLink: Sendable {
     static let firstBackoffMillis: UInt64 = 100
     static let maxBackoffMillis: UInt64 = 5000
     static let tickMillis: UInt64 = 500
+    /// Entries' bytes of batches joined into one apply at most: a publisher's batch bound.
+    static let joinedBatchBytes = PublisherConnection.batchBytes
 
     init(config: NodeConfig, route: ReplicationRoute, database: String, tls: TLSConfiguration, store: RPCClient,
          status: ReplicationStatus, initialSync: InitialSync, pruner: TombstonePruner, logger: Logger) {
@@ -120,13 +122,28 @@ struct SubscriberLink: Sendable {
                         try await execute(machine.withLock { $0.step(.tick(now: now(), frontier: frontier)) }, socket, turn)
                     }
                 }
-                while let next = try await FrameIO.nextWithEntries(socket, received: { bytes in
-                    status.update(peer: route.hostname, database: database) { $0.received.add(bytes, now: FrameIO.nowMillis()) }
-                    metrics.received(bytes: bytes)
-                }) {
-                    received.withLock { $0 = next.entries }
-                    receivedRows.withLock { $0 = next.rows }
-                    try await execute(machine.withLock { $0.step(.frame(next.frame, now: now())) }, socket, turn)
+                // The socket is read on while the store applies: what queued up meanwhile is
+                // taken at once, consecutive batches joined into one apply.
+                let inbox = FrameInbox()
+                group.addTask {
+                    do {
+                        while let next = try await FrameIO.nextWithEntries(socket, received: { bytes in
+                            status.update(peer: route.hostname, database: database) { $0.received.add(bytes, now: FrameIO.nowMillis()) }
+                            metrics.received(bytes: bytes)
+                        }) {
+                            inbox.push(next)
+                        }
+                        inbox.finish(.success(()))
+                    } catch {
+                        inbox.finish(.failure(error))
+                    }
+                }
+                while let frames = try await inbox.take() {
+                    for next in ReceivedFrame.coalesce(frames, maxBytes: Self.joinedBatchBytes) {
+                        received.withLock { $0 = next.entries }
+                        receivedRows.withLock { $0 = next.rows }
+                        try await execute(machine.withLock { $0.step(.frame(next.frame, now: now())) }, socket, turn)
+                    }
                 }
                 group.cancelAll()
             }

@@ -8,7 +8,7 @@ struct FaultCounts: Equatable, CustomStringConvertible {
     var fullCopies = 0, copiesInterrupted = 0, copiesResumed = 0
     var wipes = 0, recreates = 0, resyncs = 0
     var clockJumps = 0, skewPauses = 0, bootstraps = 0
-    var tombstonesPruned = 0, tablesCreated = 0, bigRows = 0, rowsRefused = 0
+    var tombstonesPruned = 0, tablesCreated = 0, bigRows = 0, rowsRefused = 0, batchesJoined = 0
 
     static var kinds: [(name: String, count: KeyPath<FaultCounts, Int>)] { [
         ("writes", \.writes), ("crashes", \.crashes), ("restarts", \.restarts), ("prunes_by_age", \.prunesByAge),
@@ -17,6 +17,7 @@ struct FaultCounts: Equatable, CustomStringConvertible {
         ("recreates", \.recreates), ("resyncs", \.resyncs), ("clock_jumps", \.clockJumps), ("skew_pauses", \.skewPauses),
         ("bootstraps", \.bootstraps), ("tombstones_pruned", \.tombstonesPruned),
         ("tables_created", \.tablesCreated), ("big_rows", \.bigRows), ("rows_refused", \.rowsRefused),
+        ("batches_joined", \.batchesJoined),
     ] }
 
     var description: String { Self.kinds.map { "\($0.name)=\(self[keyPath: $0.count])" }.joined(separator: " ") }
@@ -29,7 +30,7 @@ struct FaultCounts: Equatable, CustomStringConvertible {
         sum.wipes += b.wipes; sum.recreates += b.recreates; sum.resyncs += b.resyncs
         sum.clockJumps += b.clockJumps; sum.skewPauses += b.skewPauses; sum.bootstraps += b.bootstraps
         sum.tombstonesPruned += b.tombstonesPruned; sum.tablesCreated += b.tablesCreated
-        sum.bigRows += b.bigRows; sum.rowsRefused += b.rowsRefused
+        sum.bigRows += b.bigRows; sum.rowsRefused += b.rowsRefused; sum.batchesJoined += b.batchesJoined
         return sum
     }
 }
@@ -501,7 +502,23 @@ struct Simulation {
             return false
         }
         due.shuffle(using: &rng)  // reordered
-        for m in due { deliver(m) }
+        // A subscriber's link takes what queued up for it at once and joins consecutive
+        // batches into one apply (`ReceivedFrame.coalesce`), as the replicator's does.
+        var toSubscribers: [String: [Message]] = [:]
+        for m in due where !m.toPublisher { toSubscribers[m.link, default: []].append(m) }
+        var joined: Set<String> = []
+        for m in due {
+            guard !m.toPublisher else { deliver(m); continue }
+            guard joined.insert(m.link).inserted, let queued = toSubscribers[m.link] else { continue }
+            for generation in Set(queued.map(\.generation)).sorted() {
+                let frames = queued.filter { $0.generation == generation }.map { ReceivedFrame(frame: $0.frame) }
+                let coalesced = ReceivedFrame.coalesce(frames, maxBytes: .max)
+                faults.batchesJoined += frames.count - coalesced.count
+                for f in coalesced {
+                    deliver(Message(link: m.link, toPublisher: false, deliverAt: now, generation: generation, frame: f.frame))
+                }
+            }
+        }
     }
 
     mutating func deliver(_ m: Message) {
