@@ -196,6 +196,10 @@ extension AuditEntry {
     /// losing the write.
     public static func recordDetails(primaryKey: String) -> JSON { ["primary_key": .string(primaryKey)] }
 
+    /// Whether the entry changes records (what `read_audit_log` lists, as Harper's audit
+    /// log holds record writes only); the others change the schema.
+    public var changesRecords: Bool { Self.recordOperations.contains(operation) }
+
     /// The primary key a record entry names (nil for entries written before it did).
     public var primaryKey: String? { details?["primary_key"]?.stringValue }
 }

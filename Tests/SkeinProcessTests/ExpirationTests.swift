@@ -105,7 +105,7 @@ extension ProcessTests {
                     #expect(try await peer.count("session") == 0, "\(peer.name)")
                 }
                 let log = try await a.node.auditLog("data", "session")
-                #expect(log.compactMap { $0["operation"]?.stringValue }.filter { $0 != "create_table" } == ["insert"], "\(log)")
+                #expect(log.compactMap { $0["operation"]?.stringValue } == ["insert"], "\(log)")
             }
         }
     }
