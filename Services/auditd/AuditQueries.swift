@@ -71,7 +71,7 @@ struct AuditQueries {
                     return false
                 }
                 if let endTime, e.timestamp > endTime { return false }
-                if filter(e) {
+                if e.changesRecords && filter(e) {
                     out.append(e.harperShape)
                     bytes += size
                 }
@@ -118,7 +118,7 @@ struct AuditQueries {
                     count += 1
                 }
             case .username(let names):
-                if let user = e.user, names.contains(user), limit.map({ count < $0 }) ?? true {
+                if e.changesRecords, let user = e.user, names.contains(user), limit.map({ count < $0 }) ?? true {
                     out[user, default: []].append(e.harperShape)
                     count += 1
                 }

@@ -13,7 +13,8 @@ let logger = ServiceLogging.bootstrap(service: "store", logDir: config.logDir, l
 InstanceLock.hold("store", config: config, logger: logger)
 
 do {
-    let registry = try DatabaseRegistry(dataDir: config.dataDir, mapSize: config.mapSize, maxAttributes: config.maxAttributesPerTable)
+    let registry = try DatabaseRegistry(dataDir: config.dataDir, mapSize: config.mapSize, maxAttributes: config.maxAttributesPerTable,
+                                         clock: config.wallClock)
     // Seed the clock past every version already written, so versions never go backwards
     // even if the wall clock did while we were down.
     var clock = HybridLogicalClock()

@@ -95,12 +95,31 @@ public indirect enum SearchCondition: Sendable, Equatable {
         }
     }
 
+    /// An array-valued attribute matches when the whole array or one of its elements does,
+    /// as in Harper (search.ts `attributeComparator`: arrays are indexed by element), and
+    /// `not_equal` is `equals` negated: no element equal either (Harper's `ne` compares the
+    /// whole array; here `NOT (x = v)` in SQL and `x != v` must agree wherever they run). A
+    /// comparison with null looks at the whole value: an array is not null.
     static func compare(_ field: JSON, _ comparator: Comparator, _ value: JSON) -> Bool {
+        if comparator == .not_equal { return !compare(field, .equals, value) }
+        if value.isNull { return compareOne(field, comparator, value) }
+        return whole(field) { compareOne($0, comparator, value) }
+    }
+
+    /// Whether `test` holds for `value` or, for an array, for one of its elements.
+    public static func whole(_ value: JSON, orAnElement test: (JSON) -> Bool) -> Bool {
+        if test(value) { return true }
+        guard case .array(let items) = value else { return false }
+        return items.contains(where: test)
+    }
+
+    /// One value (a scalar, or an array taken whole) against the condition's value.
+    static func compareOne(_ field: JSON, _ comparator: Comparator, _ value: JSON) -> Bool {
         switch comparator {
-        case .equals: return looselyEqual(field, value)
-        case .not_equal: return !looselyEqual(field, value)
+        case .equals, .not_equal: return looselyEqual(field, value) == (comparator == .equals)
         case .contains:
-            if case .array(let items) = field { return items.contains { looselyEqual($0, value) } }
+            // An element equal to the value (`3` and `"3"` too) contains it.
+            if looselyEqual(field, value) { return true }
             guard let f = textOf(field, field: true), let v = textOf(value) else { return false }
             return f.contains(v)
         case .starts_with:

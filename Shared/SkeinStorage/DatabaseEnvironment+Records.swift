@@ -99,7 +99,7 @@ extension DatabaseEnvironment {
                 try appendAudit(txn) { seq in
                     AuditEntry.encode(sequence: seq, version: context.version, origin: context.origin, user: context.user, operation: mode.rawValue,
                                       table: name, ids: written, recordBytes: newValues, previousBytes: previous,
-                                      details: AuditEntry.recordDetails(primaryKey: pk))
+                                      details: schema.recordEntryDetails)
                 }
             }
         }
@@ -155,7 +155,7 @@ extension DatabaseEnvironment {
             s.lastUpdated = context.txnTime
             try putTable(txn, s)
             if schema.audit {
-                try audit(txn, context, operation: "delete", table: name, details: AuditEntry.recordDetails(primaryKey: schema.primaryKey),
+                try audit(txn, context, operation: "delete", table: name, details: schema.recordEntryDetails,
                           ids: deleted, records: [], previous: previous)
             }
         }

@@ -13,6 +13,8 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     /// Attributes one table may have (`storage.maxAttributesPerTable`): each indexed one is
     /// an LMDB database of its own, and an environment holds a bounded number (review F15).
     public var maxAttributes = TableSchema.defaultMaxAttributes
+    /// The node's clock (`DatabaseRegistry.clock`): reads leave out records expired by it.
+    public var clock = WallClock()
     public let lmdb: LMDBEnvironment
     public let schemaDB: LMDBDatabase
     public let metaDB: LMDBDatabase

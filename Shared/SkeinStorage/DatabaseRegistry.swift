@@ -19,7 +19,13 @@ public final class DatabaseRegistry: @unchecked Sendable {
     /// Attributes per table (`storage.maxAttributesPerTable`), given to every environment.
     public let maxAttributes: Int
 
-    public init(dataDir: String, mapSize: UInt64, indexes: Bool = true, maxAttributes: Int = TableSchema.defaultMaxAttributes) throws {
+    /// The node's clock (`testing.clockOffsetMs` included), given to every environment: what
+    /// reads call now when they leave expired records out.
+    public let clock: WallClock
+
+    public init(dataDir: String, mapSize: UInt64, indexes: Bool = true, maxAttributes: Int = TableSchema.defaultMaxAttributes,
+                clock: WallClock = WallClock()) throws {
+        self.clock = clock
         self.dataDir = dataDir
         self.mapSize = mapSize
         self.indexes = indexes
@@ -30,6 +36,14 @@ public final class DatabaseRegistry: @unchecked Sendable {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: dataDir)) ?? [] where entry.hasPrefix(Self.droppedPrefix) {
             try? FileManager.default.removeItem(atPath: dataDir + "/" + entry)
         }
+    }
+
+    /// Opens `name`'s environment with this node's settings.
+    private func environment(_ name: String) throws -> DatabaseEnvironment {
+        let env = try DatabaseEnvironment(name: name, path: path(name), mapSize: mapSize, indexes: indexes)
+        env.maxAttributes = maxAttributes
+        env.clock = clock
+        return env
     }
 
     /// A dropped database's directory is renamed to this prefix first, then removed.
@@ -55,8 +69,7 @@ public final class DatabaseRegistry: @unchecked Sendable {
         if let env = open[name], !env.isStale { return env }
         // Dropped meanwhile: opening would create its files again.
         guard exists(name) else { return nil }
-        let env = try DatabaseEnvironment(name: name, path: path(name), mapSize: mapSize, indexes: indexes)
-        env.maxAttributes = maxAttributes
+        let env = try environment(name)
         open[name] = env
         return env
     }
@@ -86,8 +99,7 @@ public final class DatabaseRegistry: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if existed, let env = open[name], !env.isStale { return (env, false) }
-        let env = try DatabaseEnvironment(name: name, path: path(name), mapSize: mapSize, indexes: indexes)
-        env.maxAttributes = maxAttributes
+        let env = try environment(name)
         if !existed {
             // The new directories and files outlive a power loss before the first write that
             // is acknowledged in them (F27).

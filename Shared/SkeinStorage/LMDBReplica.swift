@@ -14,9 +14,13 @@ struct LMDBReplica: ReplicaStore {
         return try LMDBReplicaTable(txn: txn, schema: schema, backlog: env.backlogDB, maxAttributes: env.maxAttributes)
     }
 
+    /// Created as the origin declared it (`TableSchema+RecordEntry.swift`): TTL, declared
+    /// attributes, indexes and types, so expiry and searches here match the origin's.
     func createTable(_ name: String, primaryKey: String, for entry: AuditEntry) throws {
-        _ = try env.createTable(txn, name: name, primaryKey: primaryKey, attributes: [],
-                                context: WriteContext(version: entry.version, origin: entry.origin, user: entry.user))
+        let declared = TableSchema(recordEntry: entry.details, database: env.name, name: name, primaryKey: primaryKey)
+        _ = try env.createTable(txn, name: name, primaryKey: primaryKey, attributes: declared.attributes, indexed: declared.indexed,
+                                types: declared.types, expiration: declared.expiration,
+                                context: WriteContext(version: entry.version, origin: entry.origin, user: entry.user), limited: false)
     }
 
     func finish(_ table: LMDBReplicaTable, name: String, winners: [ReplicatedWrite], loggedAs entry: AuditEntry?) throws {
@@ -25,7 +29,7 @@ struct LMDBReplica: ReplicaStore {
         try env.appendAudit(txn) { seq in
             AuditEntry.encode(sequence: seq, version: entry.version, origin: entry.origin, user: entry.user, operation: entry.operation,
                               table: entry.table, ids: winners.map(\.id), recordBytes: table.values, previousBytes: table.previous,
-                              details: AuditEntry.recordDetails(primaryKey: table.schema.primaryKey))
+                              details: table.schema.recordEntryDetails)
         }
     }
 

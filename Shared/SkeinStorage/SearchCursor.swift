@@ -83,7 +83,7 @@ public struct SearchCursor: Sendable {
         }
         var out: [JSON] = []
         var bytes = 0
-        let live = liveness()
+        let live = liveness(now: env.clock.nowMillis())
         /// Takes a record if it matches; false when the page is full.
         func take(_ stored: [UInt8]) -> Bool {
             guard let r = StoredRecord.decode(stored), live(r), case .object(let fields) = r.value, condition?.matches(fields) ?? true else { return true }
@@ -130,7 +130,7 @@ public struct SearchCursor: Sendable {
             return
         }
         var matches: [(values: [JSON?], key: [UInt8])] = []
-        let live = liveness()
+        let live = liveness(now: env.clock.nowMillis())
         func consider(_ key: [UInt8], _ stored: [UInt8]) {
             guard let r = StoredRecord.decode(stored), live(r), case .object(let fields) = r.value, condition?.matches(fields) ?? true else { return }
             matches.append((sortKeys.map { fields[$0.attribute] }, key))
@@ -161,10 +161,9 @@ public struct SearchCursor: Sendable {
         remaining = nil
     }
 
-    /// Whether a stored record is still there for a read now (not expired).
-    func liveness() -> (StoredRecord) -> Bool {
+    /// Whether a stored record is still there for a read at `now` (the node's clock): not expired.
+    func liveness(now: UInt64) -> (StoredRecord) -> Bool {
         guard let ttl = expirationMillis else { return { _ in true } }
-        let now = WallClock().nowMillis()
         return { $0.version.millis &+ ttl > now }
     }
 }

@@ -236,7 +236,8 @@ extension ProcessTests {
         /// A write can reach a node before the table's creation does: node-a creates `late`
         /// while node-b's replicator is down, node-c gets it and writes a record, node-a's
         /// replicator stops, node-b comes back. node-c's entry names the primary key, so
-        /// node-b creates the table and keeps the record (it was skipped and lost for good).
+        /// node-b creates the table and keeps the record (it was skipped and lost for good),
+        /// with the TTL and declared attributes node-a gave it (the entry carries them).
         @Test func aWriteThatArrivesBeforeItsTablesCreationIsKept() async throws {
             try await withReplicatingTrio { a, b, c in
                 // node-b streams from both (a cursor into each log: no first-sync copy later).
@@ -246,7 +247,8 @@ extension ProcessTests {
                 _ = try await c.node.insert("data", "warm", [["id": 2]])
                 _ = try await pollUntil("both records on node-b", timeout: 30) { try await b.count("warm") == 2 ? true : nil }
                 await b.node.stop(.replicator)
-                try await a.node.ok(["operation": "create_table", "database": "data", "table": "late", "primary_key": "code"])
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "late", "primary_key": "code", "expiration": 3600,
+                                     "attributes": [["name": "code", "type": "ID"], ["name": "from", "indexed": true], ["name": "note"]]])
                 _ = try await pollUntil("table late on node-c", timeout: 30) { try await c.count("late") }
                 await a.node.stop(.replicator)
                 _ = try await c.node.insert("data", "late", [["code": "x1", "from": "node-c"]])
@@ -259,6 +261,10 @@ extension ProcessTests {
                 #expect(row["from"] == "node-c")
                 let described = try await b.node.ok(["operation": "describe_table", "database": "data", "table": "late"])
                 #expect(described["primary_key"] == "code", "\(described)")
+                // Created from the record entry as node-a declared it: TTL, declared attributes, indexes, types.
+                let origin = try await c.node.ok(["operation": "describe_table", "database": "data", "table": "late"])
+                #expect(described["expiration"] == "3600s" && described["schema_defined"] == true, "\(described)")
+                #expect(described["attributes"] == origin["attributes"], "node-b \(described), node-c \(origin)")
             }
         }
 

@@ -41,6 +41,12 @@ extension ProcessTests {
             .init(attribute: "breed", comparator: "not_equal", value: "Poodle", expected: [1, 3, 4, 6]),
             .init(attribute: "breed", comparator: "contains", value: "rado", expected: [1, 3]),
             .init(attribute: "tags", comparator: "contains", value: "old", expected: [4]),
+            // An array matches by one of its elements (Harper): found through the index and by a scan alike.
+            .init(attribute: "tags", comparator: "equals", value: "big", expected: [1]),
+            .init(attribute: "tags", comparator: "contains", value: "oo", expected: [1]),
+            .init(attribute: "tags", comparator: "starts_with", value: "ol", expected: [4]),
+            .init(attribute: "tags", comparator: "greater_than", value: "n", expected: [4]),
+            .init(attribute: "tags", comparator: "not_equal", value: "big", expected: [2, 3, 4, 5, 6]),
             .init(attribute: "breed", comparator: "starts_with", value: "Lab", expected: [1, 3]),
             .init(attribute: "breed", comparator: "ends_with", value: "le", expected: [2, 4, 5]),
             .init(attribute: "age", comparator: "greater_than", value: 5, expected: [2, 4]),
@@ -188,6 +194,21 @@ extension ProcessTests {
         }
 
         /// Harper's Table.search takes a condition without a comparator as `equals`.
+        /// Harper's rule for arrays holds on every path: by value, SQL the store answers and
+        /// SQL the gateway runs (LIKE), and REST.
+        @Test func anArrayMatchesByOneOfItsElements() async throws {
+            let node = try TestNode.shared()
+            let byValue = try await node.ok(["operation": "search_by_value", "database": "srch", "table": "dog",
+                                             "search_attribute": "tags", "search_value": "big", "get_attributes": ["id"]])
+            #expect(byValue.ids() == [1])
+            let streamed = try await node.ok(["operation": "sql", "sql": "SELECT id FROM srch.dog WHERE tags = 'big'"])
+            #expect(streamed.ids() == [1])
+            let evaluated = try await node.ok(["operation": "sql", "sql": "SELECT id FROM srch.dog WHERE tags = 'big' OR name LIKE 'zz%'"])
+            #expect(evaluated.ids() == [1])
+            let rest = try node.rest("GET", "/srch/dog/?tags=old")
+            #expect(rest.status == 200 && rest.json.ids() == [4], "\(rest.status) \(rest.body)")
+        }
+
         @Test func comparatorDefaultsToEquals() async throws {
             let r = try await search([["attribute": "breed", "value": "Poodle"]])
             #expect(r.ids() == [2, 5])

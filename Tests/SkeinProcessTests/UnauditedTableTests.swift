@@ -25,7 +25,7 @@ extension ProcessTests {
                 _ = try await a.node.insert("data", "scratch", [["id": 2, "name": "local"]])
                 _ = try await a.node.insert("data", "kept", [["id": 1]])
                 let log = try await a.node.auditLog("data", "scratch")
-                #expect(log.allSatisfy { $0["operation"] == "create_table" }, "no audit entries of its records: \(log)")
+                #expect(log.isEmpty, "no audit entries of its records: \(log)")
                 // The audited table's record arrives; the unaudited one's never does.
                 _ = try await pollUntil("the audited record on node-b") { try await record(b, "kept", 1) }
                 try await Task.sleep(for: .seconds(1))

@@ -17,6 +17,10 @@ struct LogReadTests {
         for origin in ["node-a", "b", "é-node"] {
             #expect(AuditEntry.origin(ofStored: Self.entry(origin, details: ["primary_key": "id"]).json.serialized()) == origin)
         }
+        // A table's description in `details` may have an attribute named `origin` as a key.
+        let typed: JSON = ["primary_key": "id", "types": ["origin": "String"], "attributes": ["origin"]]
+        #expect(AuditEntry.origin(ofStored: Self.entry("node-a", details: typed).json.serialized()) == "node-a")
+        #expect(AuditEntry.origin(ofStored: Array(#"{"details":{"origin":"x"},"op":"insert"}"#.utf8)) == nil, "only details names one")
         #expect(AuditEntry.origin(ofStored: Array(#"{"origin":"a\"b"}"#.utf8)) == nil, "an escape: parse instead")
         #expect(AuditEntry.origin(ofStored: Array(#"{"op":"x"}"#.utf8)) == nil)
     }

@@ -116,7 +116,8 @@ struct SearchConditionTests {
         #expect(!Self.matches("name", .contains, "xyz"))
         #expect(Self.matches("tags", .contains, "dog"))
         #expect(Self.matches("tags", .contains, "3")) // loose equality inside arrays
-        #expect(!Self.matches("tags", .contains, "do")) // array elements compare whole
+        #expect(Self.matches("tags", .contains, "do")) // an element contains it (Harper)
+        #expect(!Self.matches("tags", .contains, "bad"))
         #expect(!Self.matches("weight", .contains, ".5")) // text comparators: string fields only
         #expect(!Self.matches("alive", .contains, "t"))
         #expect(!Self.matches("missing", .contains, "a"))
@@ -151,7 +152,9 @@ struct SearchConditionTests {
         #expect(!Self.matches("name", .greater_than, 1))
         #expect(!Self.matches("missing", .less_than, 1))
         #expect(!Self.matches("alive", .greater_than_equal, false))
-        #expect(!Self.matches("tags", .greater_than, 0))
+        // An array matches by one of its elements (Harper): 3 > 0, none above 3.
+        #expect(Self.matches("tags", .greater_than, 0))
+        #expect(!Self.matches("tags", .greater_than, 3))
     }
 
     @Test func between() {

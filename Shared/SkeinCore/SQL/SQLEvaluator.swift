@@ -1,6 +1,7 @@
 /// Evaluates expressions against a row. The comparisons are the ones `search_by_conditions`
 /// uses (`SearchCondition`): `=` is loose (`1` equals `'1'`), ranges compare numbers with
-/// numbers and strings with strings only, and a missing attribute is null. Logic is two-valued
+/// numbers and strings with strings only, an array matches by one of its elements, and a
+/// missing attribute is null. Logic is two-valued
 /// like Harper's (a comparison with null is false, so `NOT (x = 1)` holds where x is missing).
 public struct SQLEvaluator: Sendable {
     /// The values of aggregate calls for the group being output, by their text.
@@ -23,14 +24,16 @@ public struct SQLEvaluator: Sendable {
             let v = try evaluate(inner, row)
             var found = false
             for item in list {
-                found = SearchCondition.looselyEqual(v, try evaluate(item, row))
+                found = Self.compared(v, try evaluate(item, row), SearchCondition.looselyEqual)
                 if found { break }
             }
             return .bool(found != negated)
         case .between(let inner, let low, let high, let negated):
             let v = try evaluate(inner, row)
-            let lo = SearchCondition.order(v, try evaluate(low, row)), hi = SearchCondition.order(v, try evaluate(high, row))
-            let inside = (lo.map { $0 >= 0 } ?? false) && (hi.map { $0 <= 0 } ?? false)
+            let lo = try evaluate(low, row), hi = try evaluate(high, row)
+            let inside = SearchCondition.whole(v) { x in
+                (SearchCondition.order(x, lo).map { $0 >= 0 } ?? false) && (SearchCondition.order(x, hi).map { $0 <= 0 } ?? false)
+            }
             return .bool(inside != negated)
         case .like(let inner, let pattern, let negated):
             guard case .string(let s) = try evaluate(inner, row), case .string(let p) = try evaluate(pattern, row) else { return false }
@@ -58,14 +61,23 @@ public struct SQLEvaluator: Sendable {
         }
         let a = try evaluate(l, row), b = try evaluate(r, row)
         switch op {
-        case .equal: return .bool(SearchCondition.looselyEqual(a, b))
-        case .notEqual: return .bool(!SearchCondition.looselyEqual(a, b))
-        case .less: return .bool(SearchCondition.order(a, b).map { $0 < 0 } ?? false)
-        case .lessOrEqual: return .bool(SearchCondition.order(a, b).map { $0 <= 0 } ?? false)
-        case .greater: return .bool(SearchCondition.order(a, b).map { $0 > 0 } ?? false)
-        case .greaterOrEqual: return .bool(SearchCondition.order(a, b).map { $0 >= 0 } ?? false)
+        case .equal: return .bool(Self.compared(a, b, SearchCondition.looselyEqual))
+        case .notEqual: return .bool(!Self.compared(a, b, SearchCondition.looselyEqual))
+        case .less: return .bool(Self.compared(a, b) { SearchCondition.order($0, $1).map { $0 < 0 } ?? false })
+        case .lessOrEqual: return .bool(Self.compared(a, b) { SearchCondition.order($0, $1).map { $0 <= 0 } ?? false })
+        case .greater: return .bool(Self.compared(a, b) { SearchCondition.order($0, $1).map { $0 > 0 } ?? false })
+        case .greaterOrEqual: return .bool(Self.compared(a, b) { SearchCondition.order($0, $1).map { $0 >= 0 } ?? false })
         default: return Self.arithmetic(op, a, b)
         }
+    }
+
+    /// A comparison as `search_by_conditions` makes it (`SearchCondition.compare`), so a
+    /// statement answers the same whether the store or the gateway runs it: an array on
+    /// either side matches when it does whole or by one of its elements; with null, whole
+    /// values only.
+    static func compared(_ a: JSON, _ b: JSON, _ test: (JSON, JSON) -> Bool) -> Bool {
+        if a.isNull || b.isNull { return test(a, b) }
+        return SearchCondition.whole(a) { x in SearchCondition.whole(b) { y in test(x, y) } }
     }
 
     /// Numbers only, except `+` of strings, which joins them; anything else, and a division
