@@ -529,12 +529,51 @@ struct PairRun {
             func value(_ p: (start: Int, keyCount: Int, valueCount: Int)) -> UnsafeRawBufferPointer {
                 UnsafeRawBufferPointer(rebasing: raw[(p.start + p.keyCount)..<(p.start + p.keyCount + p.valueCount)])
             }
-            let sorted = pairs.sorted { a, b in
-                let c = Self.compare(key(a), key(b))
-                return c != 0 ? c < 0 : Self.compare(value(a), value(b)) < 0
+            // Sorted by integers: each key's first 16 bytes and each value's first 8
+            // (zero-padded: the same order as memcmp-then-shorter wherever they differ), with
+            // whole keys and values compared only when those tie. memcmp through a closure
+            // at every comparison was most of the sort (many keys tie: a timestamp index
+            // holds one key for all records of a write).
+            var slots: [Slot] = []
+            slots.reserveCapacity(pairs.count)
+            for (i, p) in pairs.enumerated() {
+                let k = key(p)
+                slots.append(Slot(hi: Self.word(k, from: 0), lo: Self.word(k, from: 8), value: Self.word(value(p), from: 0),
+                                  keyCount: p.keyCount, pair: i))
             }
-            for p in sorted { try body(key(p), value(p)) }
+            slots.sort { a, b in
+                if a.hi != b.hi { return a.hi < b.hi }
+                if a.lo != b.lo { return a.lo < b.lo }
+                let pa = pairs[a.pair], pb = pairs[b.pair]
+                if a.keyCount <= 16 && b.keyCount <= 16 {
+                    // Keys equal up to their length: the shorter first, else equal keys.
+                    if a.keyCount != b.keyCount { return a.keyCount < b.keyCount }
+                } else {
+                    let c = Self.compare(key(pa), key(pb))
+                    if c != 0 { return c < 0 }
+                }
+                if a.value != b.value { return a.value < b.value }
+                return Self.compare(value(pa), value(pb)) < 0
+            }
+            for slot in slots { try body(key(pairs[slot.pair]), value(pairs[slot.pair])) }
         }
+    }
+
+    /// A pair's place in the sort: its key's first 16 bytes, its value's first 8.
+    private struct Slot {
+        var hi: UInt64
+        var lo: UInt64
+        var value: UInt64
+        var keyCount: Int
+        var pair: Int
+    }
+
+    /// Bytes `from..<from + 8` of `bytes` as a big-endian integer, zeros past the end.
+    @inline(__always)
+    static func word(_ bytes: UnsafeRawBufferPointer, from: Int) -> UInt64 {
+        var w: UInt64 = 0
+        for i in from..<(from + 8) { w = w << 8 | UInt64(i < bytes.count ? bytes[i] : 0) }
+        return w
     }
 
     /// memcmp, then the shorter first (LMDB's order), for arrays.

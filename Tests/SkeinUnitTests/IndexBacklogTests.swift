@@ -157,4 +157,28 @@ struct IndexBacklogTests {
         try Self.expectExact(f, "new table")
         #expect(try Self.indexEntries(f, "color") == 1)
     }
+
+    /// A catch-up puts each index's pairs in LMDB's order (key by memcmp then the shorter
+    /// first, then value likewise), whatever their lengths and shared prefixes.
+    @Test func pairsComeOutInLMDBsOrder() throws {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0, 1, 0x41, 0xFF]
+        func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in alphabet.randomElement(using: &rng)! } }
+        var run = PairRun()
+        var expected: [([UInt8], [UInt8])] = []
+        for _ in 0..<3000 {
+            // Keys of 0-24 bytes that often share their first 16.
+            let key = (Bool.random() ? [UInt8](repeating: 0x41, count: 16) : []) + bytes(Int.random(in: 0...8))
+            let value = bytes(Int.random(in: 0...3))
+            run.append(key, value[...])
+            expected.append((key, value))
+        }
+        expected.sort { a, b in
+            let c = PairRun.compare(a.0, b.0)
+            return c != 0 ? c < 0 : PairRun.compare(a.1, b.1) < 0
+        }
+        var got: [([UInt8], [UInt8])] = []
+        try run.inOrder { k, v in got.append((Array(k), Array(v))) }
+        #expect(got.map(\.0) == expected.map(\.0) && got.map(\.1) == expected.map(\.1))
+    }
 }
