@@ -69,6 +69,7 @@ public enum DetachedProcess {
     /// Sends `signal` to each pid, waits up to `grace` seconds until `running` says none
     /// runs, then SIGKILLs the rest and waits for them; returns the pids it had to kill.
     /// Blocks the calling thread (polling every 20-50 ms).
+    @discardableResult
     static func stop(_ pids: [pid_t], signal: Int32, grace: Double, running: (pid_t) -> Bool) -> [pid_t] {
         for pid in pids { kill(pid, signal) }
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(grace * 1000)))

@@ -33,6 +33,11 @@ struct LauncherCLI {
     /// `run`, throwing with the output when the command fails.
     @discardableResult
     func ok(_ arguments: String...) throws -> String {
+        try ok(arguments)
+    }
+
+    @discardableResult
+    func ok(_ arguments: [String]) throws -> String {
         let (status, output) = try run(arguments)
         guard status == 0 else { throw NodeError("skein \(arguments.joined(separator: " ")) exited \(status):\n\(output)") }
         return output

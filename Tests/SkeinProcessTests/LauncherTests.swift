@@ -61,5 +61,38 @@ extension ProcessTests {
             }
             #expect(!(try cli.ok("cluster", "status").contains("running")))
         }
+
+        /// `skein pki`, as the docker image's `certs` and make-secrets run it: a CA and a node
+        /// certificate that openssl verifies for both TLS roles, with the names asked for,
+        /// keys 0600, and a second run keeping every file as it was.
+        @Test func pkiMakesACAAndNodeCertificatesOnce() throws {
+            let cli = try LauncherCLI.make()
+            defer { try? FileManager.default.removeItem(atPath: cli.clusterDir) }
+            let ca = cli.clusterDir + "/pki", node = cli.clusterDir + "/nodes/node-x/tls"
+            let makeCA = ["pki", "ca", ca, "--name", "Test cluster CA"]
+            let makeNode = ["pki", "node", node, "--ca", ca, "--name", "node-x", "--dns", "localhost", "--ip", "127.0.0.1"]
+            #expect(try cli.run(makeNode).status != 0, "a node certificate without a CA")
+            #expect(try cli.ok(makeCA).contains("made a CA"))
+            #expect(try cli.ok(makeNode).contains("made a certificate for node-x"))
+
+            for purpose in ["sslserver", "sslclient"] {
+                let (status, output) = try runTool("/usr/bin/openssl", ["verify", "-purpose", purpose, "-CAfile", ca + "/ca.pem", node + "/node.pem"])
+                #expect(status == 0, "\(purpose): \(output)")
+            }
+            let text = try runTool("/usr/bin/openssl", ["x509", "-noout", "-subject", "-ext", "subjectAltName,basicConstraints", "-in", node + "/node.pem"]).output
+            #expect(text.contains("CN = node-x") || text.contains("CN=node-x"), "\(text)")
+            #expect(text.contains("DNS:node-x, DNS:localhost, IP Address:127.0.0.1"), "\(text)")
+            #expect(text.contains("CA:FALSE"), "\(text)")
+            for key in [ca + "/ca.key", node + "/node.key"] {
+                let mode = try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int
+                #expect(mode == 0o600, "\(key)")
+            }
+
+            let files = [ca + "/ca.pem", ca + "/ca.key", node + "/node.pem", node + "/node.key"]
+            let before = files.map { FileManager.default.contents(atPath: $0) }
+            #expect(try cli.ok(makeCA).contains("kept"))
+            #expect(try cli.ok(makeNode).contains("kept"))
+            #expect(files.map { FileManager.default.contents(atPath: $0) } == before)
+        }
     }
 }
