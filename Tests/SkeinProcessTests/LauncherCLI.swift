@@ -14,13 +14,15 @@ struct LauncherCLI {
     }
 
     /// Runs `skein ARGUMENTS` to its end: exit status and output (stdout and stderr).
+    /// `environment` adds variables (which reach the services it starts).
     @discardableResult
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process(), pipe = Pipe()
         process.executableURL = URL(fileURLWithPath: TestNode.binDir + "/skein")
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") }
             .merging(["SKEIN_CLUSTER_DIR": clusterDir, "SKEIN_SKIP_BUILD": "1", "SKEIN_BIN_DIR": TestNode.binDir]) { $1 }
+            .merging(environment) { $1 }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = pipe
         process.standardError = pipe

@@ -16,6 +16,13 @@ extension ProcessTests {
                 try? FileManager.default.removeItem(atPath: cli.clusterDir)
             }
             try cli.ok("cluster", "up", "--nodes", "2", "--first-address", first)
+            // "up" means replicating: each node's links to the other are connected by now.
+            for (node, peer) in [("node-a", "node-b"), ("node-b", "node-a")] {
+                let status = try JSON.parse(Array(try cli.ok("ctl", "cluster_status", "--node", node).utf8))
+                let link = status["connections"]?.arrayValue?.first { $0["name"]?.stringValue == peer }
+                let sockets = link?["database_sockets"]?.arrayValue ?? []
+                #expect(!sockets.isEmpty && sockets.allSatisfy { $0["connected"] == true }, "\(node) → \(peer) right after up: \(status)")
+            }
 
             let status = try cli.ok("cluster", "status")
             for node in ["node-a", "node-b"] {
@@ -60,6 +67,24 @@ extension ProcessTests {
                 #expect(commandLine.isEmpty, "pid \(pid) still running after down")
             }
             #expect(!(try cli.ok("cluster", "status").contains("running")))
+        }
+
+        /// `up` waits for replication too, and says which links did not connect: here every
+        /// replicator listens on another port than its peers dial (an override reaching the
+        /// services), so none can.
+        @Test func upNamesTheReplicationLinksThatDoNotConnect() throws {
+            let cli = try LauncherCLI.make()
+            let first = "127.\(Int.random(in: 100...199)).\(Int.random(in: 1...250)).1"
+            defer {
+                _ = try? cli.run(["cluster", "down"])
+                try? FileManager.default.removeItem(atPath: cli.clusterDir)
+            }
+            let started = ContinuousClock.now
+            let (status, output) = try cli.run(["cluster", "up", "--nodes", "2", "--first-address", first, "--replication-timeout", "3"],
+                                               environment: ["SKEIN_REPLICATION_SECUREPORT": String(TestNode.freePort())])
+            #expect(status != 0, "\(output)")
+            #expect(output.contains("replication links not connected within 3 s: node-a → node-b, node-b → node-a"), "\(output)")
+            #expect(ContinuousClock.now - started < .seconds(60))
         }
 
         /// `skein pki`, as the docker image's `certs` and make-secrets run it: a CA and a node
