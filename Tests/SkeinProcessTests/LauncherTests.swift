@@ -30,6 +30,12 @@ extension ProcessTests {
                     #expect(status.contains("\(node) \(service) running pid"), "\(node) \(service) in:\n\(status)")
                 }
             }
+            // Tab completes a NODE argument or --node with the cluster's nodes.
+            for line in ["skein cluster stop ", "skein cluster logs node-", "skein ctl cluster_status --node "] {
+                #expect(try cli.complete(line) == ["node-a", "node-b"], "\(line)")
+            }
+            #expect(try cli.complete("skein cluster start node-b") == ["node-b"])
+
             let manifest = try cli.manifest()
             let nodes = try #require(manifest["nodes"]?.arrayValue)
             #expect(nodes.map { $0["name"]?.stringValue } == ["node-a", "node-b"])
