@@ -12,7 +12,7 @@ final class BenchNode {
     /// The REST interface's port (`http.port`).
     let restPort: Int
     let password = "bench-password"
-    var processes: [String: Process] = [:]
+    var processes: [String: ChildProcess] = [:]
     let binDir: String
 
     /// Writes the node's config.yaml (a single node named `name`; `configure` adds to it,
@@ -26,7 +26,7 @@ final class BenchNode {
         restPort = try FreePort.on(host)
         binDir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        ChildProcesses.shared.removeOnAbort(root)
+        BenchGuard.shared.removeOnAbort(root)
         var config = NodeConfigBuilder(rootPath: root)
         config.operationsAPI(host: host, port: port)
         config.set("operationsApi.network.maxBodySize", "64M")
@@ -45,18 +45,19 @@ final class BenchNode {
 
     /// Starts a service; `environment` adds overrides (e.g. `SKEIN_LOGGING_LEVEL`).
     func start(_ service: String, environment: [String: String] = [:]) throws {
-        let p = try ChildProcesses.shared.spawn("\(binDir)/skein-\(service)", ["--config", root + "/config.yaml"],
-                                                 environment: environment, output: "\(root)/\(service).out")
+        let p = try BenchGuard.shared.processes.start("\(binDir)/skein-\(service)", arguments: ["--config", root + "/config.yaml"],
+                                                      environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                                                      output: "\(root)/\(service).out")
         processes[service] = p
     }
 
     /// SIGTERM, then SIGKILL after `grace` seconds; waits until it exited.
     func stop(_ service: String, grace: Double = 10) {
         guard let p = processes[service] else { return }
-        ChildProcesses.shared.stop(p, grace: grace)
+        BenchGuard.shared.processes.stop([p], grace: grace)
     }
 
-    func pid(_ service: String) -> Int32? { processes[service].map(\.processIdentifier) }
+    func pid(_ service: String) -> Int32? { processes[service].map(\.pid) }
 
     /// Waits until the gateway answers /health with 200 (bounded).
     func waitHealthy() throws {
@@ -100,7 +101,7 @@ final class BenchNode {
     }
 
     func shutdown() {
-        for p in processes.values { ChildProcesses.shared.stop(p, grace: 10) }
+        BenchGuard.shared.processes.stop(Array(processes.values), grace: 10)
         if ProcessInfo.processInfo.environment["SKEIN_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: root) }
     }
 }

@@ -9,7 +9,7 @@ struct BenchPKI {
 
     init() throws {
         dir = "/tmp/skbench-pki-\(UUID().uuidString.prefix(8))"
-        ChildProcesses.shared.removeOnAbort(dir)
+        BenchGuard.shared.removeOnAbort(dir)
         authority = try CertificateAuthority(commonName: "Skein Bench CA")
         try authority.write(to: dir)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SkeinCore
+import SkeinLauncher
 
 extension ClusterBench {
     /// Phase 1: the foundation benchmark's gateway load on one node without replication.
@@ -9,7 +10,7 @@ extension ClusterBench {
         defer { node.shutdown() }
         try node.waitHealthy()
         try node.operation(["operation": "create_table", "database": "data", "table": "baseline", "primary_key": "id"])
-        let cpu = CPUAccount(node.processes.mapValues(\.processIdentifier).merging(["bench": getpid()]) { $1 })
+        let cpu = CPUAccount(node.processes.mapValues(\.pid).merging(["bench": getpid()]) { $1 })
         let run = try load.throughGateway("gateway, one node", node: node, table: "baseline")
         guard run.failedClients == 0 else { throw BenchError("the single-node load failed") }
         figures.record(run)

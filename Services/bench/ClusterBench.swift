@@ -1,5 +1,6 @@
 import Foundation
 import SkeinCore
+import SkeinLauncher
 
 /// `skein-bench cluster`: replication figures from one run on a local cluster it starts
 /// itself (node-a, node-b, node-c on 127.0.0.1/.2/.3, node-d on .4 for the full copy),
@@ -64,7 +65,7 @@ final class ClusterBench {
         var pids: [String: Int32] = ["bench": getpid()]
         for node in running {
             for (service, p) in node.node.processes where p.isRunning {
-                pids["\(node.name.dropFirst(5)).\(service)"] = p.processIdentifier
+                pids["\(node.name.dropFirst(5)).\(service)"] = p.pid
             }
         }
         return CPUAccount(pids)

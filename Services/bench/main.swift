@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SkeinLauncher
 
 // skein-bench: the foundation benchmark (one node, `SingleNodeBench`), or with `cluster`
 // first, the replication benchmark on a local cluster (`ClusterBench`). Each prints a table
@@ -12,12 +13,12 @@ let cluster = arguments.first == "cluster"
 if cluster { arguments.removeFirst() }
 let defaults = cluster ? ClusterBench.defaults : SingleNodeBench.defaults
 let options = BenchOptions.parse(arguments, defaults: defaults, usage: cluster ? ClusterBench.usage : SingleNodeBench.usage)
-ChildProcesses.shared.installGuards(limitSeconds: options["limit-seconds"] ?? 3600)
+BenchGuard.shared.install(limitSeconds: options["limit-seconds"] ?? 3600)
 do {
     if cluster { try ClusterBench(options: options).run() } else { try SingleNodeBench(options: options).run() }
 } catch {
     print("skein-bench: \(error)")
-    ChildProcesses.shared.stopAll()
+    BenchGuard.shared.processes.stopAll(grace: 10)
     exit(1)
 }
-ChildProcesses.shared.stopAll()
+BenchGuard.shared.processes.stopAll(grace: 10)

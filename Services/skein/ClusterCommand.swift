@@ -12,7 +12,7 @@ struct ClusterCommand: AsyncParsableCommand {
 
 /// NODE and an optional SERVICE, as `start`, `stop` and `kill` take them.
 struct NodeTarget: ParsableArguments {
-    @Argument(help: "node-a, node-b, ...")
+    @Argument(help: "node-a, node-b, ...", completion: .clusterNodes)
     var node: String
 
     @Argument(help: "One of: store, auditd, gateway, replicator (default: all four).")
@@ -20,6 +20,14 @@ struct NodeTarget: ParsableArguments {
 }
 
 extension NodeService: ExpressibleByArgument {}
+
+extension CompletionKind {
+    /// The local cluster's node names (its `cluster.json`), for every NODE argument and
+    /// `--node` option: shell completion runs `skein` to ask.
+    static var clusterNodes: CompletionKind {
+        .custom { _, _, _ in ClusterManifest.nodeNames(at: LauncherEnvironment().layout.manifestFile) }
+    }
+}
 
 extension LauncherEnvironment {
     /// The cluster in the cluster directory, run from the binaries its `up` used.

@@ -7,7 +7,7 @@ import SkeinLauncher
 struct ClusterLogs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a service's log; -f follows it.")
 
-    @Argument(help: "node-a, node-b, ...")
+    @Argument(help: "node-a, node-b, ...", completion: .clusterNodes)
     var node: String
 
     @Argument(help: "One of: store, auditd, gateway, replicator.")

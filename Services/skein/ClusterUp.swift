@@ -5,7 +5,7 @@ import SkeinLauncher
 struct ClusterUp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Build, write configs and certificates, start N nodes, wait for /health, print URLs and credentials.")
+        abstract: "Build, write configs and certificates, start N nodes, wait for /health and connected replication, print URLs and credentials.")
 
     @Option(help: "Number of nodes (default 3, or as last time).")
     var nodes: Int?
@@ -25,13 +25,17 @@ struct ClusterUp: AsyncParsableCommand {
     @Option(help: "REST port of every node of a new cluster (default: Harper's 9926).")
     var restPort: Int?
 
+    @Option(help: "Seconds to wait, once every node answers /health, until every node's replication links to the others are connected.")
+    var replicationTimeout: Double = 60
+
     func run() async throws {
         let environment = LauncherEnvironment()
         let binDir = try environment.buildServices(release: release)
         let layout = environment.layout
         let plan = ClusterAddressPlan(firstAddress: firstAddress, apiPort: port ?? environment.basePort,
                                       replicationPort: replicationPort, restPort: restPort)
-        let cluster = LocalCluster(layout: layout, binDir: binDir, plan: plan)
+        var cluster = LocalCluster(layout: layout, binDir: binDir, plan: plan)
+        cluster.replicationTimeout = replicationTimeout
         try FileManager.default.createDirectory(atPath: layout.root, withIntermediateDirectories: true)
         try "\(binDir)\n".write(toFile: layout.binDirFile, atomically: true, encoding: .utf8)
         try await cluster.up(nodes: nodes)

@@ -17,7 +17,7 @@ struct CtlCommand: AsyncParsableCommand {
     @Option(help: "The operation's other fields, as one JSON object.")
     var json = "{}"
 
-    @Option(help: "The node to ask (default: node-a).")
+    @Option(help: "The node to ask (default: node-a).", completion: .clusterNodes)
     var node = NodeNames.name(0)
 
     func run() async throws {

@@ -11,5 +11,5 @@ struct SkeinCommand: AsyncParsableCommand {
             State lives in .local-cluster/ of the checkout (SKEIN_CLUSTER_DIR overrides). \
             Shell completion: skein --generate-completion-script bash (or zsh, fish).
             """,
-        subcommands: [ClusterCommand.self, CtlCommand.self, BenchCommand.self])
+        subcommands: [ClusterCommand.self, CtlCommand.self, PKICommand.self, BenchCommand.self])
 }

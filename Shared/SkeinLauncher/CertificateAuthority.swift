@@ -4,9 +4,10 @@ import SwiftASN1
 import X509
 
 /// A cluster's certificate authority: an EC P-256 key and a self-signed CA certificate
-/// (basicConstraints CA:TRUE, keyUsage keyCertSign + cRLSign, critical), the recipe
-/// `compose/lib/pki.sh` follows with openssl. Every node certificate of a cluster is signed
-/// by it and nodes trust only it, so no second tool is needed to make either.
+/// (basicConstraints CA:TRUE, keyUsage keyCertSign + cRLSign, critical). Every node
+/// certificate of a cluster is signed by it and nodes trust only it. The one recipe for
+/// every deployment: `skein cluster`, `skein pki` (the docker image's `certs`,
+/// deploy/kubernetes/make-secrets), the benchmark and the tests.
 public struct CertificateAuthority: Sendable {
     public let certificate: Certificate
     private let key: P256.Signing.PrivateKey

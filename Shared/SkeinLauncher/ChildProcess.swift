@@ -47,6 +47,14 @@ public final class ChildProcess: @unchecked Sendable {
         return nil
     }
 
+    /// `stop` for several at once, blocking the calling thread instead of suspending (for
+    /// synchronous callers such as the benchmark): all are signalled together and get the
+    /// same `grace` seconds before SIGKILL. Returns once every one has exited.
+    public static func stop(_ processes: [ChildProcess], signal: Int32 = SIGTERM, grace: Double) {
+        let byPid = Dictionary(processes.map { ($0.pid, $0) }) { first, _ in first }
+        DetachedProcess.stop(processes.filter(\.isRunning).map(\.pid), signal: signal, grace: grace) { byPid[$0]?.isRunning ?? false }
+    }
+
     /// The exit code of a normal exit, else the signal number (as Foundation's `Process`).
     private static func decode(_ raw: Int32) -> Int32 {
         let signal = raw & 0x7f

@@ -1,3 +1,4 @@
+import Foundation
 import SkeinCore
 
 /// `cluster.json`: the admin credentials and, per node, its URLs, files and running
@@ -35,6 +36,13 @@ public struct ClusterManifest: Sendable {
              ]}
 
             """
+    }
+
+    /// The node names a `cluster.json` at `path` lists, in its order; none when it is missing
+    /// or unreadable (what shell completion offers for a NODE argument).
+    public static func nodeNames(at path: String) -> [String] {
+        guard let data = FileManager.default.contents(atPath: path), let manifest = try? JSON.parse(Array(data)) else { return [] }
+        return (manifest["nodes"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
     }
 
     /// Written to a temporary file and renamed (0600: it holds the password).

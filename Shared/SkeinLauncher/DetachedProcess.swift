@@ -62,16 +62,25 @@ public enum DetachedProcess {
     /// SIGKILLs and returns the ones that were still running.
     @discardableResult
     public static func stop(_ processes: [(pid: pid_t, matching: String)], signal: Int32, grace: Double) -> [pid_t] {
-        for process in processes { kill(process.pid, signal) }
+        let matching = Dictionary(processes.map { ($0.pid, $0.matching) }) { first, _ in first }
+        return stop(processes.map(\.pid), signal: signal, grace: grace) { isRunning($0, matching: matching[$0] ?? "") }
+    }
+
+    /// Sends `signal` to each pid, waits up to `grace` seconds until `running` says none
+    /// runs, then SIGKILLs the rest and waits for them; returns the pids it had to kill.
+    /// Blocks the calling thread (polling every 20-50 ms).
+    @discardableResult
+    static func stop(_ pids: [pid_t], signal: Int32, grace: Double, running: (pid_t) -> Bool) -> [pid_t] {
+        for pid in pids { kill(pid, signal) }
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(grace * 1000)))
-        var alive = processes
+        var alive = pids
         while true {
-            alive = alive.filter { isRunning($0.pid, matching: $0.matching) }
+            alive = alive.filter(running)
             if alive.isEmpty || ContinuousClock.now >= deadline { break }
             usleep(50_000)
         }
-        for process in alive { kill(process.pid, SIGKILL) }
-        for process in alive { while isRunning(process.pid, matching: process.matching) { usleep(20_000) } }
-        return alive.map(\.pid)
+        for pid in alive { kill(pid, SIGKILL) }
+        for pid in alive { while running(pid) { usleep(20_000) } }
+        return alive
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Waits until every given node's gateway answers `/health`, failing fast when a gateway
-/// has exited (its `/health` can then never answer), with the end of each node's service
+/// Waits until every given node's gateway answers `/health` (and, with
+/// `waitConnected`, until their replication links are up), failing fast when a service it
+/// waits on has exited (it can then never answer), with the end of each node's service
 /// output in the error.
 struct HealthWait {
     let layout: ClusterLayout
@@ -32,7 +33,7 @@ struct HealthWait {
         }
     }
 
-    private func failure(_ what: String, nodes: [NodeEndpoints]) -> LauncherError {
+    func failure(_ what: String, nodes: [NodeEndpoints]) -> LauncherError {
         var text = what
         for node in nodes {
             for service in NodeService.allCases {

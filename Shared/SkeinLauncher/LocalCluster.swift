@@ -13,6 +13,8 @@ public struct LocalCluster: Sendable {
     public let plan: ClusterAddressPlan
     public let report: @Sendable (String) -> Void
     public var healthTimeout: Double = 60
+    /// How long `up` waits for the replication links once every gateway answers.
+    public var replicationTimeout: Double = 60
     /// Seconds a SIGTERMed service gets before SIGKILL.
     public var stopGrace: Double = 10
     public static let defaultNodeCount = 3
@@ -42,7 +44,7 @@ public struct LocalCluster: Sendable {
 
     /// Writes configs and certificates for `count` nodes (default: as last time, or 3),
     /// stops nodes beyond it (their directories stay), starts every node and waits for
-    /// every gateway's `/health`.
+    /// every gateway's `/health`, then for every node's replication links to every other.
     public func up(nodes requested: Int?) async throws {
         let count = requested ?? (nodeCount > 0 ? nodeCount : Self.defaultNodeCount)
         guard (1...NodeNames.maximum).contains(count) else { throw LauncherError("--nodes must be between 1 and \(NodeNames.maximum), not \(count)") }
@@ -60,6 +62,8 @@ public struct LocalCluster: Sendable {
         for node in nodes { try startServices(of: node, only: nil) }
         try writeManifest()
         try await HealthWait(layout: layout, supervisor: supervisor, timeout: healthTimeout).wait(for: nodes.map(endpoints), report: report)
+        try await HealthWait(layout: layout, supervisor: supervisor, timeout: replicationTimeout)
+            .waitConnected(nodes.map(endpoints), credentials: credentials, report: report)
     }
 
     /// Every node's config (written when missing, launcher sections rewritten) and certificate.

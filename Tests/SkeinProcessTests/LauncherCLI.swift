@@ -13,14 +13,20 @@ struct LauncherCLI {
         return LauncherCLI(clusterDir: dir)
     }
 
-    /// Runs `skein ARGUMENTS` to its end: exit status and output (stdout and stderr).
+    static let skein = TestNode.binDir + "/skein"
+
+    /// Runs `skein ARGUMENTS` (or another `executable` in the same environment) to its end:
+    /// exit status and output (stdout and stderr). `environment` adds variables (which
+    /// reach the services it starts).
     @discardableResult
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    func run(_ arguments: [String], environment: [String: String] = [:],
+             executable: String = skein) throws -> (status: Int32, output: String) {
         let process = Process(), pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: TestNode.binDir + "/skein")
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") }
             .merging(["SKEIN_CLUSTER_DIR": clusterDir, "SKEIN_SKIP_BUILD": "1", "SKEIN_BIN_DIR": TestNode.binDir]) { $1 }
+            .merging(environment) { $1 }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = pipe
         process.standardError = pipe
@@ -33,9 +39,30 @@ struct LauncherCLI {
     /// `run`, throwing with the output when the command fails.
     @discardableResult
     func ok(_ arguments: String...) throws -> String {
+        try ok(arguments)
+    }
+
+    @discardableResult
+    func ok(_ arguments: [String]) throws -> String {
         let (status, output) = try run(arguments)
         guard status == 0 else { throw NodeError("skein \(arguments.joined(separator: " ")) exited \(status):\n\(output)") }
         return output
+    }
+
+    /// What bash offers on Tab at the end of `line` ("skein ..."), through the script
+    /// `skein --generate-completion-script bash` prints, as an interactive shell would use it.
+    func complete(_ line: String) throws -> [String] {
+        let script = clusterDir + "/skein.bash"
+        try ok("--generate-completion-script", "bash").write(toFile: script, atomically: true, encoding: .utf8)
+        let program = #"""
+            source "$1"; COMP_LINE=$2; COMP_POINT=${#COMP_LINE}
+            read -ra COMP_WORDS <<< "$COMP_LINE"; [[ $COMP_LINE == *' ' ]] && COMP_WORDS+=('')
+            COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_WORDS[0]=$3
+            _skein skein "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"; printf '%s\n' "${COMPREPLY[@]}"
+            """#
+        let (status, output) = try run(["-c", program, "bash", script, line, Self.skein], executable: "/bin/bash")
+        guard status == 0 else { throw NodeError("completing '\(line)' exited \(status):\n\(output)") }
+        return output.split(separator: "\n").map(String.init).sorted()
     }
 
     /// `cluster.json` as the launcher last wrote it.

@@ -16,6 +16,13 @@ extension ProcessTests {
                 try? FileManager.default.removeItem(atPath: cli.clusterDir)
             }
             try cli.ok("cluster", "up", "--nodes", "2", "--first-address", first)
+            // "up" means replicating: each node's links to the other are connected by now.
+            for (node, peer) in [("node-a", "node-b"), ("node-b", "node-a")] {
+                let status = try JSON.parse(Array(try cli.ok("ctl", "cluster_status", "--node", node).utf8))
+                let link = status["connections"]?.arrayValue?.first { $0["name"]?.stringValue == peer }
+                let sockets = link?["database_sockets"]?.arrayValue ?? []
+                #expect(!sockets.isEmpty && sockets.allSatisfy { $0["connected"] == true }, "\(node) → \(peer) right after up: \(status)")
+            }
 
             let status = try cli.ok("cluster", "status")
             for node in ["node-a", "node-b"] {
@@ -23,6 +30,12 @@ extension ProcessTests {
                     #expect(status.contains("\(node) \(service) running pid"), "\(node) \(service) in:\n\(status)")
                 }
             }
+            // Tab completes a NODE argument or --node with the cluster's nodes.
+            for line in ["skein cluster stop ", "skein cluster logs node-", "skein ctl cluster_status --node "] {
+                #expect(try cli.complete(line) == ["node-a", "node-b"], "\(line)")
+            }
+            #expect(try cli.complete("skein cluster start node-b") == ["node-b"])
+
             let manifest = try cli.manifest()
             let nodes = try #require(manifest["nodes"]?.arrayValue)
             #expect(nodes.map { $0["name"]?.stringValue } == ["node-a", "node-b"])
@@ -60,6 +73,57 @@ extension ProcessTests {
                 #expect(commandLine.isEmpty, "pid \(pid) still running after down")
             }
             #expect(!(try cli.ok("cluster", "status").contains("running")))
+        }
+
+        /// `up` waits for replication too, and says which links did not connect: here every
+        /// replicator listens on another port than its peers dial (an override reaching the
+        /// services), so none can.
+        @Test func upNamesTheReplicationLinksThatDoNotConnect() throws {
+            let cli = try LauncherCLI.make()
+            let first = "127.\(Int.random(in: 100...199)).\(Int.random(in: 1...250)).1"
+            defer {
+                _ = try? cli.run(["cluster", "down"])
+                try? FileManager.default.removeItem(atPath: cli.clusterDir)
+            }
+            let started = ContinuousClock.now
+            let (status, output) = try cli.run(["cluster", "up", "--nodes", "2", "--first-address", first, "--replication-timeout", "3"],
+                                               environment: ["SKEIN_REPLICATION_SECUREPORT": String(TestNode.freePort())])
+            #expect(status != 0, "\(output)")
+            #expect(output.contains("replication links not connected within 3 s: node-a → node-b, node-b → node-a"), "\(output)")
+            #expect(ContinuousClock.now - started < .seconds(60))
+        }
+
+        /// `skein pki`, as the docker image's `certs` and make-secrets run it: a CA and a node
+        /// certificate that openssl verifies for both TLS roles, with the names asked for,
+        /// keys 0600, and a second run keeping every file as it was.
+        @Test func pkiMakesACAAndNodeCertificatesOnce() throws {
+            let cli = try LauncherCLI.make()
+            defer { try? FileManager.default.removeItem(atPath: cli.clusterDir) }
+            let ca = cli.clusterDir + "/pki", node = cli.clusterDir + "/nodes/node-x/tls"
+            let makeCA = ["pki", "ca", ca, "--name", "Test cluster CA"]
+            let makeNode = ["pki", "node", node, "--ca", ca, "--name", "node-x", "--dns", "localhost", "--ip", "127.0.0.1"]
+            #expect(try cli.run(makeNode).status != 0, "a node certificate without a CA")
+            #expect(try cli.ok(makeCA).contains("made a CA"))
+            #expect(try cli.ok(makeNode).contains("made a certificate for node-x"))
+
+            for purpose in ["sslserver", "sslclient"] {
+                let (status, output) = try runTool("/usr/bin/openssl", ["verify", "-purpose", purpose, "-CAfile", ca + "/ca.pem", node + "/node.pem"])
+                #expect(status == 0, "\(purpose): \(output)")
+            }
+            let text = try runTool("/usr/bin/openssl", ["x509", "-noout", "-subject", "-ext", "subjectAltName,basicConstraints", "-in", node + "/node.pem"]).output
+            #expect(text.contains("CN = node-x") || text.contains("CN=node-x"), "\(text)")
+            #expect(text.contains("DNS:node-x, DNS:localhost, IP Address:127.0.0.1"), "\(text)")
+            #expect(text.contains("CA:FALSE"), "\(text)")
+            for key in [ca + "/ca.key", node + "/node.key"] {
+                let mode = try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int
+                #expect(mode == 0o600, "\(key)")
+            }
+
+            let files = [ca + "/ca.pem", ca + "/ca.key", node + "/node.pem", node + "/node.key"]
+            let before = files.map { FileManager.default.contents(atPath: $0) }
+            #expect(try cli.ok(makeCA).contains("kept"))
+            #expect(try cli.ok(makeNode).contains("kept"))
+            #expect(files.map { FileManager.default.contents(atPath: $0) } == before)
         }
     }
 }

@@ -4,7 +4,7 @@ import SwiftASN1
 import Testing
 import X509
 
-/// The launcher's certificate maker: what pki.sh made with openssl, with swift-certificates.
+/// The launcher's certificate maker (swift-certificates), checked against openssl.
 @Suite("Launcher: cluster certificates")
 struct LauncherCertificateTests {
     @Test("a node certificate chains to its CA and carries the name, address and uses the replicator checks")
