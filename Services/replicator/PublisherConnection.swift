@@ -44,10 +44,10 @@ struct PublisherConnection: Sendable {
     static let waitMillis = 1000
     /// Rows per `copy_rows` page (at most two in flight: the subscriber asks for each), and
     /// stored bytes per page, so a page of big rows still fits the 64 MB message limit.
-    /// 4,000 rows (~2 MB of typical records): pages of 1,000 cost a durable import commit
-    /// and a round trip per 1,000 rows, a quarter of a copy's time (bench-cluster: full copy
-    /// 86k → 92-107k records/s).
-    static let copyPageRows = 4000
+    /// 3,000 rows (~1.4 MB of typical records): pages of 1,000 cost a durable import commit
+    /// and a round trip per 1,000 rows (bench-cluster, 300k rows: full copy 86k → 105-109k
+    /// records/s); pages of 4,000 took the receiver's heap growth to ~100 MB.
+    static let copyPageRows = 3000
     static let copyPageBytes = 16 << 20
     /// A stored record bigger than this cannot travel in any message: named, not sent.
     static let copyMaxRowBytes = ReplicationLimits.maxEntryBytes
