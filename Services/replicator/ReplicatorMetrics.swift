@@ -5,6 +5,7 @@ import Dispatch
 /// once per link so a batch costs atomic adds, not registry look-ups.
 struct SubscriberMetrics: Sendable {
     private let batches: Counter
+    private let joined: Counter
     private let bytes: Counter
     private let apply: CoreMetrics.Timer
     private let lag: Gauge
@@ -13,6 +14,7 @@ struct SubscriberMetrics: Sendable {
     init(peer: String, database: String) {
         let labels = [("peer", peer), ("database", database)]
         batches = Counter(label: "skein_replicator_batches_received_total", dimensions: labels)
+        joined = Counter(label: "skein_replicator_batches_joined_total", dimensions: labels)
         bytes = Counter(label: "skein_replicator_received_bytes_total", dimensions: labels)
         apply = CoreMetrics.Timer(label: "skein_replicator_apply_duration_seconds", dimensions: labels)
         lag = Gauge(label: "skein_replicator_lag_seconds", dimensions: labels)
@@ -24,11 +26,15 @@ struct SubscriberMetrics: Sendable {
     static func forget(peer: String, database: String) {
         let metrics = SubscriberMetrics(peer: peer, database: database)
         metrics.batches.destroy()
+        metrics.joined.destroy()
         metrics.bytes.destroy()
         metrics.apply.destroy()
         metrics.lag.destroy()
         metrics.connected.destroy()
     }
+
+    /// Batches that queued up while the store applied were joined: `count` fewer applies.
+    func joined(_ count: Int) { if count > 0 { joined.increment(by: count) } }
 
     /// A message arrived (any frame: batches, acks, copied rows).
     func received(bytes count: Int) { bytes.increment(by: count) }

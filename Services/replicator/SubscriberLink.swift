@@ -139,7 +139,9 @@ struct SubscriberLink: Sendable {
                     }
                 }
                 while let frames = try await inbox.take() {
-                    for next in ReceivedFrame.coalesce(frames, maxBytes: Self.joinedBatchBytes) {
+                    let coalesced = ReceivedFrame.coalesce(frames, maxBytes: Self.joinedBatchBytes)
+                    metrics.joined(frames.count - coalesced.count)
+                    for next in coalesced {
                         received.withLock { $0 = next.entries }
                         receivedRows.withLock { $0 = next.rows }
                         try await execute(machine.withLock { $0.step(.frame(next.frame, now: now())) }, socket, turn)

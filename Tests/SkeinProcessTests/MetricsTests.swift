@@ -75,6 +75,7 @@ extension ProcessTests {
                 #expect(onA.value("skein_service_up", ["service": "replicator"]) == 1)
                 let onB = try await Scrape(b.node)
                 #expect(onB.value("skein_replicator_batches_received_total", ["peer": "node-a", "database": "data"]) ?? 0 >= 1, "\(onB.text)")
+                #expect(onB.value("skein_replicator_batches_joined_total", ["peer": "node-a", "database": "data"]) != nil, "\(onB.text)")
             }
         }
 
