@@ -138,14 +138,21 @@ struct SubscriberLink: Sendable {
                         inbox.finish(.failure(error))
                     }
                 }
-                while let frames = try await inbox.take() {
-                    let coalesced = ReceivedFrame.coalesce(frames, maxBytes: Self.joinedBatchBytes)
-                    metrics.joined(frames.count - coalesced.count)
-                    for next in coalesced {
-                        received.withLock { $0 = next.entries }
-                        receivedRows.withLock { $0 = next.rows }
-                        try await execute(machine.withLock { $0.step(.frame(next.frame, now: now())) }, socket, turn)
+                do {
+                    while let frames = try await inbox.take() {
+                        let coalesced = ReceivedFrame.coalesce(frames, maxBytes: Self.joinedBatchBytes)
+                        metrics.joined(frames.count - coalesced.count)
+                        for next in coalesced {
+                            received.withLock { $0 = next.entries }
+                            receivedRows.withLock { $0 = next.rows }
+                            try await execute(machine.withLock { $0.step(.frame(next.frame, now: now())) }, socket, turn)
+                        }
                     }
+                } catch {
+                    // The reader ends only when the socket does (a receive does not stop at
+                    // cancellation while the peer keeps sending): close it, then leave.
+                    await socket.close()
+                    throw error
                 }
                 group.cancelAll()
             }
