@@ -35,6 +35,9 @@ extension LocalCluster {
             try await HealthWait(layout: layout, supervisor: supervisor, timeout: healthTimeout).wait(for: [endpoints(node)], report: report)
         }
         if !replicatorWasRunning && (service == nil || service == .replicator) {
+            guard replicatingNodes.contains(node) else {
+                return report("\(node) gateway not running: its replication links are not checked (start it: skein cluster start \(node) gateway)")
+            }
             try await waitReplication(among: replicatingNodes, joining: [node])
         }
     }
