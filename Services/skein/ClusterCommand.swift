@@ -21,6 +21,14 @@ struct NodeTarget: ParsableArguments {
 
 extension NodeService: ExpressibleByArgument {}
 
+/// `--replication-timeout`, as `up`, `start` and `add-node` take it.
+struct ReplicationWait: ParsableArguments {
+    @Option(help: "Seconds to wait, once the gateways answer /health, until the replication links are connected (up: every node's to every other; start, add-node: the node's to the running nodes and theirs to it).")
+    var replicationTimeout: Double = 60
+
+    func apply(to cluster: inout LocalCluster) { cluster.replicationTimeout = replicationTimeout }
+}
+
 extension CompletionKind {
     /// The local cluster's node names (its `cluster.json`), for every NODE argument and
     /// `--node` option: shell completion runs `skein` to ask.
@@ -31,7 +39,9 @@ extension CompletionKind {
 
 extension LauncherEnvironment {
     /// The cluster in the cluster directory, run from the binaries its `up` used.
-    func cluster() -> LocalCluster {
-        LocalCluster(layout: layout, binDir: binDir(for: layout))
+    func cluster(_ wait: ReplicationWait? = nil) -> LocalCluster {
+        var cluster = LocalCluster(layout: layout, binDir: binDir(for: layout))
+        wait?.apply(to: &cluster)
+        return cluster
     }
 }

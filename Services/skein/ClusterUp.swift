@@ -25,8 +25,7 @@ struct ClusterUp: AsyncParsableCommand {
     @Option(help: "REST port of every node of a new cluster (default: Harper's 9926).")
     var restPort: Int?
 
-    @Option(help: "Seconds to wait, once every node answers /health, until every node's replication links to the others are connected.")
-    var replicationTimeout: Double = 60
+    @OptionGroup var replicationWait: ReplicationWait
 
     func run() async throws {
         let environment = LauncherEnvironment()
@@ -35,7 +34,7 @@ struct ClusterUp: AsyncParsableCommand {
         let plan = ClusterAddressPlan(firstAddress: firstAddress, apiPort: port ?? environment.basePort,
                                       replicationPort: replicationPort, restPort: restPort)
         var cluster = LocalCluster(layout: layout, binDir: binDir, plan: plan)
-        cluster.replicationTimeout = replicationTimeout
+        replicationWait.apply(to: &cluster)
         try FileManager.default.createDirectory(atPath: layout.root, withIntermediateDirectories: true)
         try "\(binDir)\n".write(toFile: layout.binDirFile, atomically: true, encoding: .utf8)
         try await cluster.up(nodes: nodes)

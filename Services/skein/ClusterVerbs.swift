@@ -14,11 +14,14 @@ struct ClusterStatus: AsyncParsableCommand {
 }
 
 struct ClusterStart: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a stopped node or service again, on the same data.")
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Start a stopped node or service again, on the same data; wait for /health and for its replication links to the running nodes.")
 
     @OptionGroup var target: NodeTarget
+    @OptionGroup var replicationWait: ReplicationWait
 
-    func run() async throws { try await LauncherEnvironment().cluster().start(target.node, target.service) }
+    func run() async throws { try await LauncherEnvironment().cluster(replicationWait).start(target.node, target.service) }
 }
 
 struct ClusterStop: AsyncParsableCommand {
@@ -40,7 +43,9 @@ struct ClusterKill: AsyncParsableCommand {
 struct ClusterAddNode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add-node",
-        abstract: "Start one more node and announce it to the running cluster (add_node).")
+        abstract: "Start one more node, announce it to the running cluster (add_node), wait for its replication links to the running nodes.")
 
-    func run() async throws { try await LauncherEnvironment().cluster().addNode() }
+    @OptionGroup var replicationWait: ReplicationWait
+
+    func run() async throws { try await LauncherEnvironment().cluster(replicationWait).addNode() }
 }

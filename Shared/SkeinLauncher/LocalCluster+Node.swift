@@ -22,21 +22,30 @@ extension LocalCluster {
     }
 
     /// Starts a stopped node or service on the same data; waits for `/health` when this
-    /// started the gateway.
+    /// started the gateway, then, when it started the replicator, for the node's links to
+    /// the running nodes and theirs to it (`replicationTimeout`).
     public func start(_ node: String, _ service: NodeService?) async throws {
         try check(node: node)
         try supervisor.checkBinaries()
         let gatewayWasRunning = supervisor.runningPid(node, .gateway) != nil
+        let replicatorWasRunning = supervisor.runningPid(node, .replicator) != nil
         try startServices(of: node, only: service)
         try writeManifest()
         if !gatewayWasRunning && (service == nil || service == .gateway) {
             try await HealthWait(layout: layout, supervisor: supervisor, timeout: healthTimeout).wait(for: [endpoints(node)], report: report)
         }
+        if !replicatorWasRunning && (service == nil || service == .replicator) {
+            guard replicatingNodes.contains(node) else {
+                return report("\(node) gateway not running: its replication links are not checked (start it: skein cluster start \(node) gateway)")
+            }
+            try await waitReplication(among: replicatingNodes, joining: [node])
+        }
     }
 
     /// One more node: its config and certificate, routes to it in every config, started and
     /// healthy, then announced to the running cluster with `add_node` on the first node
-    /// that answers, so every peer connects to it without a restart. Returns its name.
+    /// that answers, so every peer connects to it without a restart; returns once its links
+    /// to the running nodes and theirs to it are connected (`replicationTimeout`). Returns its name.
     @discardableResult
     public func addNode() async throws -> String {
         let count = nodeCount
@@ -59,6 +68,7 @@ extension LocalCluster {
                 throw LauncherError("add_node on \(member) answered \(status): \(String(decoding: body, as: UTF8.self))")
             }
             report("announced \(node) (\(added.replicationURL)) to the cluster through \(member)")
+            try await waitReplication(among: replicatingNodes, joining: [node])
             return node
         }
         report("no running gateway to announce \(node) to: the other nodes learn of it at their next start")

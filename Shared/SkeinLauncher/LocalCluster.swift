@@ -13,7 +13,7 @@ public struct LocalCluster: Sendable {
     public let plan: ClusterAddressPlan
     public let report: @Sendable (String) -> Void
     public var healthTimeout: Double = 60
-    /// How long `up` waits for the replication links once every gateway answers.
+    /// How long `up`, `start` and `addNode` wait for the replication links once the gateways answer.
     public var replicationTimeout: Double = 60
     /// Seconds a SIGTERMed service gets before SIGKILL.
     public var stopGrace: Double = 10
@@ -62,8 +62,21 @@ public struct LocalCluster: Sendable {
         for node in nodes { try startServices(of: node, only: nil) }
         try writeManifest()
         try await HealthWait(layout: layout, supervisor: supervisor, timeout: healthTimeout).wait(for: nodes.map(endpoints), report: report)
+        try await waitReplication(among: nodes)
+    }
+
+    /// Waits, at most `replicationTimeout` seconds, until the replication links among
+    /// `members` are connected: all of them, or with `joining` only those from and to
+    /// these nodes. What `up`, `start` and `addNode` wait for once the gateways answer.
+    func waitReplication(among members: [String], joining: Set<String>? = nil) async throws {
         try await HealthWait(layout: layout, supervisor: supervisor, timeout: replicationTimeout)
-            .waitConnected(nodes.map(endpoints), credentials: credentials, report: report)
+            .waitConnected(members.map(endpoints), joining: joining, credentials: try ClusterCredentials.load(layout), report: report)
+    }
+
+    /// The nodes whose gateway and replicator both run: those whose links can connect and
+    /// whose `cluster_status` can be asked.
+    var replicatingNodes: [String] {
+        nodes.filter { supervisor.runningPid($0, .gateway) != nil && supervisor.runningPid($0, .replicator) != nil }
     }
 
     /// Every node's config (written when missing, launcher sections rewritten) and certificate.
