@@ -172,7 +172,8 @@ struct AuditQueries {
 
     /// One step of `delete_audit_logs_before` (the gateway runs it as a job): from sequence
     /// `from` (default the start), looks at up to `limit` entries (default 10,000), deletes
-    /// those of `table` older than `timestamp` in one transaction, and answers how many it
+    /// the record changes of `table` older than `timestamp` in one transaction (its schema
+    /// entries stay), and answers how many it
     /// deleted and where the next step starts (`next`, null once an entry as new as
     /// `timestamp` or the end of the log is reached). Bounded steps keep each transaction
     /// small however long the log.
@@ -192,7 +193,11 @@ struct AuditQueries {
                 seen += 1
                 guard let e = AuditEntry(json: try JSON.parse(v)) else { entry = try cursor.next(); continue }
                 if e.timestamp >= timestamp { return (n, nil) }
-                if e.table == table {
+                // Record changes only, as Harper (whose audit log holds nothing else): the
+                // table's schema entries (create_table, create_attribute, ...) stay, so
+                // `deleted` counts what read_audit_log listed and a peer catching up still
+                // learns the table's schema.
+                if e.table == table && e.changesRecords {
                     try cursor.deleteCurrent()
                     n += 1
                 }

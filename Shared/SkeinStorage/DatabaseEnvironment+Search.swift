@@ -15,9 +15,26 @@ extension DatabaseEnvironment {
         return try txn.count(db)
     }
 
+    /// Harper's `describe_table`, with its `table_size` and `db_audit_size` (bytes of LMDB
+    /// pages, from mdb_stat as Harper's getSize/getAuditSize). Harper's
+    /// `estimated_record_range` is never given: it comes only with an estimated
+    /// `record_count`, and ours is always exact (mdb_stat's entry count).
     public func describe(_ txn: LMDBTransaction, _ table: TableSchema) throws -> JSON {
         // Skein's own field: deletes remembered until every peer has them (tombstone pruning).
-        table.describe(recordCount: try recordCount(txn, table.name)).adding("tombstone_count", JSON(try tombstoneCount(txn, table.name)))
+        table.describe(recordCount: try recordCount(txn, table.name))
+            .adding("tombstone_count", JSON(try tombstoneCount(txn, table.name)))
+            .adding("table_size", JSON(Int(try tableSize(txn, table.name))))
+            .adding("db_audit_size", JSON(Int(try txn.byteSize(auditDB))))
+    }
+
+    /// Bytes of the pages holding a table's records and the deletes it remembers (Harper's
+    /// primary store holds both), not its secondary indexes (Harper's getSize neither).
+    public func tableSize(_ txn: LMDBTransaction, _ table: String) throws -> UInt64 {
+        var bytes: UInt64 = 0
+        for name in [StorageLayout.records(table), StorageLayout.tombstones(table)] {
+            if let db = try readHandle(txn, name) { bytes += try txn.byteSize(db) }
+        }
+        return bytes
     }
 
     public func searchByID(_ txn: LMDBTransaction, table name: String, ids: [JSON], attributes: [String]?) throws -> [JSON] {

@@ -157,6 +157,31 @@ extension ProcessTests {
             #expect(try await node.byID("aud", "dlb", [1, 2]).ids() == [1, 2])
         }
 
+        /// The count is of record changes, what read_audit_log lists: the table's creation and
+        /// its new attribute are neither counted nor deleted.
+        @Test func deleteAuditLogsBeforeCountsRecordChangesOnly() async throws {
+            let node = try TestNode.shared()
+            try await node.freshTable("aud", "dcount")
+            try await node.ok(["operation": "create_attribute", "database": "aud", "table": "dcount", "attribute": "color"])
+            _ = try await node.insert("aud", "dcount", [["id": 1], ["id": 2]])
+            try await node.ok(["operation": "update", "database": "aud", "table": "dcount", "records": [["id": 1, "color": "red"]]])
+            #expect(try await node.auditLog("aud", "dcount").count == 2)
+            try await Task.sleep(for: .milliseconds(30))
+            let cut = Self.now()
+            try await Task.sleep(for: .milliseconds(30))
+
+            let job = try await node.runJob(["operation": "delete_audit_logs_before", "database": "aud", "table": "dcount", "timestamp": .number(cut)])
+            #expect(job["status"] == "COMPLETE", "\(job)")
+            #expect(job["result"]?["deleted"]?.intValue == 2, "the insert and the update, not create_table/create_attribute: \(job)")
+            #expect(job["message"]?.stringValue?.contains("deleted 2 audit log entries") == true, "\(job)")
+            #expect(try await node.auditLog("aud", "dcount").isEmpty)
+            // Nothing left to delete: 0, though the schema entries are still in the log.
+            let again = try await node.runJob(["operation": "delete_audit_logs_before", "database": "aud", "table": "dcount", "timestamp": .number(cut)])
+            #expect(again["result"]?["deleted"]?.intValue == 0, "\(again)")
+            #expect(try await node.ok(["operation": "describe_table", "database": "aud", "table": "dcount"])["attributes"]?.column("attribute")
+                .contains("color") == true)
+        }
+
         @Test func unknownTableIs404() async throws {
             let node = try TestNode.shared()
             try await node.fails(["operation": "read_audit_log", "database": "aud", "table": "never_existed"], 404)

@@ -69,6 +69,29 @@ extension ProcessTests {
             #expect(all["sch3"]?["dog"]?["record_count"]?.intValue == 2)
         }
 
+        /// Harper's `table_size` and `db_audit_size`: bytes of LMDB pages (a multiple of the
+        /// page size), growing as records are written; no `estimated_record_range`, since
+        /// `record_count` is exact.
+        @Test func describeSizes() async throws {
+            let node = try TestNode.shared()
+            _ = try await node.post(["operation": "drop_table", "database": "sch4", "table": "big"])
+            try await node.ok(["operation": "create_table", "database": "sch4", "table": "big", "primary_key": "id"])
+            let empty = try await node.ok(["operation": "describe_table", "database": "sch4", "table": "big"])
+            let emptySize = try #require(empty["table_size"]?.intValue, "\(empty)")
+            let emptyAudit = try #require(empty["db_audit_size"]?.intValue, "\(empty)")
+            let filler = String(repeating: "x", count: 500)
+            _ = try await node.insert("sch4", "big", (1...400).map { ["id": JSON($0), "text": .string(filler)] })
+            let full = try await node.ok(["operation": "describe_table", "database": "sch4", "table": "big"])
+            let size = try #require(full["table_size"]?.intValue), audit = try #require(full["db_audit_size"]?.intValue)
+            #expect(size >= 400 * 500 && size > emptySize, "\(empty) → \(full)")
+            #expect(audit >= 400 * 500 && audit > emptyAudit, "\(empty) → \(full)")
+            #expect(size % 4096 == 0 && audit % 4096 == 0, "whole pages: \(full)")
+            #expect(full["record_count"]?.intValue == 400)
+            #expect(full["estimated_record_range"] == nil, "\(full)")
+            let all = try await node.ok(["operation": "describe_all"])
+            #expect(all["sch4"]?["big"]?["table_size"]?.intValue == size)
+        }
+
         /// Declared types: a numeric primary key numbers records written without one (each
         /// node in a range of its own); describe_table shows the types; unknown types are 400.
         @Test func declaredTypesAndNumericIds() async throws {
