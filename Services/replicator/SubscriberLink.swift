@@ -23,10 +23,9 @@ struct SubscriberLink: Sendable {
     let pruner: TombstonePruner
     let logger: Logger
     let machine: Locked<SubscriberMachine>
-    /// The entries of the last batch as received, for the apply that follows it.
-    let received = Locked<ReplicationFrame.RawEntries?>(nil)
-    /// The rows of the last copy page as received, for the import that follows it.
-    let receivedRows = Locked<ReplicationFrame.RawRows?>(nil)
+    /// The last frame as received (a batch's entries, a copy page's rows as bytes), for the
+    /// apply or import that follows it.
+    let received = Locked<ReceivedFrame?>(nil)
     /// This link's series (batches, bytes, apply latency, lag, state) in the scrape.
     let metrics: SubscriberMetrics
 
@@ -143,8 +142,7 @@ struct SubscriberLink: Sendable {
                         let coalesced = ReceivedFrame.coalesce(frames, maxBytes: Self.joinedBatchBytes)
                         metrics.joined(frames.count - coalesced.count)
                         for next in coalesced {
-                            received.withLock { $0 = next.entries }
-                            receivedRows.withLock { $0 = next.rows }
+                            received.withLock { $0 = next }
                             try await execute(machine.withLock { $0.step(.frame(next.frame, now: now())) }, socket, turn)
                         }
                     }
@@ -211,7 +209,7 @@ struct SubscriberLink: Sendable {
         case .apply(let entries, let through, let log, let restart):
             var request: JSON = ["database": db, "peer": peer, "through": JSON(through), "log_id": log.map(JSON.string) ?? .null, "restart": .bool(restart)]
             let reply: JSON
-            let raw = received.withLock({ $0 })
+            let raw = received.withLock({ $0?.entries })
             if let raw, raw.are(entries) {
                 // The whole batch: its entries go to the store as they came, not rebuilt.
                 let body = JSON.object(splicing: raw.bytes, as: "entries", with: request)
@@ -238,7 +236,7 @@ struct SubscriberLink: Sendable {
             return .done
         case .importRows(let table, let rows):
             // The rows were decoded to their fields only: they go to the store as received.
-            guard let raw = receivedRows.withLock({ $0 }), raw.are(table, rows) else {
+            guard let raw = received.withLock({ $0?.rows }), raw.are(table, rows) else {
                 throw SkeinError.internal("the rows to import are not the copy page received")
             }
             let body = JSON.object(splicing: raw.bytes, as: "rows", with: ["database": db, "table": .string(table)])

@@ -83,21 +83,28 @@ extension DatabaseEnvironment {
     /// One page of a table for a full copy (`replication_export`): its rows as bytes, and the
     /// reply's body built from them without a tree (`{"rows":[...],"last":...,"oversized":[...]}`).
     public struct ExportedPage: Sendable {
-        /// Each row's JSON (`ReplicatedWrite.copyRow`'s shape), the stored record spliced in.
-        public var rowBytes: [[UInt8]]
+        /// The rows as one JSON array (each in `ReplicatedWrite.copyRow`'s shape, the stored
+        /// record spliced in), written once and sent as it is.
+        public var rowArray: [UInt8] = [UInt8(ascii: "[")]
+        public var count = 0
         public var last: JSON?
-        public var oversized: [JSON]
+        public var oversized: [JSON] = []
+
+        init(last: JSON?) { self.last = last }
+
+        mutating func append(_ write: ReplicatedWrite) {
+            if count > 0 { rowArray.append(UInt8(ascii: ",")) }
+            write.writeCopyRow(into: &rowArray)
+            count += 1
+        }
 
         /// The rows parsed (for tests and callers that want trees).
-        public var rows: [JSON] { rowBytes.compactMap { try? JSON.parse($0) } }
+        public var rows: [JSON] { (try? JSON.parse(rowArray + [UInt8(ascii: "]")])).flatMap(\.arrayValue) ?? [] }
 
         public var body: [UInt8] {
-            var out: [UInt8] = Array(#"{"rows":["#.utf8)
-            out.reserveCapacity(rowBytes.reduce(64) { $0 + $1.count + 1 })
-            for (i, row) in rowBytes.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: row)
-            }
+            var out: [UInt8] = Array(#"{"rows":"#.utf8)
+            out.reserveCapacity(rowArray.count + 128)
+            out.append(contentsOf: rowArray)
             out.append(contentsOf: #"],"last":"#.utf8)
             (last ?? .null).write(into: &out)
             out.append(contentsOf: #","oversized":"#.utf8)
@@ -119,7 +126,7 @@ extension DatabaseEnvironment {
                            maxRowBytes: Int = .max) throws -> ExportedPage {
         // An unaudited table's records stay on their node (`TableSchema.audit`): a copy
         // creates the table elsewhere, empty.
-        guard try requireTable(txn, table).audit else { return ExportedPage(rowBytes: [], last: nil, oversized: []) }
+        guard try requireTable(txn, table).audit else { return ExportedPage(last: nil) }
         enum Row { case write(ReplicatedWrite), oversized(JSON) }
         var rows: [(key: [UInt8], row: Row, bytes: Int)] = []
         // The last key read by each run that stopped before its end: no row past the
@@ -163,16 +170,14 @@ extension DatabaseEnvironment {
         }
         let page = rows[..<count]
         let full = bound != nil || count < rows.count
-        var out = ExportedPage(rowBytes: [], last: full ? page.last.flatMap { KeyCodec.decode($0.key) } : nil, oversized: [])
+        var out = ExportedPage(last: full ? page.last.flatMap { KeyCodec.decode($0.key) } : nil)
+        out.rowArray.reserveCapacity(total + 96 * count)
         for r in page {
             switch r.row {
             case .oversized(let named): out.oversized.append(named)
             case .write(let write):
                 if let sinceMillis, write.version.version.millis < sinceMillis { continue }
-                var bytes: [UInt8] = []
-                bytes.reserveCapacity(r.bytes + 96)
-                write.writeCopyRow(into: &bytes)
-                out.rowBytes.append(bytes)
+                out.append(write)
             }
         }
         return out
