@@ -37,6 +37,7 @@ public enum IndexKeys {
     /// made: see `AttributePositions`); nil skips the member. After `stopAfter` members
     /// taken the rest of the record is not read (a record's member names are unique: it
     /// was serialized from a dictionary).
+    @_specialize(exported: true, where Slot == Int)
     public static func forEachKey<Slot>(inRecord bytes: [UInt8], maxBytes: Int, stopAfter: Int = .max, slot: (MemberName) throws -> Slot?,
                                         _ body: (Slot, [UInt8]) throws -> Void) throws {
         var members = try ObjectMembers(bytes)

@@ -190,8 +190,12 @@ struct JSONParser {
     }
 
     mutating func parseObject() throws(JSONParseError) -> JSON {
-        var object: [String: JSON] = [:]
-        try forEachMember { (p, key) throws(JSONParseError) in object[key] = try p.parseValue() }
+        // Members first, then the dictionary at its final size: growing it member by
+        // member rehashed every key at each doubling (a record has ~10).
+        var members: [(String, JSON)] = []
+        try forEachMember { (p, key) throws(JSONParseError) in members.append((key, try p.parseValue())) }
+        var object = [String: JSON](minimumCapacity: members.count)
+        for (key, value) in members { object[key] = value }  // a repeated key: the last wins
         return .object(object)
     }
 
@@ -256,20 +260,36 @@ struct JSONParser {
         try skipNumber()
         let intStart = bytes[start] == UInt8(ascii: "-") ? start + 1 : start
         // Integers of up to 15 digits (most numbers) are exact as a Double: no text, no strtod.
-        if index - intStart <= 15, !bytes[intStart..<index].contains(where: Self.continuesNumber) {
-            var value = 0
-            for b in bytes[intStart..<index] { value = value &* 10 &+ Int(b &- 0x30) }
-            return start == intStart ? Double(value) : -Double(value)
+        if index - intStart <= 16, let value = Self.shortDecimal(bytes[intStart..<index]) {
+            return start == intStart ? value : -value
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let value = Double(text), value.isFinite else { throw JSONParseError(offset: start, reason: "number out of range") }
         return value
     }
 
-    /// Whether `b` after an integer's digits makes it a fraction or an exponent.
-    static func continuesNumber(_ b: UInt8) -> Bool {
-        b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E")
+    /// The value of digits with at most one '.' and at most 15 digits in all (most numbers
+    /// records hold: ids, counts, prices, timestamps); nil for anything else (an exponent).
+    /// Exact: the digits make an integer below 2^53 and a power of ten up to 10^15 is a
+    /// Double, so their quotient is the correctly rounded value, as strtod gives it.
+    static func shortDecimal(_ digits: ArraySlice<UInt8>) -> Double? {
+        var value = 0, count = 0, fraction = -1
+        for b in digits {
+            if b == UInt8(ascii: ".") {
+                guard fraction < 0 else { return nil }
+                fraction = 0
+                continue
+            }
+            guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
+            value = value &* 10 &+ Int(b &- 0x30)
+            count += 1
+            if fraction >= 0 { fraction += 1 }
+        }
+        guard count <= 15 else { return nil }
+        return fraction > 0 ? Double(value) / powersOfTen[fraction] : Double(value)
     }
+
+    static let powersOfTen: [Double] = (0...15).map { (0..<$0).reduce(1.0) { r, _ in r * 10 } }
 
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1

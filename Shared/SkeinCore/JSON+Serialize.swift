@@ -23,23 +23,47 @@ extension JSON {
             }
             out.append(UInt8(ascii: "]"))
         case .object(let o):
-            out.append(UInt8(ascii: "{"))
-            // Sorted as pairs: sorting the keys and looking each up again hashed every key.
-            for (i, member) in o.sorted(by: { $0.key < $1.key }).enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSON.writeString(member.key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                member.value.write(into: &out)
-            }
-            out.append(UInt8(ascii: "}"))
+            JSON.writeObject(o, into: &out)
         }
+    }
+
+    /// An object's members serialized in key order, with `overriding` (sorted by key, no
+    /// key twice) taking the place of the members of the same names: what a write stores
+    /// (the record with its timestamps) without copying and rehashing the record's
+    /// dictionary to set them.
+    public static func writeObject(_ o: [String: JSON], overriding: [(key: String, value: JSON)] = [], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        // Sorted as pairs: sorting the keys and looking each up again hashed every key.
+        var members = o.sorted(by: { $0.key < $1.key })
+        for pair in overriding {
+            if let i = members.firstIndex(where: { $0.key >= pair.key }) {
+                if members[i].key == pair.key { members[i].value = pair.value } else { members.insert(pair, at: i) }
+            } else {
+                members.append(pair)
+            }
+        }
+        for (i, member) in members.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSON.writeString(member.key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            member.value.write(into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// `writeObject` into a new array.
+    public static func serializedObject(_ o: [String: JSON], overriding: [(key: String, value: JSON)] = []) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        writeObject(o, overriding: overriding, into: &out)
+        return out
     }
 
     static func writeNumber(_ d: Double, into out: inout [UInt8]) {
         if d.rounded() == d, abs(d) < 1e15 {
             writeInteger(Int64(d), into: &out)
         } else if d.isFinite {
-            out.append(contentsOf: "\(d)".utf8)
+            out.append(contentsOf: d.description.utf8)
         } else {
             out.append(contentsOf: "null".utf8)
         }
@@ -62,16 +86,38 @@ extension JSON {
 
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// Whether a string's bytes hold a quote, a backslash or a control character, looked
+    /// for 16 bytes at a time (a record's long texts were most of its serialization).
+    static func needsEscaping(_ buf: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = buf.baseAddress else { return false }
+        var i = 0
+        if buf.count >= 16 {
+            let raw = UnsafeRawPointer(base)
+            let space = SIMD16<UInt8>(repeating: 0x20), quote = SIMD16<UInt8>(repeating: 0x22), backslash = SIMD16<UInt8>(repeating: 0x5C)
+            while i + 16 <= buf.count {
+                let v = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+                if any((v .< space) .| (v .== quote) .| (v .== backslash)) { return true }
+                i += 16
+            }
+        }
+        while i < buf.count {
+            let b = buf[i]
+            if b < 0x20 || b == 0x22 || b == 0x5C { return true }
+            i += 1
+        }
+        return false
+    }
+
     public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(0x22)
-        // Most strings need no escaping: copy them in one go.
-        var s = s
-        let clean = s.withUTF8 { buf -> Bool in
-            guard !buf.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+        // Most strings need no escaping: copy them in one go (a native string's bytes are
+        // read in place; a bridged one's are copied once).
+        let clean = s.utf8.withContiguousStorageIfAvailable { buf -> Bool in
+            guard !needsEscaping(buf) else { return false }
             out.append(contentsOf: buf)
             return true
         }
-        if clean {
+        if clean == true {
             out.append(0x22)
             return
         }

@@ -16,14 +16,17 @@ public enum KeyCodec {
         case .null: return [tagNull]
         case .bool(let b): return [b ? tagTrue : tagFalse]
         case .number(let d):
-            var out: [UInt8] = [tagNumber]
+            // Reserved before the tag goes in: an array literal would be allocated twice.
+            var out: [UInt8] = []
             out.reserveCapacity(9)
+            out.append(tagNumber)
             appendDouble(d, to: &out)
             return out
         case .string(let s):
-            var out: [UInt8] = [tagString]
+            var out: [UInt8] = []
             let utf8 = s.utf8
             out.reserveCapacity(1 + min(utf8.count, maxKeyBytes))
+            out.append(tagString)
             // Contiguous native strings (nearly all) copy as one block, not byte by byte.
             if utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0.prefix(maxKeyBytes)) }) == nil {
                 out.append(contentsOf: utf8.prefix(maxKeyBytes))

@@ -33,7 +33,9 @@ extension DatabaseEnvironment {
             for attribute in fields.keys where !StorageLayout.isValidAttribute(attribute) {
                 throw SkeinError.badRequest("records[\(i)] has an invalid attribute name '\(attribute)'")
             }
-            for t in TableSchema.timestampAttributes { fields[t] = nil }
+            // A client's timestamps are not taken (looked up first: removing copies the
+            // record's dictionary, which it shares with the request).
+            for t in TableSchema.timestampAttributes where fields[t] != nil { fields[t] = nil }
             prepared.append((id, key, fields))
         }
 
@@ -54,27 +56,35 @@ extension DatabaseEnvironment {
             let existingBytes = try txn.get(recordsDB, item.key)
             // An expired record is gone for writes too (Harper): inserted over, not updated.
             let existing = existingBytes.flatMap(StoredRecord.decode).flatMap { schema.isExpired($0.version, now: context.version.millis) ? nil : $0 }
+            // The record's fields and its timestamps, which serialization puts in their
+            // place (the fields' dictionary is not copied to set them).
             var value: [String: JSON]
+            var created: JSON?
             switch (mode, existing) {
             case (.insert, .some), (.update, .none):
                 skipped.append(item.id)
                 continue
             case (.insert, .none), (.upsert, .none):
                 value = item.fields
-                value["__createdtime__"] = now
+                created = now
             case (.upsert, .some(let old)) where replace:
                 value = item.fields
-                value["__createdtime__"] = old.value["__createdtime__"] ?? now
+                created = old.value["__createdtime__"] ?? now
             case (.update, .some(let old)), (.upsert, .some(let old)):
                 value = old.value.objectValue ?? [:]
                 for (k, v) in item.fields { value[k] = v }
+                created = value["__createdtime__"]
             }
-            value["__updatedtime__"] = now
-            let json = JSON.object(value).serialized()
+            let timestamps: [(key: String, value: JSON)] = created.map { [("__createdtime__", $0), ("__updatedtime__", now)] }
+                ?? [("__updatedtime__", now)]
+            let json = JSON.serializedObject(value, overriding: timestamps)
             try txn.put(recordsDB, item.key, StoredRecord.encode(version: context.version, origin: context.origin, json: json))
             if hasTombstones { try txn.delete(tombDB, item.key) }
             // Sorted: a record's new attributes join the table in a stable order.
-            for attribute in value.keys.filter({ !known.contains($0) }).sorted() {
+            var fresh: [String] = []
+            for k in value.keys where !known.contains(k) { fresh.append(k) }
+            for t in timestamps where !known.contains(t.key) { fresh.append(t.key) }
+            for attribute in fresh.sorted() {
                 known.insert(attribute)
                 schema.attributes.append(attribute)
                 if !TableSchema.timestampAttributes.contains(attribute) { added.append(attribute) }

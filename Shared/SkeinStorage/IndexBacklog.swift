@@ -473,7 +473,16 @@ private struct CatchUpTable {
     /// The index changes of the record under `key`: `old` is what the indexes hold for it
     /// (nil: nothing), `new` its JSON now (nil: deleted).
     mutating func note(key: ArraySlice<UInt8>, old: [UInt8]?, new: [UInt8]?) throws {
-        let before = try old.map { try entries(of: $0) } ?? []
+        guard let old else {
+            // A new record (most are): each of its keys is an addition, taken as read.
+            guard let new else { return }
+            var added = additions
+            additions = []
+            defer { additions = added }
+            try forEachEntry(of: new) { Self.append(&added, $0, $1, key) }
+            return
+        }
+        let before = try entries(of: old)
         let after = try new.map { try entries(of: $0) } ?? []
         for e in before where !after.contains(where: { $0 == e }) { Self.append(&removals, e.position, e.key, key) }
         for e in after where !before.contains(where: { $0 == e }) { Self.append(&additions, e.position, e.key, key) }
@@ -486,12 +495,17 @@ private struct CatchUpTable {
 
     private mutating func entries(of json: [UInt8]) throws -> [(position: Int, key: [UInt8])] {
         var out: [(position: Int, key: [UInt8])] = []
+        try forEachEntry(of: json) { out.append(($0, $1)) }
+        return out
+    }
+
+    /// Each index key of a record's JSON with its attribute's position.
+    private mutating func forEachEntry(of json: [UInt8], _ body: (Int, [UInt8]) throws -> Void) throws {
         try IndexKeys.forEachKey(inRecord: json, maxBytes: IndexWriter.maxIndexKeyBytes, stopAfter: stopAfter, slot: { name -> Int? in
             let p = positions.position(of: name, in: json)
             if p == indexed.count { indexed.append(writer.isIndexed(positions.names[p])) }
             return indexed[p] ? p : nil
-        }) { out.append(($0, $1)) }
-        return out
+        }, body)
     }
 
     /// Hands the changes to the batch, per index name.
