@@ -8,8 +8,9 @@ import SkeinStorage
 /// Skein's storage engine in process (no IPC, no HTTP): how much of the gap to the LMDB
 /// ceiling is storage work rather than transport. Two paths, each on a table as Harper
 /// creates it (every attribute indexed) and on one declared with a primary key only:
-/// - local writes: records, audit entry and index backlog, one durable transaction per
-///   group of `clients` batches, as the store's group commit makes them;
+/// - local writes: requests read from their bytes (`IncomingWrite`), records, audit entry
+///   and index backlog, one durable transaction per group of `clients` batches, as the
+///   store's group commit makes them;
 /// - replicated applies: the audit entries those writes logged, sent as a peer's
 ///   `replication_apply` body (decoded by `ReceivedBatch`, as the store does) and merged
 ///   by last-write-wins into a second environment, `clients` entries per transaction.
@@ -37,14 +38,20 @@ struct EngineBench {
         let receiver = try Engine(dir: dir + "/receiver", name: "receiver", declared: declared)
         defer { origin.close(); receiver.close() }
 
-        // Local writes.
-        let batches = (0..<(load.totalRecords / load.batch)).map { BenchRecords.batch(first: $0 * load.batch, count: load.batch) }
+        // Local writes, each read from a request's bytes as the store reads it (`IncomingWrite`).
+        let batches = (0..<(load.totalRecords / load.batch)).map { batch -> [UInt8] in
+            let records = BenchRecords.batch(first: batch * load.batch, count: load.batch)
+            return JSON.object(["operation": "insert", "database": "data", "table": "t", "records": .array(records)]).serialized()
+        }
         var next = 0
         let write = try origin.timed { env in
             while next < batches.count {
                 let group = batches[next..<min(batches.count, next + load.clients)]
                 let txn = try env.lmdb.beginWrite()
-                for records in group { _ = try env.write(txn, table: "t", records: records, mode: .insert, context: origin.context()) }
+                for body in group {
+                    let request = try IncomingWrite(bytes: body)
+                    _ = try env.write(txn, table: "t", records: request.records ?? [], mode: .insert, context: origin.context())
+                }
                 try origin.commit(txn)
                 next += load.clients
                 try origin.catchUpIfDue(last: next >= batches.count)

@@ -30,6 +30,9 @@ final class StoreService: @unchecked Sendable {
         pages = ResultPages(registry: registry)
     }
 
+    /// The operations whose records `IncomingWrite` reads.
+    static let recordWrites: Set<String> = ["insert", "update", "upsert"]
+
     func handle(_ request: RPCRequest, respond: @escaping @Sendable (RPCReply) -> Void) {
         readQueue.async { [self] in
             do {
@@ -42,15 +45,18 @@ final class StoreService: @unchecked Sendable {
                 // (`ReceivedBatch`, `ReceivedRows`).
                 let batch = request.operation == "replication_apply" ? try ReceivedBatch(bytes: request.body) : nil
                 let copied = request.operation == "replication_import" ? try ReceivedRows(bytes: request.body) : nil
+                // A client's records are read into `RecordMembers`, never into trees.
+                let incoming = Self.recordWrites.contains(request.operation) ? try IncomingWrite(bytes: request.body) : nil
                 let req = try batch.map { OperationRequest(body: $0.fields) } ?? copied.map { OperationRequest(body: $0.fields) }
-                    ?? OperationRequest(bytes: request.body)
+                    ?? incoming.map { OperationRequest(body: $0.fields) } ?? OperationRequest(bytes: request.body)
                 let op = request.operation.isEmpty ? (req.operation ?? "") : request.operation
                 if op == "tombstone_prune", try !tombstonesDue(req) {
                     // Nothing to drop: no write transaction (no commit, no fsync, no notice).
                     respond(RPCReply(json: ["pruned": 0]))
                     return
                 }
-                if var job = try writeJob(op, req, received: batch?.entries, copied: copied?.rows, user: request.user, respond: respond) {
+                if var job = try writeJob(op, req, received: batch?.entries, copied: copied?.rows, records: incoming?.records, user: request.user,
+                                          respond: respond) {
                     job.deadline = request.header["deadline"]?.doubleValue.flatMap { UInt64(exactly: $0.rounded()) }
                     job.idempotency = try Self.idempotencyKey(request)
                     job.bytes = request.body.count
@@ -223,9 +229,9 @@ final class StoreService: @unchecked Sendable {
         }
     }
 
-    private func writeJob(_ op: String, _ req: OperationRequest, received: [AuditEntry]?, copied: [ReceivedRows.Row]?, user: String?,
-                          respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job? {
-        if let plan = try writes.plan(op, req) {
+    private func writeJob(_ op: String, _ req: OperationRequest, received: [AuditEntry]?, copied: [ReceivedRows.Row]?, records: [WriteRecord]?,
+                          user: String?, respond: @escaping @Sendable (RPCReply) -> Void) throws -> GroupCommitWriter.Job? {
+        if let plan = try writes.plan(op, req, records: records) {
             switch plan {
             case .write(let db, let create, let body):
                 return .init(kind: .write(database: db, createDatabase: create, body), user: user, respond: respond)

@@ -15,7 +15,9 @@ struct StoreWrites {
         case control((WriteContext) throws -> JSON)
     }
 
-    func plan(_ op: String, _ req: OperationRequest) throws -> Plan? {
+    /// `records`: an insert's, update's or upsert's records as `IncomingWrite` read them
+    /// from the request's bytes (nil: taken from `req`).
+    func plan(_ op: String, _ req: OperationRequest, records incoming: [WriteRecord]? = nil) throws -> Plan? {
         switch op {
         case "create_database", "create_schema":
             let name = try req.requiredString("database", aliases: ["schema"])
@@ -118,7 +120,10 @@ struct StoreWrites {
             let db = try req.database()
             try guardUserDatabase(db)
             let table = try req.table()
-            let records = try req.requiredArray("records")
+            let records = try incoming ?? req.requiredArray("records").map { record -> WriteRecord in
+                if case .object(let fields) = record { return .object(RecordMembers(fields: fields)) }
+                return .other(record)
+            }
             let mode = WriteMode(rawValue: op)!
             let replace = mode == .upsert ? try req.bool("replace") ?? false : false
             // Harper answers a write to a missing database or table with 400, not 404

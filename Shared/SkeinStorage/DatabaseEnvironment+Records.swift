@@ -9,20 +9,34 @@ extension DatabaseEnvironment {
     /// dropped rather than kept (REST `PUT`); its creation time stays.
     public func write(_ txn: LMDBTransaction, table name: String, records: [JSON], mode: WriteMode, replace: Bool = false,
                       context: WriteContext) throws -> JSON {
+        let incoming = records.map { record -> WriteRecord in
+            if case .object(let fields) = record { return .object(RecordMembers(fields: fields)) }
+            return .other(record)
+        }
+        return try write(txn, table: name, records: incoming, mode: mode, replace: replace, context: context)
+    }
+
+    /// `write` of records as a request brought them (`IncomingWrite`): a record is stored as
+    /// its members' serialized values, with no tree built unless it merges into a stored one.
+    public func write(_ txn: LMDBTransaction, table name: String, records: [WriteRecord], mode: WriteMode, replace: Bool = false,
+                      context: WriteContext) throws -> JSON {
         guard var schema = try table(txn, name) else { throw SkeinError.notFound("Table '\(self.name).\(name)' does not exist") }
         let pk = schema.primaryKey
         // Validate everything before touching anything: a bad record rejects the request.
-        var prepared: [(id: JSON, key: [UInt8], fields: [String: JSON])] = []
+        var prepared: [(id: JSON, key: [UInt8], record: RecordMembers, generated: Bool)] = []
         prepared.reserveCapacity(records.count)
-        for (i, record) in records.enumerated() {
-            guard case .object(var fields) = record else {
-                throw SkeinError.badRequest("records[\(i)] must be an object, got \(record.typeName)")
+        // Records of a write mostly have the same members: names checked once per shape.
+        var checkedNames: [String] = []
+        for (i, incoming) in records.enumerated() {
+            guard case .object(var record) = incoming else {
+                if case .other(let value) = incoming { throw SkeinError.badRequest("records[\(i)] must be an object, got \(value.typeName)") }
+                continue
             }
-            var id = fields[pk] ?? .null
-            if id.isNull {
+            var id = record.json(of: pk) ?? .null
+            let generated = id.isNull
+            if generated {
                 guard mode != .update else { throw SkeinError.badRequest("records[\(i)] has no primary key '\(pk)': update needs it") }
                 id = try newID(txn, schema)
-                fields[pk] = id
             }
             guard id.isKeyScalar else {
                 throw SkeinError.badRequest("records[\(i)].\(pk) must be a string or a number, got \(id.typeName)")
@@ -30,13 +44,17 @@ extension DatabaseEnvironment {
             guard !KeyCodec.isTruncated(id), let key = KeyCodec.encode(id) else {
                 throw SkeinError.badRequest("records[\(i)].\(pk) is longer than \(KeyCodec.maxKeyBytes) bytes")
             }
-            for attribute in fields.keys where !StorageLayout.isValidAttribute(attribute) {
-                throw SkeinError.badRequest("records[\(i)] has an invalid attribute name '\(attribute)'")
+            if record.names != checkedNames {
+                for attribute in record.names where !StorageLayout.isValidAttribute(attribute) {
+                    throw SkeinError.badRequest("records[\(i)] has an invalid attribute name '\(attribute)'")
+                }
+                checkedNames = record.names
             }
-            // A client's timestamps are not taken (looked up first: removing copies the
-            // record's dictionary, which it shares with the request).
-            for t in TableSchema.timestampAttributes where fields[t] != nil { fields[t] = nil }
-            prepared.append((id, key, fields))
+            // A client's timestamps are not taken.
+            if record.names.contains(where: { $0.utf8.first == UInt8(ascii: "_") && Self.timestamps.contains($0) }) {
+                record = record.removing(Self.timestamps)
+            }
+            prepared.append((id, key, record, generated))
         }
 
         let recordsDB = try txn.database(StorageLayout.records(name), create: true)!
@@ -51,40 +69,50 @@ extension DatabaseEnvironment {
         var written: [JSON] = [], skipped: [JSON] = [], newValues: [[UInt8]] = [], previous: [[UInt8]] = []
         var entryBytes = 0
         let now = JSON.number(context.txnTime)
+        // The members of the last record found all known: the next with the same needs no look-up.
+        var knownNames: [String] = []
 
         for item in prepared {
             let existingBytes = try txn.get(recordsDB, item.key)
             // An expired record is gone for writes too (Harper): inserted over, not updated.
             let existing = existingBytes.flatMap(StoredRecord.decode).flatMap { schema.isExpired($0.version, now: context.version.millis) ? nil : $0 }
-            // The record's fields and its timestamps, which serialization puts in their
-            // place (the fields' dictionary is not copied to set them).
-            var value: [String: JSON]
-            var created: JSON?
+            // The record's members, with its timestamps (and a generated key) put in their
+            // place as it is serialized; a tree only when it merges into a stored record.
+            var merged: [UInt8]? = nil
+            var names: [String]
+            var overriding: [(key: String, value: JSON)]
             switch (mode, existing) {
             case (.insert, .some), (.update, .none):
                 skipped.append(item.id)
                 continue
             case (.insert, .none), (.upsert, .none):
-                value = item.fields
-                created = now
+                overriding = [("__createdtime__", now), ("__updatedtime__", now)]
+                names = item.record.names
             case (.upsert, .some(let old)) where replace:
-                value = item.fields
-                created = old.value["__createdtime__"] ?? now
+                overriding = [("__createdtime__", old.value["__createdtime__"] ?? now), ("__updatedtime__", now)]
+                names = item.record.names
             case (.update, .some(let old)), (.upsert, .some(let old)):
-                value = old.value.objectValue ?? [:]
-                for (k, v) in item.fields { value[k] = v }
-                created = value["__createdtime__"]
+                var value = old.value.objectValue ?? [:]
+                for (k, v) in item.record.fields { value[k] = v }
+                overriding = value["__createdtime__"].map { [("__createdtime__", $0), ("__updatedtime__", now)] } ?? [("__updatedtime__", now)]
+                names = Array(value.keys)
+                merged = JSON.serializedObject(value, overriding: overriding)
             }
-            let timestamps: [(key: String, value: JSON)] = created.map { [("__createdtime__", $0), ("__updatedtime__", now)] }
-                ?? [("__updatedtime__", now)]
-            let json = JSON.serializedObject(value, overriding: timestamps)
+            if item.generated {
+                overriding.append((pk, item.id))
+                overriding.sort { $0.key < $1.key }
+            }
+            let json = merged ?? item.record.serialized(overriding: overriding)
             try txn.put(recordsDB, item.key, StoredRecord.encode(version: context.version, origin: context.origin, json: json))
             if hasTombstones { try txn.delete(tombDB, item.key) }
             // Sorted: a record's new attributes join the table in a stable order.
             var fresh: [String] = []
-            for k in value.keys where !known.contains(k) { fresh.append(k) }
-            for t in timestamps where !known.contains(t.key) { fresh.append(t.key) }
-            for attribute in fresh.sorted() {
+            if names != knownNames {
+                for k in names where !known.contains(k) { fresh.append(k) }
+                knownNames = names
+            }
+            for t in overriding where !known.contains(t.key) { fresh.append(t.key) }
+            for attribute in Set(fresh).sorted() {
                 known.insert(attribute)
                 schema.attributes.append(attribute)
                 if !TableSchema.timestampAttributes.contains(attribute) { added.append(attribute) }
@@ -132,6 +160,9 @@ extension DatabaseEnvironment {
     }
 
     static let nullBytes: [UInt8] = Array("null".utf8)
+
+    /// The attributes a write sets itself (a client's are dropped).
+    static let timestamps = Set(TableSchema.timestampAttributes)
 
     public func delete(_ txn: LMDBTransaction, table name: String, ids: [JSON], context: WriteContext) throws -> JSON {
         guard let schema = try table(txn, name) else { throw SkeinError.notFound("Table '\(self.name).\(name)' does not exist") }
