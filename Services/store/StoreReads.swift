@@ -58,7 +58,11 @@ struct StoreReads {
         case "search_by_value":
             let env = try database(try req.database())
             let table = try req.table()
-            let attribute = try req.requiredString("attribute", aliases: ["search_attribute"])
+            // Harper's `search_attribute` wins over `attribute`; either may be a one-step path.
+            guard let given = [req.body["search_attribute"], req.body["attribute"]].compactMap({ $0 }).first(where: { !$0.isNull }) else {
+                throw SkeinError.badRequest("'attribute' is required")
+            }
+            let attribute = try AttributePath.name(given, path: "attribute")
             guard let value = req.body["value"] ?? req.body["search_value"] else { throw SkeinError.badRequest("'value' is required") }
             guard value.isKeyScalar || value.boolValue != nil || value.isNull else {
                 throw SkeinError.badRequest("'value' must be a string, number, boolean or null")
@@ -103,7 +107,7 @@ struct StoreReads {
     /// Search options with `get_attributes` read as Harper's select list (`SelectList`).
     static func selecting(_ req: OperationRequest) throws -> DatabaseEnvironment.SearchOptions {
         var options = DatabaseEnvironment.SearchOptions()
-        options.select = try SelectList.parse(req.body["get_attributes"])
+        options.select = try SelectList.parse(req.requestedAttributes)
         options.attributes = options.select?.names
         return options
     }

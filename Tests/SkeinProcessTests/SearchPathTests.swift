@@ -34,6 +34,20 @@ extension ProcessTests {
             let grouped = try await node.ok(conditions([["operator": "or", "conditions": [["attribute": ["name"], "value": "Rex"],
                                                                                         ["attribute": "name", "value": "Bo"]]]]))
             #expect(grouped.ids() == [1, 3], "\(grouped)")
+            let byValue = try await node.ok(["operation": "search_by_value", "database": "paths", "table": "pet",
+                                             "search_attribute": ["name"], "search_value": "B*", "get_attributes": ["id"]])
+            #expect(byValue == [["id": 3]], "\(byValue)")
+            try await node.fails(["operation": "search_by_value", "database": "paths", "table": "pet", "search_attribute": ["owner", "city"],
+                                  "search_value": "Oslo"], 400)
+        }
+
+        /// Harper's `select` stands for `get_attributes` in every search, and wins over it.
+        @Test func selectIsGetAttributes() async throws {
+            let node = try TestNode.shared()
+            let byID = try await node.ok(["operation": "search_by_id", "database": "paths", "table": "pet", "ids": [2], "select": ["name", "vets"]])
+            #expect(byID == [["name": "Ace", "vets": nil]], "\(byID)")
+            let both = try await node.ok(conditions([["attribute": "id", "value": 1]], ["select": [["name": "owner", "select": "city"]], "get_attributes": ["*"]]))
+            #expect(both == [["owner": "Oslo"]], "\(both)")
         }
 
         @Test func longerPathsAreRefusedAsHarperDoes() async throws {
@@ -95,11 +109,18 @@ extension ProcessTests {
                  conditions([["attribute": "name", "search_attribute": "age", "value": "Rex"]], ["get_attributes": ["name"]])),
                 ("a sort by a hidden attribute", conditions([["attribute": "name", "comparator": "greater_than", "value": "A"]],
                                                             ["get_attributes": ["name"], "sort": ["attribute": "name", "next": ["attribute": ["age"]]]])),
+                ("a select of a hidden attribute beside a visible get_attributes",
+                 conditions([["attribute": "name", "value": "Rex"]], ["get_attributes": ["name"], "select": ["age"]])),
+                ("a search_by_value path to a hidden attribute",
+                 ["operation": "search_by_value", "database": "paths", "table": "pet", "search_attribute": ["age"], "search_value": 3, "get_attributes": ["name"]]),
             ]
             for (what, body) in cases {
                 let r = try await asViewer(body)
                 #expect(r.status == 403 && r.json["invalid_schema_items"]?.arrayValue?.isEmpty == false, "\(what): \(r)")
             }
+            // `*` in `select` is what the role may read, as in `get_attributes`.
+            let star = try await asViewer(["operation": "search_by_id", "database": "paths", "table": "pet", "ids": [1], "select": ["*"]])
+            #expect(star.status == 200 && star.json == [["id": 1, "name": "Rex"]], "\(star)")
         }
     }
 

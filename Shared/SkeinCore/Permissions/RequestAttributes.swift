@@ -1,5 +1,5 @@
 /// The attributes an operation names, for attribute permissions (Harper's
-/// `getRecordAttributes`): record keys of a write, `get_attributes` (without `*`), the
+/// `getRecordAttributes`): record keys of a write, `get_attributes` or `select` (without `*`), the
 /// attribute of a value search and those of every condition, nested groups included, and
 /// the sort's attributes.
 public enum RequestAttributes {
@@ -7,7 +7,7 @@ public enum RequestAttributes {
         var names: [String] = []
         let body = request.body
         for key in ["search_attribute", "attribute"] {
-            if let name = body[key]?.stringValue { names.append(name) }
+            if let name = AttributePath.nameIfValid(body[key]) { names.append(name) }
         }
         for condition in body["conditions"]?.arrayValue ?? [] { conditionAttributes(condition, into: &names) }
         // A sort reveals the order of what it sorts by (stricter than Harper, which skips it).
@@ -20,7 +20,7 @@ public enum RequestAttributes {
             for record in records { names += (record.objectValue ?? [:]).keys.sorted() }
         } else {
             // A nested select (`{name, select}`) reads its attribute too.
-            names += (body["get_attributes"]?.arrayValue ?? []).compactMap { $0.stringValue ?? $0["name"]?.stringValue }.filter { $0 != "*" }
+            names += (request.requestedAttributes?.arrayValue ?? []).compactMap { $0.stringValue ?? $0["name"]?.stringValue }.filter { $0 != "*" }
         }
         return names
     }
