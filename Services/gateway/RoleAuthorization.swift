@@ -64,10 +64,11 @@ extension OperationsHandler {
             throw denial.error
         }
         // A read without `get_attributes` returns whole records: the same as `*`.
-        let asked = full.body["get_attributes"]?.arrayValue
+        let asked = full.requestedAttributes?.arrayValue
         guard needs.contains("read"), asked == nil || asked!.contains(where: { $0.stringValue == "*" }),
               let readable = rule.readableAttributes(hashAttribute: hash) else { return body }
         var rewritten = full.body
+        rewritten.removeValue(forKey: "select")  // it would win over the list written here
         rewritten["get_attributes"] = .array(readable.map(JSON.string))
         return JSON.object(rewritten).serialized()
     }

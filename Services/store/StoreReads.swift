@@ -58,17 +58,20 @@ struct StoreReads {
         case "search_by_value":
             let env = try database(try req.database())
             let table = try req.table()
-            let attribute = try req.requiredString("attribute", aliases: ["search_attribute"])
+            // Harper's `search_attribute` wins over `attribute`; either may be a one-step path.
+            guard let given = [req.body["search_attribute"], req.body["attribute"]].compactMap({ $0 }).first(where: { !$0.isNull }) else {
+                throw SkeinError.badRequest("'attribute' is required")
+            }
+            let attribute = try AttributePath.name(given, path: "attribute")
             guard let value = req.body["value"] ?? req.body["search_value"] else { throw SkeinError.badRequest("'value' is required") }
             guard value.isKeyScalar || value.boolValue != nil || value.isNull else {
                 throw SkeinError.badRequest("'value' must be a string, number, boolean or null")
             }
-            var options = DatabaseEnvironment.SearchOptions()
-            options.attributes = try req.attributes()
+            var options = try Self.selecting(req)
             options.limit = try nonNegative(req, "limit")
             options.offset = try nonNegative(req, "offset") ?? 0
             let condition = SearchCondition.byValue(attribute: attribute, value: value)
-            let named = (options.attributes ?? []) + [attribute]
+            let named = (options.select?.checkedNames ?? []) + [attribute]
             return (env, {
                 try env.checkAttributes($0, table: table, named)
                 return try SearchCursor(env: env, txn: $0, table: table, condition: condition, options: options)
@@ -80,8 +83,7 @@ struct StoreReads {
             var children: [SearchCondition] = []
             for (i, c) in list.enumerated() { children.append(try SearchCondition.parse(c, path: "conditions[\(i)]")) }
             let op = try SearchCondition.parseOperator(req.body["operator"], path: "request")
-            var options = DatabaseEnvironment.SearchOptions()
-            options.attributes = try req.attributes()
+            var options = try Self.selecting(req)
             options.limit = try nonNegative(req, "limit")
             options.offset = try nonNegative(req, "offset") ?? 0
             var sortKeys = try Self.sortKeys(req.body["sort"])
@@ -92,7 +94,7 @@ struct StoreReads {
                 options.thenBy = sortKeys
             }
             let condition = SearchCondition.group(op, children)
-            let named = (options.attributes ?? []) + condition.attributes
+            let named = (options.select?.checkedNames ?? []) + condition.attributes
             return (env, {
                 try env.checkAttributes($0, table: table, named)
                 return try SearchCursor(env: env, txn: $0, table: table, condition: condition, options: options)
@@ -102,12 +104,20 @@ struct StoreReads {
         }
     }
 
+    /// Search options with `get_attributes` read as Harper's select list (`SelectList`).
+    static func selecting(_ req: OperationRequest) throws -> DatabaseEnvironment.SearchOptions {
+        var options = DatabaseEnvironment.SearchOptions()
+        options.select = try SelectList.parse(req.requestedAttributes)
+        options.attributes = options.select?.names
+        return options
+    }
+
     /// `sort {attribute, descending?, next?}`, Harper's multi-level sort, as a list of keys.
     static func sortKeys(_ sort: JSON?) throws -> [DatabaseEnvironment.SortKey] {
         var keys: [DatabaseEnvironment.SortKey] = []
         var level = sort, path = "sort"
         while let s = level, !s.isNull {
-            guard let attribute = s["attribute"]?.stringValue else { throw SkeinError.badRequest("'\(path).attribute' must be a string") }
+            let attribute = try Self.sortAttribute(s["attribute"], path: "\(path).attribute")
             var key = DatabaseEnvironment.SortKey(attribute: attribute)
             if let d = s["descending"], !d.isNull {
                 guard let b = d.boolValue else { throw SkeinError.badRequest("'\(path).descending' must be a boolean") }
@@ -118,6 +128,18 @@ struct StoreReads {
             path += ".next"
         }
         return keys
+    }
+
+    /// A sort attribute: a name or a one-step path. Harper sorts by a longer path only
+    /// into properties a schema declares (Table.ts `findAttribute`), which Skein's tables do
+    /// not, and answers 404 `a.b is not a defined attribute`.
+    static func sortAttribute(_ json: JSON?, path: String) throws -> String {
+        if case .array(let steps) = json, steps.count > 1 {
+            let dotted = steps.map { $0.stringValue ?? $0.text }.joined(separator: ".")
+            throw SkeinError.notFound("\(dotted) is not a defined attribute")
+        }
+        guard json?.stringValue != nil || json?.arrayValue != nil else { throw SkeinError.badRequest("'\(path)' must be a string") }
+        return try AttributePath.name(json, path: path)
     }
 
     func nonNegative(_ req: OperationRequest, _ key: String) throws -> Int? {

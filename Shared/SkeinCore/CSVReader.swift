@@ -37,21 +37,60 @@ public struct CSVReader: Sendable {
 
     /// The rows completed by `bytes`.
     public mutating func feed(_ bytes: some Sequence<UInt8>) throws(Failure) -> [[String]] {
+        let contiguous = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(Failure) -> [[String]] in try feed(buffer: buffer) }
+        }
+        if let contiguous { return try contiguous.get() }
         var rows: [[String]] = []
         for b in bytes {
-            if bomChecked < 3 {
-                let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
-                if atStart && b == bom[bomChecked] {
-                    bomChecked += 1
-                    continue
-                }
-                if bomChecked > 0 && bomChecked < 3 { field += bom[0..<bomChecked] }
-                bomChecked = 3
-            }
-            atStart = false
-            if let done = try take(b) { rows.append(done) }
+            if let done = try step(b) { rows.append(done) }
         }
         return rows
+    }
+
+    /// `feed` over contiguous bytes: the bytes of a field between the bytes that mean
+    /// something (a quote, and outside quotes a comma, CR or LF) are copied as one run,
+    /// not one at a time, which keeps a 200 MB load from spending its time here.
+    private mutating func feed(buffer: UnsafeBufferPointer<UInt8>) throws(Failure) -> [[String]] {
+        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+        var rows: [[String]] = []
+        var i = 0
+        while i < buffer.count {
+            var end = i
+            if bomChecked == 3 && !pendingCR && !quotePending {
+                if inQuotes {
+                    while end < buffer.count && buffer[end] != quote { end += 1 }
+                } else if !fieldWasQuoted {
+                    while end < buffer.count, buffer[end] != quote, buffer[end] != comma, buffer[end] != lf, buffer[end] != cr { end += 1 }
+                }
+            }
+            if end > i {
+                let run = UnsafeBufferPointer(rebasing: buffer[i..<end])
+                guard field.count + run.count <= Self.maxFieldBytes else { throw Failure(line: rowLine, problem: "a field longer than \(Self.maxFieldBytes) bytes") }
+                if inQuotes { line += run.count(where: { $0 == lf }) }
+                field.append(contentsOf: run)
+                i = end
+                continue
+            }
+            if let done = try step(buffer[i]) { rows.append(done) }
+            i += 1
+        }
+        return rows
+    }
+
+    /// One byte: the byte-order mark at the start, then `take`.
+    private mutating func step(_ b: UInt8) throws(Failure) -> [String]? {
+        if bomChecked < 3 {
+            let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+            if atStart && b == bom[bomChecked] {
+                bomChecked += 1
+                return nil
+            }
+            if bomChecked > 0 && bomChecked < 3 { field += bom[0..<bomChecked] }
+            bomChecked = 3
+        }
+        atStart = false
+        return try take(b)
     }
 
     /// The last row when the input did not end with a newline; fails on an open quote.

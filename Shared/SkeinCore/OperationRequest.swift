@@ -80,9 +80,18 @@ public struct OperationRequest: Sendable {
         throw .badRequest("'\(key)' must be a number, got \(v.typeName)")
     }
 
-    /// `get_attributes`: an array of strings; nil (meaning all) when absent.
+    /// What a search asks to get: Harper's `select` stands for `get_attributes` and wins
+    /// over it (ResourceBridge.ts). Every reader of either goes through here, so the
+    /// permission check and the store never read different lists.
+    public var requestedAttributes: JSON? {
+        if let select = body["select"], !select.isNull { return select }
+        return body["get_attributes"].flatMap { $0.isNull ? nil : $0 }
+    }
+
+    /// `get_attributes` (or `select`): an array of strings; nil (meaning all) when absent.
     public func attributes() throws(SkeinError) -> [String]? {
-        guard let list = try array("get_attributes") else { return nil }
+        guard let requested = requestedAttributes else { return nil }
+        guard case .array(let list) = requested else { throw .badRequest("'get_attributes' must be an array") }
         var out: [String] = []
         for (i, v) in list.enumerated() {
             guard let s = v.stringValue else { throw .badRequest("'get_attributes[\(i)]' must be a string") }

@@ -32,9 +32,11 @@ public indirect enum SearchCondition: Sendable, Equatable {
             for (i, c) in list.enumerated() { children.append(try parse(c, path: "\(path)[\(i)]")) }
             return .group(op, children)
         }
-        guard let attribute = (o["attribute"] ?? o["search_attribute"])?.stringValue, !attribute.isEmpty else {
+        guard let named = o["attribute"] ?? o["search_attribute"], !named.isNull else {
             throw .badRequest("'\(path)' needs a string 'attribute'")
         }
+        // Harper's path form too: `["name"]` is `name` (AttributePath).
+        let attribute = try AttributePath.name(named, path: "\(path).attribute")
         // Harper's Table.search takes a condition without a comparator as `equals`.
         let compJSON = (o["comparator"] ?? o["search_type"]).flatMap { $0.isNull ? nil : $0 } ?? "equals"
         guard let compName = compJSON.stringValue else {
@@ -120,13 +122,13 @@ public indirect enum SearchCondition: Sendable, Equatable {
         case .contains:
             // An element equal to the value (`3` and `"3"` too) contains it.
             if looselyEqual(field, value) { return true }
-            guard let f = textOf(field, field: true), let v = textOf(value) else { return false }
+            guard let f = scalarText(field), let v = textOf(value) else { return false }
             return f.contains(v)
         case .starts_with:
             guard let f = textOf(field, field: true), let v = textOf(value) else { return false }
             return f.hasPrefix(v)
         case .ends_with:
-            guard let f = textOf(field, field: true), let v = textOf(value) else { return false }
+            guard let f = scalarText(field), let v = textOf(value) else { return false }
             return f.hasSuffix(v)
         case .greater_than: return order(field, value).map { $0 > 0 } ?? false
         case .greater_than_equal: return order(field, value).map { $0 >= 0 } ?? false
@@ -152,7 +154,21 @@ public indirect enum SearchCondition: Sendable, Equatable {
         }
     }
 
-    /// Text comparators look at string fields only; a number value is taken as its text.
+    /// `contains` and `ends_with` read any scalar field as its text, as Harper's filters do
+    /// (search.ts `filterByType`: `recordValue?.toString().includes(value)`): `125` contains
+    /// `2` and ends with `25`, `true` contains `ru`. `starts_with` does not (`textOf`):
+    /// Harper's test there is `typeof recordValue === 'string'`, and its index range holds
+    /// strings only.
+    static func scalarText(_ v: JSON) -> String? {
+        switch v {
+        case .string(let s): return s
+        case .number: return v.text
+        case .bool(let b): return b ? "true" : "false"
+        default: return nil
+        }
+    }
+
+    /// `starts_with` looks at string fields only; a number value is taken as its text.
     static func textOf(_ v: JSON, field: Bool = false) -> String? {
         switch v {
         case .string(let s): return s

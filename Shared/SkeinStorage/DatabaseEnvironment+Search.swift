@@ -44,6 +44,8 @@ extension DatabaseEnvironment {
 
     public struct SearchOptions: Sendable {
         public var attributes: [String]?
+        /// Harper's `{name, select}` entries of `get_attributes`, applied after `attributes`.
+        public var select: SelectList?
         public var offset = 0
         public var limit: Int?
         public var sortAttribute: String?

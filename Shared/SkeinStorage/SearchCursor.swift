@@ -24,6 +24,8 @@ public struct SearchCursor: Sendable {
     let attributes: [String]?
     /// What `*` shows as null where a record lacks it (`DatabaseEnvironment.project`).
     let padding: [String]
+    /// Nested selects narrowing object attributes after the projection (`SelectList`).
+    var select: SelectList?
     var plan: Plan
     /// The table's TTL (`TableSchema+Expiration.swift`): an expired record is no match.
     var expirationMillis: UInt64?
@@ -51,6 +53,7 @@ public struct SearchCursor: Sendable {
                   plan: unique.map { .keys($0, next: 0) } ?? .scan(after: nil), toSkip: options.offset, remaining: options.limit,
                   padding: Self.padding(options.attributes, schema))
         expirationMillis = schema.expirationMillis
+        select = options.select
         let sortKeys = options.sortKeys
         if !sortKeys.isEmpty { try sort(env: env, txn: txn, by: sortKeys) }
     }
@@ -91,7 +94,8 @@ public struct SearchCursor: Sendable {
                 toSkip -= 1
                 return true
             }
-            out.append(DatabaseEnvironment.project(r.value, attributes, padding: padding))
+            let projected = DatabaseEnvironment.project(r.value, attributes, padding: padding)
+            out.append(select?.narrow(projected) ?? projected)
             bytes += stored.count
             if let r = remaining {
                 remaining = r - 1

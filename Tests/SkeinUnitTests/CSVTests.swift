@@ -24,6 +24,38 @@ struct CSVTests {
         ])
     }
 
+    /// Contiguous bytes take the run-copying path; a sequence without contiguous storage
+    /// goes a byte at a time. Both give the same rows and the same failures, in any chunks.
+    @Test(arguments: [1, 3, 64, 1 << 20])
+    func runsAndSingleBytesAgree(chunk: Int) {
+        let inputs = [
+            "\u{FEFF}id,name\r\n1,\"a, \"\"b\"\"\nc\"\r\n\n2,\"\",x\r3",
+            "\u{EF}id\n1\n", "a,b\n1,\"open\nstill", "a,b\n1,x\"y\n", "a,b\n\"q\"x,1\n", "a\r\n\"x\"\"\"\r\n",
+            "h\n" + String(repeating: "z", count: 5000) + "\n\"" + String(repeating: "q\n", count: 3000) + "\"\n",
+        ]
+        func read(_ text: String, contiguous: Bool) -> Result<[[String]], CSVReader.Failure> {
+            Result { () throws(CSVReader.Failure) -> [[String]] in
+                var reader = CSVReader()
+                let bytes = Array(text.utf8)
+                var out: [[String]] = []
+                for start in stride(from: 0, to: bytes.count, by: chunk) {
+                    let piece = bytes[start..<min(bytes.count, start + chunk)]
+                    out += contiguous ? try reader.feed(piece) : try reader.feed(piece.lazy.map { $0 })
+                }
+                return out + (try reader.finish())
+            }
+        }
+        for text in inputs {
+            #expect(read(text, contiguous: true) == read(text, contiguous: false), "\(text.prefix(40))")
+        }
+    }
+
+    @Test func aFieldIsBoundedInRunsToo() {
+        var reader = CSVReader()
+        let long = [UInt8(ascii: "\"")] + Array(repeating: UInt8(ascii: "x"), count: CSVReader.maxFieldBytes + 1)
+        #expect(throws: CSVReader.Failure(line: 1, problem: "a field longer than \(CSVReader.maxFieldBytes) bytes")) { _ = try reader.feed(long) }
+    }
+
     @Test func errorsNameTheLine() {
         #expect(throws: CSVReader.Failure(line: 2, problem: "a quoted field is not closed")) { try Self.rows("a,b\n1,\"open\nstill", chunk: 4) }
         #expect(throws: CSVReader.Failure.self) { try Self.rows("a,b\n1,x\"y\n", chunk: 3) }

@@ -10,6 +10,12 @@ struct SearchConditionTests {
         #expect(c == .leaf(attribute: "age", comparator: .greater_than, value: 3))
     }
 
+    /// Harper's path form: a one-step path is the attribute.
+    @Test func parsesAOneStepPath() throws {
+        let c = try SearchCondition.parse(["search_attribute": ["name"], "search_value": "Ha"])
+        #expect(c == .leaf(attribute: "name", comparator: .equals, value: "Ha"))
+    }
+
     @Test func parsesHarperAliases() throws {
         let c = try SearchCondition.parse(["search_attribute": "name", "search_type": "starts_with", "search_value": "Ha"])
         #expect(c == .leaf(attribute: "name", comparator: .starts_with, value: "Ha"))
@@ -58,6 +64,9 @@ struct SearchConditionTests {
         ("non-object", "a = 1", "must be objects"),
         ("array", [1, 2], "must be objects"),
         ("missing attribute", ["comparator": "equals", "value": 1], "attribute"),
+        ("empty path", ["attribute": [], "value": 1], "attribute"),
+        ("path through no relationship", ["attribute": ["owner", "name"], "value": 1], #"Unable to query by attribute ["owner","name"]"#),
+        ("path of a number", ["attribute": [5], "value": 1], "attribute"),
         ("empty attribute", ["attribute": "", "comparator": "equals", "value": 1], "attribute"),
         ("comparator not a string", ["attribute": "a", "comparator": 5, "value": 1], "comparator"),
         ("missing value", ["attribute": "a", "comparator": "equals"], "value"),
@@ -118,8 +127,12 @@ struct SearchConditionTests {
         #expect(Self.matches("tags", .contains, "3")) // loose equality inside arrays
         #expect(Self.matches("tags", .contains, "do")) // an element contains it (Harper)
         #expect(!Self.matches("tags", .contains, "bad"))
-        #expect(!Self.matches("weight", .contains, ".5")) // text comparators: string fields only
-        #expect(!Self.matches("alive", .contains, "t"))
+        // Harper's `recordValue?.toString().includes(value)`: numbers and booleans by their text.
+        #expect(Self.matches("weight", .contains, ".5"))
+        #expect(Self.matches("age", .contains, 7))
+        #expect(Self.matches("alive", .contains, "ru"))
+        #expect(!Self.matches("weight", .contains, "3"))
+        #expect(!Self.matches("nothing", .contains, "null"))
         #expect(!Self.matches("missing", .contains, "a"))
     }
 
@@ -128,8 +141,11 @@ struct SearchConditionTests {
         #expect(!Self.matches("name", .starts_with, "arp"))
         #expect(Self.matches("name", .ends_with, "per"))
         #expect(!Self.matches("name", .ends_with, "Har"))
-        #expect(!Self.matches("weight", .starts_with, "12")) // a number field is not text
-        #expect(!Self.matches("age", .ends_with, 7))
+        #expect(!Self.matches("weight", .starts_with, "12")) // Harper: strings only
+        #expect(Self.matches("weight", .ends_with, ".5")) // Harper: `toString().endsWith`
+        #expect(Self.matches("age", .ends_with, 7))
+        #expect(Self.matches("alive", .ends_with, "ue"))
+        #expect(!Self.matches("weight", .ends_with, 12))
         #expect(Self.matches("name", .ends_with, "per"))
         #expect(!Self.matches("missing", .starts_with, ""))
     }
