@@ -70,6 +70,12 @@ extension ProcessTests {
                                                environment: ["SKEIN_REPLICATION_SECUREPORT": String(TestNode.freePort())])
             #expect(failed != 0, "\(output)")
             #expect(output.contains("replication links not connected within 3 s: node-a → node-b"), "\(output)")
+            // It says what it waited for and which logs to read: the replicators at both ends.
+            #expect(output.contains("waited for: each link's connection, every database connected, in the cluster_status"), "\(output)")
+            for node in ["node-a", "node-b"] {
+                #expect(output.contains(cli.clusterDir + "/\(node)/log/replicator.log"), "\(output)")
+            }
+            #expect(!output.contains("/health"), "start of a replicator alone waits for no /health: \(output)")
             #expect(try cli.ok("cluster", "logs", "node-a", "gateway").contains("\"level\""))
             #expect(try cli.run(["cluster", "logs", "node-z", "gateway"]).status != 0)
 
