@@ -7,7 +7,10 @@ extension HealthWait {
     /// through its gateway, with `credentials`). What "up" means for a cluster, not only for
     /// its gateways. With `joining`, only the links from and to those nodes count (a node
     /// started again or added: its links to the running nodes, theirs to it). Fails fast when
-    /// a replicator exited, and after `timeout` seconds names the links still down.
+    /// a replicator exited, and after `timeout` seconds names the links still down. A node
+    /// that refuses `credentials` (the admin's password was changed since the cluster was
+    /// made) ends the wait at once, unchecked and said so: asking again would only get the
+    /// launcher's address throttled for failed logins, and the user's own requests with it.
     func waitConnected(_ nodes: [NodeEndpoints], joining: Set<String>? = nil, credentials: ClusterCredentials,
                        report: (String) -> Void) async throws {
         let links = nodes.flatMap { from in
@@ -21,8 +24,8 @@ extension HealthWait {
         } else {
             report("waiting for replication links between: \(nodes.map(\.name).joined(separator: " "))")
         }
-        var down = links, silent: [String] = []
-        let connected = try await Poll(timeout: timeout, every: .milliseconds(300)).until { () -> Bool? in
+        var down = links, silent: [String] = [], refused: (node: String, status: Int)?
+        let ended = try await Poll(timeout: timeout, every: .milliseconds(300)).until { () -> Bool? in
             for node in nodes where supervisor.runningPid(node.name, .replicator) == nil {
                 throw failure("\(node.name) replicator exited while waiting for replication links; its log: \(layout.logFile(node.name, .replicator))",
                               nodes: nodes)
@@ -31,20 +34,38 @@ extension HealthWait {
             silent = []
             for node in nodes where links.contains(where: { $0.from == node.name }) {
                 let client = OperationsClient(baseURL: node.operationsURL, credentials: credentials)
-                guard let peers = await ReplicationLinks.connectedPeers(of: client) else {
+                switch await ReplicationLinks.ask(client) {
+                case .peers(let peers):
+                    down += links.filter { $0.from == node.name && !peers.contains($0.to) }
+                case .refused(let status):
+                    refused = (node.name, status)
+                    return true
+                case .silent:
                     silent.append(node.name)
                     down += links.filter { $0.from == node.name }
-                    continue
                 }
-                down += links.filter { $0.from == node.name && !peers.contains($0.to) }
             }
             return down.isEmpty ? true : nil
         }
-        guard connected == nil else {
+        if let refused {
+            return report(unchecked(refused: refused.node, status: refused.status, links: links))
+        }
+        guard ended == nil else {
             return report(joining == nil ? "replication connected: every node to every other"
                                          : "replication connected: \(links.map(\.text).joined(separator: ", "))")
         }
         throw LauncherError(replicationTimeout(down: down, silent: silent))
+    }
+
+    /// What a replication wait says when a node refused the cluster's credentials: the
+    /// links were not checked, why, and where to look instead.
+    private func unchecked(refused node: String, status: Int, links: [ReplicationLink]) -> String {
+        let ends = Set(links.flatMap { [$0.from, $0.to] }).sorted()
+        return """
+            replication links not checked: \(node) answered \(status) to cluster_status with the credentials in \(layout.credentialsFile) \
+            (the admin's password was changed since the cluster was made?); the services run. Check the links with \
+            cluster_status as a user that can log in, or in the replicator logs: \(ends.map { layout.logFile($0, .replicator) }.joined(separator: ", "))
+            """
     }
 
     /// What a replication wait that ran out says: the links still down, what was awaited,

@@ -17,12 +17,27 @@ public enum ReplicationLinks {
         })
     }
 
-    /// The peers the node behind `client` shows connected; nil when it does not answer
-    /// `cluster_status` (its gateway is down or busy: say so rather than "no links").
-    public static func connectedPeers(of client: OperationsClient, requiring databases: Set<String> = []) async -> Set<String>? {
+    /// What asking a node for its links gave.
+    public enum Answer: Sendable, Equatable {
+        case peers(Set<String>)
+        /// The gateway refused the credentials (401, 403): no link can be read with them.
+        case refused(status: Int)
+        /// No `cluster_status` came back (the gateway is down, busy or failing).
+        case silent
+    }
+
+    /// Asks the node behind `client` for `cluster_status`: the peers it shows connected.
+    public static func ask(_ client: OperationsClient, requiring databases: Set<String> = []) async -> Answer {
         let request: JSON = ["operation": "cluster_status"]
-        guard let (status, body) = try? await client.post(Data(request.serialized()), timeout: 5), status == 200,
-              let answer = try? JSON.parse(Array(body)) else { return nil }
-        return connectedPeers(in: answer, requiring: databases)
+        guard let (status, body) = try? await client.post(Data(request.serialized()), timeout: 5) else { return .silent }
+        if status == 401 || status == 403 { return .refused(status: status) }
+        guard status == 200, let answer = try? JSON.parse(Array(body)) else { return .silent }
+        return .peers(connectedPeers(in: answer, requiring: databases))
+    }
+
+    /// The peers the node behind `client` shows connected; nil when it gave no such answer.
+    public static func connectedPeers(of client: OperationsClient, requiring databases: Set<String> = []) async -> Set<String>? {
+        guard case .peers(let peers) = await ask(client, requiring: databases) else { return nil }
+        return peers
     }
 }

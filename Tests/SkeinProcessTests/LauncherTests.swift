@@ -76,6 +76,15 @@ extension ProcessTests {
                 #expect(output.contains(cli.clusterDir + "/\(node)/log/replicator.log"), "\(output)")
             }
             #expect(!output.contains("/health"), "start of a replicator alone waits for no /health: \(output)")
+            // Once the admin's password is changed, the launcher cannot read the links: it says so
+            // at its first refused answer and returns, rather than failing logins until it times out.
+            try cli.ok("cluster", "stop", "node-b", "replicator")
+            try cli.ok("ctl", "alter_user", "--json", #"{"username":"admin","password":"Changed-pass-42"}"#)
+            let beforeUnchecked = ContinuousClock.now
+            let unchecked = try cli.ok("cluster", "start", "node-b", "replicator", "--replication-timeout", "60")
+            #expect(unchecked.contains("replication links not checked: node-"), "\(unchecked)")
+            #expect(unchecked.contains("answered 401 to cluster_status with the credentials in " + cli.clusterDir + "/credentials"), "\(unchecked)")
+            #expect(ContinuousClock.now - beforeUnchecked < .seconds(30), "it waited on after a refusal")
             #expect(try cli.ok("cluster", "logs", "node-a", "gateway").contains("\"level\""))
             #expect(try cli.run(["cluster", "logs", "node-z", "gateway"]).status != 0)
 
