@@ -55,6 +55,11 @@ extension ProcessTests {
             #expect(try cli.manifest()["nodes"]?.arrayValue?.last?["services"]?["gateway"] == .null)
             try cli.ok("cluster", "start", "node-b", "gateway")
             #expect(try cli.ok("cluster", "status").contains("node-b gateway running pid"))
+            // kill (SIGKILL) leaves it down until start, as stop does.
+            try cli.ok("cluster", "kill", "node-b", "gateway")
+            #expect(try cli.ok("cluster", "status").contains("node-b gateway stopped"))
+            try cli.ok("cluster", "start", "node-b", "gateway")
+            #expect(try cli.ok("cluster", "status").contains("node-b gateway running pid"))
             // A node started again (or added) is back once its links are: start returns only then.
             try cli.ok("cluster", "stop", "node-b")
             let started = try cli.ok("cluster", "start", "node-b", "--replication-timeout", "60")
@@ -86,6 +91,7 @@ extension ProcessTests {
             #expect(unchecked.contains("answered 401 to cluster_status with the credentials in " + cli.clusterDir + "/credentials"), "\(unchecked)")
             #expect(ContinuousClock.now - beforeUnchecked < .seconds(30), "it waited on after a refusal")
             #expect(try cli.ok("cluster", "logs", "node-a", "gateway").contains("\"level\""))
+            #expect(try cli.ok("cluster", "logs", "node-a", "gateway", "--output").contains("gateway listening"))
             #expect(try cli.run(["cluster", "logs", "node-z", "gateway"]).status != 0)
 
             let running = try cli.manifest()["nodes"]?.arrayValue?.flatMap { node in
