@@ -37,11 +37,11 @@ struct Peer {
     /// replication keys in `extra`, then the replicator.
     func replicate(with peers: [Peer], pki: TestPKI, expiredCertificate: Bool = false, startTime: String? = nil,
                    extra: [String: JSON] = [:]) throws {
-        var config = try pki.issue(node: name, into: node.root, expired: expiredCertificate)
-        config["replication.securePort"] = JSON(port)
-        config["replication.host"] = .string(address)
-        config["replication.routes"] = .array(peers.map { $0.route(startTime: startTime).json })
-        try node.startReplicator(config: config.merging(extra) { $1 })
+        let tls = try pki.issue(node: name, into: node.root, expired: expiredCertificate)
+        try node.startReplicator { config in
+            config.replication(hostname: name, host: address, port: port, routes: peers.map { $0.route(startTime: startTime) })
+            for (key, value) in tls.merging(extra, uniquingKeysWith: { $1 }) { config.set(key, value) }
+        }
     }
 
     /// The route to this node, as a peer's config lists it.

@@ -140,6 +140,15 @@ final class TestNode: @unchecked Sendable {
         try config.yaml().write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
+    /// Sets the replicator's keys with the launcher's builder (`configure` starts from an
+    /// empty one; what it sets goes over the node's config) and starts the replicator. Does
+    /// not wait for it.
+    func startReplicator(_ configure: (inout NodeConfigBuilder) -> Void) throws {
+        var keys = NodeConfigBuilder(rootPath: root)
+        configure(&keys)
+        try startReplicator(config: keys.values.filter { $0.key != "rootPath" })
+    }
+
     /// Adds `config` (structured values allowed) to the config file and starts the
     /// replicator. Does not wait for it.
     func startReplicator(config: [String: JSON]) throws {
