@@ -46,8 +46,9 @@ struct LauncherWaitTests {
 
     @Test("a poll returns the first value, or nil once the time is up")
     func poll() async throws {
+        // A long timeout for the first: under the parallel suite a 1 ms sleep can take seconds.
         var calls = 0
-        let third = try await Poll(timeout: 5, every: .milliseconds(1)).until { () -> Int? in
+        let third = try await Poll(timeout: 600, every: .milliseconds(1)).until { () -> Int? in
             calls += 1
             return calls == 3 ? calls : nil
         }
