@@ -24,7 +24,7 @@ final class BenchNode {
         root = "/tmp/skbench-\(UUID().uuidString.prefix(8))"
         self.port = port
         restPort = try FreePort.on(host)
-        binDir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+        binDir = ServiceLaunch.programDirectory
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         BenchGuard.shared.removeOnAbort(root)
         var config = NodeConfigBuilder(rootPath: root)
@@ -45,7 +45,8 @@ final class BenchNode {
 
     /// Starts a service; `environment` adds overrides (e.g. `SKEIN_LOGGING_LEVEL`).
     func start(_ service: String, environment: [String: String] = [:]) throws {
-        let p = try BenchGuard.shared.processes.start("\(binDir)/skein-\(service)", arguments: ["--config", root + "/config.yaml"],
+        guard let nodeService = NodeService(rawValue: service) else { throw BenchError("no service \(service)") }
+        let p = try BenchGuard.shared.processes.start(ServiceLaunch(nodeService, binDir: binDir, config: root + "/config.yaml"),
                                                       environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
                                                       output: "\(root)/\(service).out")
         processes[service] = p

@@ -9,10 +9,7 @@ struct LauncherEnvironment {
     let variables = ProcessInfo.processInfo.environment
 
     /// The directory of this executable (the service binaries are built next to it).
-    var ownDirectory: String {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).resolvingSymlinksInPath().deletingLastPathComponent().path
-    }
+    var ownDirectory: String { ServiceLaunch.programDirectory }
 
     var packageRoot: String? {
         var url = URL(fileURLWithPath: ownDirectory)

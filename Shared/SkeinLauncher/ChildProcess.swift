@@ -16,6 +16,11 @@ public final class ChildProcess: @unchecked Sendable {
         pid = try DetachedProcess.spawn(executable, arguments: arguments, environment: environment, output: output, detached: false)
     }
 
+    /// Starts a node's service as `launch` says (output appended to `output`).
+    public convenience init(_ launch: ServiceLaunch, environment: [String: String], output: String) throws {
+        try self.init(launch.executable, arguments: launch.arguments, environment: environment, output: output)
+    }
+
     /// Its exit code, or the number of the signal that ended it; nil while it runs.
     public var terminationStatus: Int32? {
         lock.withLock {

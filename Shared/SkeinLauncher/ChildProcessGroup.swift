@@ -27,6 +27,11 @@ public final class ChildProcessGroup: @unchecked Sendable {
         return process
     }
 
+    /// Starts a node's service as `launch` says, kept as `start` keeps it.
+    public func start(_ launch: ServiceLaunch, environment: [String: String], output: String) throws -> ChildProcess {
+        try start(launch.executable, arguments: launch.arguments, environment: environment, output: output)
+    }
+
     /// SIGTERM to all of `processes` together, SIGKILL after `grace` seconds; returns once
     /// every one exited (blocking).
     public func stop(_ processes: [ChildProcess], grace: Double) {

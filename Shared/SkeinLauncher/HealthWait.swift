@@ -2,8 +2,8 @@ import Foundation
 
 /// Waits until every given node's gateway answers `/health` (and, with
 /// `waitConnected`, until their replication links are up), failing fast when a service it
-/// waits on has exited (it can then never answer), with the end of each node's service
-/// output in the error.
+/// waits on has exited (it can then never answer). Every failure says what was awaited and
+/// which files to read, with the end of each node's service output.
 struct HealthWait {
     let layout: ClusterLayout
     let supervisor: ServiceSupervisor
@@ -11,13 +11,13 @@ struct HealthWait {
 
     func wait(for nodes: [NodeEndpoints], report: (String) -> Void) async throws {
         report("waiting for /health on: \(nodes.map(\.name).joined(separator: " "))")
-        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(timeout * 1000)))
         var pending = nodes
-        while !pending.isEmpty {
+        let answered = try await Poll(timeout: timeout, every: .milliseconds(300)).until { () -> Bool? in
             var still: [NodeEndpoints] = []
             for node in pending {
                 if supervisor.runningPid(node.name, .gateway) == nil {
-                    throw failure("\(node.name) gateway exited", nodes: nodes)
+                    throw failure("\(node.name) gateway exited while waiting for its /health answer; its log: \(layout.logFile(node.name, .gateway))",
+                                  nodes: nodes)
                 } else if await OperationsClient(baseURL: node.operationsURL, credentials: nil).isHealthy() {
                     report("\(node.name) healthy at \(node.operationsURL)")
                 } else {
@@ -25,14 +25,18 @@ struct HealthWait {
                 }
             }
             pending = still
-            if pending.isEmpty { break }
-            if ContinuousClock.now >= deadline {
-                throw failure("no /health answer within \(Int(timeout)) s from: \(pending.map(\.name).joined(separator: " "))", nodes: nodes)
-            }
-            try await Task.sleep(for: .milliseconds(300))
+            return pending.isEmpty ? true : nil
         }
+        guard answered == nil else { return }
+        let logs = pending.map { "\(layout.logFile($0.name, .gateway)) ('skein cluster logs \($0.name) gateway')" }
+        throw failure("""
+            no /health answer within \(Int(timeout)) s from: \(pending.map(\.name).joined(separator: " "))
+            waited for: HTTP 200 on GET /health from each node's gateway (replication not awaited yet)
+            check: the gateway log of each node named: \(logs.joined(separator: ", ")), and the service output below
+            """, nodes: nodes)
     }
 
+    /// `what`, then the last lines of every service's output (`NODE/log/SERVICE.out`) of `nodes`.
     func failure(_ what: String, nodes: [NodeEndpoints]) -> LauncherError {
         var text = what
         for node in nodes {
@@ -42,6 +46,8 @@ struct HealthWait {
                 text += "\n---- \(path) (last 20 lines)\n" + output.split(separator: "\n").suffix(20).joined(separator: "\n")
             }
         }
-        return LauncherError(text + "\nprocesses left as they are; 'skein cluster status' shows them, 'skein cluster down' stops them")
+        return LauncherError(text + "\n" + Self.leftRunning)
     }
+
+    static let leftRunning = "processes left as they are; 'skein cluster status' shows them, 'skein cluster down' stops them"
 }

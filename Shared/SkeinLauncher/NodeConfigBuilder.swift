@@ -7,23 +7,29 @@ public struct NodeConfigBuilder: Sendable {
     /// Values by dotted key (`operationsApi.network.port`).
     public private(set) var values: [String: JSON]
 
-    /// One replication route: a peer's name and where its replicator listens.
+    /// One replication route: a peer's name and where its replicator listens; from
+    /// `startTime` on only (nothing older copied), and owned by the replicator of `region`
+    /// when the node runs one per region.
     public struct Route: Sendable, Equatable {
         public let hostname: String
         public let host: String
         public let port: Int
         public var startTime: String?
+        public var region: String?
 
-        public init(hostname: String, host: String, port: Int, startTime: String? = nil) {
+        public init(hostname: String, host: String, port: Int, startTime: String? = nil, region: String? = nil) {
             self.hostname = hostname
             self.host = host
             self.port = port
             self.startTime = startTime
+            self.region = region
         }
 
-        var json: JSON {
+        /// The route as an entry of `replication.routes`.
+        public var json: JSON {
             var fields: [String: JSON] = ["hostname": .string(hostname), "host": .string(host), "port": JSON(port)]
             if let startTime { fields["startTime"] = .string(startTime) }
+            if let region { fields["region"] = .string(region) }
             return .object(fields)
         }
     }

@@ -2,9 +2,10 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import SkeinCore
 
-/// The few HTTP requests the launcher makes of a gateway: `GET /health` while waiting for a
-/// node, and `POST /` with the cluster's admin credentials for `skein ctl`.
+/// The few HTTP requests the launcher makes of a gateway: `GET /health` (and a login) while
+/// waiting for a node, and `POST /` with the cluster's admin credentials for `skein ctl`.
 public struct OperationsClient: Sendable {
     public let baseURL: String
     public let credentials: ClusterCredentials?
@@ -18,6 +19,16 @@ public struct OperationsClient: Sendable {
     public func isHealthy(timeout: Double = 2) async -> Bool {
         guard let url = URL(string: baseURL + "/health") else { return false }
         return (try? await send(URLRequest(url: url, timeoutInterval: timeout)).status) == 200
+    }
+
+    /// Whether the node takes requests: `/health` answers 200 and, when this client has
+    /// credentials, they log in (`user_info`), which needs the store and the first super user,
+    /// not only a listening gateway.
+    public func isReady() async -> Bool {
+        guard await isHealthy() else { return false }
+        guard credentials != nil else { return true }
+        let request: JSON = ["operation": "user_info"]
+        return (try? await post(Data(request.serialized()), timeout: 5).status) == 200
     }
 
     /// `POST /` with `body` (an operation's JSON): the status and the answer's bytes.

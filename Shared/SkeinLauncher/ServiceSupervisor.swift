@@ -48,9 +48,10 @@ public struct ServiceSupervisor: Sendable {
         for dir in [layout.logDir(node), layout.nodeDir(node) + "/pids"] {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
-        let environment = ProcessInfo.processInfo.environment.filter { !Self.launcherVariables.contains($0.key) }
-        let pid = try DetachedProcess.spawn("\(binDir)/\(service.binaryName)", arguments: ["--config", config],
-                                            environment: environment, output: layout.outputFile(node, service))
+        let launch = ServiceLaunch(service, binDir: binDir, config: config)
+        let pid = try DetachedProcess.spawn(launch.executable, arguments: launch.arguments,
+                                            environment: ServiceEnvironment.inherited(excluding: Self.launcherVariables),
+                                            output: layout.outputFile(node, service))
         try "\(pid)\n".write(toFile: layout.pidFile(node, service), atomically: true, encoding: .utf8)
         return (pid, true)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SkeinCore
+import SkeinLauncher
 import Testing
 
 extension ProcessTests {
@@ -32,12 +33,12 @@ extension ProcessTests {
 
         /// Runs a service to its exit (10 s at most); returns the status and its stderr.
         static func run(_ service: Service, config: String, environment: [String: String]) async throws -> (Int32, String) {
+            // As a node's service starts (the launcher's), but with its stderr alone in the file.
+            let launch = ServiceLaunch(service, binDir: TestNode.binDir, config: config)
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: "\(TestNode.binDir)/skein-\(service.rawValue)")
-            p.arguments = ["--config", config]
-            var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") && !$0.key.hasPrefix("HDB_") }
-            for (k, v) in environment { env[k] = v }
-            p.environment = env
+            p.executableURL = URL(fileURLWithPath: launch.executable)
+            p.arguments = launch.arguments
+            p.environment = ServiceEnvironment.configFileOnly.merging(environment) { $1 }
             let errPath = config + ".\(service.rawValue).err"
             _ = FileManager.default.createFile(atPath: errPath, contents: nil)
             let err = try #require(FileHandle(forWritingAtPath: errPath))

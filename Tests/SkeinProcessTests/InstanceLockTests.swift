@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SkeinCore
+import SkeinLauncher
 
 extension ProcessTests {
     /// One process per service on a node directory (security review F18): a second store or
@@ -11,10 +12,11 @@ extension ProcessTests {
         }
 
         static func secondInstancesExit(_ node: TestNode) async throws {
-            for service in ["store", "auditd"] {
+            for service in [Service.store, .auditd] {
+                let launch = ServiceLaunch(service, binDir: TestNode.binDir, config: node.configPath)
                 let p = Process()
-                p.executableURL = URL(fileURLWithPath: "\(TestNode.binDir)/skein-\(service)")
-                p.arguments = ["--config", node.configPath]
+                p.executableURL = URL(fileURLWithPath: launch.executable)
+                p.arguments = launch.arguments
                 let out = Pipe()
                 p.standardOutput = out
                 p.standardError = out

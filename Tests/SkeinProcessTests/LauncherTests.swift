@@ -55,6 +55,11 @@ extension ProcessTests {
             #expect(try cli.manifest()["nodes"]?.arrayValue?.last?["services"]?["gateway"] == .null)
             try cli.ok("cluster", "start", "node-b", "gateway")
             #expect(try cli.ok("cluster", "status").contains("node-b gateway running pid"))
+            // kill (SIGKILL) leaves it down until start, as stop does.
+            try cli.ok("cluster", "kill", "node-b", "gateway")
+            #expect(try cli.ok("cluster", "status").contains("node-b gateway stopped"))
+            try cli.ok("cluster", "start", "node-b", "gateway")
+            #expect(try cli.ok("cluster", "status").contains("node-b gateway running pid"))
             // A node started again (or added) is back once its links are: start returns only then.
             try cli.ok("cluster", "stop", "node-b")
             let started = try cli.ok("cluster", "start", "node-b", "--replication-timeout", "60")
@@ -70,7 +75,23 @@ extension ProcessTests {
                                                environment: ["SKEIN_REPLICATION_SECUREPORT": String(TestNode.freePort())])
             #expect(failed != 0, "\(output)")
             #expect(output.contains("replication links not connected within 3 s: node-a → node-b"), "\(output)")
+            // It says what it waited for and which logs to read: the replicators at both ends.
+            #expect(output.contains("waited for: each link's connection, every database connected, in the cluster_status"), "\(output)")
+            for node in ["node-a", "node-b"] {
+                #expect(output.contains(cli.clusterDir + "/\(node)/log/replicator.log"), "\(output)")
+            }
+            #expect(!output.contains("/health"), "start of a replicator alone waits for no /health: \(output)")
+            // Once the admin's password is changed, the launcher cannot read the links: it says so
+            // at its first refused answer and returns, rather than failing logins until it times out.
+            try cli.ok("cluster", "stop", "node-b", "replicator")
+            try cli.ok("ctl", "alter_user", "--json", #"{"username":"admin","password":"Changed-pass-42"}"#)
+            let beforeUnchecked = ContinuousClock.now
+            let unchecked = try cli.ok("cluster", "start", "node-b", "replicator", "--replication-timeout", "60")
+            #expect(unchecked.contains("replication links not checked: node-"), "\(unchecked)")
+            #expect(unchecked.contains("answered 401 to cluster_status with the credentials in " + cli.clusterDir + "/credentials"), "\(unchecked)")
+            #expect(ContinuousClock.now - beforeUnchecked < .seconds(30), "it waited on after a refusal")
             #expect(try cli.ok("cluster", "logs", "node-a", "gateway").contains("\"level\""))
+            #expect(try cli.ok("cluster", "logs", "node-a", "gateway", "--output").contains("gateway listening"))
             #expect(try cli.run(["cluster", "logs", "node-z", "gateway"]).status != 0)
 
             let running = try cli.manifest()["nodes"]?.arrayValue?.flatMap { node in

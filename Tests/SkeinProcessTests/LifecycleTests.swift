@@ -4,6 +4,7 @@ import NIOSSL
 import SkeinPeerNet
 import SkeinReplication
 import SkeinCore
+import SkeinLauncher
 import Testing
 
 extension ProcessTests {
@@ -359,7 +360,7 @@ extension ProcessTests.LifecycleTests {
             defer { serving.cancel() }
             var config = try pki.issue(node: a.name, into: a.node.root)
             config["replication.securePort"] = JSON(a.port)
-            config["replication.routes"] = [["hostname": "node-b", "host": "127.0.0.1", "port": JSON(port)]]
+            config["replication.routes"] = [NodeConfigBuilder.Route(hostname: "node-b", host: "127.0.0.1", port: port).json]
             try a.node.startReplicator(config: config)
             _ = try await pollUntil("node-a cutting off the forging peer", timeout: 30) { () -> Bool? in
                 a.replicatorLog.contains("the peer broke the protocol: batch entry 1 has origin \\\"node-c\\\"") ? true : nil

@@ -1,5 +1,6 @@
 import Foundation
 import SkeinCore
+import SkeinLauncher
 import Testing
 
 // Helpers shared by the replication suites (ReplicationTests, ConvergenceTests).
@@ -36,15 +37,16 @@ struct Peer {
     /// replication keys in `extra`, then the replicator.
     func replicate(with peers: [Peer], pki: TestPKI, expiredCertificate: Bool = false, startTime: String? = nil,
                    extra: [String: JSON] = [:]) throws {
-        var config = try pki.issue(node: name, into: node.root, expired: expiredCertificate)
-        config["replication.securePort"] = JSON(port)
-        config["replication.host"] = .string(address)
-        config["replication.routes"] = .array(peers.map { peer in
-            var route: [String: JSON] = ["hostname": .string(peer.name), "host": .string(peer.address), "port": JSON(peer.port)]
-            if let startTime { route["startTime"] = .string(startTime) }
-            return .object(route)
-        })
-        try node.startReplicator(config: config.merging(extra) { $1 })
+        let tls = try pki.issue(node: name, into: node.root, expired: expiredCertificate)
+        try node.startReplicator { config in
+            config.replication(hostname: name, host: address, port: port, routes: peers.map { $0.route(startTime: startTime) })
+            for (key, value) in tls.merging(extra, uniquingKeysWith: { $1 }) { config.set(key, value) }
+        }
+    }
+
+    /// The route to this node, as a peer's config lists it.
+    func route(startTime: String? = nil, region: String? = nil) -> NodeConfigBuilder.Route {
+        NodeConfigBuilder.Route(hostname: name, host: address, port: port, startTime: startTime, region: region)
     }
 
     /// This node's replication URL, for `add_node`.
@@ -67,14 +69,12 @@ struct Peer {
     var replicatorLog: String { (try? String(contentsOfFile: node.root + "/log/replicator.log", encoding: .utf8)) ?? "" }
 }
 
-/// Polls `probe` every 100 ms until it returns a value, for `timeout` seconds at most.
+/// Polls `probe` every 100 ms until it returns a value, for `timeout` seconds at most (the
+/// launcher's `Poll`; a probe that throws counts as no value yet).
 func pollUntil<T>(_ what: String, timeout: Double = 20, _ probe: () async throws -> T?) async throws -> T {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if let value = try? await probe() { return value }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    throw NodeError("timed out after \(timeout) s waiting for \(what)")
+    let value = try await Poll(timeout: timeout, every: .milliseconds(100)).until { try? await probe() }
+    guard let value else { throw NodeError("timed out after \(timeout) s waiting for \(what)") }
+    return value
 }
 
 /// Runs `body` with started peers, always shutting them down (logs on failure).
@@ -100,19 +100,14 @@ func record(_ peer: Peer, _ table: String, _ id: Int) async throws -> JSON? {
     return json.arrayValue?.first
 }
 
-/// Waits until each peer's subscription to the next one is up (cluster_status through the
-/// gateway; with two peers: a→b and b→a). Records no issues while polling.
+/// Waits until a's link to b and b's to a are up, as the launcher's waits define it
+/// (`ReplicationLinks`), with `data` among the databases subscribed (system and data).
+/// Records no issues while polling.
 func waitUntilConnected(_ a: Peer, _ b: Peer, timeout: Double = 20) async throws {
     for (p, q) in [(a, b), (b, a)] {
+        let client = p.node.operations
         _ = try await pollUntil("\(p.name) connected to \(q.name)", timeout: timeout) { () -> Bool? in
-            let (status, s) = try await p.node.post(["operation": "cluster_status"])
-            guard status == 200 else { return nil }
-            let connection = s["connections"]?.arrayValue?.first { $0["name"] == .string(q.name) }
-            let sockets = connection?["database_sockets"]?.arrayValue ?? []
-            // Every replicated database (system and data) is subscribed.
-            guard s["is_enabled"] == true, sockets.contains(where: { $0["database"] == "data" }),
-                  sockets.allSatisfy({ $0["connected"] == true }) else { return nil }
-            return true
+            await ReplicationLinks.connectedPeers(of: client, requiring: ["data"])?.contains(q.name) == true ? true : nil
         }
     }
 }

@@ -9,10 +9,8 @@ import SkeinCore
 import SkeinLauncher
 import Testing
 
-/// The processes of a node (the replicator only where a test starts it).
-enum Service: String, CaseIterable, Sendable {
-    case store, auditd, gateway, replicator
-}
+/// The processes of a node (the replicator only where a test starts it): the launcher's.
+typealias Service = NodeService
 
 struct NodeError: Error, CustomStringConvertible {
     let description: String
@@ -21,6 +19,10 @@ struct NodeError: Error, CustomStringConvertible {
 
 /// One Skein node for a test: a temp root with a config.yaml and the store, auditd and
 /// gateway processes built next to the test bundle, plus an HTTP client for its gateway.
+/// Its config, processes and waits are the launcher library's (`NodeConfigBuilder`,
+/// `ServiceLaunch`, `ChildProcess`, `Poll`, `OperationsClient.isReady`), as a local
+/// cluster's and the benchmark's nodes are; what is its own is the temp root, the ports
+/// and the services' exit statuses, which tests check.
 final class TestNode: @unchecked Sendable {
     /// The node of the enclosing `.node()` suite (see `NodeTrait`).
     @TaskLocal static var current: TestNode?
@@ -33,7 +35,7 @@ final class TestNode: @unchecked Sendable {
     let adminUser = "admin"
     let adminPassword = "S3cret-admin"
     let extraConfig: [String: String]
-    /// Config values that are not scalars (lists, mappings), written as JSON (= YAML flow).
+    /// Config values set after the start (the replicator's keys), over `extraConfig`.
     private(set) var structuredConfig: [String: JSON] = [:]
     /// The services this node runs: store, auditd, gateway, plus the replicator once
     /// `startReplicator` was called.
@@ -50,12 +52,7 @@ final class TestNode: @unchecked Sendable {
 
     /// Directory of the service binaries: the one the test bundle is in (`.build/debug`),
     /// or `SKEIN_BIN_DIR`.
-    static let binDir: String = {
-        if let dir = ProcessInfo.processInfo.environment["SKEIN_BIN_DIR"] { return dir }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments[0]
-        return (URL(fileURLWithPath: exe).resolvingSymlinksInPath().path as NSString).deletingLastPathComponent
-    }()
+    static let binDir: String = ProcessInfo.processInfo.environment["SKEIN_BIN_DIR"] ?? ServiceLaunch.programDirectory
 
     private init(extraConfig: [String: String]) throws {
         let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -104,43 +101,52 @@ final class TestNode: @unchecked Sendable {
         throw NodeError("not ready within 30 s")
     }
 
-    /// Polls `/health` and an authenticated `user_info` until both succeed.
+    /// Polls until the node is ready (`/health` answers and the admin logs in); false when
+    /// the gateway exited (a port was taken) or the time ran out.
     private func waitUntilReady(timeout: Double) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
+        let client = operations
+        let ready = try await Poll(timeout: timeout, every: .milliseconds(100)).until { () -> Bool? in
             for s in services where !isRunning(s) {
                 if s == .gateway { return false }
                 throw NodeError("\(s.rawValue) exited during startup")
             }
-            if let (status, _) = try? await get("/health", timeout: 2), status == 200,
-                let (s2, _) = try? await post(["operation": "user_info"], timeout: 5), s2 == 200
-            {
-                return true
-            }
-            try await Task.sleep(for: .milliseconds(100))
+            return await client.isReady() ? true : nil
         }
-        return false
+        return ready ?? false
+    }
+
+    /// The launcher's client of this node's gateway, with the admin's credentials.
+    var operations: OperationsClient {
+        OperationsClient(baseURL: baseURL.absoluteString, credentials: ClusterCredentials(username: adminUser, password: adminPassword))
     }
 
     // MARK: Configuration
 
-    var configValues: [String: String] {
-        var values: [String: String] = [
-            "rootPath": root,
-            "operationsApi.network.host": "127.0.0.1",
-            "operationsApi.network.port": String(port),
-            "http.port": String(restPort),
-            "replication.hostname": "test-node",
-            "logging.level": "debug",
-            "admin.username": adminUser,
-            "admin.password": adminPassword,
-        ]
-        for (k, v) in extraConfig { values[k] = v }
-        return values
+    /// The node's config: a single node named `test-node` logging at debug, then the
+    /// test's `extraConfig` (as strings) and `structuredConfig` over it.
+    var config: NodeConfigBuilder {
+        var config = NodeConfigBuilder(rootPath: root)
+        config.operationsAPI(host: "127.0.0.1", port: port)
+        config.rest(port: restPort)
+        config.set("replication.hostname", "test-node")
+        config.logging(level: "debug")
+        config.admin(username: adminUser, password: adminPassword)
+        for (key, value) in extraConfig { config.set(key, .string(value)) }
+        for (key, value) in lock.withLock({ structuredConfig }) { config.set(key, value) }
+        return config
     }
 
     func writeConfig() throws {
-        try Self.yaml(configValues, structured: structuredConfig).write(toFile: configPath, atomically: true, encoding: .utf8)
+        try config.yaml().write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Sets the replicator's keys with the launcher's builder (`configure` starts from an
+    /// empty one; what it sets goes over the node's config) and starts the replicator. Does
+    /// not wait for it.
+    func startReplicator(_ configure: (inout NodeConfigBuilder) -> Void) throws {
+        var keys = NodeConfigBuilder(rootPath: root)
+        configure(&keys)
+        try startReplicator(config: keys.values.filter { $0.key != "rootPath" })
     }
 
     /// Adds `config` (structured values allowed) to the config file and starts the
@@ -154,50 +160,8 @@ final class TestNode: @unchecked Sendable {
         try start(.replicator)
     }
 
-    /// Nested YAML from dotted keys (the launcher's renderer): every scalar a double-quoted
-    /// (JSON) string, which the config loader accepts for ports, sizes and durations too;
-    /// `structured` values written as JSON, which YAML reads as flow style.
-    static func yaml(_ values: [String: String], structured: [String: JSON] = [:]) -> String {
-        YAMLDocument.render(values.mapValues(JSON.string).merging(structured) { $1 })
-    }
-
-    /// Ports handed out by this test process: never twice (a port closed after the check
-    /// can come back from the kernel for the next node's other listener).
-    private final class GivenPorts: @unchecked Sendable {
-        private let lock = NSLock()
-        private var ports: Set<Int> = []
-        func take(_ port: Int) -> Bool { lock.withLock { ports.insert(port).inserted } }
-    }
-    private static let givenPorts = GivenPorts()
-
-    /// A port free on 127.0.0.1 now, below the kernel's ephemeral range (32768 and up), so
-    /// no outgoing connection of a running node takes it before the node binds it.
-    static func freePort() -> Int {
-        for _ in 0..<200 {
-            let candidate = Int.random(in: 20_000..<32_000)
-            guard givenPorts.take(candidate) else { continue }
-            if canBind(candidate) { return candidate }
-        }
-        return Int.random(in: 20_000..<32_000)
-    }
-
-    private static func canBind(_ port: Int) -> Bool {
-        #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        return withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 }
-        }
-        #else
-        return true
-        #endif
-    }
+    /// A port free on 127.0.0.1 now, never handed out before (`UnusedPorts`).
+    static func freePort() -> Int { UnusedPorts.pick() }
 
     // MARK: Processes
 
@@ -212,31 +176,19 @@ final class TestNode: @unchecked Sendable {
         }
     }
 
-    /// The service's environment: only our config file, no SKEIN_* or HDB_* overrides from
-    /// the test environment.
-    private static var serviceEnvironment: [String: String] {
-        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") && !$0.key.hasPrefix("HDB_") }
-    }
-
-    /// Starts one service (output appended to `ROOT/SERVICE.out`). Does not wait for it.
+    /// Starts one service (output appended to `ROOT/SERVICE.out`), reading only its config
+    /// file (no SKEIN_* or HDB_* override from the test environment). Does not wait for it.
     func start(_ service: Service) throws {
-        let binary = "\(Self.binDir)/skein-\(service.rawValue)"
-        var executable = binary, arguments = ["--config", configPath]
-        if let launchUmask {
-            // The shell sets the umask and execs the service: same pid, that umask.
-            executable = "/bin/sh"
-            arguments = ["-c", "umask \(launchUmask) && exec \"$0\" \"$@\"", binary] + arguments
-        }
-        let p = try ChildProcess(executable, arguments: arguments, environment: Self.serviceEnvironment,
-                                 output: "\(root)/\(service.rawValue).out")
+        let p = try ChildProcess(ServiceLaunch(service, binDir: Self.binDir, config: configPath, umask: launchUmask),
+                                 environment: ServiceEnvironment.configFileOnly, output: "\(root)/\(service.rawValue).out")
         lock.withLock { processes[service] = p }
     }
 
     /// Starts one more process of `service` with environment overrides (e.g. a replicator
     /// with `SKEIN_REPLICATION_REGION`), output in `ROOT/NAME.out`. Stopped by `shutdown`.
     func startExtra(_ service: Service, name: String, environment: [String: String]) throws {
-        let p = try ChildProcess("\(Self.binDir)/skein-\(service.rawValue)", arguments: ["--config", configPath],
-                                 environment: Self.serviceEnvironment.merging(environment) { $1 }, output: "\(root)/\(name).out")
+        let p = try ChildProcess(ServiceLaunch(service, binDir: Self.binDir, config: configPath),
+                                 environment: ServiceEnvironment.configFileOnly.merging(environment) { $1 }, output: "\(root)/\(name).out")
         lock.withLock { extras.append(p) }
     }
 

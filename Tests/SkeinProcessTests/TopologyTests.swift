@@ -1,6 +1,7 @@
 import Foundation
 import NIOSSL
 import SkeinCore
+import SkeinLauncher
 import SkeinPeerNet
 import Testing
 
@@ -36,10 +37,7 @@ extension ProcessTests {
                 config["replication.securePort"] = JSON(a.port)
                 config["replication.host"] = "127.0.0.1"
                 config["replication.region"] = "us"
-                config["replication.routes"] = [
-                    ["hostname": .string(b.name), "host": "127.0.0.1", "port": JSON(b.port), "region": "us"],
-                    ["hostname": .string(c.name), "host": "127.0.0.1", "port": JSON(c.port), "region": "eu"],
-                ]
+                config["replication.routes"] = [b.route(region: "us").json, c.route(region: "eu").json]
                 try a.node.startReplicator(config: config)
                 try a.node.startExtra(.replicator, name: "replicator-eu", environment: ["SKEIN_REPLICATION_REGION": "eu"])
                 try b.replicate(with: [a, c], pki: pki)
