@@ -37,7 +37,11 @@ public final class LMDBEnvironment: @unchecked Sendable {
             try LMDBError.check(mdb_env_set_maxreaders(e, 1022), "set_maxreaders")
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
-            if writeMap { flags |= UInt32(MDB_WRITEMAP) }
+            // A write map grows into new pages of a sparse file: with readahead each fault
+            // on one zero-filled (and zeroed in the kernel) a window of pages around it
+            // (`MDB_NORDAHEAD` is `MADV_RANDOM`). Single node, index catch-ups running,
+            // four paired runs: 54k → 62k records/s.
+            if writeMap { flags |= UInt32(MDB_WRITEMAP) | UInt32(MDB_NORDAHEAD) }
             try LMDBError.check(mdb_env_open(e, path, flags, 0o600), "env_open \(path)")
             if !readOnly {
                 for file in ["data.mdb", "lock.mdb"] { chmod(path + "/" + file, 0o600) }
