@@ -83,7 +83,7 @@ public enum KeyCodec {
 
     /// Big-endian UInt64, for sequence numbers whose byte order must equal numeric order.
     public static func encodeUInt64(_ v: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * $0)) }
+        withUnsafeBytes(of: v.bigEndian) { Array($0) }
     }
 
     public static func decodeUInt64(_ b: some Collection<UInt8>) -> UInt64 {

@@ -59,9 +59,11 @@ public struct StoredRecord: Sendable {
 
     /// The stored form around record JSON that is already serialized.
     public static func encode(version: HLCTimestamp, origin: String, json: [UInt8]) -> [UInt8] {
-        var out = KeyCodec.encodeUInt64(version.rawValue)
-        out.reserveCapacity(10 + origin.utf8.count + json.count)
-        let o = Array(origin.utf8.prefix(255))
+        // One allocation: this runs for every record written, applied or copied.
+        let o = origin.utf8.prefix(255)
+        var out: [UInt8] = []
+        out.reserveCapacity(9 + o.count + json.count)
+        withUnsafeBytes(of: version.rawValue.bigEndian) { out.append(contentsOf: $0) }
         out.append(UInt8(o.count))
         out.append(contentsOf: o)
         out.append(contentsOf: json)
