@@ -202,4 +202,11 @@ extension AuditEntry {
 
     /// The primary key a record entry names (nil for entries written before it did).
     public var primaryKey: String? { details?["primary_key"]?.stringValue }
+
+    /// A record entry's `details.record_attributes`: every attribute name its records hold
+    /// (sorted), so a receiver learns new attributes once per entry rather than by reading
+    /// every record's names. Nil in entries written before it was added.
+    public var recordAttributes: [String]? { details?[Self.recordAttributesKey]?.arrayValue?.compactMap(\.stringValue) }
+
+    public static let recordAttributesKey = "record_attributes"
 }

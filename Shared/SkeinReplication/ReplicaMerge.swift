@@ -29,7 +29,7 @@ public enum ReplicaMerge {
             if let entry, let primaryKey = entry.primaryKey, try store.table(name) == nil {
                 try store.createTable(name, primaryKey: primaryKey, for: entry)
             }
-            if var table = try store.table(name) {
+            if var table = try store.table(name, writtenBy: entry) {
                 var winners: [ReplicatedWrite] = []
                 for write in writes[start..<end] {
                     guard LastWriterWins.wins(write.version, over: try table.currentVersion(of: write.id)) else { continue }

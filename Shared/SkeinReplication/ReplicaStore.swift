@@ -39,6 +39,10 @@ public protocol ReplicaStore {
     associatedtype Table: ReplicaTable
     /// The table writes go to; nil when the table does not exist here.
     mutating func table(_ name: String) throws -> Table?
+    /// `table(_:)` for the writes of `entry` (nil: rows of a full copy), which may say what
+    /// its records hold (`AuditEntry.recordAttributes`): a store can learn their attribute
+    /// names from it instead of reading each record's.
+    mutating func table(_ name: String, writtenBy entry: AuditEntry?) throws -> Table?
     /// Creates a table a replicated entry writes to and this node lacks (its creation is
     /// still on the way from another node, or it was dropped here: a peer's writes bring it
     /// back, as Harper's table structures do), logged as a `create_table` like `entry`.
@@ -52,4 +56,8 @@ public protocol ReplicaStore {
     mutating func applySchema(_ entry: AuditEntry) throws -> Int?
     func cursor(peer: String) throws -> ReplicationCursor
     mutating func setCursor(peer: String, _ cursor: ReplicationCursor) throws
+}
+
+extension ReplicaStore {
+    public mutating func table(_ name: String, writtenBy entry: AuditEntry?) throws -> Table? { try table(name) }
 }

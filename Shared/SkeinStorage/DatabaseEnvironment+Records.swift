@@ -71,6 +71,10 @@ extension DatabaseEnvironment {
         let now = JSON.number(context.txnTime)
         // The members of the last record found all known: the next with the same needs no look-up.
         var knownNames: [String] = []
+        // Every attribute name the records hold, in the order a reader of the records meets
+        // them first (`AuditEntry.recordAttributes`: peers learn them from the entry).
+        var entryNames: [String] = [], entryNameSet = Set<String>()
+        var shape: (names: [String], overriding: Int) = ([], -1)
 
         for item in prepared {
             let existingBytes = try txn.get(recordsDB, item.key)
@@ -103,6 +107,10 @@ extension DatabaseEnvironment {
                 overriding.sort { $0.key < $1.key }
             }
             let json = merged ?? item.record.serialized(overriding: overriding)
+            if names != shape.names || overriding.count != shape.overriding {
+                for name in (names + overriding.map(\.key)).sorted() where entryNameSet.insert(name).inserted { entryNames.append(name) }
+                shape = (names, overriding.count)
+            }
             try txn.put(recordsDB, item.key, StoredRecord.encode(version: context.version, origin: context.origin, json: json))
             if hasTombstones { try txn.delete(tombDB, item.key) }
             // Sorted: a record's new attributes join the table in a stable order.
@@ -137,7 +145,7 @@ extension DatabaseEnvironment {
                 try appendAudit(txn) { seq in
                     AuditEntry.encode(sequence: seq, version: context.version, origin: context.origin, user: context.user, operation: mode.rawValue,
                                       table: name, ids: written, recordBytes: newValues, previousBytes: previous,
-                                      details: schema.recordEntryDetails)
+                                      details: schema.recordEntryDetails.adding(AuditEntry.recordAttributesKey, JSON(entryNames)))
                 }
             }
         }

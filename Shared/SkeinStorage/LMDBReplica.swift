@@ -14,6 +14,12 @@ struct LMDBReplica: ReplicaStore {
         return try LMDBReplicaTable(txn: txn, schema: schema, backlog: env.backlogDB, maxAttributes: env.maxAttributes)
     }
 
+    func table(_ name: String, writtenBy entry: AuditEntry?) throws -> LMDBReplicaTable? {
+        var table = try table(name)
+        if let names = entry?.recordAttributes { table?.learnAll(names) }
+        return table
+    }
+
     /// Created as the origin declared it (`TableSchema+RecordEntry.swift`): TTL, declared
     /// attributes, indexes and types, so expiry and searches here match the origin's.
     func createTable(_ name: String, primaryKey: String, for entry: AuditEntry) throws {
@@ -54,6 +60,8 @@ struct LMDBReplicaTable: ReplicaTable {
     /// `namesLearned` went through `learn` (so each name is hashed once per batch, not per record).
     private var names = AttributePositions()
     private var namesLearned = 0
+    /// The entry named every attribute its records hold (`learnAll`): no record's are read.
+    private var namesGiven = false
     private(set) var grew = false
     /// The stored record found by the last `currentVersion` (the write that follows replaces it).
     private var looked: (key: [UInt8], stored: [UInt8]?)?
@@ -102,6 +110,7 @@ struct LMDBReplicaTable: ReplicaTable {
         case .putReceived(let bytes):
             let json = Array(bytes)
             try put(key, json, previous: oldJSON, version: write.version)
+            guard !namesGiven else { break }
             try JSON.forEachMemberName(in: json) { name in
                 let p = names.position(of: name, in: json)
                 if p == namesLearned { learn(CollectionOfOne(names.names[p])); namesLearned += 1 }
@@ -122,6 +131,13 @@ struct LMDBReplicaTable: ReplicaTable {
         if hasTombstones { try txn.delete(tombstones, key) }
         try indexes.change(key: key, previous: oldJSON)
         values.append(json)
+    }
+
+    /// The attribute names an entry says its records hold, in the order a reading of its
+    /// records would meet them first (`AuditEntry.recordAttributes`).
+    mutating func learnAll(_ names: [String]) {
+        learn(names)
+        namesGiven = true
     }
 
     /// Attributes a replicated record brings that the table did not list yet.

@@ -60,6 +60,41 @@ struct ReceivedBatchTests {
         #expect(attributes[0] == attributes[1] && attributes[1].contains("weight") && attributes[1].contains("height"))
     }
 
+    /// An origin's record entries name every attribute their records hold, in the order a
+    /// reader of the records meets them first; a receiver learns from that list the same
+    /// attributes, in the same order, as from reading each record (entries without it).
+    @Test func recordAttributesTeachWhatReadingTheRecordsWould() throws {
+        let origin = try StorageFixture()
+        try origin.createTable()
+        try origin.write { txn, ctx in
+            _ = try origin.env.write(txn, table: "dog", records: [["id": 1, "zeta": 1, "b": "x"], ["id": 2, "a": true], ["name": "no id", "c": 3]],
+                                     mode: .insert, context: ctx)
+        }
+        try origin.write { txn, ctx in
+            _ = try origin.env.write(txn, table: "dog", records: [["id": 1, "new": [1, 2]]], mode: .update, context: ctx)
+        }
+        let entries = try origin.audit().filter { $0.table == "dog" && !$0.ids.isEmpty }
+        #expect(entries.count == 2)
+        #expect(entries[0].recordAttributes == ["__createdtime__", "__updatedtime__", "b", "id", "zeta", "a", "c", "name"])
+        #expect(entries[1].recordAttributes == ["__createdtime__", "__updatedtime__", "b", "id", "new", "zeta"])
+        var learned: [[String]] = []
+        for withList in [true, false] {
+            let sent = entries.map { e -> AuditEntry in
+                var e = e
+                if !withList { e.details = e.details.map { d in .object((d.objectValue ?? [:]).filter { $0.key != AuditEntry.recordAttributesKey }) } }
+                return e
+            }
+            let f = try StorageFixture()
+            try f.createTable()
+            let decoded = try ReceivedBatch(bytes: Self.body(sent)).entries
+            #expect(decoded.allSatisfy { ($0.recordAttributes != nil) == withList })
+            _ = try f.write { txn, _ in try f.env.applyReplicated(txn, peer: "node-b", entries: decoded, through: 2) }
+            learned.append(try f.read { try #require(try f.env.table($0, "dog")).attributes })
+        }
+        #expect(learned[0] == learned[1])
+        #expect(learned[0] == (try origin.read { try #require(try origin.env.table($0, "dog")).attributes }))
+    }
+
     @Test(arguments: [
         #"{"entries":[{"seq":1,"version":"5","origin":"b","op":"insert","table":"t","ids":[1],"records":[1]}]}"#,
         #"{"entries":[{"seq":1,"version":"5","origin":"b","op":"insert","table":"t","ids":[1],"records":[{"id":1}"#,
