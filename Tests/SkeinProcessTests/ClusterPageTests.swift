@@ -51,7 +51,8 @@ extension ProcessTests {
 
     /// The page in a real browser (headless chromium) on a live cluster: it shows the three
     /// nodes, a node going away within 5 s without a reload, and a copy in progress with its
-    /// ETA. Screenshots go to `.build/test-artifacts/` (the test prints their paths).
+    /// ETA; and the same on a cluster the launcher runs, as `make up` and `compose/local stop`
+    /// drive it. Screenshots go to `.build/test-artifacts/` (the test prints their paths).
     @Suite(.serialized) struct ClusterPageBrowser {
         /// What the page shows now: each node row's state, the copy cells, whether this is
         /// still the document first loaded, and the record counts of `data`.
@@ -74,8 +75,52 @@ extension ProcessTests {
             ((TestNode.binDir as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent + "/test-artifacts/" + name
         }
 
+        /// Reads the page with `probe` every 100 ms until `shows` holds of it (for `timeout`
+        /// seconds at most): what the page showed then.
+        static func waitFor(_ what: String, on browser: HeadlessBrowser, timeout: Double,
+                            until shows: (JSON) -> Bool) async throws -> JSON {
+            try await pollUntil(what, timeout: timeout) { () -> JSON? in
+                let page = try await browser.run(probe)
+                return shows(page) ? page : JSON?.none  // not `nil`: JSON takes that as its null
+            }
+        }
+
         static func pageURL(_ node: TestNode) -> String {
             "http://\(node.adminUser):\(node.adminPassword)@127.0.0.1:\(node.port)/cluster"
+        }
+
+        /// What a person sees after `make up` (`skein cluster up`, 3 nodes) and `compose/local
+        /// stop node-c` (`skein cluster stop node-c`, the whole node): the launcher's own
+        /// processes, configs and certificates, not the harness's, on addresses of their own.
+        @Test func thePageOnALauncherCluster() async throws {
+            let cli = try LauncherCLI.make()
+            defer { cli.tearDown() }
+            try cli.ok("cluster", "up", "--nodes", "3", "--first-address", LauncherCLI.unusedFirstAddress())
+            let manifest = try cli.manifest()
+            let nodeA = try #require(manifest["nodes"]?.arrayValue?.first?["operations_url"]?.stringValue?.dropFirst("http://".count))
+            let user = try #require(manifest["username"]?.stringValue), password = try #require(manifest["password"]?.stringValue)
+            try await withHeadlessBrowser { browser in
+                try await browser.open("http://\(user):\(password)@\(nodeA)/cluster")
+                _ = try await Self.waitFor("node-a's page showing three connected nodes", on: browser, timeout: 30) { page in
+                    page["nodes"] == ["node-a": "self", "node-b": "connected", "node-c": "connected"]
+                }
+                _ = try await browser.run("window.loadedOnce = true; return true;")
+
+                // 5 s from the stop command, which returns once node-c's services have exited.
+                let stopped = Date()
+                try cli.ok("cluster", "stop", "node-c")
+                let left = 5 - Date().timeIntervalSince(stopped)
+                try #require(left > 0, "cluster stop node-c took \(5 - left) s")
+                let gone = try await Self.waitFor("node-c shown disconnected within 5 s of its stop", on: browser, timeout: left) { page in
+                    page["nodes"]?["node-c"] == "disconnected"
+                }
+                print("node-c shown disconnected \(Date().timeIntervalSince(stopped)) s after cluster stop node-c")
+                #expect(gone["sameDocument"] == true, "the page was reloaded")
+                #expect(gone["nodes"]?["node-b"] == "connected", "\(gone)")
+                let screenshot = Self.artifact("cluster-page-launcher.png")
+                try await browser.screenshot(to: screenshot)
+                print("cluster page screenshot (launcher cluster, node-c stopped): \(screenshot)")
+            }
         }
 
         @Test func thePageFollowsTheClusterLive() async throws {
@@ -92,15 +137,13 @@ extension ProcessTests {
                 }
                 try await withHeadlessBrowser { browser in
                     try await browser.open(Self.pageURL(a.node))
-                    let shown = try await pollUntil("node-a's page showing three connected nodes", timeout: 30) { () -> JSON? in
-                        let page = try await browser.run(Self.probe)
-                        return page["nodes"] == ["node-a": "self", "node-b": "connected", "node-c": "connected"] ? page : JSON?.none
+                    let shown = try await Self.waitFor("node-a's page showing three connected nodes", on: browser, timeout: 30) { page in
+                        page["nodes"] == ["node-a": "self", "node-b": "connected", "node-c": "connected"]
                     }
                     #expect(shown["dataRecords"] == "60000", "\(shown)")
                     // Each peer's own counts, as it reports them on node-a's subscriptions.
-                    let counted = try await pollUntil("node-a's page showing node-b's and node-c's record counts", timeout: 30) { () -> JSON? in
-                        let page = try await browser.run(Self.probe)
-                        return page["nodeRecords"] == ["node-a": "60000", "node-b": "60000", "node-c": "60000"] ? page : JSON?.none
+                    let counted = try await Self.waitFor("node-a's page showing node-b's and node-c's record counts", on: browser, timeout: 30) { page in
+                        page["nodeRecords"] == ["node-a": "60000", "node-b": "60000", "node-c": "60000"]
                     }
                     print("record counts on node-a's page: \(counted["nodeRecords"] ?? .null)")
                     let (_, body) = try await a.node.get("/cluster/state", asAdmin: true)
@@ -111,9 +154,8 @@ extension ProcessTests {
                     _ = try await browser.run("window.loadedOnce = true; return true;")
 
                     await c.node.stop(.replicator)
-                    let gone = try await pollUntil("node-c shown disconnected on node-a's page", timeout: 5) { () -> JSON? in
-                        let page = try await browser.run(Self.probe)
-                        return page["nodes"]?["node-c"] == "disconnected" ? page : JSON?.none
+                    let gone = try await Self.waitFor("node-c shown disconnected on node-a's page", on: browser, timeout: 5) { page in
+                        page["nodes"]?["node-c"] == "disconnected"
                     }
                     #expect(gone["sameDocument"] == true, "the page was reloaded")
                     #expect(gone["nodes"]?["node-b"] == "connected", "\(gone)")
@@ -125,15 +167,14 @@ extension ProcessTests {
                     try await a.node.ok(["operation": "add_node", "hostname": .string(d.name), "url": .string(d.url)])
                     try await browser.open(Self.pageURL(d.node))
                     try d.replicate(with: [a], pki: pki)
-                    let copying = try await pollUntil("node-d's page showing the copy from node-a", timeout: 60) { () -> JSON? in
-                        let page = try await browser.run(Self.probe)
+                    let copying = try await Self.waitFor("node-d's page showing the copy from node-a", on: browser, timeout: 60) { page in
                         let rows = page["copying"]?.arrayValue ?? []
                         let copyingAnt = rows.contains { $0.stringValue?.hasPrefix("Copying ant") == true }
                         // Progress out of node-a's 60,000 rows, an ETA once the rate is measured,
                         // and the bytes/s the copy arrives at.
                         let progress = page["copyTotals"]?.arrayValue?.contains(60_000) == true && page["etas"]?.arrayValue?.isEmpty == false
                         let flowing = (page["bytesIn"]?["node-a/data"]?.doubleValue ?? 0) > 0
-                        return page["nodes"]?["node-a"] == "copying" && copyingAnt && progress && flowing ? page : JSON?.none
+                        return page["nodes"]?["node-a"] == "copying" && copyingAnt && progress && flowing
                     }
                     let copy = Self.artifact("cluster-page-copy.png")
                     try await browser.screenshot(to: copy)

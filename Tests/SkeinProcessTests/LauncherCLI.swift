@@ -15,6 +15,18 @@ struct LauncherCLI {
 
     static let skein = TestNode.binDir + "/skein"
 
+    /// node-a's address for a new cluster: 127.R.S.1, R and S random, so the cluster meets no
+    /// other test's or developer's (`make up` takes 127.0.0.1).
+    static func unusedFirstAddress() -> String {
+        "127.\(Int.random(in: 100...199)).\(Int.random(in: 1...250)).1"
+    }
+
+    /// `cluster down`, then the directory gone: a test's teardown, whatever it left running.
+    func tearDown() {
+        _ = try? run(["cluster", "down"])
+        try? FileManager.default.removeItem(atPath: clusterDir)
+    }
+
     /// Runs `skein ARGUMENTS` (or another `executable` in the same environment) to its end:
     /// exit status and output (stdout and stderr). `environment` adds variables (which
     /// reach the services it starts).

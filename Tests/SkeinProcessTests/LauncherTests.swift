@@ -10,11 +10,8 @@ extension ProcessTests {
     @Suite(.serialized) struct LauncherTests {
         @Test func aTwoNodeClusterReplicatesAndStopsCleanly() async throws {
             let cli = try LauncherCLI.make()
-            let first = "127.\(Int.random(in: 100...199)).\(Int.random(in: 1...250)).1"
-            defer {
-                _ = try? cli.run(["cluster", "down"])
-                try? FileManager.default.removeItem(atPath: cli.clusterDir)
-            }
+            let first = LauncherCLI.unusedFirstAddress()
+            defer { cli.tearDown() }
             try cli.ok("cluster", "up", "--nodes", "2", "--first-address", first)
             // "up" means replicating: each node's links to the other are connected by now.
             try expectConnected(cli, [("node-a", "node-b"), ("node-b", "node-a")], "right after up")
@@ -121,11 +118,8 @@ extension ProcessTests {
         /// services), so none can.
         @Test func upNamesTheReplicationLinksThatDoNotConnect() throws {
             let cli = try LauncherCLI.make()
-            let first = "127.\(Int.random(in: 100...199)).\(Int.random(in: 1...250)).1"
-            defer {
-                _ = try? cli.run(["cluster", "down"])
-                try? FileManager.default.removeItem(atPath: cli.clusterDir)
-            }
+            let first = LauncherCLI.unusedFirstAddress()
+            defer { cli.tearDown() }
             let started = ContinuousClock.now
             let (status, output) = try cli.run(["cluster", "up", "--nodes", "2", "--first-address", first, "--replication-timeout", "3"],
                                                environment: ["SKEIN_REPLICATION_SECUREPORT": String(TestNode.freePort())])
