@@ -4,7 +4,7 @@ import Testing
 
 extension ProcessTests {
     /// docs/API.md's curl examples: every operation README's table calls supported has one,
-    /// and all of them, run top to bottom against one node, succeed (status < 400; a job
+    /// and all of them, run top to bottom against one node (with their `-H` headers), succeed (status < 400; a job
     /// they start ends COMPLETE). What an earlier answer gave (`JOB_ID`, `REFRESH_TOKEN`)
     /// is filled in from it; the file `csv_file_load` names is written by the test at that
     /// path, and the URL `csv_url_load` names is served by a loopback server the test starts.
@@ -14,6 +14,8 @@ extension ProcessTests {
             var body: String
             /// The example sends credentials (`-u`); without them, none.
             var authenticated: Bool
+            /// Its other headers (`-H 'Idempotency-Key: ...'`), Content-Type aside.
+            var headers: [String: String] = [:]
             var line: Int
         }
 
@@ -57,7 +59,11 @@ extension ProcessTests {
                 command += line
                 defer { command = "" }
                 guard command.contains("curl "), let match = command.firstMatch(of: #/ -d '([^']*)'/#) else { continue }
-                examples.append(Example(body: String(match.output.1), authenticated: command.contains(" -u "), line: commandLine))
+                var headers: [String: String] = [:]
+                for h in command.matches(of: #/ -H '([^:']+): ([^']*)'/#) where h.output.1.lowercased() != "content-type" {
+                    headers[String(h.output.1)] = String(h.output.2)
+                }
+                examples.append(Example(body: String(match.output.1), authenticated: command.contains(" -u "), headers: headers, line: commandLine))
             }
             return examples
         }
@@ -103,7 +109,8 @@ extension ProcessTests {
                 if op == "export_local", let directory = request["path"]?.stringValue, let name = request["filename"]?.stringValue {
                     written.append(directory + "/" + name + "." + (request["format"]?.stringValue ?? "json"))
                 }
-                let (status, answer) = try await node.post(try JSON.parse(Array(body.utf8)), user: example.authenticated ? "" : nil)
+                let (status, answer) = try await node.post(try JSON.parse(Array(body.utf8)), user: example.authenticated ? "" : nil,
+                                                       headers: example.headers)
                 #expect(status < 400, "docs/API.md line \(example.line), \(op): \(status) \(answer)")
                 if let token = answer["refresh_token"]?.stringValue { refreshToken = token }
                 if let id = answer["job_id"]?.stringValue {
