@@ -4,10 +4,11 @@ import Testing
 
 extension ProcessTests {
     /// docs/API.md's curl examples: every operation README's table calls supported has one,
-    /// and all of them, run top to bottom against one node (with their `-H` headers), succeed (status < 400; a job
-    /// they start ends COMPLETE). What an earlier answer gave (`JOB_ID`, `REFRESH_TOKEN`)
-    /// is filled in from it; the file `csv_file_load` names is written by the test at that
-    /// path, and the URL `csv_url_load` names is served by a loopback server the test starts.
+    /// and all of them, run top to bottom against one node (with their `-H` headers),
+    /// succeed (status < 400; a job they start ends COMPLETE). What an earlier answer gave
+    /// (`JOB_ID`, `REFRESH_TOKEN`) is filled in from it; the file `csv_file_load` names is
+    /// written by the test at that path, and the URL `csv_url_load` names is served by a
+    /// loopback server the test starts.
     @Suite(.node())
     struct APIExamples {
         struct Example {
