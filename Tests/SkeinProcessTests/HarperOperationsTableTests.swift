@@ -16,7 +16,7 @@ extension ProcessTests {
         }
 
         static func readmeTable() throws -> Table {
-            let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md").standardized.path
+            let path = repositoryFile("README.md")
             let readme = try String(contentsOfFile: path, encoding: .utf8)
             let section = try #require(readme.components(separatedBy: "### Harper's operations: what Skein answers").dropFirst().first)
                 .components(separatedBy: "\n## ").first ?? ""

@@ -117,3 +117,29 @@ extension Array where Element == JSON {
 func uniqueName(_ prefix: String) -> String {
     prefix + "_" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
 }
+
+/// A file of this repository, by its path from the repository's root (`docs/API.md`).
+func repositoryFile(_ relative: String) -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../" + relative).standardized.path
+}
+
+/// python3's `http.server` on a free loopback port, serving `directory` (a URL for
+/// `csv_url_load`); `stop()` ends it.
+struct LoopbackFileServer {
+    let port: Int
+    private let process: Process
+
+    init(directory: String) async throws {
+        port = TestNode.freePort()
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", directory]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let port = port
+        _ = try await pollUntil("the test's HTTP server to listen") { () -> Bool? in (try? RawHTTP(port: port)) != nil ? true : nil }
+    }
+
+    func stop() { process.terminate() }
+}

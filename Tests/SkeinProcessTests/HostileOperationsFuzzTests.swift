@@ -448,7 +448,7 @@ extension ProcessTests {
         /// The operation names in the gateway's `OperationCatalog` source (its `e["op"]` and
         /// `for op in [...]` lines): every one needs a spec, new ones included.
         static func catalogOperations() throws -> Set<String> {
-            let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Services/gateway/OperationCatalog.swift").standardized.path
+            let path = repositoryFile("Services/gateway/OperationCatalog.swift")
             let source = try String(contentsOfFile: path, encoding: .utf8)
             var names = Set(source.matches(of: #/e\["([a-z_]+)"\]/#).map { String($0.output.1) })
             for list in source.matches(of: #/for op in \[([^\]]*)\]/#) {

@@ -87,16 +87,10 @@ extension ProcessTests {
                 #expect(try await node.post(["operation": "csv_file_load", "database": "jobs", "table": "fish", "file_path": "/no/such.csv"]).status == 400)
 
                 // Over HTTP from a loopback server.
-                let port = TestNode.freePort()
-                let server = Process()
-                server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                server.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir]
-                server.standardOutput = FileHandle.nullDevice
-                server.standardError = FileHandle.nullDevice
-                try server.run()
-                defer { server.terminate() }
                 try csv.replacingOccurrences(of: "fish, no.", with: "net fish").write(toFile: dir + "/net.csv", atomically: true, encoding: .utf8)
-                _ = try await pollUntil("the test's HTTP server to listen") { () -> Bool? in (try? RawHTTP(port: port)) != nil ? true : nil }
+                let server = try await LoopbackFileServer(directory: dir)
+                defer { server.stop() }
+                let port = server.port
                 let started = try await node.ok(["operation": "csv_url_load", "action": "upsert", "database": "jobs", "table": "fish",
                                                  "csv_url": .string("http://127.0.0.1:\(port)/net.csv")])
                 let net = try await Self.finished(node, try #require(started["job_id"]?.stringValue))
