@@ -133,7 +133,7 @@ struct JobRunner: Sendable {
                 runner.logger.warning("job failed", metadata: ["job": .string(id), "error": .string("\(error)")])
             }
             job.withLock { $0["end_datetime"] = .number(Double(ServiceMain.nowMillis())) }
-            try? await runner.put(job.withLock { $0 })
+            await runner.putEnd(job.withLock { $0 })
         }
         return ["message": .string("Starting job with id \(id)"), "job_id": .string(id)]
     }
@@ -168,8 +168,11 @@ struct JobRunner: Sendable {
                 let result = try await store.call(RPCRequest(header: header, body: body.serialized())).result()
                 written += (result["inserted_hashes"] ?? result["update_hashes"] ?? result["upserted_hashes"])?.arrayValue?.count ?? batch.count
             } catch {
-                throw SkeinError(status: (error as? SkeinError)?.status ?? 500,
-                                 "rows \(batchStart)-\(batchStart + batch.count - 1) not written (\(written) of \(total) records were): \((error as? SkeinError)?.message ?? "\(error)")")
+                let status = (error as? SkeinError)?.status ?? 500
+                let rows = "rows \(batchStart)-\(batchStart + batch.count - 1)"
+                // 504: the store may have committed the batch and lost only its answer.
+                let outcome = status == 504 ? "\(rows) may or may not have been written" : "\(rows) not written"
+                throw SkeinError(status: status, "\(outcome) (\(written) of \(total) records were before them): \((error as? SkeinError)?.message ?? "\(error)")")
             }
             batchStart += batch.count
             batch.removeAll(keepingCapacity: true)
@@ -205,6 +208,30 @@ struct JobRunner: Sendable {
     func put(_ job: JSON) async throws {
         _ = try await store.call(op: "job_put", body: ["record": job])
     }
+
+    /// A job's end (COMPLETE or ERROR), stored even when the store is down right then (the
+    /// job may have failed because it crashed): tried again until the store answers, for up
+    /// to `endRetrySeconds`; a gateway restart after that marks the job interrupted.
+    func putEnd(_ job: JSON) async {
+        let started = ServiceMain.nowMillis()
+        var logged = false
+        while true {
+            do {
+                try await put(job)
+                return
+            } catch {
+                if !logged {
+                    logger.warning("cannot store a job's end yet: trying again", metadata: ["job": .string(job["id"]?.stringValue ?? ""),
+                                                                                           "error": .string("\(error)")])
+                    logged = true
+                }
+                guard ServiceMain.nowMillis() - started < Self.endRetrySeconds * 1000 else { return }
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    static let endRetrySeconds: UInt64 = 600
 
     /// Jobs of this node left CREATED or IN_PROGRESS by a gateway that stopped: ERROR, with
     /// how far they got (their last progress message). Only jobs started before
