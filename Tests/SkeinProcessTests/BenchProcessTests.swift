@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import SkeinCore
 import Testing
 
 extension ProcessTests {
@@ -35,19 +36,53 @@ extension ProcessTests {
     }
 }
 
-/// `skein-bench` from the test's binaries with a load far too long to finish, its output in a file.
+extension ProcessTests.BenchProcessTests {
+    /// Both benchmarks, on loads small enough for a test, end with their figures drawn:
+    /// each `figure: PATH` line names a PNG gnuplot wrote (beside its `.tsv` numbers), and
+    /// the last line is the JSON summary.
+    @Test(arguments: [
+        (["--records", "1600", "--clients", "2"], ["bench-throughput"], "skein-single-node-insert"),
+        (["cluster", "--records", "1600", "--copy-records", "2000", "--catchup-records", "2000", "--lag-seconds", "1", "--clients", "2"],
+         ["cluster-throughput", "cluster-lag", "cluster-copy"], "skein-cluster-replication"),
+    ])
+    func theBenchmarksDrawTheirFigures(arguments: [String], figures: [String], benchmark: String) async throws {
+        let out = "/tmp/skt-figures-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let bench = try RunningBench(arguments: arguments, figures: out)
+        defer { bench.cleanUp() }
+        _ = try await pollUntil("the benchmark to finish", timeout: 240) { bench.process.isRunning ? nil : true }
+        #expect(bench.process.terminationStatus == 0, "\(bench.output)")
+        for figure in figures {
+            let png = out + "/" + figure + ".png"
+            #expect(bench.output.contains("figure: " + png), "\(bench.output)")
+            let bytes = try #require(FileManager.default.contents(atPath: png), "no \(png)")
+            #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) && bytes.count > 1_000, "\(png) is not a drawn PNG")
+            let numbers = (try? String(contentsOfFile: out + "/" + figure + ".tsv", encoding: .utf8)) ?? ""
+            let holdsNumbers = numbers.contains { $0.isNumber }
+            #expect(holdsNumbers, "\(figure).tsv holds no figures")
+        }
+        let last = bench.output.split(separator: "\n").last.map(String.init) ?? ""
+        let summary = try JSON.parse(last)
+        #expect(summary["benchmark"]?.stringValue == benchmark, "\(last)")
+    }
+}
+
+/// `skein-bench` from the test's binaries (by default with a load far too long to finish),
+/// its output in a file.
 private final class RunningBench: @unchecked Sendable {
     let process = Process()
     let outputFile = "/tmp/skt-bench-\(UInt32.random(in: 0...UInt32.max)).out"
     /// The services `services()` found, killed by `cleanUp` if still running.
     private var found: [String: Int32] = [:]
 
-    init() throws {
+    init(arguments: [String] = ["--records", "400000", "--clients", "2", "--port", String(TestNode.freePort())],
+         figures: String = NSTemporaryDirectory()) throws {
         FileManager.default.createFile(atPath: outputFile, contents: nil)
         process.executableURL = URL(fileURLWithPath: TestNode.binDir + "/skein-bench")
-        process.arguments = ["--records", "400000", "--clients", "2", "--port", String(TestNode.freePort())]
+        process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") }
-            .merging(["SKEIN_BENCH_OUT": NSTemporaryDirectory()]) { $1 }
+            .merging(["SKEIN_BENCH_OUT": figures]) { $1 }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle(forWritingAtPath: outputFile)
         process.standardError = process.standardOutput
