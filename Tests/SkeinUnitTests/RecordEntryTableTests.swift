@@ -34,12 +34,14 @@ struct RecordEntryTableTests {
         #expect(try b.f.allRecords("late").map { $0["extra"] } == [1])
     }
 
+    /// Of its table, a dynamic table's entry names only the primary key (its records bring
+    /// their attributes, which `record_attributes` lists for the receiver to learn).
     @Test func aDynamicTablesEntryNamesOnlyItsPrimaryKey() throws {
         let f = try StorageFixture()
         try f.createTable()
         try f.insert([["id": 1, "name": "Rex"]])
         let entry = try #require(try f.audit().first { $0.operation == "insert" })
-        #expect(entry.details == ["primary_key": "id"])
+        #expect(entry.details == ["primary_key": "id", "record_attributes": ["__createdtime__", "__updatedtime__", "id", "name"]])
         let schema = TableSchema(recordEntry: entry.details, database: "data", name: "dog", primaryKey: "id")
         #expect(schema.indexed == nil && schema.expiration == nil && schema.types.isEmpty)
     }
