@@ -27,36 +27,17 @@ extension JSON {
         }
     }
 
-    /// An object's members serialized in key order, with `overriding` (sorted by key, no
-    /// key twice) taking the place of the members of the same names: what a write stores
-    /// (the record with its timestamps) without copying and rehashing the record's
-    /// dictionary to set them.
-    public static func writeObject(_ o: [String: JSON], overriding: [(key: String, value: JSON)] = [], into out: inout [UInt8]) {
+    /// An object's members in key order. Sorted as pairs: sorting the keys and looking each
+    /// up again hashed every key.
+    static func writeObject(_ o: [String: JSON], into out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
-        // Sorted as pairs: sorting the keys and looking each up again hashed every key.
-        var members = o.sorted(by: { $0.key < $1.key })
-        for pair in overriding {
-            if let i = members.firstIndex(where: { $0.key >= pair.key }) {
-                if members[i].key == pair.key { members[i].value = pair.value } else { members.insert(pair, at: i) }
-            } else {
-                members.append(pair)
-            }
-        }
-        for (i, member) in members.enumerated() {
+        for (i, member) in o.sorted(by: { $0.key < $1.key }).enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             JSON.writeString(member.key, into: &out)
             out.append(UInt8(ascii: ":"))
             member.value.write(into: &out)
         }
         out.append(UInt8(ascii: "}"))
-    }
-
-    /// `writeObject` into a new array.
-    public static func serializedObject(_ o: [String: JSON], overriding: [(key: String, value: JSON)] = []) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(512)
-        writeObject(o, overriding: overriding, into: &out)
-        return out
     }
 
     static func writeNumber(_ d: Double, into out: inout [UInt8]) {
@@ -86,26 +67,31 @@ extension JSON {
 
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// Whether a string's bytes hold a quote, a backslash or a control character, looked
-    /// for 16 bytes at a time (a record's long texts were most of its serialization).
-    static func needsEscaping(_ buf: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = buf.baseAddress else { return false }
-        var i = 0
-        if buf.count >= 16 {
+    /// Where the bytes from `from` stop being plain string text (at a quote, a backslash or
+    /// a control character, or the end), and those bytes OR-ed (0x80 or more: not ASCII).
+    /// 16 bytes at a time: long texts were most of serializing a record, and of reading one.
+    static func plainRun(_ buf: UnsafeBufferPointer<UInt8>, from: Int = 0) -> (end: Int, high: UInt8) {
+        var i = from
+        var high: UInt8 = 0
+        if let base = buf.baseAddress {
             let raw = UnsafeRawPointer(base)
             let space = SIMD16<UInt8>(repeating: 0x20), quote = SIMD16<UInt8>(repeating: 0x22), backslash = SIMD16<UInt8>(repeating: 0x5C)
+            var seen = SIMD16<UInt8>(repeating: 0)
             while i + 16 <= buf.count {
                 let v = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
-                if any((v .< space) .| (v .== quote) .| (v .== backslash)) { return true }
+                if any((v .< space) .| (v .== quote) .| (v .== backslash)) { break }
+                seen |= v
                 i += 16
             }
+            high = seen.max()
         }
         while i < buf.count {
             let b = buf[i]
-            if b < 0x20 || b == 0x22 || b == 0x5C { return true }
+            if b < 0x20 || b == 0x22 || b == 0x5C { break }
+            high |= b
             i += 1
         }
-        return false
+        return (i, high)
     }
 
     public static func writeString(_ s: String, into out: inout [UInt8]) {
@@ -113,7 +99,7 @@ extension JSON {
         // Most strings need no escaping: copy them in one go (a native string's bytes are
         // read in place; a bridged one's are copied once).
         let clean = s.utf8.withContiguousStorageIfAvailable { buf -> Bool in
-            guard !needsEscaping(buf) else { return false }
+            guard plainRun(buf).end == buf.count else { return false }
             out.append(contentsOf: buf)
             return true
         }

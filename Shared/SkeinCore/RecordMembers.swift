@@ -127,36 +127,6 @@ public struct RecordMembers: Sendable {
         spans = keptSpans
     }
 
-    /// Where the bytes from `from` stop being plain string text (at a quote, a backslash or
-    /// a control character, or the end), and their bytes OR-ed (0x80 or more: not ASCII).
-    /// 16 bytes at a time: a record's long texts were most of the reading.
-    static func plainRun(_ bytes: [UInt8], from: Int) -> (end: Int, high: UInt8) {
-        bytes.withUnsafeBufferPointer { buf in
-            var i = from
-            var high: UInt8 = 0
-            if let base = buf.baseAddress {
-                let raw = UnsafeRawPointer(base)
-                let space = SIMD16<UInt8>(repeating: 0x20), quote = SIMD16<UInt8>(repeating: 0x22)
-                let backslash = SIMD16<UInt8>(repeating: 0x5C)
-                var seen = SIMD16<UInt8>(repeating: 0)
-                while i + 16 <= buf.count {
-                    let v = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
-                    if any((v .< space) .| (v .== quote) .| (v .== backslash)) { break }
-                    seen |= v
-                    i += 16
-                }
-                high = seen.max()
-            }
-            while i < buf.count {
-                let b = buf[i]
-                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
-                high |= b
-                i += 1
-            }
-            return (i, high)
-        }
-    }
-
     /// The value at the parser as `JSON.write` would write it, copied where it already is
     /// in that form.
     static func writeValue(_ p: inout JSONParser, into out: inout [UInt8]) throws(JSONParseError) {
@@ -166,7 +136,7 @@ public struct RecordMembers: Sendable {
         switch bytes[start] {
         case UInt8(ascii: "\""):
             // Without escapes and valid UTF-8, a string is written as it came.
-            let (end, high) = Self.plainRun(bytes, from: start + 1)
+            let (end, high) = bytes.withUnsafeBufferPointer { JSON.plainRun($0, from: start + 1) }
             if end < bytes.count, bytes[end] == UInt8(ascii: "\""),
                high < 0x80 || String(validating: bytes[(start + 1)..<end], as: UTF8.self) != nil {
                 out.append(contentsOf: bytes[start...end])

@@ -82,8 +82,7 @@ extension DatabaseEnvironment {
             let existing = existingBytes.flatMap(StoredRecord.decode).flatMap { schema.isExpired($0.version, now: context.version.millis) ? nil : $0 }
             // The record's members, with its timestamps (and a generated key) put in their
             // place as it is serialized; a tree only when it merges into a stored record.
-            var merged: [UInt8]? = nil
-            var names: [String]
+            var record = item.record
             var overriding: [(key: String, value: JSON)]
             switch (mode, existing) {
             case (.insert, .some), (.update, .none):
@@ -91,22 +90,20 @@ extension DatabaseEnvironment {
                 continue
             case (.insert, .none), (.upsert, .none):
                 overriding = [("__createdtime__", now), ("__updatedtime__", now)]
-                names = item.record.names
             case (.upsert, .some(let old)) where replace:
                 overriding = [("__createdtime__", old.value["__createdtime__"] ?? now), ("__updatedtime__", now)]
-                names = item.record.names
             case (.update, .some(let old)), (.upsert, .some(let old)):
                 var value = old.value.objectValue ?? [:]
                 for (k, v) in item.record.fields { value[k] = v }
                 overriding = value["__createdtime__"].map { [("__createdtime__", $0), ("__updatedtime__", now)] } ?? [("__updatedtime__", now)]
-                names = Array(value.keys)
-                merged = JSON.serializedObject(value, overriding: overriding)
+                record = RecordMembers(fields: value)
             }
             if item.generated {
                 overriding.append((pk, item.id))
                 overriding.sort { $0.key < $1.key }
             }
-            let json = merged ?? item.record.serialized(overriding: overriding)
+            let json = record.serialized(overriding: overriding)
+            let names = record.names
             if names != shape.names || overriding.count != shape.overriding {
                 for name in (names + overriding.map(\.key)).sorted() where entryNameSet.insert(name).inserted { entryNames.append(name) }
                 shape = (names, overriding.count)

@@ -75,7 +75,7 @@ struct JSONFastPathTests {
         for overriding in cases {
             var merged = record
             for (k, v) in overriding { merged[k] = v }
-            let bytes = JSON.serializedObject(record, overriding: overriding)
+            let bytes = RecordMembers(fields: record).serialized(overriding: overriding)
             #expect(bytes == JSON.object(merged).serialized(), "\(overriding.map(\.key))")
         }
     }
