@@ -27,18 +27,26 @@ struct LauncherCLI {
         try? FileManager.default.removeItem(atPath: clusterDir)
     }
 
+    /// What a command runs with: this process's environment less its `SKEIN_*` variables,
+    /// this cluster directory and the test's binaries, then `adding` (which reaches the
+    /// services it starts), less the variables named in `without`.
+    func environment(adding: [String: String] = [:], without: [String] = []) -> [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") }
+            .merging(["SKEIN_CLUSTER_DIR": clusterDir, "SKEIN_SKIP_BUILD": "1", "SKEIN_BIN_DIR": TestNode.binDir]) { $1 }
+            .merging(adding) { $1 }
+            .filter { !without.contains($0.key) }
+    }
+
     /// Runs `skein ARGUMENTS` (or another `executable` in the same environment) to its end:
-    /// exit status and output (stdout and stderr). `environment` adds variables (which
-    /// reach the services it starts).
+    /// exit status and output (stdout and stderr). `environment` adds variables and
+    /// `without` removes some (see `environment(adding:without:)`).
     @discardableResult
-    func run(_ arguments: [String], environment: [String: String] = [:],
+    func run(_ arguments: [String], environment: [String: String] = [:], without: [String] = [],
              executable: String = skein) throws -> (status: Int32, output: String) {
         let process = Process(), pipe = Pipe()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SKEIN_") }
-            .merging(["SKEIN_CLUSTER_DIR": clusterDir, "SKEIN_SKIP_BUILD": "1", "SKEIN_BIN_DIR": TestNode.binDir]) { $1 }
-            .merging(environment) { $1 }
+        process.environment = self.environment(adding: environment, without: without)
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = pipe
         process.standardError = pipe

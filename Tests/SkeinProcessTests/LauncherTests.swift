@@ -14,7 +14,7 @@ extension ProcessTests {
             defer { cli.tearDown() }
             try cli.ok("cluster", "up", "--nodes", "2", "--first-address", first)
             // "up" means replicating: each node's links to the other are connected by now.
-            try expectConnected(cli, [("node-a", "node-b"), ("node-b", "node-a")], "right after up")
+            try cli.expectConnected([("node-a", "node-b"), ("node-b", "node-a")], "right after up")
 
             let status = try cli.ok("cluster", "status")
             for node in ["node-a", "node-b"] {
@@ -61,10 +61,10 @@ extension ProcessTests {
             try cli.ok("cluster", "stop", "node-b")
             let started = try cli.ok("cluster", "start", "node-b", "--replication-timeout", "60")
             #expect(started.contains("replication connected: node-a → node-b, node-b → node-a"), "\(started)")
-            try expectConnected(cli, [("node-a", "node-b"), ("node-b", "node-a")], "right after start node-b")
+            try cli.expectConnected([("node-a", "node-b"), ("node-b", "node-a")], "right after start node-b")
             let added = try cli.ok("cluster", "add-node", "--replication-timeout", "60")
             #expect(added.contains("announced node-c"), "\(added)")
-            try expectConnected(cli, [("node-a", "node-c"), ("node-b", "node-c"), ("node-c", "node-a"), ("node-c", "node-b")],
+            try cli.expectConnected([("node-a", "node-c"), ("node-b", "node-c"), ("node-c", "node-a"), ("node-c", "node-b")],
                                 "right after add-node")
             // The links still down are named: node-b's replicator started on another port than node-a dials.
             try cli.ok("cluster", "stop", "node-b", "replicator")
@@ -101,16 +101,6 @@ extension ProcessTests {
                 #expect(commandLine.isEmpty, "pid \(pid) still running after down")
             }
             #expect(!(try cli.ok("cluster", "status").contains("running")))
-        }
-
-        /// Each `(node, peer)`: `node`'s `cluster_status` shows its link to `peer` connected for every database.
-        private func expectConnected(_ cli: LauncherCLI, _ links: [(String, String)], _ when: String) throws {
-            for (node, peer) in links {
-                let status = try JSON.parse(Array(try cli.ok("ctl", "cluster_status", "--node", node).utf8))
-                let link = status["connections"]?.arrayValue?.first { $0["name"]?.stringValue == peer }
-                let sockets = link?["database_sockets"]?.arrayValue ?? []
-                #expect(!sockets.isEmpty && sockets.allSatisfy { $0["connected"] == true }, "\(node) → \(peer) \(when): \(status)")
-            }
         }
 
         /// `up` waits for replication too, and says which links did not connect: here every
