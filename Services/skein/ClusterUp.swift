@@ -38,6 +38,6 @@ struct ClusterUp: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: layout.root, withIntermediateDirectories: true)
         try "\(binDir)\n".write(toFile: layout.binDirFile, atomically: true, encoding: .utf8)
         try await cluster.up(nodes: nodes)
-        try UpSummary(cluster: cluster).lines().forEach { print($0) }
+        try await UpSummary(cluster: cluster).lines().forEach { print($0) }
     }
 }
