@@ -44,7 +44,20 @@ struct LauncherEnvironment {
         if let dir = variables["SKEIN_BIN_DIR"] { return dir }
         guard release else { return ownDirectory }
         guard let root = packageRoot else { throw LauncherError("no Package.swift above \(ownDirectory): set SKEIN_BIN_DIR") }
-        return try SwiftBuild(root: root).binPath(["-c", "release"])
+        let dir = try SwiftBuild(root: root).binPath(["-c", "release"])
+        if skipBuild { try Self.checkRelease(dir) }
+        print("release binaries: \(dir)")
+        return dir
+    }
+
+    /// The release binaries a skipped build left to `up`: every service's must be in `dir`.
+    private static func checkRelease(_ dir: String) throws {
+        let missing = NodeService.allCases.map(\.binaryName).filter { !FileManager.default.isExecutableFile(atPath: "\(dir)/\($0)") }
+        guard !missing.isEmpty else { return }
+        throw LauncherError("""
+            no release binaries in \(dir): missing \(missing.joined(separator: ", ")) (SKEIN_SKIP_BUILD=1, so up built nothing); \
+            build them with 'swift build -c release', or run up --release without SKEIN_SKIP_BUILD=1
+            """)
     }
 
     /// The binaries of a running cluster: `SKEIN_BIN_DIR`, else those its `up` used.
