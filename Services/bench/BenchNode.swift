@@ -60,20 +60,14 @@ final class BenchNode {
 
     func pid(_ service: String) -> Int32? { processes[service].map(\.pid) }
 
-    /// Waits until the gateway answers /health with 200 (bounded).
+    /// Waits (60 s at most) until the node is ready as the launcher and the tests wait for
+    /// theirs: `/health` answers 200 and the admin logs in.
     func waitHealthy() throws {
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if let client = try? HTTPLoadClient(host: host, port: port) {
-                var req = Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
-                _ = req.withUnsafeMutableBytes { send(client.fd, $0.baseAddress, $0.count, 0) }
-                var buf = [UInt8](repeating: 0, count: 4096)
-                let n = buf.withUnsafeMutableBytes { recv(client.fd, $0.baseAddress, $0.count, 0) }
-                if n > 12, String(decoding: buf[0..<12], as: UTF8.self).contains("200") { return }
-            }
-            Thread.sleep(forTimeInterval: 0.2)
+        let client = OperationsClient(baseURL: "http://\(host):\(port)", credentials: ClusterCredentials(username: "admin", password: password))
+        let ready = try blocking {
+            try await Poll(timeout: 60, every: .milliseconds(200)).until { await client.isReady() ? true : nil }
         }
-        throw BenchError("\(name) did not become healthy")
+        guard ready != nil else { throw BenchError("\(name) did not become healthy") }
     }
 
     /// One operation through the gateway; throws unless it answers 200.
