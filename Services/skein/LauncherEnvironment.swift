@@ -52,7 +52,7 @@ struct LauncherEnvironment {
 
     /// The release binaries a skipped build left to `up`: every service's must be in `dir`.
     private static func checkRelease(_ dir: String) throws {
-        let missing = NodeService.allCases.map(\.binaryName).filter { !FileManager.default.isExecutableFile(atPath: "\(dir)/\($0)") }
+        let missing = ServiceSupervisor.missingBinaries(in: dir)
         guard !missing.isEmpty else { return }
         throw LauncherError("""
             no release binaries in \(dir): missing \(missing.joined(separator: ", ")) (SKEIN_SKIP_BUILD=1, so up built nothing); \

@@ -33,9 +33,14 @@ public struct ServiceSupervisor: Sendable {
 
     /// Checks every service binary is in `binDir`.
     public func checkBinaries() throws {
-        for service in NodeService.allCases where !FileManager.default.isExecutableFile(atPath: "\(binDir)/\(service.binaryName)") {
-            throw LauncherError("missing \(binDir)/\(service.binaryName) (build it: swift build, or set SKEIN_BIN_DIR)")
+        if let binary = Self.missingBinaries(in: binDir).first {
+            throw LauncherError("missing \(binDir)/\(binary) (build it: swift build, or set SKEIN_BIN_DIR)")
         }
+    }
+
+    /// The service binaries (`skein-store`, ...) that `dir` lacks, in start order.
+    public static func missingBinaries(in dir: String) -> [String] {
+        NodeService.allCases.map(\.binaryName).filter { !FileManager.default.isExecutableFile(atPath: "\(dir)/\($0)") }
     }
 
     /// Starts `service` on `node` with its config unless it runs; returns its pid and
