@@ -35,10 +35,16 @@ final class ProgressSampler: @unchecked Sendable {
 
     /// Stops sampling; returns the samples with their times counted from `origin` (the
     /// copy's start), earlier ones dropped.
+    /// The last reading before `origin` counts as its value at `origin`, and one more
+    /// reading is taken now: a copy shorter than the interval still shows where it started
+    /// and where it ended.
     func stop(origin: Date) -> [(seconds: Double, rows: Int)] {
         lock.withLock { stopping = true }
         done.wait()
+        if let rows = read() { lock.withLock { samples.append((Date().timeIntervalSince(begun), rows)) } }
         let offset = origin.timeIntervalSince(begun)
-        return lock.withLock { samples }.filter { $0.seconds >= offset }.map { ($0.seconds - offset, $0.rows) }
+        let all = lock.withLock { samples }
+        let atOrigin = all.last { $0.seconds < offset }.map { [(seconds: 0.0, rows: $0.rows)] } ?? []
+        return atOrigin + all.filter { $0.seconds >= offset }.map { ($0.seconds - offset, $0.rows) }
     }
 }

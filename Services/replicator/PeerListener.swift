@@ -16,6 +16,7 @@ struct PeerListener {
     let tls: PeerTLS
     let store: RPCClient
     let auditd: RPCClient
+    let recent: RecentLogs?
     let status: ReplicationStatus
     let pruner: TombstonePruner
     let directory: PeerDirectory
@@ -32,7 +33,7 @@ struct PeerListener {
 
     /// Serves until cancelled; throws when the port cannot be bound.
     func run() async throws {
-        let config = self.config, store = self.store, auditd = self.auditd, status = self.status, logger = self.logger, directory = self.directory
+        let config = self.config, store = self.store, auditd = self.auditd, recent = self.recent, status = self.status, logger = self.logger, directory = self.directory
         let recordCounts = LocalRecordCounts(store: store)
         let server = PeerServer(host: config.replicationHost, port: config.replicationPort, reusePort: true, tls: tls.server,
                                 maxMessageBytes: FrameIO.maxMessageBytes, logger: logger)
@@ -52,7 +53,7 @@ struct PeerListener {
                 let connection = PublisherConnection(config: config, database: database, certificateNames: socket.certificateNames,
                                                      certificateSerial: socket.certificateSerial, directory: directory,
                                                      remoteAddress: socket.remoteAddress,
-                                                     store: store, auditd: auditd, status: status, pruner: pruner,
+                                                     store: store, auditd: auditd, recent: recent, status: status, pruner: pruner,
                                                      recordCounts: recordCounts, logger: logger)
                 await connection.run(socket: socket)
             })

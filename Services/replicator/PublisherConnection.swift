@@ -8,8 +8,9 @@ import SkeinService
 /// The I/O around one inbound connection's `PublisherMachine` (a peer subscribed to this
 /// node's log of one database): frames in, the machine's commands run against auditd and
 /// the store, frames out. Two loops feed the machine: the frame loop (hello, subscribe,
-/// acks, copy requests) and the pump, which ticks it and runs its long-polling log reads
-/// (auditd's `audit_stream`, woken by commit notices). Every protocol decision is the machine's.
+/// acks, copy requests) and the pump, which ticks it and runs its long-polling log reads:
+/// from the store's commit feed (`RecentLogs`) when the peer is caught up, else auditd's
+/// `audit_stream` (woken by commit notices). Every protocol decision is the machine's.
 struct PublisherConnection: Sendable {
     let config: NodeConfig
     let database: String
@@ -23,6 +24,8 @@ struct PublisherConnection: Sendable {
     let remoteAddress: String
     let store: RPCClient
     let auditd: RPCClient
+    /// The newest entries of each database from the store's commit feed (nil: no feed).
+    let recent: RecentLogs?
     let status: ReplicationStatus
     let pruner: TombstonePruner
     /// This node's record counts, for subscribers that show them (`record_counts` frames).
@@ -36,6 +39,11 @@ struct PublisherConnection: Sendable {
     let lastPage = Locked<ReplicationFrame.RawRows?>(nil)
     /// Fired by the frame loop: an ack may have freed the window the pump rests on.
     let news = Wakeup()
+    /// Fired by the commit feed: the database's log grew.
+    let feedNews = Wakeup()
+    /// The oldest retained sequence as auditd last reported it (what a read served from
+    /// the feed reports: only a read of the log itself can tell a pruned position).
+    let oldestRetained = Locked<UInt64>(1)
 
     static let batchSize = 500
     /// Stored bytes per batch at most (entries of big inserts): well inside the 64 MB
@@ -62,6 +70,8 @@ struct PublisherConnection: Sendable {
             config: .init(node: config.nodeName, database: database, revokedSerials: config.revokedSerials, batchSize: Self.batchSize,
                           batchBytes: Self.batchBytes),
             certificateNames: certificateNames, certificateSerial: certificateSerial))
+        recent?.watch(database, feedNews)
+        defer { recent?.unwatch(database, feedNews) }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await pump(machine, outbound) }
@@ -196,9 +206,22 @@ struct PublisherConnection: Sendable {
                 throw error
             }
         case .readLog(let from, let origins, let max, let maxBytes):
+            var waited = false
+            if let recent {
+                switch await readRecent(recent, from: from, origins: origins, max: max, maxBytes: maxBytes) {
+                case .served(let read, let raw):
+                    lastRead.withLock { $0 = raw }
+                    return .log(read)
+                case .upToDate: waited = true
+                case .notHeld: break
+                }
+                recent.readThroughAuditd()
+            }
             do {
+                // After a wait on the feed: a look at the log itself, so a commit the feed
+                // dropped is found within a wait.
                 let body: JSON = [
-                    "database": db, "from": JSON(from), "max": JSON(max), "wait_ms": JSON(Self.waitMillis),
+                    "database": db, "from": JSON(from), "max": JSON(max), "wait_ms": JSON(waited ? 0 : Self.waitMillis),
                     "origins": JSON(origins), "max_bytes": JSON(maxBytes), "previous": false,
                 ]
                 let reply = try await auditd.call(RPCRequest(header: ["op": "audit_stream"], body: body.serialized()),
@@ -214,8 +237,10 @@ struct PublisherConnection: Sendable {
                     throw JSON.MissingField(field: "entries", reply: String(decoding: reply.body.prefix(300), as: UTF8.self))
                 }
                 lastRead.withLock { $0 = ReplicationFrame.RawEntries(sequences: entries.map(\.sequence), bytes: reply.body[range]) }
+                let oldest = try r.requiredSequence("oldest")
+                oldestRetained.withLock { $0 = oldest }
                 return .log(.init(entries: entries, next: try r.requiredSequence("next"),
-                                  oldest: try r.requiredSequence("oldest"), newest: try r.requiredSequence("newest"),
+                                  oldest: oldest, newest: try r.requiredSequence("newest"),
                                   pruned: r["pruned"]?.boolValue == true, log: log, clock: try r.optionalVersion("clock")))
             } catch {
                 if !Self.isNotFound(error) { logger.warning("cannot read the audit log", metadata: ["database": .string(database), "error": .string("\(error)")]) }
@@ -253,6 +278,17 @@ struct PublisherConnection: Sendable {
                 throw error
             }
         }
+    }
+
+    /// A log read answered from the commit feed: at once when it holds entries from `from`;
+    /// when the peer has everything it holds, after waiting (up to `waitMillis`) for the next
+    /// commit. `.upToDate` after the wait, `.notHeld` when the feed cannot answer.
+    private func readRecent(_ recent: RecentLogs, from: UInt64, origins: [String], max: Int, maxBytes: Int) async -> RecentLog.Read {
+        let wanted = Set(origins), oldest = oldestRetained.withLock { $0 }
+        let first = recent.read(database, from: from, origins: wanted, max: max, maxBytes: maxBytes, oldest: oldest)
+        guard case .upToDate = first else { return first }
+        await feedNews.wait(upTo: .milliseconds(Self.waitMillis))
+        return recent.read(database, from: from, origins: wanted, max: max, maxBytes: maxBytes, oldest: oldest)
     }
 
     /// Our last sequence + 1, read before listing the tables, so whatever is written while

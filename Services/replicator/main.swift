@@ -31,11 +31,15 @@ let rpc = RPCServer(endpoint: config.replicatorEndpoint, curve: config.curveKeys
 }
 let directory = PeerDirectory(config: config, store: store, logger: logger)
 let pruner = TombstonePruner(config: config, store: store, logger: logger)
-let listener = PeerListener(config: config, tls: tls, store: store, auditd: auditd, status: status, pruner: pruner, directory: directory, logger: logger)
+// Caught-up publishers take each commit's entries from the store's feed, not from auditd.
+let recent = config.storeFeedEndpoint.map { _ in RecentLogs() }
+let feed = config.storeFeedEndpoint.map { CommitFeed.Subscriber(endpoint: $0, curve: config.curveKeys) { recent?.received($0) } }
+let listener = PeerListener(config: config, tls: tls, store: store, auditd: auditd, recent: recent, status: status, pruner: pruner, directory: directory, logger: logger)
 do {
     try store.start()
     try auditd.start()
     try rpc.start()
+    try feed?.start()
 } catch {
     logger.critical("replicator failed to start: \(error)")
     exit(1)
@@ -71,7 +75,7 @@ Thread.detachNewThread {
         }
         _ = stopped.wait(timeout: .now() + 2)
     }
-    shutdown.then("flush replies, close the socket") { rpc.stop() }
+    shutdown.then("flush replies, close the socket") { rpc.stop(); feed?.stop() }
     // The store/auditd clients close with the process: stopping them first would only fail
     // the calls in flight and log it.
     shutdown.run(service: "replicator", logger: logger)

@@ -36,6 +36,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     let config: NodeConfig
     let logger: Logger
     let publisher: NoticePublisher?
+    /// Each commit's audit entries, for caught-up replication publishers (`CommitFeed`).
+    let feed: CommitFeed.Publisher?
     private var clock: HybridLogicalClock
     private let lock = NSLock()
     private let wake = NSCondition()
@@ -58,11 +60,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         var largestGroup = 0
     }
 
-    init(registry: DatabaseRegistry, config: NodeConfig, clock: HybridLogicalClock, publisher: NoticePublisher?, logger: Logger) {
+    init(registry: DatabaseRegistry, config: NodeConfig, clock: HybridLogicalClock, publisher: NoticePublisher?, feed: CommitFeed.Publisher? = nil,
+         logger: Logger) {
         self.registry = registry
         self.config = config
         self.clock = clock
         self.publisher = publisher
+        self.feed = feed
         self.logger = logger
     }
 
@@ -193,6 +197,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                             env = e
                         }
                         groups[database] = OpenGroup(env: env, txn: try env.lmdb.beginWrite())
+                        if feed != nil { env.tapAppends() }
                         order.append(database)
                     }
                     let group = groups[database]!
@@ -204,6 +209,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                         version: clock.tick(now: config.wallClock.nowMillis()), origin: config.nodeName, user: job.user,
                         auditEnabled: config.auditLog)
                     let child = try group.txn.child()
+                    let appended = group.env.appendedMark()
                     do {
                         let now = ServiceMain.nowMillis()
                         if let key = job.idempotency {
@@ -228,6 +234,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                         groups[database]!.wrote = true
                     } catch {
                         child.abort()
+                        group.env.rewindAppended(to: appended)
                         groups[database]!.replies.append((job.respond, reply(for: error)))
                     }
                 } catch {
@@ -249,11 +256,17 @@ final class GroupCommitWriter: @unchecked Sendable {
                 // The clock's high-water mark commits with the group: after a restart the
                 // clock starts past every version handed out or observed.
                 if group.wrote { try group.env.setClockHighWater(group.txn, clock.last) }
+                // Taken before the commit: whatever happens next, the tap is closed.
+                let appended = group.env.takeAppended()
                 try group.txn.commit()
                 stats.commits += 1
+                if group.wrote, let feed, let appended, appended.count > 0 {
+                    feed.publish(.init(database: name, log: group.env.logID, from: appended.first, clock: clock.last.rawValue,
+                                       entries: appended.entries))
+                }
                 for (respond, reply) in group.replies { respond(reply) }
                 if group.wrote, let publisher {
-                    let seq = (try? group.env.lmdb.read { try group.env.lastSequence($0) }) ?? 0
+                    let seq = appended?.last ?? (try? group.env.lmdb.read { try group.env.lastSequence($0) }) ?? 0
                     publisher.publish(database: name, notice: ["database": .string(name), "seq": JSON(seq)])
                 }
             } catch {

@@ -30,7 +30,8 @@ do {
     let system = SystemTables(registry: registry)
     try system.bootstrap(context: WriteContext(version: clock.tick(now: config.wallClock.nowMillis()), origin: config.nodeName, user: nil, auditEnabled: config.auditLog).bootstrap)
     let publisher = try NoticePublisher(endpoint: config.storeNoticesEndpoint, curve: config.curveKeys, logger: logger)
-    let writer = GroupCommitWriter(registry: registry, config: config, clock: clock, publisher: publisher, logger: logger)
+    let feed = try config.storeFeedEndpoint.map { try CommitFeed.Publisher(endpoint: $0, curve: config.curveKeys, logger: logger) }
+    let writer = GroupCommitWriter(registry: registry, config: config, clock: clock, publisher: publisher, feed: feed, logger: logger)
     let indexer = IndexWorker(registry: registry, writer: writer, logger: logger)
     writer.afterWrite = { indexer.nudge() }
     let evictor = ExpirationEvictor(registry: registry, writer: writer, clock: config.wallClock, logger: logger)
@@ -53,7 +54,7 @@ do {
     // Every queued write commits or fails; its reply joins the server's queue.
     shutdown.then("drain the writer") { writer.stop() }
     shutdown.then("flush replies, close the socket") { server.stop() }
-    shutdown.then("close notices") { publisher.close(); ZMQContext.shared.drain() }
+    shutdown.then("close notices") { publisher.close(); feed?.close(); ZMQContext.shared.drain() }
     shutdown.then("close LMDB") { registry.closeAll() }
     shutdown.run(service: "store", logger: logger)
     exit(0)

@@ -35,6 +35,11 @@ public struct NodeConfig: Sendable {
     public var runDir: String
     public var storeEndpoint: String
     public var storeNoticesEndpoint: String
+    /// The store's commit feed (`services.storeFeed`, PUB): each commit's audit entries, for
+    /// caught-up replication publishers. Defaults to a socket next to the notices' when they
+    /// are on `ipc://`; nil (no feed: publishers read every entry through auditd) when the
+    /// notices are on `tcp://` and no feed endpoint is set, or it is set to `"off"`.
+    public var storeFeedEndpoint: String?
     public var auditdEndpoint: String
     /// The node's CURVE keypair (`services.curve.*`): required when a service endpoint is
     /// `tcp://`, whose sockets then authenticate and encrypt with it; nil when not configured.
@@ -186,6 +191,8 @@ public struct NodeConfig: Sendable {
         storeEndpoint = try v.string("services.store") ?? "ipc://\(runDir)/store.sock"
         storeNoticesEndpoint = try v.string("services.storeNotices") ?? "ipc://\(runDir)/store-notices.sock"
         auditdEndpoint = try v.string("services.auditd") ?? "ipc://\(runDir)/auditd.sock"
+        let feed = try v.string("services.storeFeed")
+        storeFeedEndpoint = feed == "off" ? nil : feed ?? (storeNoticesEndpoint.hasPrefix("ipc://") ? "ipc://\(runDir)/store-feed.sock" : nil)
         let region = try v.string("replication.region").flatMap { $0.isEmpty ? nil : $0 }
         if let region { try ReplicationRoute.checkName(region, key: "replication.region", what: region) }
         replicationRegion = region
@@ -194,6 +201,7 @@ public struct NodeConfig: Sendable {
         let endpoints = [("services.store", storeEndpoint), ("services.storeNotices", storeNoticesEndpoint), ("services.auditd", auditdEndpoint),
                          ("services.replicator", replicatorEndpoint)]
             + (replicatorEndpoints ?? []).enumerated().map { ("services.replicators[\($0)]", $1) }
+            + (storeFeedEndpoint.map { [("services.storeFeed", $0)] } ?? [])
         for (key, endpoint) in endpoints {
             guard endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("tcp://") else {
                 throw ConfigError(key: key, problem: "\"\(endpoint)\" must start with ipc:// or tcp://")

@@ -39,19 +39,9 @@ public final class NoticeSubscriber: @unchecked Sendable {
     }
 
     public func start() throws {
-        let socket = try ZMQSocket(type: .sub)
-        try socket.subscribe()
-        try ServiceSocketSecurity.connect(socket, endpoint, keys: curve)
-        socketLoop.start(name: "notices", socket: socket) { [self] socket in
-            while !socketLoop.isStopping {
-                guard let ready = try? ZMQPoller.pollIn([.socket(socket), .fd(socketLoop.wakeup.readEnd)], timeoutMillis: 1000) else { continue }
-                if ready[1] { socketLoop.wakeup.drain() }
-                guard ready[0] else { continue }
-                while let frames = try? socket.receive(dontWait: true) {
-                    guard frames.count == 2, let notice = try? JSON.parse(frames[1]) else { continue }
-                    onNotice(String(decoding: frames[0], as: UTF8.self), notice)
-                }
-            }
+        try socketLoop.subscribe(name: "notices", endpoint: endpoint, curve: curve) { [onNotice] frames in
+            guard frames.count == 2, let notice = try? JSON.parse(frames[1]) else { return }
+            onNotice(String(decoding: frames[0], as: UTF8.self), notice)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SkeinCore
 import SkeinZMQ
 
 /// A thread that owns one ZeroMQ socket (ZeroMQ sockets are single-threaded), a pipe other
@@ -35,4 +36,26 @@ final class SocketLoop: @unchecked Sendable {
         wakeup.wake()
         if started { stopped.wait() }
     }
+
+    /// A SUB socket (every topic) connected to `endpoint`, read on a new thread: each
+    /// message's frames go to `onMessage` until `stop`. `highWaterMark`: messages queued
+    /// before ZeroMQ drops (nil: its default).
+    func subscribe(name: String, endpoint: String, curve: CurveKeys?, highWaterMark: Int32? = nil,
+                   onMessage: @escaping @Sendable ([[UInt8]]) -> Void) throws {
+        let socket = try ZMQSocket(type: .sub)
+        if let highWaterMark { try socket.setOption(ZMQ_RCVHWM_OPTION, highWaterMark) }
+        try socket.subscribe()
+        try ServiceSocketSecurity.connect(socket, endpoint, keys: curve)
+        start(name: name, socket: socket) { [self] socket in
+            while !isStopping {
+                guard let ready = try? ZMQPoller.pollIn([.socket(socket), .fd(wakeup.readEnd)], timeoutMillis: 1000) else { continue }
+                if ready[1] { wakeup.drain() }
+                guard ready[0] else { continue }
+                while let frames = try? socket.receive(dontWait: true) { onMessage(frames) }
+            }
+        }
+    }
 }
+
+let ZMQ_SNDHWM_OPTION: Int32 = 23
+let ZMQ_RCVHWM_OPTION: Int32 = 24

@@ -30,6 +30,8 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     /// The secondary indexes (`IndexEnvironment`); nil where this process does not search
     /// (auditd).
     public let indexes: IndexEnvironment?
+    /// What the open group transaction appended to the log (`AppendedEntries`).
+    let appendTap = AppendTap()
 
     public init(name: String, path: String, mapSize: UInt64, indexes withIndexes: Bool = true) throws {
         self.name = name
@@ -128,10 +130,22 @@ public final class DatabaseEnvironment: @unchecked Sendable {
     @discardableResult
     public func appendAudit(_ txn: LMDBTransaction, encode: (UInt64) -> [UInt8]) throws -> UInt64 {
         let seq = try lastSequence(txn) + 1
-        try txn.put(auditDB, KeyCodec.encodeUInt64(seq), encode(seq), append: true)
+        let bytes = encode(seq)
+        try txn.put(auditDB, KeyCodec.encodeUInt64(seq), bytes, append: true)
         try txn.put(metaDB, StorageLayout.sequenceKey, KeyCodec.encodeUInt64(seq))
+        appendTap.record(seq, bytes)
         return seq
     }
+
+    /// Starts keeping what is appended to the log (the store's writer, with each group
+    /// transaction): `appendedMark`, `rewindAppended` and `takeAppended` follow it.
+    public func tapAppends() { appendTap.start() }
+    /// How many entries were kept so far: where `rewindAppended` goes back to.
+    public func appendedMark() -> Int { appendTap.mark() }
+    /// Forgets the entries kept after `mark` (their child transaction aborted).
+    public func rewindAppended(to mark: Int) { appendTap.rewind(to: mark) }
+    /// What was kept, and stops keeping: call it before the commit, publish after it.
+    public func takeAppended() -> AppendedEntries? { appendTap.take() }
 
     /// Entries with sequence >= `from`, in order, at most `limit`, and no more stored bytes
     /// than `maxBytes` (but always at least one entry).

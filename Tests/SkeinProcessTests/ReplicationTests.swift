@@ -42,6 +42,30 @@ extension ProcessTests {
             }
         }
 
+        /// A caught-up peer is sent new writes from the store's commit feed, not read back
+        /// through auditd (docs/INTERFACES.md §5 "Commit feed"): with node-a's auditd stopped,
+        /// its new writes still reach node-b, and node-a's replicator counts feed reads.
+        @Test func aCaughtUpPeerIsSentNewWritesFromTheCommitFeed() async throws {
+            try await withReplicatingPair { a, b in
+                try await a.node.ok(["operation": "create_table", "database": "data", "table": "feed", "primary_key": "id"])
+                _ = try await a.node.insert("data", "feed", [["id": 0, "from": "node-a"]])
+                _ = try await pollUntil("record 0 on node-b") { try await record(b, "feed", 0) }
+
+                #expect(await a.node.stop(.auditd) == 0)
+                for start in stride(from: 1, through: 200, by: 20) {
+                    let records: [JSON] = (start..<(start + 20)).map { ["id": JSON($0), "name": .string("feed \($0)")] }
+                    _ = try await a.node.insert("data", "feed", records)
+                }
+                _ = try await pollUntil("200 new records on node-b without node-a's auditd", timeout: 30) { () -> Bool? in
+                    try await b.count("feed") == 201 ? true : nil
+                }
+                #expect(try await record(b, "feed", 200)?["name"] == "feed 200")
+                let scrape = try await Scrape(a.node)
+                #expect((scrape.value("skein_replicator_log_reads_total", ["source": "feed"]) ?? 0) >= 1, "\(scrape.text)")
+                try a.node.start(.auditd)
+            }
+        }
+
         /// A subscriber whose position the publisher pruned gets a full copy (copy_begin,
         /// copy_tables, copy_page/copy_rows), then streams from where the copy was taken.
         @Test func prunedLogIsFilledByAFullCopy() async throws {

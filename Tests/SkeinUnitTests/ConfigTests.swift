@@ -63,6 +63,7 @@ struct ConfigTests {
         #expect(c.runDir == "/tmp/skein-run")
         #expect(c.storeEndpoint == "ipc:///tmp/skein-run/s.sock")
         #expect(c.storeNoticesEndpoint == "tcp://127.0.0.1:5556")
+        #expect(c.storeFeedEndpoint == nil, "notices on tcp:// and no feed set: no feed")
         #expect(c.auditdEndpoint == "ipc:///tmp/skein-run/a.sock")
         #expect(c.timeoutMillis == 2500)
         #expect(c.adminUsername == "root")
@@ -94,6 +95,7 @@ struct ConfigTests {
         #expect(c.runDir == "/r/run")
         #expect(c.storeEndpoint == "ipc:///r/run/store.sock")
         #expect(c.storeNoticesEndpoint == "ipc:///r/run/store-notices.sock")
+        #expect(c.storeFeedEndpoint == "ipc:///r/run/store-feed.sock")
         #expect(c.auditdEndpoint == "ipc:///r/run/auditd.sock")
         #expect(c.timeoutMillis == 10_000)
         #expect(c.adminUsername == nil)
@@ -104,6 +106,15 @@ struct ConfigTests {
         let c = try NodeConfig.parse(yaml: "rootPath: /r\nservices:\n  runDir: /x")
         #expect(c.storeEndpoint == "ipc:///x/store.sock")
         #expect(c.auditdEndpoint == "ipc:///x/auditd.sock")
+        #expect(c.storeFeedEndpoint == "ipc:///x/store-feed.sock")
+    }
+
+    /// The commit feed can be turned off (publishers then read every entry through auditd)
+    /// or put elsewhere.
+    @Test func theCommitFeedIsOffOrWhereItIsSet() throws {
+        #expect(try NodeConfig.parse(yaml: "rootPath: /r\nservices:\n  storeFeed: \"off\"").storeFeedEndpoint == nil)
+        #expect(try NodeConfig.parse(yaml: "rootPath: /r\nservices:\n  storeFeed: ipc:///f/feed.sock").storeFeedEndpoint == "ipc:///f/feed.sock")
+        #expect((try? NodeConfig.parse(yaml: "rootPath: /r\nservices:\n  storeFeed: http://x")) == nil)
     }
 
     @Test func environmentOverrides() throws {
