@@ -50,6 +50,26 @@ public final class LMDBCursor {
     /// First entry of the next key (dup-sorted databases).
     public func nextKey() throws(LMDBError) -> Entry? { try op(MDB_NEXT_NODUP) }
 
+    /// Puts `key`/`value`, both read in place (write transactions only). Through one cursor,
+    /// a run of puts in key order is cheaper than `LMDBTransaction.put`: LMDB looks for the
+    /// key on the leaf page the cursor is on before it descends from the root.
+    public func put(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(LMDBError) {
+        var kv = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var vv = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try LMDBError.check(mdb_cursor_put(cursor, &kv, &vv, 0), "cursor_put")
+    }
+
+    /// Deletes the pair `key`/`value` of a dup-sorted database when present, found from the
+    /// cursor's position as `put` is (write transactions only).
+    public func delete(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(LMDBError) {
+        var kv = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var vv = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        let rc = mdb_cursor_get(cursor, &kv, &vv, MDB_GET_BOTH)
+        if rc == MDB_NOTFOUND { return }
+        try LMDBError.check(rc, "cursor_get")
+        try LMDBError.check(mdb_cursor_del(cursor, 0), "cursor_del")
+    }
+
     /// Deletes the entry at the cursor (write transactions only).
     public func deleteCurrent() throws {
         try LMDBError.check(mdb_cursor_del(cursor, 0), "cursor_del")

@@ -214,11 +214,14 @@ extension DatabaseEnvironment {
         try indexes.lmdb.write { txn in
             for (name, run) in batch.removals {
                 guard let db = try txn.database(name, dupSort: true) else { continue }
-                try run.inOrder { try txn.delete(db, key: $0, value: $1) }
+                // One cursor per index: each change in key order starts from the last one's page.
+                let cursor = try txn.cursor(db)
+                try run.inOrder { try cursor.delete(key: $0, value: $1) }
             }
             for (name, run) in batch.additions {
                 let db = try txn.database(name, create: true, dupSort: true)!
-                try run.inOrder { try txn.put(db, key: $0, value: $1) }
+                let cursor = try txn.cursor(db)
+                try run.inOrder { try cursor.put(key: $0, value: $1) }
             }
             for name in existing where !Self.isLive(name, batch.live) {
                 if let db = try txn.database(name, dupSort: true) { try txn.drop(db) }

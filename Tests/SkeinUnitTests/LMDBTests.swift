@@ -211,6 +211,42 @@ struct LMDBTests {
         }
     }
 
+    /// Puts and deletes through one cursor (the index catch-up's way) leave exactly the
+    /// pairs a set model holds, in any order, with absent pairs' deletes doing nothing.
+    @Test func cursorPutsAndDeletesMatchAModel() throws {
+        try withEnv(dupSort: true) { env, db in
+            var model = Set<[UInt8]>()
+            var random = SystemRandomNumberGenerator()
+            func pair(_ k: Int, _ v: Int) -> ([UInt8], [UInt8]) { (key(k), key(v)) }
+            for round in 0..<4 {
+                var puts = (0..<2000).map { _ in pair(Int.random(in: 0..<300, using: &random), Int.random(in: 0..<50, using: &random)) }
+                if round % 2 == 0 { puts.sort { $0.0 != $1.0 ? $0.0.lexicographicallyPrecedes($1.0) : $0.1.lexicographicallyPrecedes($1.1) } }
+                let deletes = (0..<1500).map { _ in pair(Int.random(in: 0..<300, using: &random), Int.random(in: 0..<50, using: &random)) }
+                try env.write { txn throws in
+                    let cursor = try txn.cursor(db)
+                    for (k, v) in puts {
+                        try k.withUnsafeBytes { kb in try v.withUnsafeBytes { vb in try cursor.put(key: kb, value: vb) } }
+                        model.insert(k + v)
+                    }
+                    for (k, v) in deletes {
+                        try k.withUnsafeBytes { kb in try v.withUnsafeBytes { vb in try cursor.delete(key: kb, value: vb) } }
+                        model.remove(k + v)
+                    }
+                }
+                var stored = Set<[UInt8]>()
+                try env.read { txn throws in
+                    let cursor = try txn.cursor(db)
+                    var entry = try cursor.first()
+                    while let (k, v) = entry {
+                        stored.insert(k + v)
+                        entry = try cursor.next()
+                    }
+                }
+                #expect(stored == model, "round \(round)")
+            }
+        }
+    }
+
     @Test func dupSortedDatabase() throws {
         try withEnv(dupSort: true) { env, db in
             try env.write { txn throws in
