@@ -12,9 +12,9 @@ import SkeinCore
 public struct RecentLog: Sendable {
     struct Entry: Sendable {
         let origin: String?
-        /// As a peer is sent it: without before-images.
-        let bytes: [UInt8]
-        /// Parsed to its header on the first read that wants it.
+        /// As stored; cut to what a peer is sent (without before-images) and parsed to its
+        /// header on the first read that wants it (most entries of other origins never are).
+        var bytes: [UInt8]
         var header: AuditEntry?
     }
 
@@ -40,7 +40,8 @@ public struct RecentLog: Sendable {
     public var count: Int { entries.count - head }
 
     /// One commit's entries (sequences `from`, `from + 1`, ... as stored, before-images
-    /// included). Returns false when they did not follow on and started a new run.
+    /// included: kept as they came, only their origin read). Returns false when they did
+    /// not follow on and started a new run.
     @discardableResult
     public mutating func receive(log: String, from: UInt64, clock: UInt64?, entries stored: [[UInt8]]) -> Bool {
         let follows = log == self.log && newest.map { $0 + 1 == from } == true
@@ -52,9 +53,8 @@ public struct RecentLog: Sendable {
             first = from
         }
         for e in stored {
-            let sent = AuditEntry.withoutPrevious(stored: e) ?? e
-            entries.append(Entry(origin: AuditEntry.origin(ofStored: sent), bytes: sent))
-            bytes += sent.count
+            entries.append(Entry(origin: AuditEntry.origin(ofStored: e), bytes: e))
+            bytes += e.count
         }
         if let clock { self.clock = Swift.max(self.clock ?? 0, clock) }
         trim()
@@ -103,11 +103,14 @@ public struct RecentLog: Sendable {
                 next += 1
                 continue
             }
+            if entries[i].header == nil {
+                let sent = AuditEntry.withoutPrevious(stored: entries[i].bytes) ?? entries[i].bytes
+                bytes -= entries[i].bytes.count - sent.count
+                entries[i].bytes = sent
+                entries[i].header = (try? JSON.parse(sent, buildingDepth: 1)).flatMap(AuditEntry.init(json:))
+            }
             size += entries[i].bytes.count
             if size > maxBytes && !out.isEmpty { break }
-            if entries[i].header == nil {
-                entries[i].header = (try? JSON.parse(entries[i].bytes, buildingDepth: 1)).flatMap(AuditEntry.init(json:))
-            }
             // An entry that does not read as one, or whose origin the bytes did not tell
             // for sure: auditd decides (it parses such entries whole).
             guard let header = entries[i].header, header.sequence == next, entries[i].origin != nil else { return .notHeld }
