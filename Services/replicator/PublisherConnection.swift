@@ -180,12 +180,13 @@ struct PublisherConnection: Sendable {
             }
             queue += ready.store
             guard !queue.isEmpty else { return }
-            let result = try await run(queue.removeFirst())
+            let result = try await run(queue.removeFirst(), log: machine.withLock { $0.announcedLog })
             ready = machine.withLock { $0.step(.stored(result, now: now())) }
         }
     }
 
-    private func run(_ command: PublisherMachine.StoreCommand) async throws -> PublisherMachine.StoreResult {
+    /// `log`: the log identity the connection announced (the commit feed answers only for it).
+    private func run(_ command: PublisherMachine.StoreCommand, log: String?) async throws -> PublisherMachine.StoreResult {
         let db: JSON = .string(database)
         switch command {
         case .logIdentity:
@@ -207,8 +208,8 @@ struct PublisherConnection: Sendable {
             }
         case .readLog(let from, let origins, let max, let maxBytes):
             var waited = false
-            if let recent {
-                switch await readRecent(recent, from: from, origins: origins, max: max, maxBytes: maxBytes) {
+            if let recent, let log {
+                switch await readRecent(recent, log: log, from: from, origins: origins, max: max, maxBytes: maxBytes) {
                 case .served(let read, let raw):
                     lastRead.withLock { $0 = raw }
                     return .log(read)
@@ -283,12 +284,14 @@ struct PublisherConnection: Sendable {
     /// A log read answered from the commit feed: at once when it holds entries from `from`;
     /// when the peer has everything it holds, after waiting (up to `waitMillis`) for the next
     /// commit. `.upToDate` after the wait, `.notHeld` when the feed cannot answer.
-    private func readRecent(_ recent: RecentLogs, from: UInt64, origins: [String], max: Int, maxBytes: Int) async -> RecentLog.Read {
+    /// Only for the log the connection announced: after the database was dropped and made
+    /// again, what the feed holds of the old log is not what this peer streams.
+    private func readRecent(_ recent: RecentLogs, log: String, from: UInt64, origins: [String], max: Int, maxBytes: Int) async -> RecentLog.Read {
         let wanted = Set(origins), oldest = oldestRetained.withLock { $0 }
-        let first = recent.read(database, from: from, origins: wanted, max: max, maxBytes: maxBytes, oldest: oldest)
+        let first = recent.read(database, log: log, from: from, origins: wanted, max: max, maxBytes: maxBytes, oldest: oldest)
         guard case .upToDate = first else { return first }
         await feedNews.wait(upTo: .milliseconds(Self.waitMillis))
-        return recent.read(database, from: from, origins: wanted, max: max, maxBytes: maxBytes, oldest: oldest)
+        return recent.read(database, log: log, from: from, origins: wanted, max: max, maxBytes: maxBytes, oldest: oldest)
     }
 
     /// Our last sequence + 1, read before listing the tables, so whatever is written while

@@ -123,6 +123,9 @@ public struct PublisherMachine: Sendable {
     private var phase: Phase = .awaitingHello
     private var session: PublisherSession
     private var announced: String?
+    /// The log identity this connection announced (nil before, or for no such database): a
+    /// read answered from elsewhere than the log itself (`RecentLog`) must be of this log.
+    public var announcedLog: String? { announced }
     /// A `subscribe` waiting for the log's bounds.
     private var pendingSubscribe: ReplicationMessage?
     private var copySince: UInt64?

@@ -38,6 +38,11 @@ struct SimNode {
     var subscribers: [String: SubscriberMachine] = [:]
     /// Watermarks and peers' frontiers (the replicator's, in memory).
     var horizon = TombstoneHorizon()
+    /// The replicator's `RecentLog` of this node's log, fed by the store's commit feed
+    /// (`append`); small, so it trims often.
+    var recent = RecentLog(maxEntries: 48, maxBytes: 1 << 16)
+    /// The feed drops what the store publishes meanwhile.
+    var feedDrops = false
 
     init(name: String, skewMillis: Int64, logID: String) {
         self.name = name
@@ -88,6 +93,8 @@ struct SimNode {
         var e = entry
         e.sequence = lastSequence
         log.append(e)
+        // Published once committed (a node's step is one transaction here).
+        if !feedDrops { recent.receive(log: logID, from: e.sequence, clock: clockHighWater.rawValue, entries: [e.json.serialized()]) }
     }
 
     /// The table `t`.
@@ -153,6 +160,7 @@ struct SimNode {
         holds.removeAll()
         subscribers.removeAll()
         horizon = TombstoneHorizon()
+        recent = RecentLog(maxEntries: recent.maxEntries, maxBytes: recent.maxBytes)
         clock = HybridLogicalClock(last: clockHighWater)
     }
 

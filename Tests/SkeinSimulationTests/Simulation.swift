@@ -9,6 +9,7 @@ struct FaultCounts: Equatable, CustomStringConvertible {
     var wipes = 0, recreates = 0, resyncs = 0
     var clockJumps = 0, skewPauses = 0, bootstraps = 0
     var tombstonesPruned = 0, tablesCreated = 0, bigRows = 0, rowsRefused = 0, batchesJoined = 0
+    var feedReads = 0, feedDrops = 0
 
     static var kinds: [(name: String, count: KeyPath<FaultCounts, Int>)] { [
         ("writes", \.writes), ("crashes", \.crashes), ("restarts", \.restarts), ("prunes_by_age", \.prunesByAge),
@@ -17,7 +18,7 @@ struct FaultCounts: Equatable, CustomStringConvertible {
         ("recreates", \.recreates), ("resyncs", \.resyncs), ("clock_jumps", \.clockJumps), ("skew_pauses", \.skewPauses),
         ("bootstraps", \.bootstraps), ("tombstones_pruned", \.tombstonesPruned),
         ("tables_created", \.tablesCreated), ("big_rows", \.bigRows), ("rows_refused", \.rowsRefused),
-        ("batches_joined", \.batchesJoined),
+        ("batches_joined", \.batchesJoined), ("feed_reads", \.feedReads), ("feed_drops", \.feedDrops),
     ] }
 
     var description: String { Self.kinds.map { "\($0.name)=\(self[keyPath: $0.count])" }.joined(separator: " ") }
@@ -31,6 +32,7 @@ struct FaultCounts: Equatable, CustomStringConvertible {
         sum.clockJumps += b.clockJumps; sum.skewPauses += b.skewPauses; sum.bootstraps += b.bootstraps
         sum.tombstonesPruned += b.tombstonesPruned; sum.tablesCreated += b.tablesCreated
         sum.bigRows += b.bigRows; sum.rowsRefused += b.rowsRefused; sum.batchesJoined += b.batchesJoined
+        sum.feedReads += b.feedReads; sum.feedDrops += b.feedDrops
         return sum
     }
 }
@@ -239,7 +241,7 @@ struct Simulation {
             }
             queue += ready.store
             guard !queue.isEmpty else { break }
-            ready = machine.step(.stored(serve(queue.removeFirst(), node: j), now: now))
+            ready = machine.step(.stored(serve(queue.removeFirst(), node: j, log: machine.announcedLog), now: now))
         }
         nodes[j].publishers[subscriber] = machine
         nodes[j].horizon.reported(peer: subscriber, database: "data", machine.status.peerFrontier)
@@ -247,13 +249,16 @@ struct Simulation {
     }
 
     /// What the publishing node's auditd and store answer.
-    mutating func serve(_ command: PublisherMachine.StoreCommand, node j: Int) -> PublisherMachine.StoreResult {
+    /// `log`: the log identity the connection announced.
+    mutating func serve(_ command: PublisherMachine.StoreCommand, node j: Int, log: String?) -> PublisherMachine.StoreResult {
         switch command {
         case .logIdentity:
             return .logIdentity(nodes[j].logID)
         case .logBounds:
             return .bounds(oldest: nodes[j].retainedFrom, newest: nodes[j].lastSequence)
         case .readLog(let from, let origins, let max, let maxBytes):
+            // A caught-up peer is answered from the commit feed, as the replicator does.
+            if let log, let served = fromFeed(node: j, log: log, from: from, origins: origins, max: max, maxBytes: maxBytes) { return .log(served) }
             let read = nodes[j].readLog(from: from, max: max, maxBytes: maxBytes)
             return .log(.init(entries: read.entries.filter { origins.contains($0.origin) }, next: read.next, oldest: nodes[j].retainedFrom,
                               newest: nodes[j].lastSequence, pruned: read.missing, log: nodes[j].logID, clock: nodes[j].clockHighWater.rawValue))
@@ -275,6 +280,31 @@ struct Simulation {
             let last = rows.count < all.count ? rows.last?.id : nil
             return .page(table: table, rows: rows.map(\.copyRow), last: last, oversized: [])
         }
+    }
+
+    /// A read answered by node `j`'s `RecentLog` (what its store's commit feed delivered),
+    /// nil when it cannot answer it (the replicator then asks auditd). Every entry it serves
+    /// that the log still holds must be that entry, and the read must end where the log's
+    /// would when no byte bound cuts it: a violation otherwise.
+    mutating func fromFeed(node j: Int, log: String, from: UInt64, origins: [String], max: Int, maxBytes: Int) -> PublisherMachine.LogRead? {
+        guard case .served(var read, let raw) = nodes[j].recent.read(from: from, log: log, origins: Set(origins), max: max,
+                                                                  maxBytes: maxBytes, oldest: nodes[j].retainedFrom) else { return nil }
+        guard let whole = raw.whole(read.entries) else {
+            violations.append("\(nodes[j].name): the feed's entries \(read.entries.map(\.sequence)) do not read back")
+            return nil
+        }
+        for e in whole {
+            let held = nodes[j].readLog(from: e.sequence, max: 1).entries.first
+            if let held, held.sequence == e.sequence, (held.version, held.origin, held.table, held.ids) != (e.version, e.origin, e.table, e.ids) {
+                violations.append("\(nodes[j].name): the feed served \(e.origin)@\(e.version) as entry \(e.sequence), the log holds \(held.origin)@\(held.version)")
+            }
+        }
+        if read.log == nodes[j].logID && read.newest > nodes[j].lastSequence {
+            violations.append("\(nodes[j].name): the feed answered for log \(read.log) through \(read.newest), the log is \(nodes[j].logID) through \(nodes[j].lastSequence)")
+        }
+        read.entries = whole
+        faults.feedReads += 1
+        return read
     }
 
     /// Every node may subscribe (the names never change).
@@ -338,6 +368,7 @@ struct Simulation {
             if rng.chance(0.04) { wipeOrRecreate() }
             if rng.chance(0.0006) { jumpClock() }
             if rng.chance(0.002) { createTable() }
+            if rng.chance(0.01) { toggleFeedDrops() }
         }
         pruneTombstones(on: Int(now % UInt64(nodes.count)))
         deliverDue()
@@ -394,6 +425,14 @@ struct Simulation {
         guard let i = candidates.randomElement(using: &rng) else { return }
         nodes[i].createTable("u", now: now)
         faults.tablesCreated += 1
+    }
+
+    /// One node's commit feed starts or stops dropping what its store publishes (a full
+    /// queue): its replicator's `RecentLog` sees gaps.
+    mutating func toggleFeedDrops() {
+        let i = rng.int(0..<nodes.count)
+        nodes[i].feedDrops.toggle()
+        if nodes[i].feedDrops { faults.feedDrops += 1 }
     }
 
     mutating func crashSomeone() {
