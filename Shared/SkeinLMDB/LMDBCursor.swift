@@ -59,6 +59,19 @@ public final class LMDBCursor {
         try LMDBError.check(mdb_cursor_put(cursor, &kv, &vv, 0), "cursor_put")
     }
 
+    /// `body` over the value stored under `key`, read in place (nil when absent), the key
+    /// found from the cursor's position as `put` finds it: for lookups in key order.
+    public func withValue<T>(_ key: ArraySlice<UInt8>, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        try key.withUnsafeBytes { kp throws -> T? in
+            var kv = MDB_val(mv_size: kp.count, mv_data: UnsafeMutableRawPointer(mutating: kp.baseAddress))
+            var v = MDB_val()
+            let rc = mdb_cursor_get(cursor, &kv, &v, MDB_SET_KEY)
+            if rc == MDB_NOTFOUND { return nil }
+            try LMDBError.check(rc, "cursor_get")
+            return try body(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+        }
+    }
+
     /// Deletes the pair `key`/`value` of a dup-sorted database when present, found from the
     /// cursor's position as `put` is (write transactions only).
     public func delete(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(LMDBError) {

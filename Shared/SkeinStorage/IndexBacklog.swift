@@ -284,14 +284,16 @@ extension DatabaseEnvironment {
                                           changed: (Int) throws -> Void) throws where Items.Element == ([UInt8], [UInt8]) {
         let cursor = try txn.cursor(backlogDB)
         var prefix: ArraySlice<UInt8> = []
-        var records: LMDBDatabase? = nil
+        // The records of one table, looked up in key order (the backlog's): each from the
+        // last one's page.
+        var records: LMDBCursor? = nil
         for (i, (key, version)) in items.enumerated() {
             guard let (found, _) = try cursor.seek(key), found == key, let (keyPrefix, record) = IndexBacklog.parts(key) else { continue }
             if keyPrefix != prefix {
                 prefix = keyPrefix
-                records = try recordsHandle(txn, IndexBacklog.table(prefix))
+                records = try recordsHandle(txn, IndexBacklog.table(prefix)).map { try txn.cursor($0) }
             }
-            let unchanged = try records.flatMap { try txn.withValue($0, record) { Self.hasVersion($0, version) } } ?? version.isEmpty
+            let unchanged = try records.flatMap { try $0.withValue(record) { Self.hasVersion($0, version) } } ?? version.isEmpty
             if unchanged {
                 try cursor.deleteCurrent()
             } else {
