@@ -43,9 +43,8 @@ final class RecentLogs: Sendable {
     }
 
     func read(_ database: String, log: String, from: UInt64, origins: Set<String>?, max: Int, maxBytes: Int, oldest: UInt64) -> RecentLog.Read {
-        let read = state.withLock { s -> RecentLog.Read in
-            guard s.logs[database] != nil else { return .notHeld }
-            return s.logs[database]!.read(from: from, log: log, origins: origins, max: max, maxBytes: maxBytes, oldest: oldest)
+        let read = state.withLock { s in
+            s.logs[database]?.read(from: from, log: log, origins: origins, max: max, maxBytes: maxBytes, oldest: oldest) ?? .notHeld
         }
         if case .served = read { fromFeed.increment() }
         return read

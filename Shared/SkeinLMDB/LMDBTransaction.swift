@@ -104,21 +104,6 @@ public final class LMDBTransaction {
         }
     }
 
-    /// Stores `value` under `key`, both read in place (no array is made).
-    public func put(_ db: LMDBDatabase, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
-        var kv = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
-        var vv = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
-        try LMDBError.check(mdb_put(txn, db.dbi, &kv, &vv, 0), "put \(db.name)")
-    }
-
-    /// Deletes the pair `key`/`value` of a dup-sorted database, both read in place.
-    public func delete(_ db: LMDBDatabase, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
-        var kv = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
-        var vv = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
-        let rc = mdb_del(txn, db.dbi, &kv, &vv)
-        if rc != MDB_NOTFOUND { try LMDBError.check(rc, "del \(db.name)") }
-    }
-
     /// Deletes `key` (only the pair `key`/`value` in a dup-sorted database when given).
     @discardableResult
     public func delete(_ db: LMDBDatabase, _ key: [UInt8], value: [UInt8]? = nil) throws -> Bool {
