@@ -65,12 +65,18 @@ extension ProcessTests {
                     c["name"]?.stringValue.map { ($0, c["replicator"]?.stringValue ?? "") }
                 })
                 #expect(holders == ["node-b": "us", "node-c": "eu"], "\(status)")
-                // Each region's replicator logs to its own file; read_log shows them together.
-                // (node-c's subscription may land a moment after the links show connected.)
-                _ = try await pollUntil("node-c subscribed to the eu replicator", timeout: 30) { () -> Bool? in
-                    let eu = (try? String(contentsOfFile: a.node.root + "/log/replicator-eu.log", encoding: .utf8)) ?? ""
-                    return eu.contains("subscribed") && eu.contains("node-c") ? true : nil
+                // Each region's replicator logs its own links to its own file; read_log shows them
+                // together. (Only outbound links: node-c's inbound subscriptions land on whichever
+                // replicator the kernel picks for the shared port, and either one serves them.)
+                func linkLines(_ file: String, to peer: String) -> [Substring] {
+                    let log = (try? String(contentsOfFile: a.node.root + "/log/\(file)", encoding: .utf8)) ?? ""
+                    return log.split(separator: "\n").filter { $0.contains("\"peer\":\"\(peer)\"") && $0.contains("/replicate/") }
                 }
+                _ = try await pollUntil("the eu replicator's link to node-c in its log", timeout: 30) { () -> Bool? in
+                    linkLines("replicator-eu.log", to: "node-c").isEmpty ? nil : true
+                }
+                #expect(linkLines("replicator-us.log", to: "node-c").isEmpty)
+                #expect(linkLines("replicator-eu.log", to: "node-b").isEmpty)
                 let lines = try await a.node.ok(["operation": "read_log", "service": "replicator", "limit": 10000])
                 let services = Set((lines.arrayValue ?? []).compactMap { $0["service"]?.stringValue })
                 #expect(services == ["replicator-us", "replicator-eu"], "\(services)")
