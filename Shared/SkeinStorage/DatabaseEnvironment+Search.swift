@@ -142,7 +142,7 @@ extension DatabaseEnvironment {
             guard schema.attributes.contains(attribute), schema.isIndexed(attribute), let id = schema.storageID,
                 let itxn = backlog.indexTxn, let db = indexes?.handle(id, attribute, in: itxn)
             else { return nil }
-            return try indexCandidates(itxn, db, comparator, value, backlog: backlog.isEmpty ? nil : backlog.entries(attribute))
+            return try indexCandidates(itxn, db, comparator, value, backlog: backlog.isEmpty ? nil : try backlog.entries(attribute))
         }
     }
 
@@ -206,10 +206,10 @@ extension DatabaseEnvironment {
                 return
             }
             // Records in the backlog come by their current values, merged in index order.
-            let current = backlog.sorted.filter { !$0.index.lexicographicallyPrecedes(low) && inRange($0.index) }
+            let current = backlog.sorted(from: low, while: inRange)
             var i = current.startIndex
             while let (k, v) = entry, inRange(k) {
-                if !backlog.records.contains(v) {
+                if !backlog.waits(v) {
                     while i < current.endIndex, BacklogView.precedes(current[i], (k, v)) {
                         out.append(current[i].record)
                         i += 1

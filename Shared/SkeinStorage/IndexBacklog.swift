@@ -373,82 +373,16 @@ extension DatabaseEnvironment {
     }
 
     /// Keys of `table`'s records in the backlog, in key order.
-    func indexBacklog(_ txn: LMDBTransaction, table: String) throws -> [[UInt8]] {
+    func indexBacklog(_ txn: LMDBTransaction, table: String) throws -> WaitingKeys {
         let prefix = IndexBacklog.prefix(table)
         let cursor = try txn.cursor(backlogDB)
-        var out: [[UInt8]] = []
+        var out = WaitingKeys()
         var entry = try cursor.seek(prefix)
         while let (k, _) = entry, k.starts(with: prefix) {
-            out.append(Array(k[prefix.count...]))
+            out.append(k[prefix.count...])
             entry = try cursor.next()
         }
         return out
-    }
-}
-
-/// One search's view of the indexes: a read transaction of the index environment, and of a
-/// table's backlog, which records' index entries may be stale, and the index keys of their
-/// current values, read once per attribute.
-///
-/// The index transaction begins after the caller's data transaction, so it may include one
-/// catch-up that snapshot has not confirmed (never more: the worker waits for each confirm);
-/// that catch-up's records then count as waiting too.
-final class BacklogView {
-    /// Index keys of the backlog's records for one attribute, sorted as the index is.
-    struct Entries {
-        let records: Set<[UInt8]>
-        let sorted: [(index: [UInt8], record: [UInt8])]
-    }
-
-    let indexTxn: LMDBTransaction?
-    private let records: [(key: [UInt8], fields: [String: JSON])]
-    private let keys: Set<[UInt8]>
-    private var byAttribute: [String: Entries] = [:]
-
-    init(env: DatabaseEnvironment, txn: LMDBTransaction, table: String) throws {
-        var keys = try env.indexBacklog(txn, table: table)
-        var indexTxn: LMDBTransaction? = nil
-        if let indexes = env.indexes {
-            let itxn = try indexes.lmdb.beginRead()
-            if try indexes.applied(itxn) > env.indexConfirmed(txn) {
-                let prefix = IndexBacklog.prefix(table)
-                keys += try indexes.lastBatchKeys(itxn).filter { $0.key.starts(with: prefix) }.map { Array($0.key[prefix.count...]) }
-                keys = Array(Set(keys))
-            }
-            indexTxn = itxn
-        }
-        self.indexTxn = indexTxn
-        var records: [(key: [UInt8], fields: [String: JSON])] = []
-        if !keys.isEmpty, let db = try env.recordsHandle(txn, table) {
-            for key in keys {
-                let fields = try txn.get(db, key).flatMap(StoredRecord.decode)?.value.objectValue ?? [:]
-                records.append((key, fields))
-            }
-        }
-        self.records = records
-        self.keys = Set(keys)
-    }
-
-    deinit { indexTxn?.abort() }
-
-    var isEmpty: Bool { keys.isEmpty }
-
-    func entries(_ attribute: String) -> Entries {
-        if let e = byAttribute[attribute] { return e }
-        var sorted: [(index: [UInt8], record: [UInt8])] = []
-        for r in records {
-            for k in IndexWriter.keys(r.fields[attribute]) { sorted.append((k, r.key)) }
-        }
-        sorted.sort(by: Self.precedes)
-        let e = Entries(records: keys, sorted: sorted)
-        byAttribute[attribute] = e
-        return e
-    }
-
-    /// Index order: by index key, then by record key (LMDB's order for duplicates).
-    static func precedes(_ a: (index: [UInt8], record: [UInt8]), _ b: (index: [UInt8], record: [UInt8])) -> Bool {
-        let c = PairRun.compare(a.index, b.index)
-        return c != 0 ? c < 0 : PairRun.compare(a.record, b.record) < 0
     }
 }
 

@@ -77,6 +77,13 @@ public struct StoredRecord: Sendable {
         return bytes.count >= start ? bytes[start...] : nil
     }
 
+    /// `jsonBytes` of stored bytes where LMDB holds them (`LMDBTransaction.withValue`): one copy.
+    public static func jsonBytes(_ raw: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard raw.count >= 9 else { return nil }
+        let start = 9 + Int(raw[8])
+        return raw.count >= start ? Array(raw[start...]) : nil
+    }
+
     /// The version and origin of stored bytes, without parsing the record.
     public static func version(_ bytes: [UInt8]) -> RecordVersion? {
         guard bytes.count >= 9, bytes.count >= 9 + Int(bytes[8]) else { return nil }

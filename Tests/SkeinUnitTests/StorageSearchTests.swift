@@ -163,6 +163,45 @@ struct StorageSearchTests {
         }
     }
 
+    /// A search reads only the searched attribute of each waiting record, from its bytes
+    /// (`BacklogView.indexKeys`): the keys `IndexWriter.keys` gives for the parsed value,
+    /// names written with escapes and missing attributes included.
+    @Test func backlogKeysFromBytesAreTheKeysOfTheParsedAttribute() throws {
+        var rng = SplitMix(seed: 5)
+        let names = ["a", "b", "é", "c"]
+        for round in 0..<300 {
+            var record: [String: JSON] = [:]
+            for name in names where rng.next() % 3 != 0 { record[name] = IndexKeysTests.values.randomElement(using: &rng)! }
+            // "b" written as "\u0062": the same member name.
+            let text = String(decoding: JSON.object(record).serialized(), as: UTF8.self).replacingOccurrences(of: "\"b\":", with: "\"\\u0062\":")
+            for name in names + ["missing"] {
+                #expect(BacklogView.indexKeys(of: Array(name.utf8), in: Array(text.utf8)) == IndexWriter.keys(record[name]), "round \(round), \(name): \(text)")
+            }
+        }
+    }
+
+    /// The waiting records' keys in one buffer: a union of two sorted runs and membership by
+    /// binary search answer as a set of the same keys does.
+    @Test func waitingKeysAnswerAsASet() {
+        var rng = SplitMix(seed: 9)
+        for _ in 0..<50 {
+            func run() -> [[UInt8]] {
+                Set((0..<Int(rng.next() % 40)).map { _ in (0..<Int(rng.next() % 4)).map { _ in UInt8(rng.next() % 3) } })
+                    .sorted { $0.lexicographicallyPrecedes($1) }
+            }
+            let (a, b) = (run(), run())
+            var (wa, wb) = (WaitingKeys(), WaitingKeys())
+            for k in a { wa.append(k) }
+            for k in b { wb.append(k) }
+            let union = WaitingKeys.union(wa, wb)
+            let model = Set(a + b)
+            #expect((0..<union.count).map { Array(union[$0]) } == model.sorted { $0.lexicographicallyPrecedes($1) })
+            for probe in model.union((0..<20).map { _ in (0..<Int(rng.next() % 4)).map { _ in UInt8(rng.next() % 4) } }) {
+                #expect(union.contains(probe) == model.contains(probe), "\(probe)")
+            }
+        }
+    }
+
     /// Index keys keep 64 bytes: texts that share a longer prefix share a key, and every
     /// comparator still answers exactly (candidates are checked by value).
     @Test func longTextsShareIndexKeysAndSearchesStayExact() throws {
