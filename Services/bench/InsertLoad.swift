@@ -68,10 +68,13 @@ struct InsertLoad: Sendable {
     /// The foundation benchmark's gateway phase: prepared batches POSTed over keep-alive
     /// HTTP connections, one per client.
     @discardableResult
-    func throughGateway(_ label: String, node: BenchNode, table: String, firstID: Int = 0, requestsPerSecond: Double? = nil) throws -> LoadRun {
+    /// `starting` runs once the bodies are prepared and the connections open, just before the load.
+    func throughGateway(_ label: String, node: BenchNode, table: String, firstID: Int = 0, requestsPerSecond: Double? = nil,
+                        starting: () -> Void = {}) throws -> LoadRun {
         let prepared = bodies(table: table, firstID: firstID)
         nonisolated(unsafe) let connections = try (0..<clients).map { _ in try HTTPLoadClient(host: node.host, port: node.port) }
         let authorization = node.authorization
+        starting()
         return run(label, requestsPerSecond: requestsPerSecond) { c, b in
             let (status, reply) = try connections[c].post(prepared[c][b], authorization: authorization)
             guard status == 200 else { throw BenchError("HTTP \(status): \(String(decoding: reply.prefix(200), as: UTF8.self))") }

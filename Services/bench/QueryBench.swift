@@ -1,5 +1,6 @@
 import Foundation
 import SkeinCore
+import SkeinService
 
 /// Reads through `sql` and the REST interface on the table the gateway phase filled, once
 /// its indexes caught up: a point query on the primary key and a range query on an indexed
@@ -71,5 +72,67 @@ struct QueryBench: @unchecked Sendable {
         let rate = Double(perClient * clients) / seconds
         print(String(format: "%@ %10.0f queries/s  (%d queries in %.2f s)", label.column as NSString, rate, perClient * clients, seconds))
         return rate
+    }
+}
+
+/// Range queries through `sql` on a table while a paced insert load writes it (half the
+/// gateway phase's rate): the table's newest records wait in the index backlog and each
+/// query matches them by value (`BacklogView`), the read path of a store taking writes.
+/// One client, queries back to back over four times the phase's records; per-query latency.
+struct QueryWhileWriting: @unchecked Sendable {
+    let node: BenchNode
+    let load: InsertLoad
+    let table: String
+    let requestsPerSecond: Double
+
+    struct Figures {
+        let queries: Int
+        let mean: Double
+        let p50: Double
+        let p99: Double
+    }
+
+    func run() throws -> Figures {
+        try node.operation(["operation": "create_table", "table": .string(table), "primary_key": "id"])
+        nonisolated(unsafe) let client = try HTTPLoadClient(host: node.host, port: node.port)
+        let writing = Locked(true)
+        let latencies = Locked<[Double]>([])
+        let failure = Locked<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let authorization = node.authorization
+        let reader = Thread {
+            defer { done.signal() }
+            var i = 0
+            // At least one query, however short the load.
+            repeat {
+                let score = Double((i &* 31) % 1000) / 7.0
+                let started = DispatchTime.now().uptimeNanoseconds
+                do {
+                    let (status, body) = try client.post(QueryBench.sql("SELECT id FROM data.\(table) WHERE score BETWEEN \(score - 0.01) AND \(score + 0.01)"),
+                                                         authorization: authorization)
+                    guard status == 200 else { throw BenchError("HTTP \(status): \(String(decoding: body.prefix(200), as: UTF8.self))") }
+                } catch {
+                    failure.withLock { $0 = "\(error)" }
+                    return
+                }
+                latencies.withLock { $0.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6) }
+                i += 1
+            } while writing.withLock({ $0 })
+        }
+        reader.stackSize = 1 << 20
+        let run = try load.throughGateway("writes while querying (paced)", node: node, table: table, requestsPerSecond: requestsPerSecond) {
+            reader.start()
+        }
+        writing.withLock { $0 = false }
+        done.wait()
+        if let failure = failure.withLock({ $0 }) { throw BenchError("query while writing: \(failure)") }
+        guard run.failedClients == 0 else { throw BenchError("writes while querying: \(run.failedClients) clients failed") }
+        let sorted = latencies.withLock { $0 }.sorted()
+        guard !sorted.isEmpty else { throw BenchError("query while writing: no query finished") }
+        let figures = Figures(queries: sorted.count, mean: sorted.reduce(0, +) / Double(sorted.count), p50: sorted[sorted.count / 2],
+                              p99: sorted[min(sorted.count - 1, sorted.count * 99 / 100)])
+        print(String(format: "%@ mean %.1f ms  p50 %.1f ms  p99 %.1f ms  (%d queries, writes at %.0f records/s)",
+                     "sql range query while writing".column as NSString, figures.mean, figures.p50, figures.p99, figures.queries, run.rate))
+        return figures
     }
 }

@@ -47,6 +47,9 @@ struct SingleNodeBench {
         // (it does when writes pause).
         Thread.sleep(forTimeInterval: 3)
         let queries = try QueryBench(node: node, table: "via_gateway", records: totalRecords, clients: load.clients).run()
+        // And while a table is being written, at half that rate.
+        let whileWriting = try QueryWhileWriting(node: node, load: InsertLoad(records: totalRecords * 4, clients: load.clients, batch: load.batch), table: "while_writing",
+                                                 requestsPerSecond: gatewayRate / 2 / Double(load.batch)).run()
 
         // 2. Straight to the store's ZeroMQ API.
         let storeBodies = load.bodies(table: "via_store")
@@ -80,6 +83,10 @@ struct SingleNodeBench {
             "store_over_ceiling": .number((storeRate / ceilingRate * 100).rounded() / 100),
         ]
         for (name, rate) in queries { summary[name] = .number(rate.rounded()) }
+        summary["sql_range_while_writing_mean_ms"] = .number((whileWriting.mean * 10).rounded() / 10)
+        summary["sql_range_while_writing_p50_ms"] = .number((whileWriting.p50 * 10).rounded() / 10)
+        summary["sql_range_while_writing_p99_ms"] = .number((whileWriting.p99 * 10).rounded() / 10)
+        summary["sql_range_while_writing_queries"] = JSON(whileWriting.queries)
         figures.finish()
         print(summary.text)
     }

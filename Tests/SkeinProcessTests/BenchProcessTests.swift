@@ -65,6 +65,11 @@ extension ProcessTests.BenchProcessTests {
         let last = bench.output.split(separator: "\n").last.map(String.init) ?? ""
         let summary = try JSON.parse(last)
         #expect(summary["benchmark"]?.stringValue == benchmark, "\(last)")
+        if benchmark == "skein-single-node-insert" {
+            // The range queries on a table being written answered (each must be 200).
+            #expect((summary["sql_range_while_writing_queries"]?.intValue ?? 0) >= 1, "\(last)")
+            #expect((summary["sql_range_while_writing_p99_ms"]?.doubleValue ?? 0) > 0, "\(last)")
+        }
     }
 }
 
