@@ -8,7 +8,7 @@ struct ClusterDown: AsyncParsableCommand {
 }
 
 struct ClusterStatus: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "One line per node and service: its pid, or stopped.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "One line per node and service: its pid or stopped, and where the gateway and the replicator answer.")
 
     func run() async throws { try LauncherEnvironment().cluster().status().forEach { print($0) } }
 }

@@ -104,13 +104,25 @@ public struct LocalCluster: Sendable {
         guard nodeCount > 0 else { return ["no cluster in \(layout.root) (start one with: skein cluster up)"] }
         var lines: [String] = []
         for node in nodes {
+            let endpoints = endpoints(node)
             for service in NodeService.allCases {
-                lines.append(supervisor.runningPid(node, service).map { "\(node) \(service.rawValue) running pid \($0)" }
-                             ?? "\(node) \(service.rawValue) stopped")
+                let state = supervisor.runningPid(node, service).map { "\(node) \(service.rawValue) running pid \($0)" }
+                    ?? "\(node) \(service.rawValue) stopped"
+                lines.append(state + Self.where(service, endpoints))
             }
         }
         try writeManifest()
         return lines
+    }
+
+    /// Where a service answers, for `status`: the gateway's operations API, the replicator's
+    /// peer URL; nothing for the services only the node's own processes reach.
+    static func `where`(_ service: NodeService, _ endpoints: NodeEndpoints) -> String {
+        switch service {
+        case .gateway: return ", operations API " + ([endpoints.operationsURL] + (endpoints.secureURL.map { [$0] } ?? [])).joined(separator: " and ")
+        case .replicator: return ", peers at " + endpoints.replicationURL
+        default: return ""
+        }
     }
 
     public func writeManifest() throws {

@@ -22,6 +22,13 @@ extension ProcessTests {
                     #expect(status.contains("\(node) \(service) running pid"), "\(node) \(service) in:\n\(status)")
                 }
             }
+            // The gateway's line says where its operations API answers, the replicator's where peers dial.
+            for entry in try cli.manifest()["nodes"]?.arrayValue ?? [] {
+                let name = entry["name"]?.stringValue ?? "?", url = entry["operations_url"]?.stringValue ?? "?"
+                #expect(status.contains("\(name) gateway running pid") && status.split(separator: "\n").contains { $0.hasPrefix("\(name) gateway") && $0.hasSuffix("operations API \(url)") },
+                        "\(name) at \(url) in:\n\(status)")
+                #expect(status.split(separator: "\n").contains { $0.hasPrefix("\(name) replicator") && $0.contains("peers at wss://") }, "\(status)")
+            }
             // Tab completes a NODE argument or --node with the cluster's nodes.
             for line in ["skein cluster stop ", "skein cluster logs node-", "skein ctl cluster_status --node "] {
                 #expect(try cli.complete(line) == ["node-a", "node-b"], "\(line)")
