@@ -17,9 +17,9 @@ enum FrameIO {
         return text.utf8.count
     }
 
-    /// A message already serialized (a batch with spliced entries).
+    /// A message already serialized (a batch with spliced entries), sent as its bytes.
     static func send(bytes: [UInt8], _ socket: PeerSocket) async throws {
-        try await socket.send(text: String(decoding: bytes, as: UTF8.self))
+        try await socket.send(utf8: bytes)
     }
 
     struct ProtocolError: Error, CustomStringConvertible {
@@ -38,9 +38,11 @@ enum FrameIO {
     /// The next frame and, for a batch or a copy page, its bulk as received.
     @inline(never)
     static func nextWithEntries(_ socket: PeerSocket, received: (Int) -> Void = { _ in }) async throws -> ReceivedFrame? {
-        guard let text = try await socket.receive() else { return nil }
-        received(text.utf8.count)
-        let bytes = Array(text.utf8)
+        // As bytes: a batch's entries go on to the store as they came. A text message must
+        // be UTF-8 (RFC 6455), and records pass unread, so it is checked here.
+        guard let bytes = try await socket.receiveUTF8() else { return nil }
+        received(bytes.count)
+        guard UTF8Validation.isValid(bytes) else { throw ProtocolError(description: "malformed replication frame: a text message that is not UTF-8") }
         // A batch's entries are decoded down to their headers only (sequence, version,
         // origin: what the machine looks at), a copy page's rows down to their fields (id,
         // version, origin); their records go to the store as bytes. Anything else, or a
@@ -55,7 +57,7 @@ enum FrameIO {
            case .message(.copyRows(let table, let rows, _, _)) = light {
             return ReceivedFrame(frame: light, rows: ReplicationFrame.RawRows(table: table, count: rows.count, bytes: bytes[range]))
         }
-        return ReceivedFrame(frame: try ReplicationFrame(text: text))
+        return ReceivedFrame(frame: try ReplicationFrame(bytes: bytes))
     }
 
     /// Frame or reply object → `entries` array → entry object: their fields' containers

@@ -64,7 +64,16 @@ public final class PeerSocket: Sendable {
     /// Sends one text message, fragmented as needed; returns once NIO has taken it (it
     /// waits while the peer is not reading, which is the back-pressure).
     public func send(text: String) async throws {
-        var message = channel.allocator.buffer(string: text)
+        try await send(message: channel.allocator.buffer(string: text))
+    }
+
+    /// `send(text:)` for a message already serialized as UTF-8 (no `String` made of it).
+    public func send(utf8: [UInt8]) async throws {
+        try await send(message: channel.allocator.buffer(bytes: utf8))
+    }
+
+    private func send(message: ByteBuffer) async throws {
+        var message = message
         var frames: [WebSocketFrame] = []
         frames.reserveCapacity(message.readableBytes / Self.fragmentBytes + 1)
         repeat {
@@ -86,6 +95,12 @@ public final class PeerSocket: Sendable {
     /// (1008: the peer refused us), `.peerSilent` when the peer stopped answering pings,
     /// `.messageTooLarge` for a message over the limit.
     public func receive() async throws -> String? {
+        try await receiveUTF8().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `receive()` as the message's bytes, as they came (not checked to be UTF-8: the
+    /// caller does, see `UTF8Validation`).
+    public func receiveUTF8() async throws -> [UInt8]? {
         let taken = reader.withLockedValue { state -> Result<Messages?, PeerNetError> in
             if state.ended { return .success(nil) }
             guard let messages = state.messages else { return .failure(.concurrentReceive) }
@@ -97,7 +112,7 @@ public final class PeerSocket: Sendable {
             switch frame.opcode {
             case .text:
                 reader.withLockedValue { $0.messages = messages }
-                return String(buffer: frame.unmaskedData)
+                return Array(frame.unmaskedData.readableBytesView)
             case .binary:
                 reader.withLockedValue { $0.messages = messages }
                 throw PeerNetError.protocolViolation("a binary message (replication messages are JSON text)")

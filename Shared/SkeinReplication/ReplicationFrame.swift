@@ -135,6 +135,12 @@ public enum ReplicationFrame: Sendable, Equatable {
         try self.init(json: parsed)
     }
 
+    public init(bytes: [UInt8]) throws(DecodeError) {
+        let parsed: JSON
+        do { parsed = try JSON.parse(bytes) } catch { throw DecodeError(reason: "\(error)") }
+        try self.init(json: parsed)
+    }
+
     public init(json: JSON) throws(DecodeError) {
         guard case .object(let o) = json else { throw DecodeError(reason: "not a JSON object") }
         guard let type = o["type"]?.stringValue else { throw DecodeError(reason: "missing \"type\"") }
