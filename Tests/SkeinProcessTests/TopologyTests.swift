@@ -119,6 +119,39 @@ extension ProcessTests {
             }
         }
 
+        /// A member that sends a text message that is not UTF-8 (RFC 6455 forbids it; records
+        /// pass on unparsed, so the replicator checks each message's bytes) has its
+        /// connection closed, with the reason logged; nothing it sent is applied.
+        @Test func aMessageThatIsNotUTF8EndsTheConnection() async throws {
+            let pki = try TestPKI(name: "Skein Test CA")
+            defer { pki.remove() }
+            try await withPeers(["node-a", "node-c"]) { peers in
+                let (a, c) = (peers[0], peers[1])
+                try a.replicate(with: [c], pki: pki)
+                let files = try pki.issue(node: c.name, into: c.node.root)
+                let tls = PeerTLSConfiguration.client(chain: try NIOSSLCertificate.fromPEMFile(files["tls.certificate"]!.stringValue!),
+                                                      key: try NIOSSLPrivateKey(file: files["tls.privateKey"]!.stringValue!, format: .pem),
+                                                      authorities: try NIOSSLCertificate.fromPEMFile(pki.certificate))
+                let socket = try await pollUntil("node-a's replicator listening") {
+                    try await PeerDialer.connect(host: "127.0.0.1", port: a.port, path: "/replicate/data", serverName: a.name,
+                                                 sourceAddress: nil, tls: tls)
+                }
+                try await socket.send(text: #"{"type":"hello","node":"node-c"}"#)
+                // A subscribe frame whose origin name holds a byte that is never UTF-8.
+                try await socket.send(utf8: Array(#"{"type":"subscribe","from":1,"origins":["node-"#.utf8) + [0xFF] + Array(#""]}"#.utf8))
+                var closed = false
+                do {
+                    for _ in 0..<50 { guard try await socket.receive() != nil else { closed = true; break } }
+                } catch {
+                    closed = true
+                }
+                #expect(closed, "the connection stayed open")
+                _ = try await pollUntil("the reason in node-a's replicator log") {
+                    a.replicatorLog.contains("a text message that is not UTF-8") ? true : nil
+                }
+            }
+        }
+
         /// `--health` asks the running service: 0 while it answers, 1 once it is stopped.
         @Test func healthChecks() async throws {
             try await withNode { node in
