@@ -94,15 +94,7 @@ extension ProcessTests {
                 try await a.node.ok(["operation": "create_table", "database": "data", "table": "yak", "primary_key": "id"])
                 _ = try await a.node.insert("data", "yak", [["id": 1, "secret": "only for members"]])
                 // node-c's real certificate, used by a hand-made client.
-                let files = try pki.issue(node: c.name, into: c.node.root)
-                let tls = PeerTLSConfiguration.client(chain: try NIOSSLCertificate.fromPEMFile(files["tls.certificate"]!.stringValue!),
-                                                      key: try NIOSSLPrivateKey(file: files["tls.privateKey"]!.stringValue!, format: .pem),
-                                                      authorities: try NIOSSLCertificate.fromPEMFile(pki.certificate))
-                // node-a's replicator was just started: dial until it listens.
-                let socket = try await pollUntil("node-a's replicator listening") {
-                    try await PeerDialer.connect(host: "127.0.0.1", port: a.port, path: "/replicate/data", serverName: a.name,
-                                                 sourceAddress: nil, tls: tls)
-                }
+                let socket = try await Self.handMadeClient(of: c, dialing: a, pki: pki)
                 try await socket.send(text: #"{"type":"hello","node":"node-b"}"#)
                 try await socket.send(text: #"{"type":"subscribe","from":1,"origins":["node-a"]}"#)
                 var received: [String] = []
@@ -128,14 +120,7 @@ extension ProcessTests {
             try await withPeers(["node-a", "node-c"]) { peers in
                 let (a, c) = (peers[0], peers[1])
                 try a.replicate(with: [c], pki: pki)
-                let files = try pki.issue(node: c.name, into: c.node.root)
-                let tls = PeerTLSConfiguration.client(chain: try NIOSSLCertificate.fromPEMFile(files["tls.certificate"]!.stringValue!),
-                                                      key: try NIOSSLPrivateKey(file: files["tls.privateKey"]!.stringValue!, format: .pem),
-                                                      authorities: try NIOSSLCertificate.fromPEMFile(pki.certificate))
-                let socket = try await pollUntil("node-a's replicator listening") {
-                    try await PeerDialer.connect(host: "127.0.0.1", port: a.port, path: "/replicate/data", serverName: a.name,
-                                                 sourceAddress: nil, tls: tls)
-                }
+                let socket = try await Self.handMadeClient(of: c, dialing: a, pki: pki)
                 try await socket.send(text: #"{"type":"hello","node":"node-c"}"#)
                 // A subscribe frame whose origin name holds a byte that is never UTF-8.
                 try await socket.send(utf8: Array(#"{"type":"subscribe","from":1,"origins":["node-"#.utf8) + [0xFF] + Array(#""]}"#.utf8))
@@ -149,6 +134,20 @@ extension ProcessTests {
                 _ = try await pollUntil("the reason in node-a's replicator log") {
                     a.replicatorLog.contains("a text message that is not UTF-8") ? true : nil
                 }
+            }
+        }
+
+        /// A replication client with `member`'s real certificate, dialling `server`'s
+        /// `/replicate/data` (until its replicator, maybe just started, listens): the test
+        /// then says what it likes.
+        static func handMadeClient(of member: Peer, dialing server: Peer, pki: TestPKI) async throws -> PeerSocket {
+            let files = try pki.issue(node: member.name, into: member.node.root)
+            let tls = PeerTLSConfiguration.client(chain: try NIOSSLCertificate.fromPEMFile(files["tls.certificate"]!.stringValue!),
+                                                  key: try NIOSSLPrivateKey(file: files["tls.privateKey"]!.stringValue!, format: .pem),
+                                                  authorities: try NIOSSLCertificate.fromPEMFile(pki.certificate))
+            return try await pollUntil("\(server.name)'s replicator listening") {
+                try await PeerDialer.connect(host: "127.0.0.1", port: server.port, path: "/replicate/data", serverName: server.name,
+                                             sourceAddress: nil, tls: tls)
             }
         }
 
