@@ -120,11 +120,19 @@ struct QueryWhileWriting: @unchecked Sendable {
             } while writing.withLock({ $0 })
         }
         reader.stackSize = 1 << 20
-        let run = try load.throughGateway("writes while querying (paced)", node: node, table: table, requestsPerSecond: requestsPerSecond) {
-            reader.start()
+        var started = false
+        let run: LoadRun
+        do {
+            // The reader stops with the load, however the load ends.
+            defer {
+                writing.withLock { $0 = false }
+                if started { done.wait() }
+            }
+            run = try load.throughGateway("writes while querying (paced)", node: node, table: table, requestsPerSecond: requestsPerSecond) {
+                started = true
+                reader.start()
+            }
         }
-        writing.withLock { $0 = false }
-        done.wait()
         if let failure = failure.withLock({ $0 }) { throw BenchError("query while writing: \(failure)") }
         guard run.failedClients == 0 else { throw BenchError("writes while querying: \(run.failedClients) clients failed") }
         let sorted = latencies.withLock { $0 }.sorted()
