@@ -70,23 +70,27 @@ public struct StoredRecord: Sendable {
         return out
     }
 
+    /// Where the record JSON starts in stored bytes (after the version, the origin's length
+    /// and the origin); nil when they are too short to hold that header.
+    static func jsonStart<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> Int? where Bytes.Element == UInt8, Bytes.Index == Int {
+        guard bytes.count >= 9 else { return nil }
+        let start = 9 + Int(bytes[bytes.startIndex + 8])
+        return bytes.count >= start ? start : nil
+    }
+
     /// The record JSON part of stored bytes, without parsing it.
     public static func jsonBytes(_ bytes: [UInt8]) -> ArraySlice<UInt8>? {
-        guard bytes.count >= 9 else { return nil }
-        let start = 9 + Int(bytes[8])
-        return bytes.count >= start ? bytes[start...] : nil
+        jsonStart(bytes).map { bytes[$0...] }
     }
 
     /// `jsonBytes` of stored bytes where LMDB holds them (`LMDBTransaction.withValue`): one copy.
     public static func jsonBytes(_ raw: UnsafeRawBufferPointer) -> [UInt8]? {
-        guard raw.count >= 9 else { return nil }
-        let start = 9 + Int(raw[8])
-        return raw.count >= start ? Array(raw[start...]) : nil
+        jsonStart(raw).map { Array(raw[$0...]) }
     }
 
     /// The version and origin of stored bytes, without parsing the record.
     public static func version(_ bytes: [UInt8]) -> RecordVersion? {
-        guard bytes.count >= 9, bytes.count >= 9 + Int(bytes[8]) else { return nil }
+        guard jsonStart(bytes) != nil else { return nil }
         return RecordVersion(version: HLCTimestamp(rawValue: KeyCodec.decodeUInt64(bytes[0..<8])),
                              origin: String(decoding: bytes[9..<(9 + Int(bytes[8]))], as: UTF8.self))
     }
