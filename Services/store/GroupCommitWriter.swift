@@ -30,6 +30,11 @@ final class GroupCommitWriter: @unchecked Sendable {
         var idempotency: IdempotencyKeys.Key? = nil
         /// The request's size in bytes, for `GroupBound`.
         var bytes = 0
+        /// A record write (a client's or a peer's): it waits while its database's index
+        /// backlog is at the limit (`IndexBacklogGate`).
+        var waitsForIndexes = false
+        /// When it was queued (`DispatchTime` uptime), for the gate's longest wait.
+        var queuedNanos: UInt64 = 0
     }
 
     let registry: DatabaseRegistry
@@ -46,6 +51,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// The loop ended: nothing is taken any more.
     private var finished = false
     let bound = GroupBound()
+    /// Record writes wait while their database's index backlog is at the limit. Used on
+    /// the writer thread only (taking groups, and noting each commit's backlog).
+    private var gate: IndexBacklogGate
+    private var gateLog = LogRateLimit(burst: 5, intervalMillis: 60_000)
     private let stopped = DispatchSemaphore(value: 0)
     /// Called after each commit that wrote (the index worker's nudge).
     var afterWrite: (@Sendable () -> Void)?
@@ -68,6 +77,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.publisher = publisher
         self.feed = feed
         self.logger = logger
+        gate = IndexBacklogGate(limit: config.indexBacklogLimit)
     }
 
     func start() {
@@ -94,6 +104,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// refusing it would lose the change with the cursor already moved, review F28); the
     /// store stops handing over requests before it stops the writer.
     func submit(_ job: Job) {
+        var job = job
+        job.queuedNanos = DispatchTime.now().uptimeNanoseconds
         wake.lock()
         if finished {
             wake.unlock()
@@ -147,8 +159,24 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func loop() {
         while true {
             wake.lock()
-            while queue.isEmpty && !stopping { wake.wait() }
-            let batch = bound.take(from: &queue) { $0.bytes }
+            var batch: [Job] = []
+            while batch.isEmpty {
+                if queue.isEmpty {
+                    if stopping { break }
+                    wake.wait()
+                    continue
+                }
+                // At a stop nothing waits: every queued job is finished.
+                if gate.held.isEmpty || stopping {
+                    batch = bound.take(from: &queue) { $0.bytes }
+                } else {
+                    let now = (millis: ServiceMain.nowMillis(), nanos: DispatchTime.now().uptimeNanoseconds)
+                    batch = bound.take(from: &queue, bytes: { $0.bytes }, waits: { self.waits($0, now: now) })
+                    // Only writes waiting for indexes: look again soon (the catch-up's
+                    // settling job, when it comes, wakes the writer sooner).
+                    if batch.isEmpty { _ = wake.wait(until: Date(timeIntervalSinceNow: 0.05)) }
+                }
+            }
             let done = stopping && batch.isEmpty
             if done { finished = true }
             wake.unlock()
@@ -156,6 +184,26 @@ final class GroupCommitWriter: @unchecked Sendable {
             run(batch)
         }
         stopped.signal()
+    }
+
+    /// Whether `job` stays queued now: a record write to a database whose index backlog is
+    /// at the limit, for no longer than the gate lets it wait.
+    private func waits(_ job: Job, now: (millis: UInt64, nanos: UInt64)) -> Bool {
+        guard job.waitsForIndexes, case .write(let database, _, _) = job.kind else { return false }
+        let waited = now.nanos >= job.queuedNanos ? (now.nanos - job.queuedNanos) / 1_000_000 : 0
+        return gate.holds(database, waitedMillis: waited, untilDeadline: job.deadline.map { $0 > now.millis ? $0 - now.millis : 0 })
+    }
+
+    /// Notes a database's index backlog as of a commit; says so when its writes start or
+    /// stop waiting for the index worker.
+    private func noteBacklog(_ database: String, _ count: Int) {
+        guard let change = gate.record(database, backlog: count), let limit = gate.limit else { return }
+        if change { metrics.heldForIndexes() }
+        guard let unwritten = gateLog.admit(now: ServiceMain.nowMillis()) else { return }
+        var metadata: Logger.Metadata = ["database": .string(database), "backlog": .stringConvertible(count), "limit": .stringConvertible(limit)]
+        if unwritten > 0 { metadata["lines_not_written"] = .stringConvertible(unwritten) }
+        logger.notice(change ? "record writes wait for the index worker (storage.indexBacklogLimit)" : "record writes go ahead: the indexes caught up",
+                      metadata: metadata)
     }
 
     /// An open group transaction on one database and the replies waiting for its commit.
@@ -177,6 +225,8 @@ final class GroupCommitWriter: @unchecked Sendable {
                 commit(&groups, order)
                 groups.removeAll()
                 order.removeAll()
+                // A database created or dropped: a new one of a name starts with its own backlog.
+                gate.forgetAll()
                 do {
                     let context = WriteContext(version: clock.tick(now: config.wallClock.nowMillis()), origin: config.nodeName, user: job.user,
                                                auditEnabled: config.auditLog)
@@ -258,8 +308,10 @@ final class GroupCommitWriter: @unchecked Sendable {
                 if group.wrote { try group.env.setClockHighWater(group.txn, clock.last) }
                 // Taken before the commit: whatever happens next, the tap is closed.
                 let appended = group.env.takeAppended()
+                let backlog = group.wrote && group.env.indexes != nil ? try group.env.indexBacklogCount(group.txn) : nil
                 try group.txn.commit()
                 stats.commits += 1
+                if let backlog { noteBacklog(name, backlog) }
                 if group.wrote, let feed, let appended, appended.count > 0 {
                     feed.publish(.init(database: name, log: group.env.logID, from: appended.first, clock: clock.last.rawValue,
                                        entries: appended.entries))

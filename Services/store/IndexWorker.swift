@@ -21,8 +21,10 @@ final class IndexWorker: @unchecked Sendable {
     let writer: GroupCommitWriter
     let logger: Logger
     static let interval: TimeInterval = 0.2
-    static let threshold = 32_768
     static let maxAge: TimeInterval = 2
+    /// Records waiting that start a catch-up at once: a full catch-up's worth, or fewer
+    /// when writes wait for the indexes sooner (`storage.indexBacklogLimit`).
+    let threshold: Int
     /// When each database was last caught up (or first seen).
     private var lastCatchUp: [String: Date] = [:]
 
@@ -31,10 +33,11 @@ final class IndexWorker: @unchecked Sendable {
     private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
 
-    init(registry: DatabaseRegistry, writer: GroupCommitWriter, logger: Logger) {
+    init(registry: DatabaseRegistry, writer: GroupCommitWriter, backlogLimit: Int?, logger: Logger) {
         self.registry = registry
         self.writer = writer
         self.logger = logger
+        threshold = min(IndexBacklog.catchUpLimit, backlogLimit ?? .max)
     }
 
     func start() {
@@ -81,7 +84,7 @@ final class IndexWorker: @unchecked Sendable {
                     let waiting = try env.lmdb.read { try env.indexBacklogCount($0) }
                     let last = lastCatchUp[name] ?? Date()
                     lastCatchUp[name] = last
-                    guard waiting >= Self.threshold || !writing || Date().timeIntervalSince(last) >= Self.maxAge else { continue }
+                    guard waiting >= threshold || !writing || Date().timeIntervalSince(last) >= Self.maxAge else { continue }
                     lastCatchUp[name] = Date()
                     while try catchUp(env), !isStopping {}
                 } catch {
@@ -102,7 +105,8 @@ final class IndexWorker: @unchecked Sendable {
     private func catchUp(_ env: DatabaseEnvironment) throws -> Bool {
         let started = DispatchTime.now()
         guard let batch = try env.lmdb.read({ try env.prepareCatchUp($0) }) else { return false }
-        try env.applyCatchUp(batch)
+        let prepared = DispatchTime.now()
+        let timings = try env.applyCatchUp(batch)
         let applied = DispatchTime.now()
         // The backlog is settled by the writer, in its transaction of the same environment,
         // a part per job (writes queued meanwhile go between the parts).
@@ -113,7 +117,11 @@ final class IndexWorker: @unchecked Sendable {
         }
         let ms = { (t: DispatchTime) in (t.uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000 }
         logger.debug("index catch-up", metadata: ["database": .string(env.name), "records": .stringConvertible(batch.count),
-                                                  "number": .stringConvertible(batch.number), "applied_ms": .stringConvertible(ms(applied)),
+                                                  "number": .stringConvertible(batch.number), "prepared_ms": .stringConvertible(ms(prepared)),
+                                                  "put_ms": .stringConvertible(timings.putNanos / 1_000_000),
+                                                  "write_back_ms": .stringConvertible(timings.writeBackNanos / 1_000_000),
+                                                  "commit_ms": .stringConvertible(timings.commitNanos / 1_000_000),
+                                                  "applied_ms": .stringConvertible(ms(applied)),
                                                   "ms": .stringConvertible(ms(DispatchTime.now()))])
         return batch.count >= IndexBacklog.catchUpLimit
     }

@@ -10,6 +10,7 @@ struct CommitMetrics: Sendable {
     private let commits = Counter(label: "skein_store_commits_total")
     private let groupSize = Recorder(label: "skein_store_group_size", aggregate: true)
     private let duration = CoreMetrics.Timer(label: "skein_store_group_commit_duration_seconds")
+    private let holds = Counter(label: "skein_store_index_backlog_holds_total")
 
     /// Jobs per group: 1 when idle, up to `GroupBound`'s limit under load.
     static let groupSizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096]
@@ -21,12 +22,15 @@ struct CommitMetrics: Sendable {
         groupSize.record(jobs)
         duration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - startedNanos))
     }
+
+    /// A database's record writes began to wait for its index catch-ups (`IndexBacklogGate`).
+    func heldForIndexes() { holds.increment() }
 }
 
 enum StoreMetrics {
     /// Bootstraps the store's metrics: LMDB map use of every database (data and index
-    /// environments), sampled at each scrape rather than tracked per write. A dropped
-    /// database's series go with it.
+    /// environments) and its index backlog, sampled at each scrape rather than tracked per
+    /// write. A dropped database's series go with it.
     static func bootstrap(registry: DatabaseRegistry) -> ServiceMetrics {
         let metrics = ServiceMetrics.bootstrap(valueBuckets: ["skein_store_group_size": CommitMetrics.groupSizeBuckets])
         let sampled = Locked<Set<MapEnvironment>>([])
@@ -41,10 +45,15 @@ enum StoreMetrics {
                     environment.used.record(use.usedBytes)
                     environment.size.record(use.mapBytes)
                 }
+                if env.indexes != nil, let waiting = try? env.lmdb.read({ try env.indexBacklogCount($0) }) {
+                    let environment = MapEnvironment(database: name, environment: "data")
+                    environment.backlog.record(waiting)
+                }
             }
             for gone in sampled.withLock({ last in defer { last = seen }; return last.subtracting(seen) }) {
                 gone.used.destroy()
                 gone.size.destroy()
+                if gone.environment == "data" { gone.backlog.destroy() }
             }
         }
         return metrics
@@ -58,5 +67,7 @@ enum StoreMetrics {
         private var labels: [(String, String)] { [("database", database), ("environment", environment)] }
         var used: Gauge { Gauge(label: "skein_store_map_used_bytes", dimensions: labels) }
         var size: Gauge { Gauge(label: "skein_store_map_size_bytes", dimensions: labels) }
+        /// Records waiting for an index catch-up (per database: labelled by it alone).
+        var backlog: Gauge { Gauge(label: "skein_store_index_backlog_records", dimensions: [("database", database)]) }
     }
 }

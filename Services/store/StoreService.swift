@@ -32,6 +32,10 @@ final class StoreService: @unchecked Sendable {
 
     /// The operations whose records `IncomingWrite` reads.
     static let recordWrites: Set<String> = ["insert", "update", "upsert"]
+    /// The operations that add to a database's index backlog: they wait while it is at the
+    /// limit (`IndexBacklogGate`). A peer's applies too: a node that cannot index as fast as
+    /// it receives falls behind in replication (its lag shows it) rather than in its indexes.
+    static let indexedWrites: Set<String> = ["insert", "update", "upsert", "delete", "replication_apply", "replication_import"]
 
     func handle(_ request: RPCRequest, respond: @escaping @Sendable (RPCReply) -> Void) {
         readQueue.async { [self] in
@@ -60,6 +64,7 @@ final class StoreService: @unchecked Sendable {
                     job.deadline = request.header["deadline"]?.doubleValue.flatMap { UInt64(exactly: $0.rounded()) }
                     job.idempotency = try Self.idempotencyKey(request)
                     job.bytes = request.body.count
+                    job.waitsForIndexes = Self.indexedWrites.contains(op)
                     writer.submit(job)
                     return
                 }

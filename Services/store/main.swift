@@ -32,7 +32,7 @@ do {
     let publisher = try NoticePublisher(endpoint: config.storeNoticesEndpoint, curve: config.curveKeys, logger: logger)
     let feed = try config.storeFeedEndpoint.map { try CommitFeed.Publisher(endpoint: $0, curve: config.curveKeys, logger: logger) }
     let writer = GroupCommitWriter(registry: registry, config: config, clock: clock, publisher: publisher, feed: feed, logger: logger)
-    let indexer = IndexWorker(registry: registry, writer: writer, logger: logger)
+    let indexer = IndexWorker(registry: registry, writer: writer, backlogLimit: config.indexBacklogLimit, logger: logger)
     writer.afterWrite = { indexer.nudge() }
     let evictor = ExpirationEvictor(registry: registry, writer: writer, clock: config.wallClock, logger: logger)
     writer.start()

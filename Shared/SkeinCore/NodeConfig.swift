@@ -32,6 +32,10 @@ public struct NodeConfig: Sendable {
     public var auditRetentionSeconds: Double
     public var auditMaxSize: UInt64
     public var mapSize: UInt64
+    /// Records of one database that may wait for an index catch-up before its record
+    /// writes wait for the indexes (`storage.indexBacklogLimit`, default 131072; 0: no
+    /// limit). See `IndexBacklogGate`.
+    public var indexBacklogLimit: Int?
     public var runDir: String
     public var storeEndpoint: String
     public var storeNoticesEndpoint: String
@@ -187,6 +191,9 @@ public struct NodeConfig: Sendable {
         auditMaxSize = try v.size("logging.maxSize") ?? 1 << 30
         mapSize = try v.size("storage.mapSize") ?? 64 << 30
         maxAttributesPerTable = try v.positive("storage.maxAttributesPerTable") ?? 500
+        let backlogLimit = try v.int("storage.indexBacklogLimit") ?? 131_072
+        guard backlogLimit >= 0 else { throw ConfigError(key: "storage.indexBacklogLimit", problem: "must be 0 (no limit) or more") }
+        indexBacklogLimit = backlogLimit == 0 ? nil : backlogLimit
         runDir = try v.string("services.runDir") ?? root + "/run"
         storeEndpoint = try v.string("services.store") ?? "ipc://\(runDir)/store.sock"
         storeNoticesEndpoint = try v.string("services.storeNotices") ?? "ipc://\(runDir)/store-notices.sock"

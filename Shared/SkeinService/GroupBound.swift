@@ -24,4 +24,29 @@ public struct GroupBound: Sendable {
         queue.removeFirst(count)
         return group
     }
+
+    /// The next group of the jobs for which `waits` is false, in queue order; the waiting
+    /// ones stay queued in their order (writes held back while their database's indexes
+    /// catch up: `IndexBacklogGate`).
+    public func take<Job>(from queue: inout [Job], bytes: (Job) -> Int, waits: (Job) -> Bool) -> [Job] {
+        var group: [Job] = [], kept: [Job] = []
+        var total = 0
+        var full = false
+        for job in queue {
+            if full || waits(job) {
+                kept.append(job)
+                continue
+            }
+            let size = bytes(job)
+            if !group.isEmpty && (group.count >= maxJobs || total + size > maxBytes) {
+                full = true
+                kept.append(job)
+                continue
+            }
+            group.append(job)
+            total += size
+        }
+        queue = kept
+        return group
+    }
 }

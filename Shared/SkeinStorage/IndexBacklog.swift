@@ -63,6 +63,14 @@ public enum IndexBacklog {
 }
 
 
+/// Where an applied catch-up's time went: its puts (and removals), writing its pages back
+/// ahead of the commit (`LMDBEnvironment.writeBackDirtyPages`), and the commit itself.
+public struct CatchUpTimings: Sendable {
+    public var putNanos: UInt64 = 0
+    public var writeBackNanos: UInt64 = 0
+    public var commitNanos: UInt64 = 0
+}
+
 /// One catch-up, prepared from a snapshot of the data environment (`prepareCatchUp`),
 /// applied to the index environment (`applyCatchUp`), then settled in the data
 /// environment's backlog (`confirmCatchUp`) by the writer: entries of records unchanged
@@ -208,9 +216,13 @@ extension DatabaseEnvironment {
     /// Writes a prepared catch-up into the index environment (each index's changes in key
     /// order), with its number and record keys, and drops indexes of tables and attributes
     /// gone at its snapshot. Runs on the index worker, beside the writer.
-    public func applyCatchUp(_ batch: CatchUpBatch) throws {
-        guard let indexes else { return }
+    @discardableResult
+    public func applyCatchUp(_ batch: CatchUpBatch) throws -> CatchUpTimings {
+        var timings = CatchUpTimings()
+        guard let indexes else { return timings }
         let existing = try indexes.lmdb.databaseNames().filter { $0.hasPrefix("i:") }
+        let started = DispatchTime.now().uptimeNanoseconds
+        var wroteBack: UInt64 = 0
         try indexes.lmdb.write { txn in
             for (name, run) in batch.removals {
                 guard let db = try txn.database(name, dupSort: true) else { continue }
@@ -231,8 +243,14 @@ extension DatabaseEnvironment {
             // Its pages to the disk a chunk at a time, so the commit's sync is short
             // (`LMDBEnvironment.writeBackDirtyPages`: the data environment's syncs wait less).
             // A put adds a page at most, and the keys' record a few.
+            let put = DispatchTime.now().uptimeNanoseconds
+            timings.putNanos = put - started
             indexes.lmdb.writeBackDirtyPages(newPages: batch.entryCount + batch.count / 16 + 64)
+            wroteBack = DispatchTime.now().uptimeNanoseconds
+            timings.writeBackNanos = wroteBack - put
         }
+        timings.commitNanos = DispatchTime.now().uptimeNanoseconds - wroteBack
+        return timings
     }
 
     /// Whether an index named `i:ID:ATTR` belongs to a table and attribute that exist.
