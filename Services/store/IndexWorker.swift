@@ -121,6 +121,7 @@ final class IndexWorker: @unchecked Sendable {
                                                   "put_ms": .stringConvertible(timings.putNanos / 1_000_000),
                                                   "write_back_ms": .stringConvertible(timings.writeBackNanos / 1_000_000),
                                                   "commit_ms": .stringConvertible(timings.commitNanos / 1_000_000),
+                                                  "merged_entries": .stringConvertible(timings.mergedEntries),
                                                   "applied_ms": .stringConvertible(ms(applied)),
                                                   "ms": .stringConvertible(ms(DispatchTime.now()))])
         return batch.count >= IndexBacklog.catchUpLimit

@@ -74,13 +74,28 @@ public final class LMDBCursor {
 
     /// Deletes the pair `key`/`value` of a dup-sorted database when present, found from the
     /// cursor's position as `put` is (write transactions only).
-    public func delete(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(LMDBError) {
+    /// Whether the pair was there (and is gone now).
+    @discardableResult
+    public func delete(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(LMDBError) -> Bool {
         var kv = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var vv = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
         let rc = mdb_cursor_get(cursor, &kv, &vv, MDB_GET_BOTH)
-        if rc == MDB_NOTFOUND { return }
+        if rc == MDB_NOTFOUND { return false }
         try LMDBError.check(rc, "cursor_get")
         try LMDBError.check(mdb_cursor_del(cursor, 0), "cursor_del")
+        return true
+    }
+
+    /// `body` on every entry from the first, in order, read where LMDB holds them (valid
+    /// only during the call; no copies).
+    public func forEachInPlace(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+        var kv = MDB_val(), vv = MDB_val()
+        var rc = mdb_cursor_get(cursor, &kv, &vv, MDB_FIRST)
+        while rc == 0 {
+            try body(UnsafeRawBufferPointer(start: kv.mv_data, count: kv.mv_size), UnsafeRawBufferPointer(start: vv.mv_data, count: vv.mv_size))
+            rc = mdb_cursor_get(cursor, &kv, &vv, MDB_NEXT)
+        }
+        if rc != MDB_NOTFOUND { try LMDBError.check(rc, "cursor_get") }
     }
 
     /// Deletes the entry at the cursor (write transactions only).

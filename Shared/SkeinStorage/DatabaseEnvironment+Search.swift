@@ -140,9 +140,9 @@ extension DatabaseEnvironment {
                 return try primaryKeyCandidates(txn, schema, comparator, value)
             }
             guard schema.attributes.contains(attribute), schema.isIndexed(attribute), let id = schema.storageID,
-                let itxn = backlog.indexTxn, let db = indexes?.handle(id, attribute, in: itxn)
+                let itxn = backlog.indexTxn, let dbs = indexes?.handles(id, attribute, in: itxn), !dbs.isEmpty
             else { return nil }
-            return try indexCandidates(itxn, db, comparator, value, backlog: backlog.isEmpty ? nil : try backlog.entries(attribute))
+            return try indexCandidates(itxn, dbs, comparator, value, backlog: backlog.isEmpty ? nil : try backlog.entries(attribute))
         }
     }
 
@@ -189,19 +189,21 @@ extension DatabaseEnvironment {
         return Self.equalityKeys(value)
     }
 
-    /// `backlog`: the index keys of records in the index backlog, by their current values
-    /// (`BacklogView.entries`); their entries in the index may be stale.
-    func indexCandidates(_ txn: LMDBTransaction, _ db: LMDBDatabase, _ comparator: SearchCondition.Comparator, _ value: JSON,
+    /// `dbs`: the index's databases (main and recent: `IndexEnvironment`), read together in
+    /// index order. `backlog`: the index keys of records in the index backlog, by their
+    /// current values (`BacklogView.entries`); their entries in the index may be stale.
+    func indexCandidates(_ txn: LMDBTransaction, _ dbs: [LMDBDatabase], _ comparator: SearchCondition.Comparator, _ value: JSON,
                          backlog: BacklogView.Entries? = nil) throws -> [[UInt8]]? {
-        let cursor = try txn.cursor(db)
+        let cursors = try dbs.map { try txn.cursor($0) }
         var out: [[UInt8]] = []
         /// Every primary key under index keys from `low` on while `inRange`, in index order.
         func range(from low: [UInt8], while inRange: ([UInt8]) -> Bool) throws {
-            var entry = try cursor.seek(low)
+            var scan = try IndexScan(cursors, from: low)
+            var entry = try scan.next()
             guard let backlog else {
                 while let (k, v) = entry, inRange(k) {
                     out.append(v)
-                    entry = try cursor.next()
+                    entry = try scan.next()
                 }
                 return
             }
@@ -216,7 +218,7 @@ extension DatabaseEnvironment {
                     }
                     out.append(v)
                 }
-                entry = try cursor.next()
+                entry = try scan.next()
             }
             out += current[i...].map(\.record)
         }

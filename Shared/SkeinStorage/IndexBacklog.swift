@@ -69,6 +69,8 @@ public struct CatchUpTimings: Sendable {
     public var putNanos: UInt64 = 0
     public var writeBackNanos: UInt64 = 0
     public var commitNanos: UInt64 = 0
+    /// Entries moved from recent databases into main ones (`IndexEnvironment.mergeRecent`).
+    public var mergedEntries = 0
 }
 
 /// One catch-up, prepared from a snapshot of the data environment (`prepareCatchUp`),
@@ -220,20 +222,25 @@ extension DatabaseEnvironment {
     public func applyCatchUp(_ batch: CatchUpBatch) throws -> CatchUpTimings {
         var timings = CatchUpTimings()
         guard let indexes else { return timings }
-        let existing = try indexes.lmdb.databaseNames().filter { $0.hasPrefix("i:") }
+        let existing = try indexes.lmdb.databaseNames().filter(IndexEnvironment.isIndexPart)
         let started = DispatchTime.now().uptimeNanoseconds
         var wroteBack: UInt64 = 0
         try indexes.lmdb.write { txn in
             for (name, run) in batch.removals {
-                guard let db = try txn.database(name, dupSort: true) else { continue }
-                // One cursor per index: each change in key order starts from the last one's page.
-                let cursor = try txn.cursor(db)
-                try run.inOrder { try cursor.delete(key: $0, value: $1) }
+                // A pair is in the recent database or the main one (`IndexEnvironment`).
+                let recent = try txn.database(IndexEnvironment.recentName(name), dupSort: true).map { try txn.cursor($0) }
+                let main = try txn.database(name, dupSort: true).map { try txn.cursor($0) }
+                guard recent != nil || main != nil else { continue }
+                // One cursor per database: each change in key order starts from the last one's page.
+                try run.inOrder { key, value in
+                    if try recent?.delete(key: key, value: value) != true { try main?.delete(key: key, value: value) }
+                }
             }
             for (name, run) in batch.additions {
-                let db = try txn.database(name, create: true, dupSort: true)!
-                let cursor = try txn.cursor(db)
+                let recent = try txn.database(IndexEnvironment.recentName(name), create: true, dupSort: true)!
+                let cursor = try txn.cursor(recent)
                 try run.inOrder { try cursor.put(key: $0, value: $1) }
+                timings.mergedEntries += try indexes.mergeRecent(txn, index: name, recent: recent)
             }
             for name in existing where !Self.isLive(name, batch.live) {
                 if let db = try txn.database(name, dupSort: true) { try txn.drop(db) }
@@ -245,7 +252,7 @@ extension DatabaseEnvironment {
             // A put adds a page at most, and the keys' record a few.
             let put = DispatchTime.now().uptimeNanoseconds
             timings.putNanos = put - started
-            indexes.lmdb.writeBackDirtyPages(newPages: batch.entryCount + batch.count / 16 + 64)
+            indexes.lmdb.writeBackDirtyPages(newPages: batch.entryCount + timings.mergedEntries + batch.count / 16 + 64)
             wroteBack = DispatchTime.now().uptimeNanoseconds
             timings.writeBackNanos = wroteBack - put
         }
@@ -253,7 +260,8 @@ extension DatabaseEnvironment {
         return timings
     }
 
-    /// Whether an index named `i:ID:ATTR` belongs to a table and attribute that exist.
+    /// Whether an index database named `i:ID:ATTR` or `r:ID:ATTR` belongs to a table and
+    /// attribute that exist.
     static func isLive(_ name: String, _ live: [String: TableSchema]) -> Bool {
         let parts = name.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, let schema = live[String(parts[1])] else { return false }

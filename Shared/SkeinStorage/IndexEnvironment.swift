@@ -11,11 +11,22 @@ import SkeinLMDB
 /// cluster); here it runs beside the writer, which only ever commits records, the log
 /// and the backlog.
 ///
-/// Contents: `i:STORAGE_ID:ATTR` (dup-sorted: index key → primary key; `TableSchema.storageID`)
-/// and `__indexer`: `applied` (the number of the last catch-up applied here, 8 bytes BE) and
+/// Contents: each index as two dup-sorted databases (index key → primary key;
+/// `TableSchema.storageID`): `i:STORAGE_ID:ATTR`, the main one, and `r:STORAGE_ID:ATTR`, the
+/// recent entries; and `__indexer`: `applied` (the number of the last catch-up applied here, 8 bytes BE) and
 /// `batch` (that catch-up's records, `CatchUpBatch.encodedKeys`). The data environment's
 /// `__meta` `index_confirmed` holds the number of the last catch-up whose backlog entries
 /// were settled there (`IndexCatchUp`); `applied` is that or one more.
+///
+/// Why two databases per index: a catch-up's entries of a random-valued attribute (an
+/// amount, a tag, a text) land all over its B-tree, and LMDB writes every page it touches.
+/// Into a table of 690k records a 32k-record catch-up touched ~11k of each such index's
+/// ~11.5k leaf pages, a page written per record and index, and more as the table grows.
+/// Catch-ups add to the recent database instead, a quarter of the main one's size at most;
+/// once it reaches that, its entries move into the main one in one pass (`mergeRecent`),
+/// so each main page is written once per merge, not once per catch-up. A pair is in one of
+/// the two; a removal takes it from whichever holds it, and a search reads both in index
+/// order (`IndexScan`).
 public final class IndexEnvironment: @unchecked Sendable {
     public let lmdb: LMDBEnvironment
     let metaDB: LMDBDatabase
@@ -29,12 +40,36 @@ public final class IndexEnvironment: @unchecked Sendable {
         lmdb = try LMDBEnvironment(path: path, mapSize: mapSize, writeMap: true)
         metaDB = try lmdb.write { try $0.database("__indexer", create: true)! }
         // Readers use only cached handles (`LMDBEnvironment.cached`): open every index now.
-        for name in try lmdb.databaseNames() where name.hasPrefix("i:") {
+        for name in try lmdb.databaseNames() where Self.isIndexPart(name) {
             _ = try lmdb.database(name, dupSort: true)
         }
     }
 
     public static func indexName(_ storageID: String, _ attribute: String) -> String { "i:" + storageID + ":" + attribute }
+
+    /// The recent entries' database of the index named `indexName` (`i:ID:ATTR` → `r:ID:ATTR`).
+    static func recentName(_ indexName: String) -> String { "r:" + indexName.dropFirst(2) }
+
+    /// Whether a database of this environment is (a part of) an index.
+    static func isIndexPart(_ name: String) -> Bool { name.hasPrefix("i:") || name.hasPrefix("r:") }
+
+    /// Recent entries move into the main database once they are this many, or a quarter
+    /// of the main one if that is more (set lower by tests).
+    var mergeFloor = 65_536
+
+    func isMergeDue(recent: Int, main: Int) -> Bool { recent >= max(mergeFloor, main / 4) }
+
+    /// Moves an index's recent entries into its main database (in order: each main page is
+    /// written once however many entries land on it) when they are due. Returns how many moved.
+    func mergeRecent(_ txn: LMDBTransaction, index name: String, recent: LMDBDatabase) throws -> Int {
+        let main = try txn.database(name, create: true, dupSort: true)!
+        let count = try txn.count(recent)
+        guard isMergeDue(recent: count, main: try txn.count(main)) else { return 0 }
+        let into = try txn.cursor(main)
+        try txn.cursor(recent).forEachInPlace { try into.put(key: $0, value: $1) }
+        try txn.clear(recent)
+        return count
+    }
 
     /// The number of the last catch-up applied here (0: none).
     func applied(_ txn: LMDBTransaction) throws -> UInt64 {
@@ -47,14 +82,16 @@ public final class IndexEnvironment: @unchecked Sendable {
         return CatchUpBatch.decodeKeys(bytes)
     }
 
-    /// A handle of an index valid in `txn` (nil: it had no entries when `txn` began).
-    func handle(_ storageID: String, _ attribute: String, in txn: LMDBTransaction) -> LMDBDatabase? {
-        lmdb.cached(Self.indexName(storageID, attribute), in: txn)
+    /// The handles of an index's databases valid in `txn`, main and recent (empty: it had
+    /// no entries when `txn` began).
+    func handles(_ storageID: String, _ attribute: String, in txn: LMDBTransaction) -> [LMDBDatabase] {
+        let name = Self.indexName(storageID, attribute)
+        return [lmdb.cached(name, in: txn), lmdb.cached(Self.recentName(name), in: txn)].compactMap { $0 }
     }
 
     /// Empties the environment: every index and the catch-up counter (a rebuild).
     func clear() throws {
-        let names = try lmdb.databaseNames().filter { $0.hasPrefix("i:") }
+        let names = try lmdb.databaseNames().filter(Self.isIndexPart)
         try lmdb.write { txn in
             for name in names {
                 if let db = try txn.database(name, dupSort: true) { try txn.drop(db) }

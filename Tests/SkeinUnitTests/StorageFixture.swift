@@ -77,8 +77,10 @@ final class StorageFixture {
 }
 
 extension IndexEnvironment {
-    /// An index's handle once published (any transaction begun from now on may use it).
-    func publishedHandle(_ storageID: String, _ attribute: String) -> LMDBDatabase? {
-        lmdb.cached(Self.indexName(storageID, attribute))
+    /// An index's handles once published (any transaction begun from now on may use
+    /// them): its main and recent databases, those that exist.
+    func publishedHandles(_ storageID: String, _ attribute: String) -> [LMDBDatabase] {
+        let name = Self.indexName(storageID, attribute)
+        return [lmdb.cached(name), lmdb.cached(Self.recentName(name))].compactMap { $0 }
     }
 }
