@@ -92,6 +92,8 @@ struct ConfigTests {
         #expect(c.auditRetentionSeconds == 3 * 86400)
         #expect(c.auditMaxSize == 1 << 30)
         #expect(c.mapSize == 64 << 30)
+        #expect(c.indexBacklogLimit == 131_072)
+        #expect(try NodeConfig.parse(yaml: "rootPath: /r\nstorage:\n  indexBacklogLimit: 0").indexBacklogLimit == nil, "0: no limit")
         #expect(c.runDir == "/r/run")
         #expect(c.storeEndpoint == "ipc:///r/run/store.sock")
         #expect(c.storeNoticesEndpoint == "ipc:///r/run/store-notices.sock")
@@ -180,6 +182,8 @@ struct ConfigTests {
         ("https on the http port", "rootPath: /r\ntls:\n  certificate: /c\n  privateKey: /k\noperationsApi:\n  network:\n    securePort: 9925", "operationsApi.network.securePort"),
         ("maxConnections 0", "rootPath: /r\noperationsApi:\n  network:\n    maxConnections: 0", "operationsApi.network.maxConnections"),
         ("maxAttributesPerTable", "rootPath: /r\nstorage:\n  maxAttributesPerTable: -3", "storage.maxAttributesPerTable"),
+        ("indexBacklogLimit -1", "rootPath: /r\nstorage:\n  indexBacklogLimit: -1", "storage.indexBacklogLimit"),
+        ("indexBacklogLimit text", "rootPath: /r\nstorage:\n  indexBacklogLimit: many", "storage.indexBacklogLimit"),
         ("rotation maxSize", "rootPath: /r\nlogging:\n  rotation:\n    maxSize: big", "logging.rotation.maxSize"),
         ("idempotencyWindow", "rootPath: /r\noperationsApi:\n  idempotencyWindow: forever", "operationsApi.idempotencyWindow"),
         ("default admin password", "rootPath: /r\nadmin:\n  username: admin\n  password: change-me", "admin.password"),
