@@ -308,7 +308,8 @@ final class GroupCommitWriter: @unchecked Sendable {
                 if group.wrote { try group.env.setClockHighWater(group.txn, clock.last) }
                 // Taken before the commit: whatever happens next, the tap is closed.
                 let appended = group.env.takeAppended()
-                let backlog = group.wrote && group.env.indexes != nil ? try group.env.indexBacklogCount(group.txn) : nil
+                // For the gate only: a failed read of it must not fail the group.
+                let backlog = group.wrote && group.env.indexes != nil ? try? group.env.indexBacklogCount(group.txn) : nil
                 try group.txn.commit()
                 stats.commits += 1
                 if let backlog { noteBacklog(name, backlog) }
