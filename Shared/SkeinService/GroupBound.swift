@@ -13,16 +13,7 @@ public struct GroupBound: Sendable {
 
     /// Removes and returns the next group from the front of `queue`, in order.
     public func take<Job>(from queue: inout [Job], bytes: (Job) -> Int) -> [Job] {
-        var count = 0, total = 0
-        for job in queue {
-            let size = bytes(job)
-            if count > 0 && (count >= maxJobs || total + size > maxBytes) { break }
-            count += 1
-            total += size
-        }
-        let group = Array(queue.prefix(count))
-        queue.removeFirst(count)
-        return group
+        take(from: &queue, bytes: bytes, waits: { _ in false })
     }
 
     /// The next group of the jobs for which `waits` is false, in queue order; the waiting
