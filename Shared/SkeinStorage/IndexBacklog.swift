@@ -166,8 +166,8 @@ extension DatabaseEnvironment {
     }
 
     /// The stored record's header (version and origin), the identity of one write of it.
-    static func versionBytes(_ stored: [UInt8]?) -> [UInt8] {
-        guard let stored, stored.count >= 9, stored.count >= 9 + Int(stored[8]) else { return [] }
+    static func versionBytes(_ stored: UnsafeRawBufferPointer) -> [UInt8] {
+        guard stored.count >= 9, stored.count >= 9 + Int(stored[8]) else { return [] }
         return Array(stored[0..<(9 + Int(stored[8]))])
     }
 
@@ -205,10 +205,11 @@ extension DatabaseEnvironment {
                 batch.items.append(.init(key: k, version: [], json: nil))
                 continue
             }
-            let stored = try txn.get(current!.records, Array(key))
-            let json = stored.flatMap(StoredRecord.jsonBytes)
-            batch.items.append(.init(key: k, version: Self.versionBytes(stored), json: json))
-            try current!.note(key: key, old: v.first == 1 ? Array(v.dropFirst()) : nil, new: json.map(Array.init))
+            // Looked up through the table's cursor, in key order: each from the last one's page.
+            let stored = try current!.records.withValue(key) { (Self.versionBytes($0), StoredRecord.jsonBytes($0)) }
+            let json = stored?.1
+            batch.items.append(.init(key: k, version: stored?.0 ?? [], json: json?[...]))
+            try current!.note(key: key, old: v.first == 1 ? Array(v.dropFirst()) : nil, new: json)
         }
         if let table = current { done.append(table) }
         for table in done { table.collect(into: &batch) }
@@ -237,10 +238,7 @@ extension DatabaseEnvironment {
                 }
             }
             for (name, run) in batch.additions {
-                let recent = try txn.database(IndexEnvironment.recentName(name), create: true, dupSort: true)!
-                let cursor = try txn.cursor(recent)
-                try run.inOrder { try cursor.put(key: $0, value: $1) }
-                timings.mergedEntries += try indexes.mergeRecent(txn, index: name, recent: recent)
+                timings.mergedEntries += try indexes.add(txn, index: name, run)
             }
             for name in existing where !Self.isLive(name, batch.live) {
                 if let db = try txn.database(name, dupSort: true) { try txn.drop(db) }
@@ -416,7 +414,8 @@ extension DatabaseEnvironment {
 /// attributes numbered as records name them (`AttributePositions`: no `String` per member).
 private struct CatchUpTable {
     let writer: IndexWriter
-    let records: LMDBDatabase
+    /// The table's records, looked up in key order.
+    let records: LMDBCursor
     let storageID: String
     private var positions = AttributePositions()
     /// Whether the attribute at each position is indexed.
@@ -430,7 +429,7 @@ private struct CatchUpTable {
     init?(txn: LMDBTransaction, env: DatabaseEnvironment, name: String) throws {
         guard let schema = try env.table(txn, name), let id = schema.storageID, let records = try env.recordsHandle(txn, name) else { return nil }
         writer = IndexWriter(txn: txn, schema: schema)
-        self.records = records
+        self.records = try txn.cursor(records)
         storageID = id
         stopAfter = schema.indexed.map { $0.subtracting([schema.primaryKey]).count } ?? .max
     }

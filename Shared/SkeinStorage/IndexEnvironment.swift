@@ -59,6 +59,27 @@ public final class IndexEnvironment: @unchecked Sendable {
 
     func isMergeDue(recent: Int, main: Int) -> Bool { recent >= max(mergeFloor, main / 4) }
 
+    /// Adds a catch-up's entries of one index (in key order): those at or past the main
+    /// database's last key go straight into it, the others into the recent database, which
+    /// moves into the main one when due (`mergeRecent`). Returns how many entries moved.
+    ///
+    /// Why the main one's end: an attribute whose values grow (a timestamp, a sequence)
+    /// extends the main database at its end, where a put writes only its last pages; through
+    /// the recent database each such entry was put twice, and merged.
+    func add(_ txn: LMDBTransaction, index name: String, _ run: PairRun) throws -> Int {
+        let main = try txn.cursor(try txn.database(name, create: true, dupSort: true)!)
+        let recent = try txn.database(Self.recentName(name), create: true, dupSort: true)!
+        let recentCursor = try txn.cursor(recent)
+        // Keys come in order: once one is at or past the main one's last, so are the rest.
+        let last = try main.last()?.key
+        var atEnd = last == nil
+        try run.inOrder { key, value in
+            if !atEnd, let last { atEnd = last.withUnsafeBytes { PairRun.compare(key, $0) >= 0 } }
+            try (atEnd ? main : recentCursor).put(key: key, value: value)
+        }
+        return try mergeRecent(txn, index: name, recent: recent)
+    }
+
     /// Moves an index's recent entries into its main database (in order: each main page is
     /// written once however many entries land on it) when they are due. Returns how many moved.
     func mergeRecent(_ txn: LMDBTransaction, index name: String, recent: LMDBDatabase) throws -> Int {
