@@ -24,8 +24,8 @@ import SkeinLMDB
 /// ~11.5k leaf pages, a page written per record and index, and more as the table grows.
 /// Catch-ups add to the recent database instead, a quarter of the main one's size at most;
 /// once it reaches that, its entries move into the main one in one pass (`mergeRecent`),
-/// so each main page is written once per merge, not once per catch-up. A pair is in one of
-/// the two; a removal takes it from whichever holds it, and a search reads both in index
+/// so each main page is written once per merge, not once per catch-up (`add` says which
+/// entries skip the recent database). A pair is in one of the two; a removal takes it from whichever holds it, and a search reads both in index
 /// order (`IndexScan`).
 public final class IndexEnvironment: @unchecked Sendable {
     public let lmdb: LMDBEnvironment
@@ -57,25 +57,34 @@ public final class IndexEnvironment: @unchecked Sendable {
     /// of the main one if that is more (set lower by tests).
     var mergeFloor = 65_536
 
+    /// Below this many entries in an index's main database, catch-ups add to it directly
+    /// (set lower by tests).
+    var directBelow = 131_072
+
     func isMergeDue(recent: Int, main: Int) -> Bool { recent >= max(mergeFloor, main / 4) }
 
-    /// Adds a catch-up's entries of one index (in key order): those at or past the main
-    /// database's last key go straight into it, the others into the recent database, which
-    /// moves into the main one when due (`mergeRecent`). Returns how many entries moved.
-    ///
-    /// Why the main one's end: an attribute whose values grow (a timestamp, a sequence)
-    /// extends the main database at its end, where a put writes only its last pages; through
-    /// the recent database each such entry was put twice, and merged.
+    /// Adds a catch-up's entries of one index (in key order) and returns how many recent
+    /// entries moved into the main database (`mergeRecent`). Entries go into the recent
+    /// database, except:
+    /// - while the main one holds fewer than `directBelow` entries, all go into it: a
+    ///   catch-up then touches most of its pages anyway, and through the recent database
+    ///   each entry would be put twice;
+    /// - entries at or past the main one's last key go into it: an attribute whose values
+    ///   grow (a timestamp, a sequence) extends it at its end, where a put writes only its
+    ///   last pages.
     func add(_ txn: LMDBTransaction, index name: String, _ run: PairRun) throws -> Int {
-        let main = try txn.cursor(try txn.database(name, create: true, dupSort: true)!)
+        let mainDB = try txn.database(name, create: true, dupSort: true)!
+        let main = try txn.cursor(mainDB)
         let recent = try txn.database(Self.recentName(name), create: true, dupSort: true)!
         let recentCursor = try txn.cursor(recent)
+        let last = try txn.count(mainDB) < directBelow ? nil : try main.last()?.key
         // Keys come in order: once one is at or past the main one's last, so are the rest.
-        let last = try main.last()?.key
         var atEnd = last == nil
-        try run.inOrder { key, value in
-            if !atEnd, let last { atEnd = last.withUnsafeBytes { PairRun.compare(key, $0) >= 0 } }
-            try (atEnd ? main : recentCursor).put(key: key, value: value)
+        try (last ?? []).withUnsafeBytes { last in
+            try run.inOrder { key, value in
+                if !atEnd { atEnd = PairRun.compare(key, last) >= 0 }
+                try (atEnd ? main : recentCursor).put(key: key, value: value)
+            }
         }
         return try mergeRecent(txn, index: name, recent: recent)
     }

@@ -6,8 +6,9 @@ import SkeinLMDB
 
 /// Each index is a main database and a recent one (`IndexEnvironment`): catch-ups add to
 /// the recent one, which moves into the main one once it is a quarter of its size (or the
-/// floor), except entries at or past the main one's end, which go straight into it. A pair
-/// is in exactly one of them, and searches read both: exact at every step.
+/// floor), except while the main one is small and for entries at or past its end, which go
+/// straight into it. A pair is in exactly one of them, and searches read both: exact at
+/// every step.
 @Suite("Recent index entries")
 struct RecentIndexTests {
     /// Main and recent entry counts of one index.
@@ -47,6 +48,7 @@ struct RecentIndexTests {
         let f = try StorageFixture()
         try f.createTable()
         try #require(f.env.indexes).mergeFloor = 300
+        try #require(f.env.indexes).directBelow = 600
         var rng = SplitMix(seed: 42)
         func record(_ id: Int) -> JSON {
             ["id": .number(Double(id)), "seq": .number(Double(id)), "amount": .number(Double(Int.random(in: 0..<400, using: &rng))),
@@ -54,6 +56,8 @@ struct RecentIndexTests {
         }
         var merges = 0
         var lastRecent = 0
+        var lastMain = 0
+        var searchedBoth = 0
         var nextID = 0
         var deleted: Set<Int> = []
         for round in 0..<30 {
@@ -75,14 +79,16 @@ struct RecentIndexTests {
             let withAmount = try f.allRecords().filter { $0["amount"] != nil }.count
             #expect(main + recent == withAmount, "round \(round): one entry per record")
             #expect(recent < max(300, main / 4), "round \(round): recent entries are moved once due")
+            if lastMain < 600 { #expect(recent == 0, "round \(round): a small main index takes the entries itself") }
             if recent == 0, lastRecent > 0 { merges += 1 }
-            lastRecent = recent
+            (lastRecent, lastMain) = (recent, main)
             // A growing attribute extends the main index at its end: never a recent entry.
             let seq = try Self.counts(f, "seq")
             #expect(seq.recent == 0 && seq.main == withAmount, "round \(round): seq \(seq)")
+            let tag = try Self.counts(f, "tag")
+            if tag.main > 0, tag.recent > 0 { searchedBoth += 1 }
         }
         #expect(merges >= 3, "the recent entries moved into the main index only \(merges) times")
-        let (main, recent) = try Self.counts(f, "tag")
-        #expect(main > 0 && recent > 0, "main \(main), recent \(recent)")
+        #expect(searchedBoth >= 5, "searches read both parts of the tag index in \(searchedBoth) rounds")
     }
 }
