@@ -312,7 +312,8 @@ extension DatabaseEnvironment {
         // last one's page.
         var records: LMDBCursor? = nil
         for (i, (key, version)) in items.enumerated() {
-            guard let (found, _) = try cursor.seek(key), found == key, let (keyPrefix, record) = IndexBacklog.parts(key) else { continue }
+            // Positioned at the entry in place (a seek copied its key and value out).
+            guard try cursor.withValue(key[...], { _ in true }) == true, let (keyPrefix, record) = IndexBacklog.parts(key) else { continue }
             if keyPrefix != prefix {
                 prefix = keyPrefix
                 records = try recordsHandle(txn, IndexBacklog.table(prefix)).map { try txn.cursor($0) }
