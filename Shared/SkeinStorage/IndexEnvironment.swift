@@ -25,8 +25,8 @@ import SkeinLMDB
 /// Catch-ups add to the recent database instead, a quarter of the main one's size at most;
 /// once it reaches that, its entries move into the main one in one pass (`mergeRecent`),
 /// so each main page is written once per merge, not once per catch-up (`add` says which
-/// entries skip the recent database). A pair is in one of the two; a removal takes it from whichever holds it, and a search reads both in index
-/// order (`IndexScan`).
+/// entries skip the recent database). A pair is in one of the two; a removal takes it from
+/// whichever holds it, and a search reads both in index order (`IndexScan`).
 public final class IndexEnvironment: @unchecked Sendable {
     public let lmdb: LMDBEnvironment
     let metaDB: LMDBDatabase
