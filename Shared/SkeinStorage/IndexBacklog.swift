@@ -228,14 +228,7 @@ extension DatabaseEnvironment {
         var wroteBack: UInt64 = 0
         try indexes.lmdb.write { txn in
             for (name, run) in batch.removals {
-                // A pair is in the recent database or the main one (`IndexEnvironment`).
-                let recent = try txn.database(IndexEnvironment.recentName(name), dupSort: true).map { try txn.cursor($0) }
-                let main = try txn.database(name, dupSort: true).map { try txn.cursor($0) }
-                guard recent != nil || main != nil else { continue }
-                // One cursor per database: each change in key order starts from the last one's page.
-                try run.inOrder { key, value in
-                    if try recent?.delete(key: key, value: value) != true { try main?.delete(key: key, value: value) }
-                }
+                try indexes.remove(txn, index: name, run)
             }
             for (name, run) in batch.additions {
                 timings.mergedEntries += try indexes.add(txn, index: name, run)

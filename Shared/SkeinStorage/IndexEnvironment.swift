@@ -86,17 +86,27 @@ public final class IndexEnvironment: @unchecked Sendable {
                 try (atEnd ? main : recentCursor).put(key: key, value: value)
             }
         }
-        return try mergeRecent(txn, index: name, recent: recent)
+        return try mergeRecent(txn, recent: recent, into: mainDB, through: main)
+    }
+
+    /// Removes a catch-up's stale entries of one index (in key order), each from whichever
+    /// of its two databases holds it.
+    func remove(_ txn: LMDBTransaction, index name: String, _ run: PairRun) throws {
+        let recent = try txn.database(Self.recentName(name), dupSort: true).map { try txn.cursor($0) }
+        let main = try txn.database(name, dupSort: true).map { try txn.cursor($0) }
+        guard recent != nil || main != nil else { return }
+        // One cursor per database: each change in key order starts from the last one's page.
+        try run.inOrder { key, value in
+            if try recent?.delete(key: key, value: value) != true { try main?.delete(key: key, value: value) }
+        }
     }
 
     /// Moves an index's recent entries into its main database (in order: each main page is
     /// written once however many entries land on it) when they are due. Returns how many moved.
-    func mergeRecent(_ txn: LMDBTransaction, index name: String, recent: LMDBDatabase) throws -> Int {
-        let main = try txn.database(name, create: true, dupSort: true)!
+    private func mergeRecent(_ txn: LMDBTransaction, recent: LMDBDatabase, into main: LMDBDatabase, through cursor: LMDBCursor) throws -> Int {
         let count = try txn.count(recent)
         guard isMergeDue(recent: count, main: try txn.count(main)) else { return 0 }
-        let into = try txn.cursor(main)
-        try txn.cursor(recent).forEachInPlace { try into.put(key: $0, value: $1) }
+        try txn.cursor(recent).forEachInPlace { try cursor.put(key: $0, value: $1) }
         try txn.clear(recent)
         return count
     }
