@@ -160,15 +160,20 @@ struct IndexBacklogTests {
 
     /// A catch-up puts each index's pairs in LMDB's order (key by memcmp then the shorter
     /// first, then value likewise), whatever their lengths and shared prefixes.
-    @Test func pairsComeOutInLMDBsOrder() throws {
+    /// `shared`: every key starts with that many equal bytes, so the sort's buckets are
+    /// taken from the first byte, from `hi` and `lo` together, from `lo`, or not at all
+    /// (`PairRun.sort`); 3,000 pairs take the bucketed path, 1,000 the comparisons alone.
+    @Test(arguments: [(0, 3000), (7, 3000), (10, 3000), (16, 3000), (0, 1000)])
+    func pairsComeOutInLMDBsOrder(shared: Int, count: Int) throws {
         var rng = SystemRandomNumberGenerator()
         let alphabet: [UInt8] = [0, 1, 0x41, 0xFF]
         func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in alphabet.randomElement(using: &rng)! } }
+        let prefix = [UInt8](repeating: 0x41, count: shared)
         var run = PairRun()
         var expected: [([UInt8], [UInt8])] = []
-        for _ in 0..<3000 {
+        for _ in 0..<count {
             // Keys of 0-24 bytes that often share their first 16.
-            let key = (Bool.random() ? [UInt8](repeating: 0x41, count: 16) : []) + bytes(Int.random(in: 0...8))
+            let key = prefix + (Bool.random() ? [UInt8](repeating: 0x41, count: 16) : []) + bytes(Int.random(in: 0...8))
             let value = bytes(Int.random(in: 0...3))
             run.append(key, value[...])
             expected.append((key, value))
