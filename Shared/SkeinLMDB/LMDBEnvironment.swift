@@ -17,11 +17,11 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private var generation: UInt64 = 0
     private var closed = false
 
-    /// `writeMap`: LMDB's `MDB_WRITEMAP`: a write transaction changes pages in the map
-    /// itself (no copy of each page at commit), so its dirty pages can be written back
-    /// before it commits (`writeBackDirtyPages`). Not with nested transactions; the file
-    /// is as large as the map (sparse).
-    public init(path: String, mapSize: UInt64, maxDatabases: UInt32 = 4096, readOnly: Bool = false, writeMap: Bool = false) throws {
+    /// `syncedByCaller`: commits do not sync (`MDB_NOSYNC`); the caller makes them durable
+    /// with `writeBackAndSync` and must itself know, after an OS crash, whether one was not
+    /// (LMDB's pages may then be inconsistent: `IndexSyncMarker`). The map then has no
+    /// readahead (`MDB_NORDAHEAD`): its readers look up pages of B-trees, not runs of them.
+    public init(path: String, mapSize: UInt64, maxDatabases: UInt32 = 4096, readOnly: Bool = false, syncedByCaller: Bool = false) throws {
         // Private to the service user whatever the umask: the files hold every record and
         // the users' password hashes. Existing files and directories are made private too.
         if !readOnly {
@@ -37,11 +37,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
             try LMDBError.check(mdb_env_set_maxreaders(e, 1022), "set_maxreaders")
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
-            // A write map grows into new pages of a sparse file: with readahead each fault
-            // on one zero-filled (and zeroed in the kernel) a window of pages around it
-            // (`MDB_NORDAHEAD` is `MADV_RANDOM`). Single node, index catch-ups running,
-            // four paired runs: 54k → 62k records/s.
-            if writeMap { flags |= UInt32(MDB_WRITEMAP) | UInt32(MDB_NORDAHEAD) }
+            if syncedByCaller { flags |= UInt32(MDB_NOSYNC) | UInt32(MDB_NORDAHEAD) }
             try LMDBError.check(mdb_env_open(e, path, flags, 0o600), "env_open \(path)")
             if !readOnly {
                 for file in ["data.mdb", "lock.mdb"] { chmod(path + "/" + file, 0o600) }
@@ -72,26 +68,23 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return (UInt64(info.me_last_pgno + 1) * UInt64(stat.ms_psize), UInt64(info.me_mapsize))
     }
 
-    /// Writes the map's dirty pages back to the disk `chunkBytes` at a time, each chunk
-    /// written before the next is started (an environment opened with `writeMap`, inside a
-    /// big write transaction before it commits). Why: a commit's sync writes every dirty
-    /// page at once, and a catch-up of tens of MB then held the disk queue for 100 ms or
-    /// more, so every other commit's sync (the writes clients wait for, on the same disk)
-    /// waited behind it. In chunks, another sync waits for one chunk at most. The pages
-    /// belong to the open transaction (free pages until it commits): writing them early
-    /// changes nothing a crash could see.
-    /// `newPages`: at most how many pages the open transaction may have added past the last
-    /// commit's end (LMDB tells only the committed end); chunks past it cost a system call each.
-    public func writeBackDirtyPages(newPages: Int, chunkBytes: Int = 1 << 20) {
+    /// Makes every commit so far durable (an environment opened `syncedByCaller`): writes
+    /// the file's dirty pages back `chunkBytes` at a time, each chunk written before the next
+    /// is started, then syncs. Why in chunks: one sync of tens of MB (an index catch-up)
+    /// held the disk queue for 100 ms or more, and every other commit's sync (the writes
+    /// clients wait for, on the same disk) waited behind it; in chunks, another sync waits
+    /// for one chunk at most.
+    public func writeBackAndSync(chunkBytes: Int = 1 << 20) throws {
         var fd: Int32 = -1
-        var stat = MDB_stat()
-        guard mdb_env_get_fd(env, &fd) == 0, mdb_env_stat(env, &stat) == 0, let use = mapUse() else { return }
-        let end = min(Int64(use.mapBytes), Int64(use.usedBytes) + Int64(newPages) * Int64(stat.ms_psize))
-        var offset: Int64 = 0
-        while offset < end {
-            if skein_write_back_range(fd, offset, Int64(chunkBytes)) != 0 { return }
-            offset += Int64(chunkBytes)
+        try LMDBError.check(mdb_env_get_fd(env, &fd), "env_get_fd")
+        if let use = mapUse() {
+            var offset: Int64 = 0
+            while offset < Int64(use.usedBytes) {
+                if skein_write_back_range(fd, offset, Int64(chunkBytes)) != 0 { break }
+                offset += Int64(chunkBytes)
+            }
         }
+        try LMDBError.check(mdb_env_sync(env, 1), "env_sync \(path)")
     }
 
     public func close() {

@@ -63,8 +63,9 @@ public enum IndexBacklog {
 }
 
 
-/// Where an applied catch-up's time went: its puts (and removals), writing its pages back
-/// ahead of the commit (`LMDBEnvironment.writeBackDirtyPages`), and the commit itself.
+/// Where an applied catch-up's time went: its puts (and removals), the commit (its pages
+/// handed to the kernel, no sync), and writing them back and syncing
+/// (`LMDBEnvironment.writeBackAndSync`).
 public struct CatchUpTimings: Sendable {
     public var putNanos: UInt64 = 0
     public var writeBackNanos: UInt64 = 0
@@ -225,8 +226,8 @@ extension DatabaseEnvironment {
         guard let indexes else { return timings }
         let existing = try indexes.lmdb.databaseNames().filter(IndexEnvironment.isIndexPart)
         let started = DispatchTime.now().uptimeNanoseconds
-        var wroteBack: UInt64 = 0
-        try indexes.lmdb.write { txn in
+        var put: UInt64 = 0, committed: UInt64 = 0
+        try indexes.write({ txn in
             for (name, run) in batch.removals {
                 try indexes.remove(txn, index: name, run)
             }
@@ -238,16 +239,13 @@ extension DatabaseEnvironment {
             }
             try txn.put(indexes.metaDB, IndexEnvironment.appliedKey, KeyCodec.encodeUInt64(batch.number))
             try txn.put(indexes.metaDB, IndexEnvironment.batchKey, batch.encodedKeys)
-            // Its pages to the disk a chunk at a time, so the commit's sync is short
-            // (`LMDBEnvironment.writeBackDirtyPages`: the data environment's syncs wait less).
-            // A put adds a page at most, and the keys' record a few.
-            let put = DispatchTime.now().uptimeNanoseconds
-            timings.putNanos = put - started
-            indexes.lmdb.writeBackDirtyPages(newPages: batch.entryCount + timings.mergedEntries + batch.count / 16 + 64)
-            wroteBack = DispatchTime.now().uptimeNanoseconds
-            timings.writeBackNanos = wroteBack - put
-        }
-        timings.commitNanos = DispatchTime.now().uptimeNanoseconds - wroteBack
+            put = DispatchTime.now().uptimeNanoseconds
+        }, committed: { committed = DispatchTime.now().uptimeNanoseconds })
+        // Its pages go to the disk a chunk at a time after the commit, then one sync
+        // (`IndexEnvironment.write`): the data environment's syncs wait less.
+        timings.putNanos = put - started
+        timings.commitNanos = committed - put
+        timings.writeBackNanos = DispatchTime.now().uptimeNanoseconds - committed
         return timings
     }
 

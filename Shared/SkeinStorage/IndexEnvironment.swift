@@ -34,11 +34,24 @@ public final class IndexEnvironment: @unchecked Sendable {
     static let appliedKey: [UInt8] = Array("applied".utf8)
     static let batchKey: [UInt8] = Array("batch".utf8)
 
+    /// Whether a commit may wait for its sync (see `IndexSyncMarker`).
+    let marker: IndexSyncMarker
+
     init(path: String, mapSize: UInt64) throws {
-        // Written by one transaction at a time, never nested: the map itself holds a
-        // catch-up's pages, which go to the disk in chunks before it commits.
-        lmdb = try LMDBEnvironment(path: path, mapSize: mapSize, writeMap: true)
-        metaDB = try lmdb.write { try $0.database("__indexer", create: true)! }
+        marker = IndexSyncMarker(directory: path)
+        // Commits here are synced by `write`, after them: an OS crash before such a sync may
+        // have left pages LMDB cannot read, so the environment starts again empty and the
+        // store rebuilds it (`reconcileIndexes`: `applied` is then behind the data).
+        if marker.state() == .openEarlierBoot {
+            for file in ["data.mdb", "lock.mdb"] { try? FileManager.default.removeItem(atPath: path + "/" + file) }
+        }
+        lmdb = try LMDBEnvironment(path: path, mapSize: mapSize, syncedByCaller: true)
+        if marker.state() == .openThisBoot {
+            // The process stopped before a sync; the kernel still holds what it wrote.
+            try lmdb.writeBackAndSync()
+            try marker.markSynced()
+        }
+        metaDB = try Self.write(lmdb, marker) { try $0.database("__indexer", create: true)! }
         // Readers use only cached handles (`LMDBEnvironment.cached`): open every index now.
         for name in try lmdb.databaseNames() where Self.isIndexPart(name) {
             _ = try lmdb.database(name, dupSort: true)
@@ -129,10 +142,27 @@ public final class IndexEnvironment: @unchecked Sendable {
         return [lmdb.cached(name, in: txn), lmdb.cached(Self.recentName(name), in: txn)].compactMap { $0 }
     }
 
+    /// Runs `body` in a write transaction, commits it without a sync, then writes its pages
+    /// back a chunk at a time and syncs (`LMDBEnvironment.writeBackAndSync`), the marker
+    /// saying "open" in between. `committed` runs after the commit, before the sync.
+    func write<T>(_ body: (LMDBTransaction) throws -> T, committed: () -> Void = {}) throws -> T {
+        try Self.write(lmdb, marker, body, committed: committed)
+    }
+
+    private static func write<T>(_ lmdb: LMDBEnvironment, _ marker: IndexSyncMarker, _ body: (LMDBTransaction) throws -> T,
+                                 committed: () -> Void = {}) throws -> T {
+        try marker.markOpen()
+        let result = try lmdb.write(body)
+        committed()
+        try lmdb.writeBackAndSync()
+        try marker.markSynced()
+        return result
+    }
+
     /// Empties the environment: every index and the catch-up counter (a rebuild).
     func clear() throws {
         let names = try lmdb.databaseNames().filter(Self.isIndexPart)
-        try lmdb.write { txn in
+        try write { txn in
             for name in names {
                 if let db = try txn.database(name, dupSort: true) { try txn.drop(db) }
             }

@@ -128,6 +128,31 @@ struct IndexBacklogTests {
         #expect(try env.lmdb.read { txn in try env.candidates(txn, env.requireTable(txn, "dog"), .leaf(attribute: "color", comparator: .equals, value: "blue")) }?.count == 51)
     }
 
+    /// Index commits are synced after them (`IndexSyncMarker`): "open" from an earlier
+    /// boot (an OS crash before the sync) means the environment may be corrupt, so it is
+    /// emptied and rebuilt; from this boot (the store was killed) it is kept and synced.
+    @Test(arguments: [false, true])
+    func anIndexCommitNotSyncedBeforeARestartIsHandledByBoot(sameBoot: Bool) throws {
+        let f = try Self.populated()
+        try f.insert([["id": 500, "color": "blue", "size": 1]])
+        try f.catchUpIndexes()
+        f.registry.closeAll()
+        let marker = IndexSyncMarker(directory: f.dir + "/database/data/indexes")
+        #expect(marker.state() == .synced)
+        try marker.markOpen(boot: sameBoot ? IndexSyncMarker.currentBoot : "an-earlier-boot")
+        #expect(marker.state() == (sameBoot ? .openThisBoot : .openEarlierBoot))
+        let registry = try DatabaseRegistry(dataDir: f.dir + "/database", mapSize: 1 << 28)
+        defer { registry.closeAll() }
+        let env = try #require(try registry.database("data"))
+        #expect(marker.state() == .synced)
+        try env.reconcileIndexes()
+        #expect(try env.lmdb.read { try env.indexBacklogCount($0) } == (sameBoot ? 0 : 201), sameBoot ? "kept" : "every record waits")
+        #expect(try env.catchUpIndexesNow() == (sameBoot ? 0 : 201))
+        let found = try env.lmdb.read { txn in try env.candidates(txn, env.requireTable(txn, "dog"), .leaf(attribute: "color", comparator: .equals, value: "blue")) }
+        #expect(found?.count == 51)
+        #expect(marker.state() == .synced, "each catch-up is synced before it returns")
+    }
+
     @Test func indexesLeftInTheDataEnvironmentByAnOlderVersionAreRebuilt() throws {
         let f = try Self.populated()
         // An older layout: indexes in the data environment, tables without a storage identity.
