@@ -104,7 +104,10 @@ final class IndexWorker: @unchecked Sendable {
     /// One catch-up of `env`; true when it took as many records as one may (more wait).
     private func catchUp(_ env: DatabaseEnvironment) throws -> Bool {
         let started = DispatchTime.now()
-        guard let batch = try env.lmdb.read({ try env.prepareCatchUp($0) }) else { return false }
+        // The snapshot stays open until the catch-up is settled: settling reads from it.
+        let snapshot = try env.lmdb.beginRead()
+        defer { snapshot.abort() }
+        guard let batch = try env.prepareCatchUp(snapshot) else { return false }
         let prepared = DispatchTime.now()
         let timings = try env.applyCatchUp(batch)
         let applied = DispatchTime.now()
@@ -112,7 +115,7 @@ final class IndexWorker: @unchecked Sendable {
         // a part per job (writes queued meanwhile go between the parts).
         for part in batch.settleParts {
             _ = try writer.runAndWait(on: env, "confirming catch-up \(batch.number)") { txn in
-                try env.confirmCatchUp(txn, batch, part: part)
+                try env.confirmCatchUp(txn, batch, part: part, snapshot: snapshot)
             }
         }
         let ms = { (t: DispatchTime) in (t.uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000 }

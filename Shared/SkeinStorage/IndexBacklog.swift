@@ -70,7 +70,7 @@ public struct CatchUpTimings: Sendable {
     public var putNanos: UInt64 = 0
     public var writeBackNanos: UInt64 = 0
     public var commitNanos: UInt64 = 0
-    /// Entries moved from recent databases into main ones (`IndexEnvironment.mergeRecent`).
+    /// Entries moved from recent databases into main ones (`IndexEnvironment.mergeRecentIfDue`).
     public var mergedEntries = 0
 }
 
@@ -82,12 +82,13 @@ public struct CatchUpTimings: Sendable {
 public struct CatchUpBatch: @unchecked Sendable {
     /// The catch-up's number: the data environment's `index_confirmed` + 1.
     public let number: UInt64
-    /// Each record taken: its backlog key, its stored version at the snapshot (`StoredRecord`
-    /// header bytes, empty when there was no record) and its JSON then.
+    /// Each record taken: its backlog key and its stored version at the snapshot
+    /// (`StoredRecord` header bytes, empty when there was no record). Its JSON then is read
+    /// again from the snapshot when the settling needs it (`confirmCatchUp`): kept here, a
+    /// 32,768-record catch-up held ~15 MB of records that are rarely needed.
     struct Item {
         let key: [UInt8]
         let version: [UInt8]
-        let json: ArraySlice<UInt8>?
     }
     var items: [Item] = []
     /// Per index (`IndexEnvironment.indexName`): entries to remove and to add.
@@ -179,7 +180,8 @@ extension DatabaseEnvironment {
     }
 
     /// Up to `limit` records of the backlog and their index changes, read in `txn` (a
-    /// snapshot; nothing is written). Nil when nothing waits.
+    /// snapshot; nothing is written), which stays open until the catch-up is settled
+    /// (`confirmCatchUp` reads records from it). Nil when nothing waits.
     public func prepareCatchUp(_ txn: LMDBTransaction, limit: Int = IndexBacklog.catchUpLimit) throws -> CatchUpBatch? {
         let drops = try txn.get(metaDB, Self.indexDropsKey)
         guard try txn.count(backlogDB) > 0 || drops != nil else { return nil }
@@ -203,14 +205,13 @@ extension DatabaseEnvironment {
                 current = try CatchUpTable(txn: txn, env: self, name: IndexBacklog.table(prefix))
             }
             guard current != nil else {
-                batch.items.append(.init(key: k, version: [], json: nil))
+                batch.items.append(.init(key: k, version: []))
                 continue
             }
             // Looked up through the table's cursor, in key order: each from the last one's page.
             let stored = try current!.records.withValue(key) { (Self.versionBytes($0), StoredRecord.jsonBytes($0)) }
-            let json = stored?.1
-            batch.items.append(.init(key: k, version: stored?.0 ?? [], json: json?[...]))
-            try current!.note(key: key, old: v.first == 1 ? Array(v.dropFirst()) : nil, new: json)
+            batch.items.append(.init(key: k, version: stored?.0 ?? []))
+            try current!.note(key: key, old: v.first == 1 ? Array(v.dropFirst()) : nil, new: stored?.1)
         }
         if let table = current { done.append(table) }
         for table in done { table.collect(into: &batch) }
@@ -232,7 +233,7 @@ extension DatabaseEnvironment {
                 try indexes.remove(txn, index: name, run)
             }
             for (name, run) in batch.additions {
-                timings.mergedEntries += try indexes.add(txn, index: name, run)
+                try indexes.add(txn, index: name, run)
             }
             for name in existing where !Self.isLive(name, batch.live) {
                 if let db = try txn.database(name, dupSort: true) { try txn.drop(db) }
@@ -246,6 +247,9 @@ extension DatabaseEnvironment {
         timings.putNanos = put - started
         timings.commitNanos = committed - put
         timings.writeBackNanos = DispatchTime.now().uptimeNanoseconds - committed
+        for name in batch.additions.keys.sorted() {
+            timings.mergedEntries += try indexes.mergeRecentIfDue(index: name)
+        }
         return timings
     }
 
@@ -267,14 +271,22 @@ extension DatabaseEnvironment {
     /// items, one writer job each: a 32k-record catch-up settled in one job held every write
     /// behind it for 100-200 ms. Between parts, searches treat the catch-up's records as
     /// waiting (`BacklogView`), and a restart settles the rest (`recoverCatchUp`).
-    public func confirmCatchUp(_ txn: LMDBTransaction, _ batch: CatchUpBatch, part: Range<Int>? = nil) throws {
+    /// `snapshot`: the read transaction the catch-up was prepared in (any thread may use it
+    /// while its owner waits: `MDB_NOTLS`).
+    public func confirmCatchUp(_ txn: LMDBTransaction, _ batch: CatchUpBatch, part: Range<Int>? = nil, snapshot: LMDBTransaction) throws {
         guard try indexConfirmed(txn) + 1 == batch.number else { return }
         let part = part ?? batch.items.indices
         try settle(txn, batch.items[part].lazy.map { ($0.key, $0.version) }) { i in
-            // Changed since the snapshot: the entry now says what the indexes hold.
+            // Changed since the snapshot: the entry now says what the indexes hold, the
+            // record as the snapshot has it.
             let item = batch.items[part.lowerBound + i]
-            var value: [UInt8] = [item.json == nil ? 0 : 1]
-            if let json = item.json { value.append(contentsOf: json) }
+            var value: [UInt8] = [0]
+            if !item.version.isEmpty, let (prefix, record) = IndexBacklog.parts(item.key),
+               let db = try recordsHandle(snapshot, IndexBacklog.table(prefix)),
+               let json = try snapshot.get(db, Array(record)).flatMap(StoredRecord.jsonBytes) {
+                value = [1]
+                value.append(contentsOf: json)
+            }
             try txn.put(backlogDB, item.key, value)
         }
         guard part.upperBound == batch.items.count else { return }
@@ -323,9 +335,12 @@ extension DatabaseEnvironment {
     @discardableResult
     public func catchUpIndexesNow() throws -> Int {
         var total = 0
-        while let batch = try lmdb.read({ try prepareCatchUp($0) }) {
+        while true {
+            let snapshot = try lmdb.beginRead()
+            defer { snapshot.abort() }
+            guard let batch = try prepareCatchUp(snapshot) else { break }
             try applyCatchUp(batch)
-            try lmdb.write { try confirmCatchUp($0, batch) }
+            try lmdb.write { try confirmCatchUp($0, batch, snapshot: snapshot) }
             total += batch.count
         }
         return total

@@ -23,7 +23,7 @@ import SkeinLMDB
 /// Into a table of 690k records a 32k-record catch-up touched ~11k of each such index's
 /// ~11.5k leaf pages, a page written per record and index, and more as the table grows.
 /// Catch-ups add to the recent database instead, a quarter of the main one's size at most;
-/// once it reaches that, its entries move into the main one in one pass (`mergeRecent`),
+/// once it reaches that, its entries move into the main one in one pass (`mergeRecentIfDue`),
 /// so each main page is written once per merge, not once per catch-up (`add` says which
 /// entries skip the recent database). A pair is in one of the two; a removal takes it from
 /// whichever holds it, and a search reads both in index order (`IndexScan`).
@@ -76,8 +76,7 @@ public final class IndexEnvironment: @unchecked Sendable {
 
     func isMergeDue(recent: Int, main: Int) -> Bool { recent >= max(mergeFloor, main / 4) }
 
-    /// Adds a catch-up's entries of one index (in key order) and returns how many recent
-    /// entries moved into the main database (`mergeRecent`). Entries go into the recent
+    /// Adds a catch-up's entries of one index (in key order). Entries go into the recent
     /// database, except:
     /// - while the main one holds fewer than `directBelow` entries, all go into it: a
     ///   catch-up then touches most of its pages anyway, and through the recent database
@@ -85,7 +84,7 @@ public final class IndexEnvironment: @unchecked Sendable {
     /// - entries at or past the main one's last key go into it: an attribute whose values
     ///   grow (a timestamp, a sequence) extends it at its end, where a put writes only its
     ///   last pages.
-    func add(_ txn: LMDBTransaction, index name: String, _ run: PairRun) throws -> Int {
+    func add(_ txn: LMDBTransaction, index name: String, _ run: PairRun) throws {
         let mainDB = try txn.database(name, create: true, dupSort: true)!
         let main = try txn.cursor(mainDB)
         let recent = try txn.database(Self.recentName(name), create: true, dupSort: true)!
@@ -99,7 +98,6 @@ public final class IndexEnvironment: @unchecked Sendable {
                 try (atEnd ? main : recentCursor).put(key: key, value: value)
             }
         }
-        return try mergeRecent(txn, recent: recent, into: mainDB, through: main)
     }
 
     /// Removes a catch-up's stale entries of one index (in key order), each from whichever
@@ -115,13 +113,28 @@ public final class IndexEnvironment: @unchecked Sendable {
     }
 
     /// Moves an index's recent entries into its main database (in order: each main page is
-    /// written once however many entries land on it) when they are due. Returns how many moved.
-    private func mergeRecent(_ txn: LMDBTransaction, recent: LMDBDatabase, into main: LMDBDatabase, through cursor: LMDBCursor) throws -> Int {
-        let count = try txn.count(recent)
-        guard isMergeDue(recent: count, main: try txn.count(main)) else { return 0 }
-        try txn.cursor(recent).forEachInPlace { try cursor.put(key: $0, value: $1) }
-        try txn.clear(recent)
-        return count
+    /// written once however many entries land on it) when they are due, in a transaction of
+    /// its own (after the catch-up's: a merge moves entries, it changes no search's answer).
+    /// Why its own: it dirties most of the main database's pages, and LMDB holds a
+    /// transaction's dirty pages in memory until the commit; merged in the catch-up's
+    /// transaction, all indexes' at once, they were most of a receiving node's heap in a full
+    /// copy. Returns how many moved.
+    func mergeRecentIfDue(index name: String) throws -> Int {
+        let due = try lmdb.read { txn -> Bool in
+            guard let main = lmdb.cached(name, in: txn), let recent = lmdb.cached(Self.recentName(name), in: txn) else { return false }
+            return try isMergeDue(recent: txn.count(recent), main: txn.count(main))
+        }
+        guard due else { return 0 }
+        return try write { txn in
+            guard let main = try txn.database(name, dupSort: true),
+                  let recent = try txn.database(Self.recentName(name), dupSort: true) else { return 0 }
+            let count = try txn.count(recent)
+            guard isMergeDue(recent: count, main: try txn.count(main)) else { return 0 }
+            let cursor = try txn.cursor(main)
+            try txn.cursor(recent).forEachInPlace { try cursor.put(key: $0, value: $1) }
+            try txn.clear(recent)
+            return count
+        }
     }
 
     /// The number of the last catch-up applied here (0: none).

@@ -42,7 +42,10 @@ struct IndexBacklogTests {
     @Test func writesBetweenSnapshotAndConfirmAreCaughtUpExactly() throws {
         let f = try Self.populated()
         try f.insert((0..<50).map { i in ["id": .number(Double(i)), "color": "white"] }, mode: .update)
-        let batch = try #require(try f.read { try f.env.prepareCatchUp($0) })
+        // The snapshot stays open until the settling, which reads changed records from it.
+        let snapshot = try f.env.lmdb.beginRead()
+        defer { snapshot.abort() }
+        let batch = try #require(try f.env.prepareCatchUp(snapshot))
         #expect(batch.count == 50)
         try f.env.applyCatchUp(batch)
         // Applied, not confirmed: the indexes hold the snapshot, the backlog the older values.
@@ -51,7 +54,7 @@ struct IndexBacklogTests {
         try f.insert((0..<10).map { i in ["id": .number(Double(i)), "color": "red", "size": 99] }, mode: .update)
         try f.write { txn, ctx in _ = try f.env.delete(txn, table: "dog", ids: (40..<45).map { .number(Double($0)) }, context: ctx) }
         try Self.expectExact(f, "overtaken")
-        try f.env.lmdb.write { try f.env.confirmCatchUp($0, batch) }
+        try f.env.lmdb.write { try f.env.confirmCatchUp($0, batch, snapshot: snapshot) }
         try Self.expectExact(f, "confirmed")
         #expect(try f.read { try f.env.indexBacklogCount($0) } == 15, "the changed records wait again")
         try f.catchUpIndexes()
@@ -68,11 +71,13 @@ struct IndexBacklogTests {
         for crashAfterFirstPart in [false, true] {
             let f = try Self.populated()
             try f.insert((0..<50).map { i in ["id": .number(Double(i)), "color": "white"] }, mode: .update)
-            let batch = try #require(try f.read { try f.env.prepareCatchUp($0) })
+            let snapshot = try f.env.lmdb.beginRead()
+            defer { snapshot.abort() }
+            let batch = try #require(try f.env.prepareCatchUp(snapshot))
             try f.env.applyCatchUp(batch)
             let parts = stride(from: 0, to: batch.count, by: 16).map { $0..<min(batch.count, $0 + 16) }
             #expect(parts.count == 4)
-            try f.env.lmdb.write { try f.env.confirmCatchUp($0, batch, part: parts[0]) }
+            try f.env.lmdb.write { try f.env.confirmCatchUp($0, batch, part: parts[0], snapshot: snapshot) }
             #expect(try f.read { try f.env.indexConfirmed($0) } == batch.number - 1, "not settled before its last part")
             try Self.expectExact(f, "one part settled")
             // Writes between parts: records of settled and unsettled parts change again.
@@ -81,7 +86,7 @@ struct IndexBacklogTests {
             if crashAfterFirstPart {
                 try f.env.reconcileIndexes()
             } else {
-                for part in parts.dropFirst() { try f.env.lmdb.write { try f.env.confirmCatchUp($0, batch, part: part) } }
+                for part in parts.dropFirst() { try f.env.lmdb.write { try f.env.confirmCatchUp($0, batch, part: part, snapshot: snapshot) } }
             }
             #expect(try f.read { try f.env.indexConfirmed($0) } == batch.number)
             try Self.expectExact(f, "settled")
