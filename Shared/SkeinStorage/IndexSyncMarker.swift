@@ -1,4 +1,5 @@
 import Foundation
+import SkeinLMDB
 
 /// Whether the index environment may hold a commit that was never synced, and since which
 /// boot: the file `indexes/sync-state` ("open BOOT_ID" or "synced").
@@ -59,10 +60,7 @@ struct IndexSyncMarker {
         guard sync else { return }
         guard fsync(fd) == 0 else { throw IndexSyncMarkerError(path: path, errno: errno) }
         // A new file is durable once its directory entry is.
-        if created {
-            let dir = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if dir >= 0 { _ = fsync(dir); close(dir) }
-        }
+        if created { try DirectorySync.sync((path as NSString).deletingLastPathComponent) }
     }
 }
 
