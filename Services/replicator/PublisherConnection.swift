@@ -152,7 +152,7 @@ struct PublisherConnection: Sendable {
                         }
                         sent = try await FrameIO.send(.message(.batch(from: from, through: through, entries: whole, newest: newest, clock: clock)), outbound)
                     }
-                    PublisherMetrics.sent(peer: machine.withLock { $0.peer }, database: database, bytes: sent)
+                    PublisherMetrics.sent(peer: machine.withLock { $0.peer }, database: database, bytes: sent, entries: entries, nowMillis: now())
                 } else if case .message(.copyRows(let table, let rows, let last, let oversized)) = frame {
                     // The export decoded rows to their fields only: the page goes out as exported.
                     guard let raw = lastPage.withLock({ $0 }), raw.are(table, rows) else {
@@ -160,7 +160,7 @@ struct PublisherConnection: Sendable {
                     }
                     let bytes = ReplicationFrame.copyRowsBytes(table: table, last: last, oversized: oversized, rows: raw.bytes)
                     try await FrameIO.send(bytes: bytes, outbound)
-                    PublisherMetrics.sent(peer: machine.withLock { $0.peer }, database: database, bytes: bytes.count)
+                    PublisherMetrics.sent(peer: machine.withLock { $0.peer }, database: database, bytes: bytes.count, entries: [], nowMillis: now())
                 } else {
                     try await FrameIO.send(frame, outbound)
                 }

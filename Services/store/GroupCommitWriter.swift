@@ -212,6 +212,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         let txn: LMDBTransaction
         var replies: [(respond: @Sendable (RPCReply) -> Void, reply: RPCReply)] = []
         var wrote = false
+        /// The versions of the writes it holds (ms): their commit ages once it committed.
+        var versions: [UInt64] = []
     }
 
     private func run(_ batch: [Job]) {
@@ -282,6 +284,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                         try child.commit()
                         groups[database]!.replies.append((job.respond, reply))
                         groups[database]!.wrote = true
+                        groups[database]!.versions.append(context.version.millis)
                     } catch {
                         child.abort()
                         group.env.rewindAppended(to: appended)
@@ -318,6 +321,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                                        entries: appended.entries))
                 }
                 for (respond, reply) in group.replies { respond(reply) }
+                metrics.committed(versions: group.versions, nowMillis: config.wallClock.nowMillis())
                 if group.wrote, let publisher {
                     let seq = appended?.last ?? (try? group.env.lmdb.read { try group.env.lastSequence($0) }) ?? 0
                     publisher.publish(database: name, notice: ["database": .string(name), "seq": JSON(seq)])

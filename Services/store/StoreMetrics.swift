@@ -11,6 +11,7 @@ struct CommitMetrics: Sendable {
     private let groupSize = Recorder(label: "skein_store_group_size", aggregate: true)
     private let duration = CoreMetrics.Timer(label: "skein_store_group_commit_duration_seconds")
     private let holds = Counter(label: "skein_store_index_backlog_holds_total")
+    private let commitAge = CoreMetrics.Timer(label: "skein_store_commit_age_seconds")
 
     /// Jobs per group: 1 when idle, up to `GroupBound`'s limit under load.
     static let groupSizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096]
@@ -21,6 +22,13 @@ struct CommitMetrics: Sendable {
         if transactions > 0 { commits.increment(by: transactions) }
         groupSize.record(jobs)
         duration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - startedNanos))
+    }
+
+    /// A group committed the writes of these versions (ms): how long each took from taking
+    /// its version (its place in the group) to being durable, queueing included. The first
+    /// stage of a write's replication lag (`skein_replicator_entry_age_seconds` the rest).
+    func committed(versions: [UInt64], nowMillis: UInt64) {
+        for v in versions { commitAge.recordMilliseconds(Int64(nowMillis &- min(v, nowMillis))) }
     }
 
     /// A database's record writes began to wait for its index catch-ups (`IndexBacklogGate`).

@@ -14,6 +14,10 @@ extension ProcessTests {
                 #expect(scrape.value("skein_store_commits_total") ?? 0 >= 5, "\(scrape.text)")
                 #expect(scrape.value("skein_store_group_size_count") ?? 0 >= 5, "\(scrape.text)")
                 #expect(scrape.value("skein_store_group_commit_duration_seconds_count") ?? 0 >= 5, "\(scrape.text)")
+                // Each write's age at its commit: one observation per write, none of them old.
+                let ages = try #require(scrape.value("skein_store_commit_age_seconds_count"), "\(scrape.text)")
+                #expect(ages >= 5)
+                #expect(scrape.value("skein_store_commit_age_seconds_sum") ?? .infinity < ages * 10)
                 let used = try #require(scrape.value("skein_store_map_used_bytes", ["database": "data", "environment": "data"]), "\(scrape.text)")
                 let size = try #require(scrape.value("skein_store_map_size_bytes", ["database": "data", "environment": "data"]))
                 #expect(used > 0 && used < size)
@@ -66,6 +70,23 @@ extension ProcessTests {
                 #expect(onA.value("skein_replicator_batches_received_total", fromB) ?? 0 >= 1, "\(onA.text)")
                 #expect(onA.value("skein_replicator_received_bytes_total", fromB) ?? 0 > 0)
                 #expect(onA.value("skein_replicator_apply_duration_seconds_count", fromB) ?? 0 >= 1)
+                // Entry ages at each stage of the path, per peer: node-b's write received,
+                // taken and applied here; node-a's sent to node-b. Applied is the last stage,
+                // so no entry is younger there than when it was received.
+                for stage in ["received", "taken", "applied"] {
+                    #expect(onA.value("skein_replicator_entry_age_seconds_count", fromB.merging(["stage": stage]) { $1 }) ?? 0 >= 1, "\(stage)\n\(onA.text)")
+                }
+                let (received, applied) = try await pollUntil("every received entry applied in node-a's scrape") { () -> (Double, Double)? in
+                    let scrape = try await Scrape(a.node)
+                    func age(_ stage: String, _ field: String) -> Double? {
+                        scrape.value("skein_replicator_entry_age_seconds_\(field)", fromB.merging(["stage": stage]) { $1 })
+                    }
+                    guard let n = age("received", "count"), age("applied", "count") == n,
+                          let received = age("received", "sum"), let applied = age("applied", "sum") else { return nil }
+                    return (received, applied)
+                }
+                #expect(applied >= received && applied < 60, "received \(received) s, applied \(applied) s")
+                #expect(onA.value("skein_replicator_entry_age_seconds_count", ["peer": "node-b", "database": "data", "stage": "sent"]) ?? 0 >= 1, "\(onA.text)")
                 let lag = try #require(onA.value("skein_replicator_lag_seconds", fromB), "\(onA.text)")
                 #expect(lag >= 0 && lag < 60)
                 #expect(onA.value("skein_replicator_batches_sent_total", ["peer": "node-b", "database": "data"]) ?? 0 >= 1, "\(onA.text)")
