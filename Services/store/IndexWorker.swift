@@ -27,6 +27,9 @@ final class IndexWorker: @unchecked Sendable {
     let threshold: Int
     /// When each database was last caught up (or first seen).
     private var lastCatchUp: [String: Date] = [:]
+    /// Per database, where its next catch-up starts (`CatchUpBatch.resumeAfter`; the worker's
+    /// thread only). Lost on a restart: catch-ups then start from the first key again.
+    private var resume: [String: [UInt8]] = [:]
 
     private let wake = NSCondition()
     private var nudged = true
@@ -107,7 +110,8 @@ final class IndexWorker: @unchecked Sendable {
         // The snapshot stays open until the catch-up is settled: settling reads from it.
         let snapshot = try env.lmdb.beginRead()
         defer { snapshot.abort() }
-        guard let batch = try env.prepareCatchUp(snapshot) else { return false }
+        guard let batch = try env.prepareCatchUp(snapshot, after: resume[env.name]) else { return false }
+        resume[env.name] = batch.resumeAfter
         let prepared = DispatchTime.now()
         let timings = try env.applyCatchUp(batch)
         let applied = DispatchTime.now()

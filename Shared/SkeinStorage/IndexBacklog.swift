@@ -101,6 +101,12 @@ public struct CatchUpBatch: @unchecked Sendable {
 
     public var count: Int { items.count }
 
+    /// Where the next catch-up starts (`prepareCatchUp(after:)`): after this one's last key,
+    /// or nil (from the first) when it reached the backlog's end. Catch-ups go round the
+    /// backlog: taken always from the first key, a record with a late key (a client writing
+    /// at the end of the key space) waited while earlier keys kept arriving.
+    public var resumeAfter: [UInt8]? = nil
+
     /// The parts it is settled in, one writer job each (the last one even when empty).
     public var settleParts: [Range<Int>] {
         let parts = stride(from: 0, to: items.count, by: IndexBacklog.settlePart).map { $0..<min(items.count, $0 + IndexBacklog.settlePart) }
@@ -181,8 +187,10 @@ extension DatabaseEnvironment {
 
     /// Up to `limit` records of the backlog and their index changes, read in `txn` (a
     /// snapshot; nothing is written), which stays open until the catch-up is settled
-    /// (`confirmCatchUp` reads records from it). Nil when nothing waits.
-    public func prepareCatchUp(_ txn: LMDBTransaction, limit: Int = IndexBacklog.catchUpLimit) throws -> CatchUpBatch? {
+    /// (`confirmCatchUp` reads records from it). Nil when nothing waits. `after`: the last
+    /// catch-up's `resumeAfter`; the records taken are those after it in key order, or from
+    /// the first when none is.
+    public func prepareCatchUp(_ txn: LMDBTransaction, limit: Int = IndexBacklog.catchUpLimit, after: [UInt8]? = nil) throws -> CatchUpBatch? {
         let drops = try txn.get(metaDB, Self.indexDropsKey)
         guard try txn.count(backlogDB) > 0 || drops != nil else { return nil }
         var batch = CatchUpBatch(number: try indexConfirmed(txn) + 1)
@@ -195,7 +203,9 @@ extension DatabaseEnvironment {
         var current: CatchUpTable? = nil
         var currentPrefix: ArraySlice<UInt8> = []
         let cursor = try txn.cursor(backlogDB)
-        var entry = try cursor.first()
+        var entry = try after.map { a throws(LMDBError) in try cursor.seek(a) } ?? cursor.first()
+        if let after, let (k, _) = entry, k.elementsEqual(after) { entry = try cursor.next() }
+        if entry == nil { entry = try cursor.first() }  // nothing after it: round again
         while let (k, v) = entry, batch.items.count < limit {
             entry = try cursor.next()
             guard let (prefix, key) = IndexBacklog.parts(k) else { continue }
@@ -215,6 +225,7 @@ extension DatabaseEnvironment {
         }
         if let table = current { done.append(table) }
         for table in done { table.collect(into: &batch) }
+        batch.resumeAfter = entry == nil ? nil : batch.items.last?.key
         return batch
     }
 
@@ -335,10 +346,12 @@ extension DatabaseEnvironment {
     @discardableResult
     public func catchUpIndexesNow() throws -> Int {
         var total = 0
+        var after: [UInt8]? = nil
         while true {
             let snapshot = try lmdb.beginRead()
             defer { snapshot.abort() }
-            guard let batch = try prepareCatchUp(snapshot) else { break }
+            guard let batch = try prepareCatchUp(snapshot, after: after) else { break }
+            after = batch.resumeAfter
             try applyCatchUp(batch)
             try lmdb.write { try confirmCatchUp($0, batch, snapshot: snapshot) }
             total += batch.count

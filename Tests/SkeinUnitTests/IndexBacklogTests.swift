@@ -64,6 +64,30 @@ struct IndexBacklogTests {
         #expect(try Self.indexEntries(f, "size") == 195)
     }
 
+    /// Catch-ups go round the backlog: a record whose key sorts after the keys that keep
+    /// arriving is taken by the next catch-up, not left waiting while earlier keys come in.
+    @Test func catchUpsGoRoundTheBacklog() throws {
+        let f = try Self.populated()
+        try f.insert((1000..<1010).map { i in ["id": .number(Double(i)), "color": "blue", "size": 1] })
+        var after: [UInt8]? = nil
+        for round in 0..<3 {
+            // Ten earlier keys change before each catch-up of ten records.
+            try f.insert((0..<10).map { i in ["id": .number(Double(100 - 10 * round + i)), "color": "white"] }, mode: .update)
+            let snapshot = try f.env.lmdb.beginRead()
+            defer { snapshot.abort() }
+            let batch = try #require(try f.env.prepareCatchUp(snapshot, limit: 10, after: after))
+            after = batch.resumeAfter
+            try f.env.applyCatchUp(batch)
+            try f.env.lmdb.write { try f.env.confirmCatchUp($0, batch, snapshot: snapshot) }
+            try Self.expectExact(f, "round \(round)")
+            if round >= 1 {
+                #expect(try Self.indexEntries(f, "color") == 210, "round \(round): the late records are indexed")
+            }
+        }
+        #expect(try f.read { try f.env.indexBacklogCount($0) } == 10)
+        #expect(try f.catchUpIndexes() == 10)
+    }
+
     /// The store settles a catch-up in parts, one writer job each, with writes between
     /// them: searches stay exact between parts, the catch-up counts as settled only with its
     /// last part, and a restart after some parts settles the rest.
