@@ -130,6 +130,7 @@ struct SubscriberLink: Sendable {
                             status.update(peer: route.hostname, database: database) { $0.received.add(bytes, now: FrameIO.nowMillis()) }
                             metrics.received(bytes: bytes)
                         }) {
+                            if case .message(.batch(_, _, let entries, _, _)) = next.frame { metrics.ages.record(.received, entries, nowMillis: now()) }
                             inbox.push(next)
                         }
                         inbox.finish(.success(()))
@@ -142,6 +143,7 @@ struct SubscriberLink: Sendable {
                         let coalesced = ReceivedFrame.coalesce(frames, maxBytes: Self.joinedBatchBytes)
                         metrics.joined(frames.count - coalesced.count)
                         for next in coalesced {
+                            if case .message(.batch(_, _, let entries, _, _)) = next.frame { metrics.ages.record(.taken, entries, nowMillis: now()) }
                             received.withLock { $0 = next }
                             try await execute(machine.withLock { $0.step(.frame(next.frame, now: now())) }, socket, turn)
                         }
@@ -223,6 +225,7 @@ struct SubscriberLink: Sendable {
                 request = request.adding("entries", .array(whole.map(\.json)))
                 reply = try await metrics.applying { try await store.call(op: "replication_apply", body: request) }
             }
+            metrics.ages.record(.applied, entries, nowMillis: now())
             return .applied(cursor: try reply.requiredSequence("cursor"))
         case .createDatabases(let names):
             try await createMissing(names)
