@@ -102,7 +102,7 @@ public struct CatchUpBatch: @unchecked Sendable {
     public var count: Int { items.count }
 
     /// Where the next catch-up starts (`prepareCatchUp(after:)`): after this one's last key,
-    /// or nil (from the first) when it reached the backlog's end. Catch-ups go round the
+    /// or nil (from the first) when it took every record waiting. Catch-ups go round the
     /// backlog: taken always from the first key, a record with a late key (a client writing
     /// at the end of the key space) waited while earlier keys kept arriving.
     public var resumeAfter: [UInt8]? = nil
@@ -188,8 +188,8 @@ extension DatabaseEnvironment {
     /// Up to `limit` records of the backlog and their index changes, read in `txn` (a
     /// snapshot; nothing is written), which stays open until the catch-up is settled
     /// (`confirmCatchUp` reads records from it). Nil when nothing waits. `after`: the last
-    /// catch-up's `resumeAfter`; the records taken are those after it in key order, or from
-    /// the first when none is.
+    /// catch-up's `resumeAfter`; the records taken are those after it in key order, then
+    /// from the first key round to where it started.
     public func prepareCatchUp(_ txn: LMDBTransaction, limit: Int = IndexBacklog.catchUpLimit, after: [UInt8]? = nil) throws -> CatchUpBatch? {
         let drops = try txn.get(metaDB, Self.indexDropsKey)
         guard try txn.count(backlogDB) > 0 || drops != nil else { return nil }
@@ -199,33 +199,55 @@ extension DatabaseEnvironment {
             if let id = schema.storageID { batch.live[id] = schema }
         }
         // The backlog is in key order, table name first: one table's records come together.
-        var done: [CatchUpTable] = []
-        var current: CatchUpTable? = nil
+        // After `after` to the end, then round from the first key up to where it started, so
+        // a catch-up takes `limit` records whenever that many wait (a small one costs nearly
+        // as many index pages as a full one). A table met in both passes keeps one part.
+        var tables: [CatchUpTable?] = []
+        var tableIndex: [ArraySlice<UInt8>: Int] = [:]
+        var current = -1
         var currentPrefix: ArraySlice<UInt8> = []
         let cursor = try txn.cursor(backlogDB)
         var entry = try after.map { a throws(LMDBError) in try cursor.seek(a) } ?? cursor.first()
         if let after, let (k, _) = entry, k.elementsEqual(after) { entry = try cursor.next() }
-        if entry == nil { entry = try cursor.first() }  // nothing after it: round again
-        while let (k, v) = entry, batch.items.count < limit {
+        var roundAgain = after != nil
+        // Once round again: the first key taken before (nil: none was, the round is whole).
+        var startedAt: [UInt8]? = nil
+        var tookAll = false
+        while batch.items.count < limit {
+            guard let (k, v) = entry else {
+                guard roundAgain else { tookAll = true; break }
+                roundAgain = false
+                startedAt = batch.items.first?.key
+                entry = try cursor.first()
+                continue
+            }
+            if let startedAt, !k.lexicographicallyPrecedes(startedAt) {
+                tookAll = true  // round again to where this catch-up started
+                break
+            }
             entry = try cursor.next()
             guard let (prefix, key) = IndexBacklog.parts(k) else { continue }
             if prefix != currentPrefix {
-                if let table = current { done.append(table) }
                 currentPrefix = prefix
-                current = try CatchUpTable(txn: txn, env: self, name: IndexBacklog.table(prefix))
+                if let i = tableIndex[prefix] {
+                    current = i
+                } else {
+                    tables.append(try CatchUpTable(txn: txn, env: self, name: IndexBacklog.table(prefix)))
+                    current = tables.count - 1
+                    tableIndex[prefix] = current
+                }
             }
-            guard current != nil else {
+            guard tables[current] != nil else {
                 batch.items.append(.init(key: k, version: []))
                 continue
             }
             // Looked up through the table's cursor, in key order: each from the last one's page.
-            let stored = try current!.records.withValue(key) { (Self.versionBytes($0), StoredRecord.jsonBytes($0)) }
+            let stored = try tables[current]!.records.withValue(key) { (Self.versionBytes($0), StoredRecord.jsonBytes($0)) }
             batch.items.append(.init(key: k, version: stored?.0 ?? []))
-            try current!.note(key: key, old: v.first == 1 ? Array(v.dropFirst()) : nil, new: stored?.1)
+            try tables[current]!.note(key: key, old: v.first == 1 ? Array(v.dropFirst()) : nil, new: stored?.1)
         }
-        if let table = current { done.append(table) }
-        for table in done { table.collect(into: &batch) }
-        batch.resumeAfter = entry == nil ? nil : batch.items.last?.key
+        for table in tables { table?.collect(into: &batch) }
+        batch.resumeAfter = tookAll ? nil : batch.items.last?.key
         return batch
     }
 
@@ -315,7 +337,7 @@ extension DatabaseEnvironment {
     }
 
     /// The backlog entries of a catch-up's records (backlog key and stored version at its
-    /// snapshot, in key order): those of records unchanged since leave the backlog; for the
+    /// snapshot, in the order taken: key order, from its start round to its end): those of records unchanged since leave the backlog; for the
     /// others `changed` runs (with the item's index). One cursor walks the backlog, and each
     /// table's records handle is looked up once.
     private func settle<Items: Collection>(_ txn: LMDBTransaction, _ items: Items,

@@ -84,8 +84,24 @@ struct IndexBacklogTests {
                 #expect(try Self.indexEntries(f, "color") == 210, "round \(round): the late records are indexed")
             }
         }
-        #expect(try f.read { try f.env.indexBacklogCount($0) } == 10)
-        #expect(try f.catchUpIndexes() == 10)
+        // Waiting now: 90–99 (after the last catch-up's end, 89) and 0–4 (before it). A
+        // catch-up of 12 takes 90–99, then rounds to 0 and 1; the next takes 2–4 and stops
+        // where it started: every record waiting was taken.
+        try f.insert((0..<5).map { i in ["id": .number(Double(i)), "color": "red"] }, mode: .update)
+        for (limit, expected, resumes) in [(12, [90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 0, 1], true), (12, [2, 3, 4], false)] {
+            let snapshot = try f.env.lmdb.beginRead()
+            defer { snapshot.abort() }
+            let batch = try #require(try f.env.prepareCatchUp(snapshot, limit: limit, after: after))
+            let ids = try batch.items.map { item in try #require(IndexBacklog.parts(item.key)).record }
+            #expect(ids == expected.map { KeyCodec.encode(.number(Double($0)))![...] }, "limit \(limit)")
+            #expect((batch.resumeAfter != nil) == resumes)
+            after = batch.resumeAfter
+            try f.env.applyCatchUp(batch)
+            try f.env.lmdb.write { try f.env.confirmCatchUp($0, batch, snapshot: snapshot) }
+            try Self.expectExact(f, "round to the start, limit \(limit)")
+        }
+        #expect(try f.read { try f.env.indexBacklogCount($0) } == 0)
+        #expect(try Self.indexEntries(f, "color") == 210)
     }
 
     /// The store settles a catch-up in parts, one writer job each, with writes between
