@@ -1,3 +1,4 @@
+import CThread
 import Foundation
 import Logging
 import SkeinCore
@@ -81,7 +82,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     func start() {
-        let t = Thread { [self] in loop() }
+        let t = Thread { [self] in
+            skein_name_thread("writer")
+            loop()
+        }
         t.name = "writer"
         t.start()
     }

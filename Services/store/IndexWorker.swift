@@ -44,7 +44,10 @@ final class IndexWorker: @unchecked Sendable {
     }
 
     func start() {
-        let t = Thread { [self] in loop() }
+        let t = Thread { [self] in
+            skein_name_thread("indexer")
+            loop()
+        }
         t.name = "indexer"
         t.start()
     }

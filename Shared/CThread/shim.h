@@ -1,4 +1,5 @@
 // Linux thread scheduling calls Swift cannot make directly (syscall is variadic).
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,4 +13,15 @@ static inline int skein_lower_thread_priority(int nice_value, int io_level) {
     // ioprio_set(IOPRIO_WHO_PROCESS = 1, tid, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE = 2, level))
     long io = syscall(SYS_ioprio_set, 1, tid, (2 << 13) | (io_level & 7));
     return (rc == 0 && io == 0) ? 0 : -1;
+}
+
+/// Names the calling thread as `top`, `ps -L` and `perf` show it (at most 15 bytes, longer
+/// is cut). Foundation's `Thread.name` does not reach the kernel here: without this, a
+/// store's writer and index worker both showed as "skein-store".
+static inline void skein_name_thread(const char *name) {
+    char buf[16];
+    int i = 0;
+    for (; i < 15 && name[i]; i++) buf[i] = name[i];
+    buf[i] = 0;
+    pthread_setname_np(pthread_self(), buf);
 }
