@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "SkeinService",
             dependencies: [
-                "SkeinCore", "SkeinZMQ",
+                "CThread", "SkeinCore", "SkeinZMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,4 +1,3 @@
-import CThread
 import Foundation
 import Logging
 import SkeinCore
@@ -83,7 +82,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     func start() {
         let t = Thread { [self] in
-            skein_name_thread("writer")
+            ThreadName.set("writer")
             loop()
         }
         t.name = "writer"

@@ -45,7 +45,7 @@ final class IndexWorker: @unchecked Sendable {
 
     func start() {
         let t = Thread { [self] in
-            skein_name_thread("indexer")
+            ThreadName.set("indexer")
             loop()
         }
         t.name = "indexer"

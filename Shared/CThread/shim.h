@@ -1,4 +1,8 @@
-// Linux thread scheduling calls Swift cannot make directly (syscall is variadic).
+// Linux thread calls Swift cannot make directly (syscall is variadic; pthread_setname_np
+// needs _GNU_SOURCE).
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE  // pthread_setname_np
+#endif
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -15,9 +19,8 @@ static inline int skein_lower_thread_priority(int nice_value, int io_level) {
     return (rc == 0 && io == 0) ? 0 : -1;
 }
 
-/// Names the calling thread as `top`, `ps -L` and `perf` show it (at most 15 bytes, longer
-/// is cut). Foundation's `Thread.name` does not reach the kernel here: without this, a
-/// store's writer and index worker both showed as "skein-store".
+/// Names the calling thread as the kernel shows it (`top -H`, `ps -L`, `perf`): at most 15
+/// bytes, longer names are cut. (`ThreadName.set` in SkeinService is the Swift side.)
 static inline void skein_name_thread(const char *name) {
     char buf[16];
     int i = 0;

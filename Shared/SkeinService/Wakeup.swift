@@ -9,6 +9,8 @@ public final class Wakeup: Sendable {
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
+        /// Counts waits: a timeout ends only the wait it was armed for.
+        var wait: UInt64 = 0
     }
 
     private let state = Locked(State())
@@ -28,27 +30,35 @@ public final class Wakeup: Sendable {
         waiter?.resume()
     }
 
-    /// Returns when fired (or fired since the last wait), after `timeout`, or when the task is cancelled.
+    /// Returns when fired (or fired since the last wait), after `timeout`, or when the task
+    /// is cancelled. The timeout is `DeadlineTimer`'s (no task or Dispatch timer per wait),
+    /// and it ends this wait only: once news ended it, its timeout leaves nothing behind.
     public func wait(upTo timeout: Duration) async {
-        let timer = Task { [self] in
-            guard (try? await Task.sleep(for: timeout)) != nil else { return }
-            fire()
-        }
-        defer { timer.cancel() }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { s -> Bool in
+                let armed = state.withLock { s -> UInt64? in
                     if s.pending {
                         s.pending = false
-                        return true
+                        return nil
                     }
                     s.waiter = c
-                    return false
+                    s.wait &+= 1
+                    return s.wait
                 }
-                if now { c.resume() }
+                guard let armed else { return c.resume() }
+                DeadlineTimer.shared.schedule(after: timeout) { [self] in timedOut(armed) }
             }
         } onCancel: {
             fire()
         }
+    }
+
+    private func timedOut(_ wait: UInt64) {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard s.wait == wait, let w = s.waiter else { return nil }
+            s.waiter = nil
+            return w
+        }
+        waiter?.resume()
     }
 }

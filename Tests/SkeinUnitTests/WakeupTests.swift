@@ -38,4 +38,30 @@ struct WakeupTests {
         await task.value
         #expect(Date().timeIntervalSince(start) < 30)
     }
+
+    /// Timeouts share one timer (`DeadlineTimer`): a short one armed after a long one still
+    /// ends on time, and a timeout whose wait news already ended leaves nothing behind.
+    @Test func aShortTimeoutArmedAfterALongOneEndsOnTime() async {
+        let long = Wakeup(), short = Wakeup()
+        let waiting = Task { await long.wait(upTo: .seconds(60)) }
+        try? await Task.sleep(for: .milliseconds(20))
+        let start = Date()
+        await short.wait(upTo: .milliseconds(100))
+        let waited = Date().timeIntervalSince(start)
+        #expect(waited >= 0.09 && waited < 10, "waited \(waited) s")
+        long.fire()
+        await waiting.value
+    }
+
+    @Test func aTimeoutAfterNewsEndedItsWaitLeavesNothingForTheNext() async {
+        let wakeup = Wakeup()
+        async let first: Void = wakeup.wait(upTo: .milliseconds(100))
+        try? await Task.sleep(for: .milliseconds(20))
+        wakeup.fire()
+        await first
+        // The first wait's timeout comes during this one: it must not end it.
+        let start = Date()
+        await wakeup.wait(upTo: .milliseconds(400))
+        #expect(Date().timeIntervalSince(start) >= 0.35)
+    }
 }
