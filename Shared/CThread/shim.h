@@ -1,8 +1,6 @@
-// Linux thread calls Swift cannot make directly (syscall is variadic; pthread_setname_np
-// needs _GNU_SOURCE).
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE  // pthread_setname_np
-#endif
+// Linux thread calls Swift cannot make directly (syscall is variadic; pthread_setname_np is
+// declared by glibc only under _GNU_SOURCE, which must not be defined here: the headers would
+// then differ from Swift's Glibc module's and a clean build fails on the conflict).
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -21,6 +19,8 @@ static inline int skein_lower_thread_priority(int nice_value, int io_level) {
 
 /// Names the calling thread as the kernel shows it (`top -H`, `ps -L`, `perf`): at most 15
 /// bytes, longer names are cut. (`ThreadName.set` in SkeinService is the Swift side.)
+extern int pthread_setname_np(pthread_t thread, const char *name);
+
 static inline void skein_name_thread(const char *name) {
     char buf[16];
     int i = 0;
