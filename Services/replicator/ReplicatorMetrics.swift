@@ -23,7 +23,9 @@ struct EntryAges: Sendable {
 
     func record(_ stage: Stage, _ entries: [AuditEntry], nowMillis: UInt64) {
         guard let timer = timers[stage] else { return }
-        for e in entries { timer.recordMilliseconds(Int64(nowMillis &- min(e.version.millis, nowMillis))) }
+        for e in entries {
+            if let age = HLCTimestamp.ageMillis(versionMillis: e.version.millis, now: nowMillis) { timer.recordMilliseconds(age) }
+        }
     }
 
     func destroy() { for timer in timers.values { timer.destroy() } }

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Dispatch
+import SkeinCore
 import SkeinLMDB
 import SkeinService
 import SkeinStorage
@@ -28,7 +29,9 @@ struct CommitMetrics: Sendable {
     /// its version (its place in the group) to being durable, queueing included. The first
     /// stage of a write's replication lag (`skein_replicator_entry_age_seconds` the rest).
     func committed(versions: [UInt64], nowMillis: UInt64) {
-        for v in versions { commitAge.recordMilliseconds(Int64(nowMillis &- min(v, nowMillis))) }
+        for v in versions {
+            if let age = HLCTimestamp.ageMillis(versionMillis: v, now: nowMillis) { commitAge.recordMilliseconds(age) }
+        }
     }
 
     /// A database's record writes began to wait for its index catch-ups (`IndexBacklogGate`).

@@ -16,6 +16,15 @@ public struct HLCTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
     /// write, so whatever the cluster already has wins over a joining node's defaults.
     public static let bootstrap = HLCTimestamp(rawValue: 1)
     public var description: String { "\(millis).\(counter)" }
+
+    /// How long before `now` (ms) a write stamped at `versionMillis` (a version's physical
+    /// part) took its version: 0 when it is ahead (the clocks of two nodes differ); nil for a
+    /// version with no physical time (`bootstrap`, `zero`: a node's defaults are written at
+    /// no moment, and their "age" would be the time since 1970 in a lag histogram).
+    public static func ageMillis(versionMillis: UInt64, now: UInt64) -> Int64? {
+        guard versionMillis > 0 else { return nil }
+        return Int64(now &- min(versionMillis, now))
+    }
 }
 
 /// The clock every write is stamped with. Monotonic even if the wall clock steps back,

@@ -17,6 +17,15 @@ struct HLCTests {
         #expect(HLCTimestamp.zero.rawValue == 0)
     }
 
+    /// A write's age in the lag histograms: none for the bootstrap version (a node's
+    /// defaults), whose physical time is 0, not 1970.
+    @Test func ageOfAVersion() {
+        #expect(HLCTimestamp.ageMillis(versionMillis: 1_000, now: 1_250) == 250)
+        #expect(HLCTimestamp.ageMillis(versionMillis: 1_300, now: 1_250) == 0)
+        #expect(HLCTimestamp.ageMillis(versionMillis: HLCTimestamp.bootstrap.millis, now: 1_250) == nil)
+        #expect(HLCTimestamp.ageMillis(versionMillis: HLCTimestamp.zero.millis, now: 1_250) == nil)
+    }
+
     @Test func orderingIsMillisThenCounter() {
         let a = HLCTimestamp(millis: 100, counter: 5)
         let b = HLCTimestamp(millis: 100, counter: 6)
