@@ -138,6 +138,7 @@ let package = Package(
                 "SkeinCore", "SkeinReplication", "SkeinService", "SkeinPeerNet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Services/replicator",

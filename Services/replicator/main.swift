@@ -3,6 +3,7 @@ import Logging
 import SkeinCore
 import SkeinService
 
+OneThreadExecutor.install()
 let config = ServiceMain.loadConfig(service: "replicator")
 HealthCheck.runIfRequested(service: "replicator", endpoint: config.replicatorEndpoint, curve: config.curveKeys, op: "replication_status")
 let logger = ServiceLogging.bootstrap(service: config.logName(service: "replicator"), logDir: config.logDir, level: config.logLevel,
