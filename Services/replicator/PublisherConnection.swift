@@ -50,6 +50,9 @@ struct PublisherConnection: Sendable {
     /// message limit, so a batch always fits.
     static let batchBytes = 16 << 20
     static let waitMillis = 1000
+    /// How long a caught-up peer's cursor may stay behind entries of other origins (see
+    /// `readRecent`).
+    static let othersDelayMillis = 200
     /// Rows per `copy_rows` page (at most two in flight: the subscriber asks for each), and
     /// stored bytes per page, so a page of big rows still fits the 64 MB message limit.
     /// 3,000 rows (~1.4 MB of typical records): pages of 1,000 cost a durable import commit
@@ -163,6 +166,7 @@ struct PublisherConnection: Sendable {
                     PublisherMetrics.sent(peer: machine.withLock { $0.peer }, database: database, bytes: bytes.count, entries: [], nowMillis: now())
                 } else {
                     try await FrameIO.send(frame, outbound)
+                    if case .message(.batch) = frame { PublisherMetrics.sentEmpty(peer: machine.withLock { $0.peer }, database: database) }
                 }
             }
             for event in ready.logs { logger.log(event, metadata: event.message == "peer subscribed" ? ["remote": .string(remoteAddress)] : [:]) }
@@ -294,14 +298,31 @@ struct PublisherConnection: Sendable {
     /// (~200 → ~100 per node in 20 s; those left are the idle databases' waits). The look
     /// still comes once a whole wait passed without news, so a commit the feed dropped is
     /// found within one wait.
+    ///
+    /// When only other origins' entries are new (a peer's writes applied here: the peer
+    /// streams them to the others itself), the read waits on for entries of ours, at most
+    /// `othersDelayMillis`: the peer's cursor then passes those entries with the next batch
+    /// of ours, or in an empty batch that late, instead of one empty batch (and its ack) per
+    /// commit. The feed wakes this reader only for commits with entries it wants.
     private func readRecent(_ recent: RecentLogs, log: String, from: UInt64, origins: [String], max: Int, maxBytes: Int) async -> RecentLog.Read {
         let wanted = Set(origins), oldest = oldestRetained.withLock { $0 }
+        recent.wants(database, feedNews, origins: wanted)
         let read = { recent.read(database, log: log, from: from, origins: wanted, max: max, maxBytes: maxBytes, oldest: oldest) }
         var result = read()
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(Self.waitMillis))
-        while case .upToDate = result, !Task.isCancelled {
-            let left = clock.now.duration(to: deadline)
+        var othersDue: ContinuousClock.Instant?
+        while !Task.isCancelled {
+            var until = deadline
+            switch result {
+            case .upToDate: break
+            case .served(let r, _) where r.entries.isEmpty:
+                let due = othersDue ?? clock.now.advanced(by: .milliseconds(Self.othersDelayMillis))
+                othersDue = due
+                until = Swift.min(deadline, due)
+            default: return result
+            }
+            let left = clock.now.duration(to: until)
             guard left > .zero else { break }
             await feedNews.wait(upTo: left)
             result = read()

@@ -99,4 +99,10 @@ enum PublisherMetrics {
         Counter(label: "skein_replicator_sent_bytes_total", dimensions: labels).increment(by: bytes)
         EntryAges(peer: peer ?? "-", database: database, stages: [.sent]).record(.sent, entries, nowMillis: nowMillis)
     }
+
+    /// A batch with no entries went out: the peer's cursor passes entries it does not take
+    /// from us (other origins'), or it learns our clock.
+    static func sentEmpty(peer: String?, database: String) {
+        Counter(label: "skein_replicator_empty_batches_sent_total", dimensions: [("peer", peer ?? "-"), ("database", database)]).increment()
+    }
 }

@@ -61,6 +61,21 @@ public struct RecentLog: Sendable {
         return follows
     }
 
+    /// The origins of the newest `count` entries held (nil for an entry whose bytes did not
+    /// tell its origin): whom a commit just received concerns.
+    public func origins(ofNewest count: Int) -> Set<String?> {
+        var origins = Set<String?>()
+        for e in entries[Swift.max(head, entries.count - count)...] { origins.insert(e.origin) }
+        return origins
+    }
+
+    /// Whether a commit with entries of `origins` (nil: unknown, as after a new run) is news
+    /// to a reader of `wanted` (nil: any). An entry whose origin is unknown concerns everyone.
+    public static func concerns(_ origins: Set<String?>?, wanted: Set<String>?) -> Bool {
+        guard let origins, let wanted else { return true }
+        return origins.contains { $0.map(wanted.contains) ?? true }
+    }
+
     private mutating func trim() {
         while count > 1 && (count > maxEntries || bytes > maxBytes) {
             bytes -= entries[head].bytes.count

@@ -212,6 +212,28 @@ extension ProcessTests {
             }
         }
 
+        /// node-b's writes, applied on node-a, are node-c's to take from node-b: node-a's
+        /// publisher to node-c is not woken by each of those commits to send node-c an empty
+        /// batch (only its cursor moving) and take its ack; it lets the cursor pass them at most
+        /// every 200 ms. Before, each of node-a's applies of node-b's batches sent one.
+        @Test func anotherOriginsCommitsSendNoEmptyBatchEach() async throws {
+            try await withReplicatingTrio { a, b, c in
+                try await b.node.ok(["operation": "create_table", "database": "data", "table": .string(Self.table), "primary_key": "id"])
+                try await waitForTable(on: a)
+                try await waitForTable(on: c)
+                let ids = Array(0..<40)
+                for id in ids { _ = try await b.node.insert("data", Self.table, [["id": JSON(id), "from": "node-b"]]) }
+                for p in [a, c] {
+                    _ = try await pollUntil("all on \(p.name)", timeout: 20) { () -> Bool? in await held(p, ids)?.count == ids.count ? true : nil }
+                }
+                let onA = try await Scrape(a.node)
+                let applies = onA.value("skein_replicator_batches_received_total", ["peer": "node-b", "database": "data"]) ?? 0
+                let empties = onA.value("skein_replicator_empty_batches_sent_total", ["peer": "node-c", "database": "data"]) ?? 0
+                #expect(applies >= 10, "node-a applied node-b's 40 writes in \(applies) commits")
+                #expect(empties * 2 <= applies, "node-a sent node-c \(empties) empty batches for \(applies) commits of node-b's writes")
+            }
+        }
+
         /// node-c is down while node-a and node-b take writes; started again, it catches up.
         @Test func nodeCatchesUpAfterBeingStopped() async throws {
             try await withReplicatingTrio { a, b, c in

@@ -125,4 +125,26 @@ struct CommitFeedTests {
         frames.removeLast()  // `through` no longer matches the entries
         #expect(CommitFeed.Commit(frames: frames) == nil)
     }
+
+    /// Who a commit concerns: the origins of the entries it added, and a reader is news
+    /// only for a commit with entries of its origins (or of an origin the bytes did not tell).
+    @Test func aCommitConcernsTheReadersOfItsOrigins() {
+        var recent = RecentLog(maxEntries: 4, maxBytes: 1 << 20)
+        func entry(_ seq: UInt64, _ origin: String) -> [UInt8] {
+            Array(#"{"sequence":\#(seq),"version":"1","origin":"\#(origin)","operation":"insert","table":"t","ids":[1]}"#.utf8)
+        }
+        recent.receive(log: "L", from: 1, clock: nil, entries: [entry(1, "node-a"), entry(2, "node-b")])
+        #expect(recent.origins(ofNewest: 2) == ["node-a", "node-b"])
+        #expect(recent.origins(ofNewest: 1) == ["node-b"])
+        recent.receive(log: "L", from: 3, clock: nil, entries: [entry(3, "node-c"), entry(4, "node-c"), entry(5, "node-c")])
+        // Trimmed to 4 entries: a count past what is held stops at the oldest held.
+        #expect(recent.origins(ofNewest: 9) == ["node-b", "node-c"])
+        let commit = recent.origins(ofNewest: 3)
+        #expect(!RecentLog.concerns(commit, wanted: ["node-a"]))
+        #expect(RecentLog.concerns(commit, wanted: ["node-a", "node-c"]))
+        #expect(RecentLog.concerns(commit, wanted: nil))
+        #expect(RecentLog.concerns(nil, wanted: ["node-a"]))
+        #expect(RecentLog.concerns([nil], wanted: ["node-a"]))
+        #expect(!RecentLog.concerns([], wanted: ["node-a"]))
+    }
 }
