@@ -299,11 +299,12 @@ struct PublisherConnection: Sendable {
     /// still comes once a whole wait passed without news, so a commit the feed dropped is
     /// found within one wait.
     ///
-    /// When only other origins' entries are new (a peer's writes applied here: the peer
-    /// streams them to the others itself), the read waits on for entries of ours, at most
-    /// `othersDelayMillis`: the peer's cursor then passes those entries with the next batch
-    /// of ours, or in an empty batch that late, instead of one empty batch (and its ack) per
-    /// commit. The feed wakes this reader only for commits with entries it wants.
+    /// When the entries new up to the newest are all of other origins (a peer's writes
+    /// applied here: the peer streams them to the others itself), the read waits on for
+    /// entries of ours, at most `othersDelayMillis`: the peer's cursor then passes those
+    /// entries with the next batch of ours, or in an empty batch that late, instead of one
+    /// empty batch (and its ack) per commit. The feed wakes this reader only for commits
+    /// with entries it wants.
     private func readRecent(_ recent: RecentLogs, log: String, from: UInt64, origins: [String], max: Int, maxBytes: Int) async -> RecentLog.Read {
         let wanted = Set(origins), oldest = oldestRetained.withLock { $0 }
         recent.wants(database, feedNews, origins: wanted)
@@ -316,7 +317,9 @@ struct PublisherConnection: Sendable {
             var until = deadline
             switch result {
             case .upToDate: break
-            case .served(let r, _) where r.entries.isEmpty:
+            case .served(let r, _) where r.entries.isEmpty && r.next > r.newest:
+                // (A read that stopped short of the newest entry goes on at once: a peer far
+                // behind passes a long run of other origins' entries at the read's pace.)
                 let due = othersDue ?? clock.now.advanced(by: .milliseconds(Self.othersDelayMillis))
                 othersDue = due
                 until = Swift.min(deadline, due)
