@@ -3,7 +3,7 @@
 LAUNCHER := compose/local
 CLUSTER_DIR := $(or $(SKEIN_CLUSTER_DIR),.local-cluster)
 
-.PHONY: up down status deps plot-deps test test-deploy bench bench-cluster bench-vs-galera clean-cluster images images-debug compose-test
+.PHONY: up down status deps plot-deps test test-deploy bench bench-cluster bench-vs-galera bench-cpu clean-cluster images images-debug compose-test
 
 # make up [NODES=N]
 up:
@@ -54,6 +54,12 @@ bench-cluster: deps plot-deps
 # shared workload on both, side by side; the last line is one JSON object with the ratios.
 bench-vs-galera: deps
 	bench/vs-galera $(VS_ARGS)
+
+# make bench-cpu [CPU_ARGS="--rate 10000 --duration 20 --runs 2 --table default --compare DIR"]
+# What a record costs each service on a fresh 3-node release cluster (CPU µs per record,
+# thread switches/s, lag); --compare DIR alternates with another build's binaries.
+bench-cpu: deps
+	bench/cluster-cpu $(CPU_ARGS)
 
 clean-cluster: down
 	rm -rf "$(CLUSTER_DIR)"
