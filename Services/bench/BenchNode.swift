@@ -32,7 +32,9 @@ final class BenchNode {
         config.set("operationsApi.network.maxBodySize", "64M")
         config.rest(port: restPort)
         config.set("replication.hostname", .string(name))
-        config.logging(level: "warn")
+        // `notice`: a kept run's store log says when writes waited for the index worker
+        // (`storage.indexBacklogLimit`), which is what paces a large catch-up.
+        config.logging(level: "notice")
         config.admin(username: "admin", password: password)
         configure(&config)
         try config.yaml().write(toFile: root + "/config.yaml", atomically: true, encoding: .utf8)
