@@ -56,12 +56,11 @@ extension ProcessTests {
             // The first three lines first: lines logged meanwhile only come after them. Wait
             // until the store has logged three (a loaded machine read two, then a third came
             // before the next read and was in its page).
-            var first3 = try await node.ok(["operation": "read_log", "service": "store", "limit": 3])
-            let deadline = Date().addingTimeInterval(10)
-            while (first3.arrayValue?.count ?? 0) < 3, Date() < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-                first3 = try await node.ok(["operation": "read_log", "service": "store", "limit": 3])
+            let firstThree: JSON = ["operation": "read_log", "service": "store", "limit": 3]
+            _ = await eventually(timeout: 10, interval: .milliseconds(50)) {
+                (try await node.post(firstThree).json.arrayValue?.count ?? 0) >= 3
             }
+            let first3 = try await node.ok(firstThree)
             let skipped = try await node.ok(["operation": "read_log", "service": "store", "start": 1, "limit": 2])
             #expect(skipped.arrayValue == Array((first3.arrayValue ?? []).dropFirst().prefix(2)))
         }
