@@ -38,48 +38,55 @@ final class StoreService: @unchecked Sendable {
     static let indexedWrites: Set<String> = ["insert", "update", "upsert", "delete", "replication_apply", "replication_import"]
 
     func handle(_ request: RPCRequest, respond: @escaping @Sendable (RPCReply) -> Void) {
-        readQueue.async { [self] in
-            do {
-                let page = PageRequest(header: request.header)
-                if let page, let token = page.continuation {
-                    respond(try pages.next(token: token, user: request.user, page: page))
-                    return
-                }
-                // A peer's batch or copied rows: their records stay the bytes they came in
-                // (`ReceivedBatch`, `ReceivedRows`).
-                let batch = request.operation == "replication_apply" ? try ReceivedBatch(bytes: request.body) : nil
-                let copied = request.operation == "replication_import" ? try ReceivedRows(bytes: request.body) : nil
-                // A client's records are read into `RecordMembers`, never into trees.
-                let incoming = Self.recordWrites.contains(request.operation) ? try IncomingWrite(bytes: request.body) : nil
-                let req = try batch.map { OperationRequest(body: $0.fields) } ?? copied.map { OperationRequest(body: $0.fields) }
-                    ?? incoming.map { OperationRequest(body: $0.fields) } ?? OperationRequest(bytes: request.body)
-                let op = request.operation.isEmpty ? (req.operation ?? "") : request.operation
-                if op == "tombstone_prune", try !tombstonesDue(req) {
-                    // Nothing to drop: no write transaction (no commit, no fsync, no notice).
-                    respond(RPCReply(json: ["pruned": 0]))
-                    return
-                }
-                if var job = try writeJob(op, req, received: batch?.entries, copied: copied?.rows, records: incoming?.records, user: request.user,
-                                          respond: respond) {
-                    job.deadline = request.header["deadline"]?.doubleValue.flatMap { UInt64(exactly: $0.rounded()) }
-                    job.idempotency = try Self.idempotencyKey(request)
-                    job.bytes = request.body.count
-                    job.waitsForIndexes = Self.indexedWrites.contains(op)
-                    writer.submit(job)
-                    return
-                }
-                if let page, StoreReads.pagedOperations.contains(op), let search = try reads.searchPlan(op, req) {
-                    respond(try pages.first(search, user: request.user, page: page))
-                    return
-                }
-                if op == "replication_export" {
-                    respond(RPCReply(status: 200, body: try export(req).body))
-                    return
-                }
-                respond(RPCReply(json: try read(op, req)))
-            } catch {
-                respond(writer.reply(for: error))
+        // A point read is answered at once, on the request socket's thread (`isPointRead`).
+        if request.isPointRead {
+            serve(request, respond: respond)
+        } else {
+            readQueue.async { [self] in serve(request, respond: respond) }
+        }
+    }
+
+    private func serve(_ request: RPCRequest, respond: @escaping @Sendable (RPCReply) -> Void) {
+        do {
+            let page = PageRequest(header: request.header)
+            if let page, let token = page.continuation {
+                respond(try pages.next(token: token, user: request.user, page: page))
+                return
             }
+            // A peer's batch or copied rows: their records stay the bytes they came in
+            // (`ReceivedBatch`, `ReceivedRows`).
+            let batch = request.operation == "replication_apply" ? try ReceivedBatch(bytes: request.body) : nil
+            let copied = request.operation == "replication_import" ? try ReceivedRows(bytes: request.body) : nil
+            // A client's records are read into `RecordMembers`, never into trees.
+            let incoming = Self.recordWrites.contains(request.operation) ? try IncomingWrite(bytes: request.body) : nil
+            let req = try batch.map { OperationRequest(body: $0.fields) } ?? copied.map { OperationRequest(body: $0.fields) }
+                ?? incoming.map { OperationRequest(body: $0.fields) } ?? OperationRequest(bytes: request.body)
+            let op = request.operation.isEmpty ? (req.operation ?? "") : request.operation
+            if op == "tombstone_prune", try !tombstonesDue(req) {
+                // Nothing to drop: no write transaction (no commit, no fsync, no notice).
+                respond(RPCReply(json: ["pruned": 0]))
+                return
+            }
+            if var job = try writeJob(op, req, received: batch?.entries, copied: copied?.rows, records: incoming?.records, user: request.user,
+                                      respond: respond) {
+                job.deadline = request.header["deadline"]?.doubleValue.flatMap { UInt64(exactly: $0.rounded()) }
+                job.idempotency = try Self.idempotencyKey(request)
+                job.bytes = request.body.count
+                job.waitsForIndexes = Self.indexedWrites.contains(op)
+                writer.submit(job)
+                return
+            }
+            if let page, StoreReads.pagedOperations.contains(op), let search = try reads.searchPlan(op, req) {
+                respond(try pages.first(search, user: request.user, page: page))
+                return
+            }
+            if op == "replication_export" {
+                respond(RPCReply(status: 200, body: try export(req).body))
+                return
+            }
+            respond(RPCReply(json: try read(op, req)))
+        } catch {
+            respond(writer.reply(for: error))
         }
     }
 

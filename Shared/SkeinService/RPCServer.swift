@@ -5,9 +5,11 @@ import SkeinZMQ
 
 /// The request side of a service: a ZeroMQ ROUTER socket on its own thread.
 ///
-/// Requests are handed to `handler` with a `respond` closure that may be called later, from
-/// any thread: replies are queued and sent by the socket's thread (ZeroMQ sockets are not
-/// thread-safe), woken through a pipe. So a slow write never blocks a quick read.
+/// Requests are handed to `handler`, on the socket's thread, with a `respond` closure that
+/// may be called later, from any thread: replies are queued and sent by the socket's thread
+/// (ZeroMQ sockets are not thread-safe), woken through a pipe. So a handler queues its work
+/// and returns, and a slow write never blocks a quick read; one that takes microseconds may
+/// answer at once, and its reply leaves before the next poll, with no wake-up.
 public final class RPCServer: @unchecked Sendable {
     public typealias Respond = @Sendable (RPCReply) -> Void
     public typealias Handler = @Sendable (RPCRequest, @escaping Respond) -> Void
@@ -54,14 +56,21 @@ public final class RPCServer: @unchecked Sendable {
     /// and closes the socket (lingering so the last replies leave).
     public func stop() { socketLoop.stop() }
 
+    /// The socket's thread (set when its loop starts). A reply queued on it comes from a
+    /// handler that answered at once (`StoreService.answersInline`): the loop sends it before
+    /// it polls again, so it needs no wake-up through the pipe.
+    private var socketThread: pthread_t?
+
     private func enqueue(_ frames: [[UInt8]]) {
         lock.lock()
         outbox.append(frames)
+        let onSocketThread = socketThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false
         lock.unlock()
-        wakeup.wake()
+        if !onSocketThread { wakeup.wake() }
     }
 
     private func loop(_ socket: ZMQSocket) {
+        lock.withLock { socketThread = pthread_self() }
         while true {
             let done = socketLoop.isStopping
             lock.lock()

@@ -190,6 +190,29 @@ struct ZMQTests {
         #expect(try reply.result() == ["user": nil, "op": "whoami"])
     }
 
+    /// A handler that answers on the socket's own thread (the store's point reads) needs no
+    /// wake-up: the loop sends the reply before it polls again. The client's 400 ms timeout is
+    /// below the loop's 1 s poll: a reply left for a wake-up or the poll's end would come too
+    /// late, and the call would fail 504. Answers from other threads still get theirs.
+    @Test func anAnswerGivenOnTheSocketThreadLeavesBeforeTheNextPoll() async throws {
+        let threads = Locked<Set<UInt>>([])
+        try await withRPC(service: "store", timeoutMillis: 400, handler: { request, respond in
+            if request.operation == "later" {
+                DispatchQueue.global().async { respond(RPCReply(json: ["when": "later"])) }
+            } else {
+                threads.update { $0.insert(UInt(pthread_self())) }
+                respond(RPCReply(json: ["when": "now"]))
+            }
+        }) { _, client in
+            for i in 0..<30 {
+                let op = i % 3 == 2 ? "later" : "now"
+                let answer = try await client.call(op: op, body: [:])
+                #expect(answer == ["when": .string(op)])
+            }
+        }
+        #expect(threads.get().count == 1)
+    }
+
     @Test func callWithoutServerFailsFast() async throws {
         let endpoint = IPCEndpoint()
         defer { endpoint.remove() }
