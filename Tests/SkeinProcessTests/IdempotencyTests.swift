@@ -61,11 +61,15 @@ extension ProcessTests {
                 try await node.freshTable("idem", "p")
                 let insert: JSON = ["operation": "insert", "database": "idem", "table": "p", "records": [["id": 7, "name": "late"]]]
                 node.pause(.store)
+                let clock = ContinuousClock()
+                let start = clock.now
                 let lost = try await node.post(insert, headers: Self.key("late-7"))
+                let lostAfter = clock.now - start
                 let read = try await node.post(["operation": "search_by_id", "database": "idem", "table": "p", "ids": [7]])
+                let readAfter = clock.now - start
                 node.pause(.store, false)
-                #expect(lost.status == 504 && lost.json["error"]?.stringValue?.contains("outcome is unknown") == true, "\(lost)")
-                #expect(read.status == 504, "\(read)")
+                #expect(lost.status == 504 && lost.json["error"]?.stringValue?.contains("outcome is unknown") == true, "\(lost) after \(lostAfter)")
+                #expect(read.status == 504, "\(read) after \(readAfter)")
                 // The store saw the insert only after its deadline: it did not start it.
                 try await Task.sleep(for: .milliseconds(500))
                 #expect(try await node.byID("idem", "p", [7]).isEmpty, "a write whose caller stopped waiting must not start")

@@ -204,8 +204,29 @@ final class TestNode: @unchecked Sendable {
     }
 
     /// SIGSTOP (`paused: true`) or SIGCONT: a service that holds its connections but answers nothing.
+    ///
+    /// A pause returns only once every thread of the process has stopped: `kill` marks one
+    /// thread to take a stop signal and the others run on until it is scheduled and stops the
+    /// group, which on a loaded machine takes milliseconds, in which a store can still take
+    /// and commit a request the test sends "after" the pause.
     func pause(_ service: Service, _ paused: Bool = true) {
-        lock.withLock { processes[service] }?.send(paused ? SIGSTOP : SIGCONT)
+        guard let process = lock.withLock({ processes[service] }) else { return }
+        process.send(paused ? SIGSTOP : SIGCONT)
+        guard paused else { return }
+        let until = Date().addingTimeInterval(10)
+        while !Self.allThreadsStopped(process.pid), Date() < until { usleep(500) }
+    }
+
+    /// Whether every thread of `pid` is in state `T` (stopped) in `/proc/PID/task/*/stat`.
+    static func allThreadsStopped(_ pid: pid_t) -> Bool {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return true }
+        return tasks.allSatisfy { tid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return true }
+            // "PID (comm) STATE ...": the state is the first field after the command's ')'.
+            let state = stat[stat.index(after: close)...].drop(while: { $0 == " " }).first
+            return state == "T" || state == "t"
+        }
     }
 
     /// Stops every service (gateway first) and removes the root (kept when
