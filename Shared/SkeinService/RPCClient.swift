@@ -3,26 +3,26 @@ import Logging
 import SkeinCore
 import SkeinZMQ
 
-/// Calls a service over a ZeroMQ DEALER socket owned by one background thread.
+/// Calls another service of the node: many callers may have requests in flight at once;
+/// replies are matched by request id.
 ///
-/// Many callers may have requests in flight at once; replies are matched by request id.
 /// A request fails fast with 503 "<service> unavailable" when it could not be handed to a
 /// connected service (it provably never arrived: safe to retry), and with 504 "outcome
 /// unknown" when it was sent and no reply came within the timeout, so a stopped process
 /// never hangs a caller and a caller never mistakes a write that may have happened for one
 /// that did not. Every request carries its `deadline` (ms since the epoch) in the header:
-/// the store does not start a write whose caller stopped waiting. ZeroMQ reconnects by
-/// itself when the service returns.
+/// the store does not start a write whose caller stopped waiting. The transport reconnects
+/// by itself when the service returns: a Unix stream socket on `ipc://` endpoints, written
+/// by the calling thread (`UnixRPCClientTransport`), ZeroMQ with CURVE on `tcp://`
+/// (`ZMQRPCClientTransport`).
 public final class RPCClient: @unchecked Sendable {
     public let serviceName: String
     let endpoint: String
     let curve: CurveKeys?
     let timeoutMillis: Int
     let logger: Logger
-    private let socketLoop = SocketLoop()
-    private var wakeup: WakeupPipe { socketLoop.wakeup }
+    private let transport: any RPCClientTransport
     private let lock = NSLock()
-    private var outbox: [(id: UInt64, frames: [[UInt8]], sendBy: UInt64)] = []
     /// While (re)connecting, a request waits this long for the connection before failing:
     /// long enough to ride over a restart's reconnect, short enough that a stopped service
     /// still answers "unavailable" at once to a person.
@@ -33,7 +33,7 @@ public final class RPCClient: @unchecked Sendable {
     struct Pending {
         let deadline: UInt64
         let waitMillis: Int
-        /// Handed to ZeroMQ: from then on a missing reply means "outcome unknown".
+        /// Handed to the transport: from then on a missing reply means "outcome unknown".
         var sent = false
         let complete: @Sendable (Result<RPCReply, SkeinError>) -> Void
 
@@ -50,19 +50,16 @@ public final class RPCClient: @unchecked Sendable {
         self.curve = curve
         self.timeoutMillis = timeoutMillis
         self.logger = logger
+        if let path = UnixSocket.path(of: endpoint) {
+            transport = UnixRPCClientTransport(path: path, name: "rpc-client-\(serviceName)")
+        } else {
+            transport = ZMQRPCClientTransport(endpoint: endpoint, curve: curve, name: "rpc-client-\(serviceName)", logger: logger)
+        }
     }
 
-    public func start() throws {
-        let socket = try ZMQSocket(type: .dealer)
-        // Queue only to connected peers: with no store, send fails at once (503), no hang.
-        try socket.setOption(ZMQ_IMMEDIATE_OPTION, 1)
-        try socket.setOption(ZMQ_RECONNECT_IVL_OPTION, 100)
-        try socket.setOption(ZMQ_RECONNECT_IVL_MAX_OPTION, 1000)
-        try ServiceSocketSecurity.connect(socket, endpoint, keys: curve)
-        socketLoop.start(name: "rpc-client-\(serviceName)", socket: socket) { [self] in loop($0) }
-    }
+    public func start() throws { try transport.start(self) }
 
-    public func stop() { socketLoop.stop() }
+    public func stop() { transport.stop() }
 
     var unavailable: SkeinError { .unavailable("\(serviceName) unavailable") }
 
@@ -97,8 +94,9 @@ public final class RPCClient: @unchecked Sendable {
 
     func send(_ request: RPCRequest, timeoutMillis: Int?, complete: @escaping @Sendable (Result<RPCReply, SkeinError>) -> Void) {
         let wait = timeoutMillis ?? self.timeoutMillis
-        let deadline = Self.nowMillis() + UInt64(wait)
-        if socketLoop.isStopping {
+        let now = Self.nowMillis()
+        let deadline = now + UInt64(wait)
+        if transport.isStopping {
             complete(.failure(unavailable))
             return
         }
@@ -106,11 +104,60 @@ public final class RPCClient: @unchecked Sendable {
         let id = nextID
         nextID += 1
         pending[id] = Pending(deadline: deadline, waitMillis: wait, complete: complete)
-        let now = Self.nowMillis()
-        let header = request.header.adding("deadline", JSON(deadline))
-        outbox.append((id, [KeyCodec.encodeUInt64(id), header.serialized(), request.body], min(deadline, now + Self.connectGraceMillis)))
         lock.unlock()
-        wakeup.wake()
+        let header = request.header.adding("deadline", JSON(deadline))
+        transport.submit(OutgoingRequest(id: id, frames: [KeyCodec.encodeUInt64(id), header.serialized(), request.body],
+                                         sendBy: min(deadline, now + Self.connectGraceMillis)))
+    }
+
+    // MARK: What the transport reports
+
+    /// The request is with the service's connection: it may arrive.
+    func handedOver(_ id: UInt64) {
+        lock.withLock { pending[id]?.sent = true }
+    }
+
+    /// Tries to hand `requests` over with `send` (true: taken by the connection); returns
+    /// those to try again, and fails with 503 those whose `sendBy` passed (they never arrived).
+    func handOver(_ requests: [OutgoingRequest], now: UInt64, send: ([[UInt8]]) -> Bool) -> [OutgoingRequest] {
+        var retry: [OutgoingRequest] = []
+        for request in requests {
+            if send(request.frames) {
+                handedOver(request.id)
+            } else if now < request.sendBy {
+                retry.append(request)
+            } else {
+                finish(request.id, .failure(unavailable))
+            }
+        }
+        return retry
+    }
+
+    /// A reply: `[request id][header][body]`.
+    func received(_ frames: [[UInt8]]) {
+        guard frames.count == 3 else { return }
+        let id = KeyCodec.decodeUInt64(frames[0])
+        let header = try? JSON.parse(frames[1])
+        finish(id, .success(RPCReply(status: header?["status"]?.intValue ?? 500, body: frames[2], more: header?["more"]?.stringValue)))
+    }
+
+    /// Fails the requests whose deadline passed (the transport's thread calls it each turn).
+    func expireTimedOut() {
+        let now = Self.nowMillis()
+        lock.lock()
+        let expired = pending.filter { $0.value.deadline <= now }
+        for id in expired.keys { pending[id] = nil }
+        lock.unlock()
+        for p in expired.values { p.complete(.failure(p.failure(serviceName))) }
+    }
+
+    /// The transport stopped: every request still waiting fails (504 when it was sent).
+    func failAll() {
+        lock.lock()
+        let all = pending
+        pending.removeAll()
+        lock.unlock()
+        for p in all.values { p.complete(.failure(p.failure(serviceName))) }
     }
 
     private func finish(_ id: UInt64, _ result: Result<RPCReply, SkeinError>) {
@@ -121,64 +168,25 @@ public final class RPCClient: @unchecked Sendable {
     }
 
     static func nowMillis() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+}
 
-    private func loop(_ socket: ZMQSocket) {
-        defer {
-            lock.lock()
-            let all = pending
-            pending.removeAll()
-            lock.unlock()
-            for p in all.values { p.complete(.failure(p.failure(serviceName))) }
-        }
-        while true {
-            if socketLoop.isStopping { return }
-            lock.lock()
-            let toSend = outbox
-            outbox.removeAll(keepingCapacity: true)
-            lock.unlock()
-            var retry: [(id: UInt64, frames: [[UInt8]], sendBy: UInt64)] = []
-            let now = Self.nowMillis()
-            for item in toSend {
-                let sent = (try? socket.send(item.frames, dontWait: true)) ?? false
-                if sent {
-                    lock.lock()
-                    pending[item.id]?.sent = true
-                    lock.unlock()
-                    continue
-                }
-                if now < item.sendBy { retry.append(item) } else { finish(item.id, .failure(unavailable)) }
-            }
-            if !retry.isEmpty {
-                lock.lock()
-                outbox.insert(contentsOf: retry, at: 0)
-                lock.unlock()
-            }
-            expireTimedOut()
-            do {
-                let ready = try ZMQPoller.pollIn([.socket(socket), .fd(wakeup.readEnd)], timeoutMillis: retry.isEmpty ? 100 : 5)
-                if ready[1] { wakeup.drain() }
-                guard ready[0] else { continue }
-                while let frames = try socket.receive(dontWait: true) {
-                    guard frames.count == 3 else { continue }
-                    let id = KeyCodec.decodeUInt64(frames[0])
-                    let header = try? JSON.parse(frames[1])
-                    finish(id, .success(RPCReply(status: header?["status"]?.intValue ?? 500, body: frames[2], more: header?["more"]?.stringValue)))
-                }
-            } catch {
-                logger.error("rpc client loop: \(error)")
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-        }
-    }
+/// A request on its way out: its frames, and until when it may wait for a connection.
+struct OutgoingRequest {
+    let id: UInt64
+    let frames: [[UInt8]]
+    let sendBy: UInt64
+}
 
-    private func expireTimedOut() {
-        let now = Self.nowMillis()
-        lock.lock()
-        let expired = pending.filter { $0.value.deadline <= now }
-        for id in expired.keys { pending[id] = nil }
-        lock.unlock()
-        for p in expired.values { p.complete(.failure(p.failure(serviceName))) }
-    }
+/// What carries an `RPCClient`'s requests and brings back the replies.
+protocol RPCClientTransport: AnyObject, Sendable {
+    /// Connects (reconnecting by itself later) and reports to `client` from now on.
+    func start(_ client: RPCClient) throws
+    /// Hands a request over now, or once connected (`RPCClient.handOver`): 503 when
+    /// `sendBy` passed first.
+    func submit(_ request: OutgoingRequest)
+    var isStopping: Bool { get }
+    /// Stops and fails every request still waiting (`RPCClient.failAll`).
+    func stop()
 }
 
 final class ResultBox: @unchecked Sendable {
@@ -188,6 +196,3 @@ final class ResultBox: @unchecked Sendable {
     func get() -> Result<RPCReply, SkeinError> { lock.lock(); defer { lock.unlock() }; return value! }
 }
 
-let ZMQ_IMMEDIATE_OPTION: Int32 = 39
-let ZMQ_RECONNECT_IVL_OPTION: Int32 = 18
-let ZMQ_RECONNECT_IVL_MAX_OPTION: Int32 = 21

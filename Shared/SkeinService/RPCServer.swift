@@ -3,13 +3,12 @@ import Logging
 import SkeinCore
 import SkeinZMQ
 
-/// The request side of a service: a ZeroMQ ROUTER socket on its own thread.
-///
-/// Requests are handed to `handler`, on the socket's thread, with a `respond` closure that
-/// may be called later, from any thread: replies are queued and sent by the socket's thread
-/// (ZeroMQ sockets are not thread-safe), woken through a pipe. So a handler queues its work
-/// and returns, and a slow write never blocks a quick read; one that takes microseconds may
-/// answer at once, and its reply leaves before the next poll, with no wake-up.
+/// The request side of a service: requests are handed to `handler` on the transport's
+/// thread, with a `respond` closure that may be called later, from any thread. So a handler
+/// queues its work and returns, and a slow write never blocks a quick read; one that takes
+/// microseconds may answer at once. A Unix stream socket on `ipc://` endpoints
+/// (`UnixRPCServerTransport`: a reply is written by the thread that makes it), ZeroMQ with
+/// CURVE on `tcp://` (`ZMQRPCServerTransport`).
 public final class RPCServer: @unchecked Sendable {
     public typealias Respond = @Sendable (RPCReply) -> Void
     public typealias Handler = @Sendable (RPCRequest, @escaping Respond) -> Void
@@ -18,10 +17,7 @@ public final class RPCServer: @unchecked Sendable {
     let curve: CurveKeys?
     let handler: Handler
     let logger: Logger
-    private let socketLoop = SocketLoop()
-    private var wakeup: WakeupPipe { socketLoop.wakeup }
-    private let lock = NSLock()
-    private var outbox: [[[UInt8]]] = []
+    private let transport: any RPCServerTransport
     /// Set by `refuseNew`: requests are answered 503 at once instead of handled. Read and
     /// set under `dispatchLock`, held while a request is handed over: once `refuseNew`
     /// returns, no request is being or will be handed to the handler.
@@ -34,14 +30,16 @@ public final class RPCServer: @unchecked Sendable {
         self.curve = curve
         self.handler = handler
         self.logger = logger
+        if let path = UnixSocket.path(of: endpoint) {
+            transport = UnixRPCServerTransport(path: path, logger: logger)
+        } else {
+            transport = ZMQRPCServerTransport(endpoint: endpoint, curve: curve, logger: logger)
+        }
     }
 
     /// Binds and starts serving; throws if the endpoint cannot be bound.
     public func start() throws {
-        let socket = try ZMQSocket(type: .router)
-        try socket.setOption(ZMQ_ROUTER_MANDATORY_OPTION, 0)
-        try ServiceSocketSecurity.bind(socket, endpoint, keys: curve, logger: logger)
-        socketLoop.start(name: "rpc-server", socket: socket) { [self] in loop($0) }
+        try transport.start(self)
         logger.info("listening", metadata: ["endpoint": .string(endpoint)])
     }
 
@@ -54,87 +52,48 @@ public final class RPCServer: @unchecked Sendable {
 
     /// Sends what is queued, answers requests still waiting in the socket with the refusal,
     /// and closes the socket (lingering so the last replies leave).
-    public func stop() { socketLoop.stop() }
+    public func stop() { transport.stop() }
 
-    /// The socket's thread (set when its loop starts). A reply queued on it comes from a
-    /// handler that answered at once (`StoreService.answersInline`): the loop sends it before
-    /// it polls again, so it needs no wake-up through the pipe.
-    private var socketThread: pthread_t?
+    // MARK: What the transport calls
 
-    private func enqueue(_ frames: [[UInt8]]) {
-        lock.lock()
-        outbox.append(frames)
-        let onSocketThread = socketThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false
-        lock.unlock()
-        if !onSocketThread { wakeup.wake() }
-    }
-
-    private func loop(_ socket: ZMQSocket) {
-        lock.withLock { socketThread = pthread_self() }
-        while true {
-            let done = socketLoop.isStopping
-            lock.lock()
-            let pending = outbox
-            outbox.removeAll(keepingCapacity: true)
-            lock.unlock()
-            for frames in pending {
-                do { try socket.send(frames, dontWait: true) } catch { logger.warning("reply not sent: \(error)") }
-            }
-            if done {
-                // Requests that arrived but were never handed over get a definite answer
-                // (not applied) rather than none; replies must still leave: linger on close.
-                let answer = dispatchLock.withLock { self.refusal } ?? SkeinError.unavailable("service is shutting down")
-                while let frames = try? socket.receive(dontWait: true), frames.count == 4 {
-                    try? socket.send(Self.frames(frames[0], frames[1], RPCReply(error: answer)), dontWait: true)
-                }
-                try? socket.setOption(ZMQ_LINGER_OPTION, 2000)
-                return
-            }
-            do {
-                let ready = try ZMQPoller.pollIn([.socket(socket), .fd(wakeup.readEnd)], timeoutMillis: 1000)
-                if ready[1] { wakeup.drain() }
-                guard ready[0] else { continue }
-                // Drain everything waiting, so bursts are batched for the handler.
-                while let frames = try socket.receive(dontWait: true) {
-                    dispatch(frames)
-                }
-            } catch {
-                logger.error("rpc loop: \(error)")
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-        }
-    }
-
-    private func dispatch(_ frames: [[UInt8]]) {
-        // [identity][request id][header][body]
-        guard frames.count == 4 else {
+    /// A request's frames, `[request id][header][body]`: handed to the handler (or refused),
+    /// its reply's frames go to `reply`, `[request id][header][body]`, from any thread.
+    func dispatch(_ frames: [[UInt8]], reply: @escaping @Sendable ([[UInt8]]) -> Void) {
+        guard frames.count == 3 else {
             logger.warning("malformed request: \(frames.count) frames")
             return
         }
-        let identity = frames[0], requestID = frames[1]
+        let requestID = frames[0]
         let header: JSON
-        do { header = try JSON.parse(frames[2]) } catch {
-            enqueue(Self.frames(identity, requestID, RPCReply(error: .badRequest("malformed request header"))))
+        do { header = try JSON.parse(frames[1]) } catch {
+            reply(Self.frames(requestID, RPCReply(error: .badRequest("malformed request header"))))
             return
         }
-        let request = RPCRequest(header: header, body: frames[3])
+        let request = RPCRequest(header: header, body: frames[2])
         let refused: SkeinError? = dispatchLock.withLock {
             if let refusal { return refusal }
-            // Handlers only queue the work (a reply may come from any thread, later).
-            handler(request) { [weak self] reply in
-                self?.enqueue(Self.frames(identity, requestID, reply))
-            }
+            handler(request) { answer in reply(Self.frames(requestID, answer)) }
             return nil
         }
-        if let refused { enqueue(Self.frames(identity, requestID, RPCReply(error: refused))) }
+        if let refused { reply(Self.frames(requestID, RPCReply(error: refused))) }
     }
 
-    /// A reply on the wire: `[identity][request id][header][body]`.
-    static func frames(_ identity: [UInt8], _ requestID: [UInt8], _ reply: RPCReply) -> [[UInt8]] {
-        [identity, requestID, reply.header, reply.body]
+    /// The answer to a request still unread when the transport closes: it did not happen.
+    var closingAnswer: RPCReply {
+        RPCReply(error: dispatchLock.withLock { refusal } ?? SkeinError.unavailable("service is shutting down"))
+    }
+
+    /// A reply on the wire: `[request id][header][body]`.
+    static func frames(_ requestID: [UInt8], _ reply: RPCReply) -> [[UInt8]] {
+        [requestID, reply.header, reply.body]
     }
 }
 
-let ZMQ_LINGER_OPTION: Int32 = 17
-// ZMQ_ROUTER_MANDATORY: unroutable replies (the caller went away) are dropped silently.
-let ZMQ_ROUTER_MANDATORY_OPTION: Int32 = 33
+/// What brings an `RPCServer` its requests and carries its replies back.
+protocol RPCServerTransport: AnyObject, Sendable {
+    /// Binds and hands each request to `server.dispatch` from now on.
+    func start(_ server: RPCServer) throws
+    /// Sends the replies already made, answers requests still unread with
+    /// `server.closingAnswer`, and closes.
+    func stop()
+}

@@ -2,8 +2,9 @@ import Foundation
 import SkeinCore
 import SkeinZMQ
 
-/// A thread that owns one ZeroMQ socket (ZeroMQ sockets are single-threaded), a pipe other
-/// threads use to wake it, and a stop that waits until the socket is closed.
+/// A thread that owns a socket (ZeroMQ sockets are single-threaded; a Unix transport's
+/// reads are its loop's alone), a pipe other threads use to wake it, and a stop that waits
+/// until the loop has returned.
 final class SocketLoop: @unchecked Sendable {
     let wakeup = WakeupPipe()
     private let lock = NSLock()
@@ -12,15 +13,22 @@ final class SocketLoop: @unchecked Sendable {
     private let stopped = DispatchSemaphore(value: 0)
 
     /// Runs `body` on a new thread until it returns (it should return once `isStopping`).
-    func start(name: String, socket: ZMQSocket, body: @escaping @Sendable (ZMQSocket) -> Void) {
-        started = true
+    func start(name: String, body: @escaping @Sendable () -> Void) {
+        lock.withLock { started = true }
         let t = Thread { [self] in
-            body(socket)
-            socket.close()
+            body()
             stopped.signal()
         }
         t.name = name
         t.start()
+    }
+
+    /// Runs `body` with `socket` on a new thread, and closes the socket when it returns.
+    func start(name: String, socket: ZMQSocket, body: @escaping @Sendable (ZMQSocket) -> Void) {
+        start(name: name) {
+            body(socket)
+            socket.close()
+        }
     }
 
     var isStopping: Bool {
@@ -30,11 +38,12 @@ final class SocketLoop: @unchecked Sendable {
     }
 
     func stop() {
-        lock.lock()
-        stopping = true
-        lock.unlock()
+        let wait = lock.withLock {
+            stopping = true
+            return started
+        }
         wakeup.wake()
-        if started { stopped.wait() }
+        if wait { stopped.wait() }
     }
 
     /// A SUB socket (every topic) connected to `endpoint`, read on a new thread: each

@@ -51,17 +51,7 @@ public final class ZMQSocket: @unchecked Sendable {
 
     /// Binds; for `ipc://` endpoints a stale socket file from a killed process is removed first.
     public func bind(_ endpoint: String) throws(ZMQError) {
-        if endpoint.hasPrefix("ipc://") {
-            let path = String(endpoint.dropFirst(6))
-            // The run directory is private to the service user: only its own services connect.
-            // A shared directory (sticky bit, like /tmp) is left as it is: a socket put
-            // straight into /tmp must not make /tmp private.
-            let dir = (path as NSString).deletingLastPathComponent
-            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            var st = stat()
-            if stat(dir, &st) == 0, st.st_mode & S_ISVTX == 0 { chmod(dir, 0o700) }
-            unlink(path)
-        }
+        if endpoint.hasPrefix("ipc://") { IPCPath.prepareForBind(String(endpoint.dropFirst(6))) }
         if zmq_bind(handle, endpoint) != 0 { throw ZMQError.last("bind \(endpoint)") }
     }
 

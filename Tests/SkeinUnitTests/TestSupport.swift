@@ -1,5 +1,6 @@
 import Foundation
 import SkeinLMDB
+import SkeinCore
 
 /// A fresh directory under the system temp dir, removed when `body` returns.
 func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
@@ -24,6 +25,31 @@ func bytesPrecede(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrece
 /// Whether a named database exists on disk (asked through LMDB, not the handle cache).
 func namedDatabaseExists(_ env: LMDBEnvironment, _ name: String) throws -> Bool {
     try env.write { try $0.database(name) != nil }
+}
+
+/// The two ways services call each other (docs/INTERFACES.md §5): a Unix stream socket on
+/// `ipc://`, ZeroMQ with CURVE on `tcp://`. RPC tests run on both.
+enum RPCTransportKind: String, CaseIterable, Sendable {
+    case unixSocket, zeroMQ
+}
+
+/// A fresh endpoint of `kind`, with the node keypair a `tcp://` one needs.
+struct RPCEndpoint {
+    let url: String
+    let keys: CurveKeys?
+    private let ipc: IPCEndpoint?
+
+    init(_ kind: RPCTransportKind) throws {
+        switch kind {
+        case .unixSocket:
+            let e = IPCEndpoint()
+            (url, keys, ipc) = (e.url, nil, e)
+        case .zeroMQ:
+            (url, keys, ipc) = (TCPEndpoint().url, try ZMQTests.newKeys(), nil)
+        }
+    }
+
+    func remove() { ipc?.remove() }
 }
 
 /// A `tcp://` endpoint on loopback at a port the kernel just handed out (free now; the
