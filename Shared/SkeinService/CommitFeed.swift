@@ -3,7 +3,7 @@ import Logging
 import SkeinCore
 import SkeinZMQ
 
-/// The store's commit feed (`services.storeFeed`, PUB/SUB; docs/INTERFACES.md §5): after
+/// The store's commit feed (`services.storeFeed`, a `Publication`; docs/INTERFACES.md §5): after
 /// each durable commit of a group that appended to a database's audit log, the store
 /// publishes those entries as stored, so a replicator whose peers are caught up sends them
 /// on without asking auditd to read them back (`RecentLog`).
@@ -15,8 +15,10 @@ import SkeinZMQ
 /// the log itself.
 public enum CommitFeed {
     /// Messages queued per subscriber before the feed drops (each holds one commit's
-    /// entries): bounds the store's memory when a replicator stalls.
+    /// entries): bounds the store's memory when a replicator stalls. On a Unix socket the
+    /// bound is in bytes (128 commits of ~256 KiB).
     static let highWaterMark: Int32 = 128
+    static let maxQueuedBytes = 32 << 20
 
     public struct Commit: Sendable {
         public var database: String
@@ -53,21 +55,20 @@ public enum CommitFeed {
 
     /// The store's end. Must be used from the thread that owns it (the writer).
     public final class Publisher {
-        let socket: ZMQSocket
+        let publication: Publication
 
         /// `curve`: the node's keypair, required when `endpoint` is `tcp://` (`ServiceSocketSecurity`).
         public init(endpoint: String, curve: CurveKeys? = nil, logger: Logger) throws {
-            socket = try ZMQSocket(type: .pub)
-            try socket.setOption(ZMQ_SNDHWM_OPTION, CommitFeed.highWaterMark)
-            try ServiceSocketSecurity.bind(socket, endpoint, keys: curve, logger: logger)
+            publication = try Publication(endpoint: endpoint, curve: curve, highWaterMark: CommitFeed.highWaterMark,
+                                          maxQueuedBytes: CommitFeed.maxQueuedBytes, logger: logger)
         }
 
         public func publish(_ commit: Commit) {
             guard !commit.entries.isEmpty else { return }
-            _ = try? socket.send(commit.frames, dontWait: true)
+            publication.publish(commit.frames)
         }
 
-        public func close() { socket.close() }
+        public func close() { publication.close() }
     }
 
     /// A replicator's end: receives commits on its own thread and hands each to `onCommit`.
@@ -75,21 +76,19 @@ public enum CommitFeed {
         let endpoint: String
         let curve: CurveKeys?
         let onCommit: @Sendable (Commit) -> Void
-        private let socketLoop = SocketLoop()
+        private let subscription: Subscription
 
         public init(endpoint: String, curve: CurveKeys? = nil, onCommit: @escaping @Sendable (Commit) -> Void) {
             self.endpoint = endpoint
             self.curve = curve
             self.onCommit = onCommit
-        }
-
-        public func start() throws {
-            try socketLoop.subscribe(name: "commit-feed", endpoint: endpoint, curve: curve, highWaterMark: CommitFeed.highWaterMark) {
-                [onCommit] frames in
+            subscription = Subscription(name: "commit-feed", endpoint: endpoint, curve: curve, highWaterMark: CommitFeed.highWaterMark) { frames in
                 if let commit = Commit(frames: frames) { onCommit(commit) }
             }
         }
 
-        public func stop() { socketLoop.stop() }
+        public func start() throws { try subscription.start() }
+
+        public func stop() { subscription.stop() }
     }
 }

@@ -25,14 +25,20 @@ final class FramedConnection: @unchecked Sendable {
         case queued
         /// The connection is closed: nothing was written.
         case closed
+        /// More than the limit already waits (a subscriber that fell behind): not sent.
+        case dropped
     }
 
-    func send(_ frames: [[UInt8]]) -> Sent {
-        let bytes = FrameCodec.encode(frames)
+    func send(_ frames: [[UInt8]]) -> Sent { send(encoded: FrameCodec.encode(frames)) }
+
+    /// Sends a message already encoded (`FrameCodec.encode`: a publisher encodes once for all
+    /// its subscribers); with `limit`, drops it when more than `limit` bytes already wait.
+    func send(encoded bytes: [UInt8], limit: Int? = nil) -> Sent {
         lock.lock()
         defer { lock.unlock() }
         if closed { return .closed }
         if queuedStart < queued.count {
+            if let limit, queued.count - queuedStart > limit { return .dropped }
             queued.append(contentsOf: bytes)
             return .queued
         }

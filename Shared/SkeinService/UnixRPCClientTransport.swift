@@ -51,7 +51,7 @@ final class UnixRPCClientTransport: RPCClientTransport, @unchecked Sendable {
         case .queued:
             client?.handedOver(request.id)
             wakeup.wake()
-        case .closed:
+        case .closed, .dropped:
             lock.withLock { outbox.append(request) }
             wakeup.wake()
         }

@@ -27,6 +27,14 @@ func namedDatabaseExists(_ env: LMDBEnvironment, _ name: String) throws -> Bool 
     try env.write { try $0.database(name) != nil }
 }
 
+/// Runs blocking work (polls, sleeps, blocking reads) on a thread of its own: blocking one of
+/// the few threads Swift concurrency runs all tests on would starve the suite's other tests.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 /// The two ways services call each other (docs/INTERFACES.md §5): a Unix stream socket on
 /// `ipc://`, ZeroMQ with CURVE on `tcp://`. RPC tests run on both.
 enum RPCTransportKind: String, CaseIterable, Sendable {

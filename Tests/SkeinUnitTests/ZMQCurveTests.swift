@@ -14,23 +14,17 @@ extension ZMQTests {
     }
 
     /// A raw DEALER's request to `endpoint`: the reply, or nil when none came within
-    /// `timeoutMillis` (a refused handshake never delivers it). It waits on a thread of its
-    /// own: blocking one of the few threads Swift concurrency runs all tests on would starve
-    /// the suite's other tests.
+    /// `timeoutMillis` (a refused handshake never delivers it), waited for `onOwnThread`.
     func rawCall(_ endpoint: String, curve: (server: CurveKeys, client: CurveKeys)?, timeoutMillis: Int) async throws -> [[UInt8]]? {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result {
-                    let dealer = try ZMQSocket(type: .dealer)
-                    defer { dealer.close() }
-                    if let curve {
-                        try dealer.makeCurveClient(serverKey: curve.server.publicKey, publicKey: curve.client.publicKey, secretKey: curve.client.secretKey)
-                    }
-                    try dealer.connect(endpoint)
-                    try dealer.send([KeyCodec.encodeUInt64(1), Array("{\"op\":\"ping\"}".utf8), Array("{}".utf8)])
-                    return try receive(dealer, timeoutMillis: timeoutMillis)
-                })
+        try await onOwnThread {
+            let dealer = try ZMQSocket(type: .dealer)
+            defer { dealer.close() }
+            if let curve {
+                try dealer.makeCurveClient(serverKey: curve.server.publicKey, publicKey: curve.client.publicKey, secretKey: curve.client.secretKey)
             }
+            try dealer.connect(endpoint)
+            try dealer.send([KeyCodec.encodeUInt64(1), Array("{\"op\":\"ping\"}".utf8), Array("{}".utf8)])
+            return try receive(dealer, timeoutMillis: timeoutMillis)
         }
     }
 

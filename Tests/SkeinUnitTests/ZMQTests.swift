@@ -405,13 +405,16 @@ struct ZMQTests {
             let garbage: [UInt8] = [0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]
             _ = garbage.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             // The server closes it: a blocking read sees the end of the stream.
-            var flags = fcntl(fd, F_GETFL)
-            flags &= ~O_NONBLOCK
-            _ = fcntl(fd, F_SETFL, flags)
-            var timeout = timeval(tv_sec: 5, tv_usec: 0)
-            _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var byte: UInt8 = 0
-            #expect(recv(fd, &byte, 1, 0) == 0, "the connection was closed")
+            let read = try await onOwnThread { () -> Int in
+                var flags = fcntl(fd, F_GETFL)
+                flags &= ~O_NONBLOCK
+                _ = fcntl(fd, F_SETFL, flags)
+                var timeout = timeval(tv_sec: 10, tv_usec: 0)
+                _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                var byte: UInt8 = 0
+                return recv(fd, &byte, 1, 0)
+            }
+            #expect(read == 0, "the connection was closed")
             #expect(try await client.call(op: "ping", body: [:]) == ["ok": true])
         }
     }
@@ -436,6 +439,54 @@ struct ZMQTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         return received.get().first
+    }
+
+    /// A subscriber that reads nothing does not hold the publisher up: past its bound it
+    /// loses whole messages (the publisher never blocks), the stream stays whole, and it
+    /// gets what is published after it caught up. What the store's writer relies on.
+    @Test func aSubscriberThatFallsBehindLosesMessagesNotTheStream() async throws {
+        try await onOwnThread { try subscriberFallsBehind() }
+    }
+
+    func subscriberFallsBehind() throws {
+        let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
+        let publisher = try UnixPublisher(path: endpoint.path, maxQueuedBytes: 1 << 20)
+        defer { publisher.close() }
+        let fd = try #require(UnixSocket.connect(endpoint.path))
+        defer { close(fd) }
+        // The publisher takes a subscriber on its own thread: publish until one is there.
+        let reader = FramedConnection(fd: fd)
+        var seen: [[[UInt8]]] = []
+        let deadline = Date().addingTimeInterval(10)
+        while seen.isEmpty, Date() < deadline {
+            publisher.publish([Array("hello".utf8)])
+            usleep(10_000)
+            seen = reader.receive() ?? []
+        }
+        #expect(seen.first == [Array("hello".utf8)])
+        let payload = [UInt8](repeating: 0xab, count: 100_000)
+        for i in 0..<200 { publisher.publish([KeyCodec.encodeUInt64(UInt64(i)), payload]) }
+        var numbers: [UInt64] = []
+        var after = false
+        let until = Date().addingTimeInterval(10)
+        while !after, Date() < until {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 200) == 0 {
+                // Caught up: nothing more is on its way.
+                publisher.publish([Array("after".utf8)])
+                continue
+            }
+            for message in reader.receive() ?? [] {
+                if message == [Array("after".utf8)] { after = true; continue }
+                #expect(message.count == 2 && message[0].count == 8 && message[1] == payload)
+                if message.count == 2, message[0].count == 8 { numbers.append(KeyCodec.decodeUInt64(message[0])) }
+            }
+        }
+        #expect(numbers.count < 200, "a subscriber that read nothing lost messages past its bound")
+        #expect(numbers.count >= 10, "what fit in its bound arrived")
+        #expect(numbers == numbers.sorted(), "in order")
+        #expect(after, "what was published after it caught up arrived")
     }
 
     @Test func noticesAreDelivered() async throws {
