@@ -24,12 +24,13 @@ public final class LMDBCursor {
     /// other failure (a corrupted page, a failed transaction) throws, so it is never taken
     /// for the end of a table, a log or a copy.
     private func op(_ o: MDB_cursor_op, key: [UInt8]? = nil, value: [UInt8]? = nil) throws(LMDBError) -> Entry? {
-        var k = key ?? []
-        var v = value ?? []
-        let (rc, entry) = k.withUnsafeMutableBytes { kp in
-            v.withUnsafeMutableBytes { vp -> (Int32, Entry?) in
-                var kv = MDB_val(mv_size: kp.count, mv_data: key == nil ? nil : kp.baseAddress)
-                var vv = MDB_val(mv_size: vp.count, mv_data: value == nil ? nil : vp.baseAddress)
+        let k = key ?? []
+        let v = value ?? []
+        // Read in place (LMDB writes only the output `MDB_val`s): no copy of the inputs.
+        let (rc, entry) = k.withUnsafeBytes { kp in
+            v.withUnsafeBytes { vp -> (Int32, Entry?) in
+                var kv = MDB_val(mv_size: kp.count, mv_data: key == nil ? nil : UnsafeMutableRawPointer(mutating: kp.baseAddress))
+                var vv = MDB_val(mv_size: vp.count, mv_data: value == nil ? nil : UnsafeMutableRawPointer(mutating: vp.baseAddress))
                 let rc = mdb_cursor_get(cursor, &kv, &vv, o)
                 return rc == 0 ? (0, (LMDBTransaction.bytes(kv), LMDBTransaction.bytes(vv))) : (rc, nil)
             }

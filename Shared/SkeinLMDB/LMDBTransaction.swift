@@ -87,15 +87,15 @@ public final class LMDBTransaction {
     /// Stores `value` under `key`. With `noOverwrite`, returns false when the key exists.
     @discardableResult
     public func put(_ db: LMDBDatabase, _ key: [UInt8], _ value: [UInt8], noOverwrite: Bool = false, append: Bool = false) throws -> Bool {
-        var k = key
-        var v = value
         var flags: UInt32 = 0
         if noOverwrite { flags |= UInt32(MDB_NOOVERWRITE) }
         if append { flags |= UInt32(MDB_APPEND) }
-        return try k.withUnsafeMutableBytes { kp throws -> Bool in
-            try v.withUnsafeMutableBytes { vp throws -> Bool in
-                var kv = MDB_val(mv_size: kp.count, mv_data: kp.baseAddress)
-                var vv = MDB_val(mv_size: vp.count, mv_data: vp.baseAddress)
+        // Read in place: LMDB never writes through an input `MDB_val` (no `MDB_RESERVE`
+        // here), and a mutable view of the caller's arrays copied each of them first.
+        return try key.withUnsafeBytes { kp throws -> Bool in
+            try value.withUnsafeBytes { vp throws -> Bool in
+                var kv = MDB_val(mv_size: kp.count, mv_data: UnsafeMutableRawPointer(mutating: kp.baseAddress))
+                var vv = MDB_val(mv_size: vp.count, mv_data: UnsafeMutableRawPointer(mutating: vp.baseAddress))
                 let rc = mdb_put(txn, db.dbi, &kv, &vv, flags)
                 if rc == MDB_KEYEXIST { return false }
                 try LMDBError.check(rc, "put \(db.name)")
@@ -107,12 +107,11 @@ public final class LMDBTransaction {
     /// Deletes `key` (only the pair `key`/`value` in a dup-sorted database when given).
     @discardableResult
     public func delete(_ db: LMDBDatabase, _ key: [UInt8], value: [UInt8]? = nil) throws -> Bool {
-        var k = key
-        var v = value ?? []
-        return try k.withUnsafeMutableBytes { kp throws -> Bool in
-            try v.withUnsafeMutableBytes { vp throws -> Bool in
-                var kv = MDB_val(mv_size: kp.count, mv_data: kp.baseAddress)
-                var vv = MDB_val(mv_size: vp.count, mv_data: vp.baseAddress)
+        let v = value ?? []
+        return try key.withUnsafeBytes { kp throws -> Bool in
+            try v.withUnsafeBytes { vp throws -> Bool in
+                var kv = MDB_val(mv_size: kp.count, mv_data: UnsafeMutableRawPointer(mutating: kp.baseAddress))
+                var vv = MDB_val(mv_size: vp.count, mv_data: UnsafeMutableRawPointer(mutating: vp.baseAddress))
                 let rc = value == nil ? mdb_del(txn, db.dbi, &kv, nil) : mdb_del(txn, db.dbi, &kv, &vv)
                 if rc == MDB_NOTFOUND { return false }
                 try LMDBError.check(rc, "del \(db.name)")
