@@ -1,6 +1,7 @@
 import Foundation
 import SkeinCore
 import SkeinLMDB
+import SkeinService
 import SkeinStorage
 
 /// The ordered stream a replicator consumes: "entries of database D after sequence S,
@@ -9,27 +10,20 @@ import SkeinStorage
 /// consumer asks for the next batch only when it has handled the last one.
 final class AuditStream: @unchecked Sendable {
     let registry: DatabaseRegistry
-    private let changed = NSCondition()
-    private var generation: [String: UInt64] = [:]
-    private var stopping = false
+    /// Commit notices per database; a notice wakes only the polls waiting on its database.
+    private let changes = ChangeGenerations()
     private let metrics = StreamMetrics()
 
     init(registry: DatabaseRegistry) { self.registry = registry }
 
     /// Called for each commit notice.
     func notify(database: String) {
-        changed.lock()
-        generation[database, default: 0] += 1
-        changed.broadcast()
-        changed.unlock()
+        changes.changed(database)
     }
 
     /// Shutting down: waiting reads answer now with what they have, and none waits again.
     func stop() {
-        changed.lock()
-        stopping = true
-        changed.broadcast()
-        changed.unlock()
+        changes.stop()
     }
 
     /// Blocking: run it off the RPC thread. Returns the reply body: the entries a
@@ -50,10 +44,8 @@ final class AuditStream: @unchecked Sendable {
         let withPrevious = try req.bool("previous") ?? true
         let deadline = Date().addingTimeInterval(Double(waitMillis) / 1000)
         while true {
-            changed.lock()
-            let seen = generation[name, default: 0]
-            let stopping = self.stopping
-            changed.unlock()
+            let seen = changes.generation(name)
+            let stopping = changes.isStopping
             guard let env = try registry.database(name) else { throw SkeinError.notFound("database '\(name)' does not exist") }
             let log = JSON.string(env.logID)
             let (entries, next, oldest, newest, missing, clock) = try env.lmdb.read { txn in
@@ -82,12 +74,8 @@ final class AuditStream: @unchecked Sendable {
                 metrics.replied(entries: entries.count)
                 return JSON.object(splicing: list[...], as: "entries", with: rest)
             }
-            changed.lock()
-            if generation[name, default: 0] == seen && !self.stopping {
-                metrics.waited()
-                _ = changed.wait(until: deadline)
-            }
-            changed.unlock()
+            metrics.waited()
+            _ = changes.wait(name, after: seen, until: deadline)
         }
     }
 

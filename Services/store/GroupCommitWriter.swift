@@ -56,8 +56,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var gate: IndexBacklogGate
     private var gateLog = LogRateLimit(burst: 5, intervalMillis: 60_000)
     private let stopped = DispatchSemaphore(value: 0)
-    /// Called after each commit that wrote (the index worker's nudge).
-    var afterWrite: (@Sendable () -> Void)?
+    /// Called after each commit that wrote, with the largest index backlog among the
+    /// databases it wrote (the index worker's nudge).
+    var afterWrite: (@Sendable (_ backlog: Int) -> Void)?
     /// Largest number of jobs taken into one transaction, and counters for /metrics-like status.
     private(set) var stats = Stats()
     /// Recorded once per group, on the writer thread.
@@ -305,7 +306,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func commit(_ groups: inout [String: OpenGroup], _ order: [String]) {
-        defer { if order.contains(where: { groups[$0]?.wrote == true }) { afterWrite?() } }
+        var largestBacklog = 0
+        defer { if order.contains(where: { groups[$0]?.wrote == true }) { afterWrite?(largestBacklog) } }
         for name in order {
             guard let group = groups[name] else { continue }
             do {
@@ -318,7 +320,10 @@ final class GroupCommitWriter: @unchecked Sendable {
                 let backlog = group.wrote && group.env.indexes != nil ? try? group.env.indexBacklogCount(group.txn) : nil
                 try group.txn.commit()
                 stats.commits += 1
-                if let backlog { noteBacklog(name, backlog) }
+                if let backlog {
+                    noteBacklog(name, backlog)
+                    largestBacklog = max(largestBacklog, backlog)
+                }
                 if group.wrote, let feed, let appended, appended.count > 0 {
                     feed.publish(.init(database: name, log: group.env.logID, from: appended.first, clock: clock.last.rawValue,
                                        entries: appended.entries))

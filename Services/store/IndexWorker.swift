@@ -33,6 +33,9 @@ final class IndexWorker: @unchecked Sendable {
 
     private let wake = NSCondition()
     private var nudged = true
+    /// A commit left a catch-up's worth waiting: the next look comes at once (a signal
+    /// while the worker was busy is not lost).
+    private var full = false
     private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
 
@@ -52,11 +55,18 @@ final class IndexWorker: @unchecked Sendable {
         t.start()
     }
 
-    /// A write committed: there may be records to index.
-    func nudge() {
+    /// A write committed, leaving `backlog` records waiting in its database. The worker is
+    /// woken only when that is a catch-up's worth (`threshold`); otherwise it learns of the
+    /// write at its next look (every `interval`). Why: a wake-up per commit (~120 a second
+    /// per node at 10,000 records/s) woke a thread on the other CPU to find nothing to do,
+    /// ~35 µs of CPU each on the project's virtual machines.
+    func nudge(backlog: Int) {
         wake.lock()
         nudged = true
-        wake.signal()
+        if backlog >= threshold {
+            full = true
+            wake.signal()
+        }
         wake.unlock()
     }
 
@@ -76,7 +86,8 @@ final class IndexWorker: @unchecked Sendable {
         }
         while true {
             wake.lock()
-            _ = wake.wait(until: Date(timeIntervalSinceNow: Self.interval))
+            if !full { _ = wake.wait(until: Date(timeIntervalSinceNow: Self.interval)) }
+            full = false
             let writing = nudged
             nudged = false
             let done = stopping

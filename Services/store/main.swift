@@ -33,7 +33,7 @@ do {
     let feed = try config.storeFeedEndpoint.map { try CommitFeed.Publisher(endpoint: $0, curve: config.curveKeys, logger: logger) }
     let writer = GroupCommitWriter(registry: registry, config: config, clock: clock, publisher: publisher, feed: feed, logger: logger)
     let indexer = IndexWorker(registry: registry, writer: writer, backlogLimit: config.indexBacklogLimit, logger: logger)
-    writer.afterWrite = { indexer.nudge() }
+    writer.afterWrite = { indexer.nudge(backlog: $0) }
     let evictor = ExpirationEvictor(registry: registry, writer: writer, clock: config.wallClock, logger: logger)
     writer.start()
     indexer.start()
