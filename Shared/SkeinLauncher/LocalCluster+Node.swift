@@ -29,6 +29,7 @@ extension LocalCluster {
         try supervisor.checkBinaries()
         let gatewayWasRunning = supervisor.runningPid(node, .gateway) != nil
         let replicatorWasRunning = supervisor.runningPid(node, .replicator) != nil
+        try checkPortsFree(of: [node], only: service)
         try startServices(of: node, only: service)
         try writeManifest()
         if !gatewayWasRunning && (service == nil || service == .gateway) {
@@ -56,6 +57,7 @@ extension LocalCluster {
         let node = NodeNames.name(count)
         try "\(count + 1)\n".write(toFile: layout.nodeCountFile, atomically: true, encoding: .utf8)
         try configure(nodes, credentials: try ClusterCredentials.load(layout))
+        try checkPortsFree(of: [node], only: nil)
         try startServices(of: node, only: nil)
         try writeManifest()
         let added = endpoints(node)

@@ -1,4 +1,5 @@
 import Foundation
+import SkeinCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,6 +60,7 @@ public struct LocalCluster: Sendable {
         }
         try "\(count)\n".write(toFile: layout.nodeCountFile, atomically: true, encoding: .utf8)
         try configure(nodes, credentials: credentials)
+        try checkPortsFree(of: nodes, only: nil)
         for node in nodes { try startServices(of: node, only: nil) }
         try writeManifest()
         try await HealthWait(layout: layout, supervisor: supervisor, timeout: healthTimeout).wait(for: nodes.map(endpoints), report: report)
@@ -145,5 +147,38 @@ public struct LocalCluster: Sendable {
     func stopServices(of names: [String], only: NodeService?, signal: Int32, grace: Double) {
         let targets = names.flatMap { node in NodeService.allCases.filter { only == nil || only == $0 }.map { (node: node, service: $0) } }
         for line in supervisor.stop(targets, signal: signal, grace: grace) { report(line) }
+    }
+}
+
+extension LocalCluster {
+    /// Throws, before anything starts, when a port that a stopped gateway or replicator of
+    /// `names` would listen on is taken by another process (most often a node of another
+    /// local cluster on the same addresses). Without it the service exited at its bind, and
+    /// `/health` could answer from the other cluster's gateway, so `up` reported a cluster
+    /// whose nodes were not its own.
+    func checkPortsFree(of names: [String], only: NodeService?) throws {
+        var busy: [String] = []
+        for node in names {
+            guard let config = try? NodeConfig.load(path: layout.configFile(node), environment: [:]) else { continue }
+            var wanted: [(service: NodeService, what: String, host: String, port: Int)] = []
+            if only == nil || only == .gateway, supervisor.runningPid(node, .gateway) == nil {
+                wanted.append((.gateway, "operations API", config.httpHost, config.httpPort))
+                if let port = config.secureHTTPPort { wanted.append((.gateway, "operations API over HTTPS", config.httpHost, port)) }
+                wanted.append((.gateway, "REST", config.restHost, config.restPort))
+                if let port = config.secureRESTPort { wanted.append((.gateway, "REST over HTTPS", config.restHost, port)) }
+            }
+            if only == nil || only == .replicator, supervisor.runningPid(node, .replicator) == nil {
+                wanted.append((.replicator, "replication", config.replicationHost, config.replicationPort))
+            }
+            for w in wanted where !PortProbe.canBind(host: w.host, port: w.port) {
+                busy.append("\(node) \(w.service.rawValue): \(w.host):\(w.port) (\(w.what))")
+            }
+        }
+        guard !busy.isEmpty else { return }
+        throw LauncherError("""
+            ports in use by another process (a node of another local cluster?), nothing started:
+              \(busy.joined(separator: "\n  "))
+            stop what holds them ('skein cluster down' with that cluster's directory) or give this cluster other addresses or ports
+            """)
     }
 }

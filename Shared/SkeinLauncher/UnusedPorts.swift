@@ -24,17 +24,8 @@ public enum UnusedPorts {
         return Int.random(in: 20_000..<32_000)
     }
 
+    /// Without `SO_REUSEADDR`: a port in TIME_WAIT is not handed out either.
     private static func canBind(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        return withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 }
-        }
+        PortProbe.canBind(host: "127.0.0.1", port: port, reuseAddress: false)
     }
 }

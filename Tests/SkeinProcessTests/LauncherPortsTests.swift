@@ -47,5 +47,28 @@ extension ProcessTests {
             let onDefault = try runTool("/usr/bin/curl", ["-s", "-u", login, "http://\(addresses[1]):9926/dog/1"])
             #expect(onDefault.status == 7, "curl to the default REST port 9926: \(onDefault)")
         }
+
+        /// A port another process listens on (here a plain socket on node-b's operations
+        /// port, as another local cluster's node would): `up` names it and starts nothing,
+        /// instead of reporting a cluster whose node-b `/health` was another process's.
+        @Test func upRefusesAPortAnotherProcessHolds() async throws {
+            let cli = try LauncherCLI.make()
+            defer { cli.tearDown() }
+            let first = LauncherCLI.unusedFirstAddress()
+            let second = String(first.dropLast()) + "2"
+            let api = TestNode.freePort()
+            let holder = try ListeningSocket(host: second, port: api)
+            let (status, output) = try cli.run(["cluster", "up", "--nodes", "2", "--first-address", first, "--port", String(api),
+                                                "--replication-port", String(TestNode.freePort()), "--rest-port", String(TestNode.freePort())])
+            #expect(status != 0, "\(output)")
+            #expect(output.contains("ports in use by another process"), "\(output)")
+            #expect(output.contains("node-b gateway: \(second):\(api) (operations API)"), "\(output)")
+            #expect(!output.contains("node-a gateway: "), "\(output)")
+            // Nothing started: node-a's port (free) has no gateway behind it either.
+            #expect(await !OperationsClient(baseURL: "http://\(first):\(api)", credentials: nil).isHealthy(timeout: 1))
+            holder.close()
+            _ = try cli.ok("cluster", "up", "--nodes", "2")
+            #expect(await OperationsClient(baseURL: "http://\(second):\(api)", credentials: nil).isHealthy())
+        }
     }
 }
