@@ -151,6 +151,19 @@ public final class RPCClient: @unchecked Sendable {
         for p in expired.values { p.complete(.failure(p.failure(serviceName))) }
     }
 
+    /// The connection requests were sent on closed (the service stopped or died): those
+    /// sent fail now with 504, their outcome unknown; those not sent yet wait on for the
+    /// next connection (503 at their `sendBy`).
+    func connectionLost() {
+        lock.lock()
+        let lost = pending.filter { $0.value.sent }
+        for id in lost.keys { pending[id] = nil }
+        lock.unlock()
+        for p in lost.values {
+            p.complete(.failure(.outcomeUnknown("the connection to \(serviceName) closed before its answer: the outcome is unknown")))
+        }
+    }
+
     /// The transport stopped: every request still waiting fails (504 when it was sent).
     func failAll() {
         lock.lock()

@@ -6,7 +6,8 @@ import SkeinZMQ
 /// The calling thread writes its request straight into the socket, and one thread reads the
 /// replies and hands each to its caller: a call costs the server's wake-up and this
 /// thread's, where ZeroMQ adds its I/O threads on both sides and a pipe wake-up. Requests
-/// made while there is no connection wait for one until their `sendBy` (503 after it).
+/// made while there is no connection wait for one until their `sendBy` (503 after it);
+/// those sent on a connection that closes before their reply fail at once (504).
 final class UnixRPCClientTransport: RPCClientTransport, @unchecked Sendable {
     let path: String
     let name: String
@@ -61,10 +62,12 @@ final class UnixRPCClientTransport: RPCClientTransport, @unchecked Sendable {
         var nextConnect: UInt64 = 0
         while !isStopping {
             let now = RPCClient.nowMillis()
+            var lost = false
             let (current, waiting) = lock.withLock { () -> (FramedConnection?, [OutgoingRequest]) in
                 if let c = connection, c.isClosed {
                     c.release()
                     connection = nil
+                    lost = true
                 }
                 if connection == nil, !outbox.isEmpty || now >= nextConnect {
                     connection = UnixSocket.connect(path).map(FramedConnection.init)
@@ -73,6 +76,9 @@ final class UnixRPCClientTransport: RPCClientTransport, @unchecked Sendable {
                 defer { outbox.removeAll(keepingCapacity: true) }
                 return (connection, outbox)
             }
+            // Requests sent on the connection that closed get no answer: 504 now, not at their
+            // deadline (a stopped store left its callers waiting services.timeoutMs).
+            if lost { client.connectionLost() }
             let unsent = client.handOver(waiting, now: now) { current?.send($0) ?? .closed != .closed }
             if !unsent.isEmpty { lock.withLock { outbox.insert(contentsOf: unsent, at: 0) } }
             client.expireTimedOut()

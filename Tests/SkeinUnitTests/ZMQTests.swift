@@ -419,6 +419,44 @@ struct ZMQTests {
         }
     }
 
+    /// A service that dies with a request of ours in hand (here a socket that reads the
+    /// request and closes): the caller gets 504, its outcome unknown, when the connection
+    /// closes, not at its deadline (20 s here; before, the store's callers waited that long).
+    @Test func aRequestWhoseConnectionClosesIs504AtOnce() async throws {
+        let endpoint = IPCEndpoint()
+        defer { endpoint.remove() }
+        let path = try #require(UnixSocket.path(of: endpoint.url))
+        let listener = try UnixSocket.listen(path)
+        defer { close(listener) }
+        let client = RPCClient(serviceName: "store", endpoint: endpoint.url, timeoutMillis: 20_000, logger: Self.logger)
+        try client.start()
+        defer { client.stop() }
+        // The "service": takes the connection, reads until the request is in, closes.
+        let served = Task {
+            try await onOwnThread { () -> Int in
+                var flags = fcntl(listener, F_GETFL)
+                flags &= ~O_NONBLOCK
+                _ = fcntl(listener, F_SETFL, flags)
+                guard let fd = UnixSocket.accept(listener) else { return -1 }
+                flags = fcntl(fd, F_GETFL)
+                _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                close(fd)
+                return n
+            }
+        }
+        var failure: SkeinError?
+        do {
+            _ = try await client.call(op: "ping", body: [:])
+        } catch {
+            failure = error
+        }
+        #expect(try await served.value > 0, "the request reached the service")
+        #expect(failure?.status == 504, "\(String(describing: failure))")
+        #expect(failure?.message.contains("closed before its answer") == true, "\(String(describing: failure))")
+    }
+
     // MARK: Notices
 
     /// Publishes a notice on `endpoint` until a subscriber has it (10 s at most: a CURVE
