@@ -257,6 +257,31 @@ struct JSONParser {
 
     mutating func parseNumber() throws(JSONParseError) -> Double {
         let start = index
+        // An integer of up to 15 digits (ids, counts, timestamps: most numbers) in one pass
+        // over the bytes; anything else is checked and read below.
+        let integer: (value: Double, end: Int)? = bytes.withUnsafeBufferPointer { b in
+            var i = start
+            let negative = b[i] == UInt8(ascii: "-")
+            if negative { i += 1 }
+            let first = i
+            var value = 0
+            while i < b.count, i - first < 16 {
+                let digit = b[i] &- 0x30
+                if digit > 9 { break }
+                value = value &* 10 &+ Int(digit)
+                i += 1
+            }
+            let count = i - first
+            guard count > 0, count <= 15, count == 1 || b[first] != UInt8(ascii: "0") else { return nil }
+            if i < b.count, b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") || b[i] &- 0x30 <= 9 {
+                return nil
+            }
+            return (negative ? -Double(value) : Double(value), i)
+        }
+        if let integer {
+            index = integer.end
+            return integer.value
+        }
         try skipNumber()
         let intStart = bytes[start] == UInt8(ascii: "-") ? start + 1 : start
         // Integers of up to 15 digits (most numbers) are exact as a Double: no text, no strtod.

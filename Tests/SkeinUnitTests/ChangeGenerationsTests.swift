@@ -12,6 +12,15 @@ import Testing
         }
     }
 
+    /// A wait on each of `names` (10 s at most), on threads of their own, once all of them wait.
+    private func waiting(_ changes: ChangeGenerations, _ names: [String]) async throws -> [Task<ChangeGenerations.Outcome, any Error>] {
+        let tasks = names.map { name in
+            Task { try await onOwnThread { changes.wait(name, after: 0, until: Date().addingTimeInterval(10)) } }
+        }
+        for name in names { try await waitForWatchers(changes, name, 1) }
+        return tasks
+    }
+
     @Test func aChangeOfAnotherNameWakesNobody() async throws {
         let changes = ChangeGenerations()
         let seen = changes.generation("idle")
@@ -46,13 +55,10 @@ import Testing
 
     @Test func stopEndsEveryWaitNowAndLater() async throws {
         let changes = ChangeGenerations()
-        async let first = onOwnThread { changes.wait("a", after: 0, until: Date().addingTimeInterval(10)) }
-        async let second = onOwnThread { changes.wait("b", after: 0, until: Date().addingTimeInterval(10)) }
-        try await waitForWatchers(changes, "a", 1)
-        try await waitForWatchers(changes, "b", 1)
+        let waits = try await waiting(changes, ["a", "b"])
         changes.stop()
-        #expect(try await first == .stopped)
-        #expect(try await second == .stopped)
+        #expect(try await waits[0].value == .stopped)
+        #expect(try await waits[1].value == .stopped)
         #expect(changes.isStopping)
         #expect(changes.wait("a", after: 0, until: Date().addingTimeInterval(10)) == .stopped)
     }
@@ -61,15 +67,12 @@ import Testing
     /// threads on one condition do, but waits on).
     @Test func aWatcherOfAnotherNameWaitsOn() async throws {
         let changes = ChangeGenerations()
-        async let a = onOwnThread { changes.wait("a", after: 0, until: Date().addingTimeInterval(10)) }
-        async let b = onOwnThread { changes.wait("b", after: 0, until: Date().addingTimeInterval(10)) }
-        try await waitForWatchers(changes, "a", 1)
-        try await waitForWatchers(changes, "b", 1)
+        let waits = try await waiting(changes, ["a", "b"])
         #expect(changes.changed("a"))
-        #expect(try await a == .changed)
+        #expect(try await waits[0].value == .changed)
         try await Task.sleep(for: .milliseconds(20))
         #expect(changes.watching("b") == 1)
         #expect(changes.changed("b"))
-        #expect(try await b == .changed)
+        #expect(try await waits[1].value == .changed)
     }
 }

@@ -28,6 +28,21 @@ struct JSONFastPathTests {
         }
     }
 
+    /// Integers read in one pass: the same values, and the same refusals, as the checked way;
+    /// in arrays and objects too (where the number ends at a delimiter).
+    @Test func integersInOnePassEqualTheCheckedWay() throws {
+        for text in ["7", "-7", "0", "-0", "10", "999999999999999", "1000000000000000", "-123456789012345678", "42.0", "42e0", "42E+1"] {
+            let parsed = try JSON.parse(text)
+            #expect(parsed == .number(Double(text)!), "\(text)")
+            #expect(parsed.doubleValue?.sign == Double(text)!.sign, "\(text)")
+            #expect(try JSON.parse("[\(text),\(text)]") == .array([.number(Double(text)!), .number(Double(text)!)]), "\(text)")
+            #expect(try JSON.parse("{\"n\":\(text)}")["n"] == .number(Double(text)!), "\(text)")
+        }
+        for bad in ["01", "-01", "00", "-", "-a", "1.", "1e", "--1"] {
+            #expect(throws: JSONParseError.self, "\(bad)") { try JSON.parse(bad) }
+        }
+    }
+
     @Test func escapesFoundAtEveryPosition() throws {
         for length in [0, 1, 15, 16, 17, 31, 32, 33, 100] {
             let plain = String(repeating: "a", count: length)
