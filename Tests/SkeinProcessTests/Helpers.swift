@@ -132,8 +132,13 @@ struct LoopbackFileServer {
     init(directory: String) async throws {
         port = TestNode.freePort()
         process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", directory]
+        // The system's python3 itself when there is one: `env python3` may find a version
+        // manager's shim (pyenv's is a shell script), which `stop()` would end while the
+        // server it started ran on, orphaned, after the tests.
+        let system = "/usr/bin/python3"
+        let direct = FileManager.default.isExecutableFile(atPath: system)
+        process.executableURL = URL(fileURLWithPath: direct ? system : "/usr/bin/env")
+        process.arguments = (direct ? [] : ["python3"]) + ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", directory]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -141,5 +146,10 @@ struct LoopbackFileServer {
         _ = try await pollUntil("the test's HTTP server to listen") { () -> Bool? in (try? RawHTTP(port: port)) != nil ? true : nil }
     }
 
-    func stop() { process.terminate() }
+    /// SIGKILL: the test process blocks SIGTERM in its threads and a child started by
+    /// `Process` inherits that mask, so `terminate()` left every server running.
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
 }
